@@ -1,0 +1,117 @@
+"""incident.io REST transport over aiohttp.
+
+Why no SDK: pmhub makes one call (`GET /v2/incidents/{id}`), and there is no
+maintained Python client worth using for it (the `incident-io` package is generated,
+blocking, and brings its own HTTP stack for what is one GET). So this is aiohttp, on
+the daemon's one shared `ClientSession` (passed in; never owned or closed here), with
+a per-request timeout.
+
+Every failure leaves as a `hub.errors` type; the API key never appears in a message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from connectors.incidentio.config import IncidentIoConfig
+from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
+
+JsonDict = dict[str, Any]
+MESSAGE_LIMIT = 500
+AUTH_STATUSES = frozenset({401, 403})
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_REQUEST_TIMEOUT = 408
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(seconds, 0.0)
+
+
+def vendor_message(body: Any, fallback: str) -> str:
+    """incident.io's ErrorResponse: `{"type", "status", "request_id", "errors": [...]}`."""
+    if not isinstance(body, dict):
+        return fallback
+    parts = []
+    for error in body.get("errors") or ():
+        if isinstance(error, dict):
+            field = (error.get("source") or {}).get("field")
+            text = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
+            parts.append(f"{text} (field {field})" if field else text)
+    text = f"{body.get('type') or fallback}: {'; '.join(parts)}" if parts else fallback
+    if body.get("request_id"):
+        text += f" [request_id {body['request_id']}]"
+    return text[:MESSAGE_LIMIT]
+
+
+def error_for_status(
+    status: int, body: Any, headers: Any, what: str, reason: str = ""
+) -> ConnectorError:
+    message = f"incident.io {what}: HTTP {status}: {vendor_message(body, reason or str(status))}"
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    if status in AUTH_STATUSES:
+        return AuthFailed(message)
+    if status == HTTP_TOO_MANY_REQUESTS:
+        return RateLimited(message, retry_after=retry_after)
+    if status >= 500 or status == HTTP_REQUEST_TIMEOUT:  # noqa: PLR2004
+        return Transient(message, retry_after=retry_after)
+    return Permanent(message)
+
+
+class IncidentIoClient:
+    def __init__(self, config: IncidentIoConfig, session: aiohttp.ClientSession) -> None:
+        self._session = session
+        self._base_url = config.base_url
+        self._headers = {
+            "Authorization": f"Bearer {config.api_key.get_secret_value()}",
+            "Accept": "application/json",
+        }
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+
+    async def get_incident(self, incident_id: str) -> JsonDict:
+        body = await self._get(f"/v2/incidents/{quote(incident_id, safe='')}", "GET incident")
+        incident = body.get("incident")
+        if not isinstance(incident, dict):
+            raise Transient("incident.io GET incident: the answer has no `incident` object")
+        return incident
+
+    async def _get(self, path: str, what: str) -> JsonDict:
+        try:
+            async with self._session.get(
+                self._base_url + path, headers=self._headers, timeout=self._timeout
+            ) as response:
+                body = await _json_or_none(response)
+                if response.status >= 400:  # noqa: PLR2004
+                    raise error_for_status(
+                        response.status, body, response.headers, what, response.reason or ""
+                    )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Refused, reset, TLS failure, a dropped connection, or our timeout.
+            raise Transient(f"incident.io {what}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(body, dict):
+            raise Transient(f"incident.io {what}: HTTP {response.status} without a JSON object")
+        return body
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        return None

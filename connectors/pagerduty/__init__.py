@@ -1,0 +1,10 @@
+"""PagerDuty: REST enrichment of incidents (who, how, when) and incident notes.
+
+config.py settings · client.py the `pagerduty` SDK made async, errors mapped ·
+connector.py `hub.ports.PagerDutyApi` · fake.py (+ fake_api.py) a PagerDuty double.
+"""
+
+from connectors.pagerduty.config import PagerDutyConfig
+from connectors.pagerduty.connector import PagerDutyConnector
+
+__all__ = ["PagerDutyConfig", "PagerDutyConnector"]

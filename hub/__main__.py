@@ -1,0 +1,5 @@
+"""`python -m hub` is `pmhub`."""
+
+from hub.cli import main
+
+main()

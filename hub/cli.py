@@ -1,0 +1,77 @@
+"""The `pmhub` command: serve, check, schema, migrate, jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.app import create_app
+from hub.cli_common import config_option, load_or_exit, with_store
+from hub.cli_jobs import jobs
+from hub.logging import configure_logging
+from hub.settings import secret_values, settings_json_schema
+from hub.store.migrate import head_revision, upgrade
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pmhub")
+def main() -> None:
+    """pmhub: the incident post-mortem process, done by a daemon."""
+
+
+main.add_command(jobs)
+
+
+@main.command()
+@config_option
+def check(config_path: Path) -> None:
+    """Validate the configuration (and the policy files it lists)."""
+    settings = load_or_exit(config_path)
+    click.echo(f"{settings.config_path}: OK")
+
+
+@main.command()
+@config_option
+def serve(config_path: Path) -> None:
+    """Run the daemon: webhooks, worker, admin API. Refuses to start on a bad configuration."""
+    settings = load_or_exit(config_path)
+    configure_logging(
+        level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
+    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.server.host,
+            port=settings.server.port,
+            print=None,
+            access_log=None,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        click.echo(f"pmhub: could not start: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@config_option
+def migrate(config_path: Path) -> None:
+    """Bring the store's schema to the newest migration."""
+    settings = load_or_exit(config_path)
+
+    async def work(engine: AsyncEngine) -> None:
+        await upgrade(engine)
+
+    with_store(settings, work)
+    click.echo(f"store at revision {head_revision()}")
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["config"]), default="config")
+def schema(what: str) -> None:
+    """Print the JSON Schema of the configuration, for editors to complete and check it."""
+    click.echo(json.dumps(settings_json_schema(), indent=2))

@@ -1,0 +1,106 @@
+"""The daemon's own sections: server, store, admin, worker, log."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
+
+from hub.config.types import FieldProblem, FrozenModel, mask_url_password
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/pmhub.db"
+MIN_ADMIN_TOKEN_LENGTH = 16
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}")
+_SYNC_DIALECTS = {"sqlite", "postgresql", "postgres"}
+
+
+class ServerSettings(FrozenModel):
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+    max_body_bytes: PositiveInt = Field(
+        default=1_048_576, description="Largest webhook body accepted, in bytes (413 above)."
+    )
+
+
+def _check_database_url(url: str) -> str:
+    scheme, sep, _ = url.partition("://")
+    allowed = ", ".join(DATABASE_SCHEMES)
+    if not sep:
+        raise ValueError(f"not a database URL (allowed schemes: {allowed})")
+    if scheme not in DATABASE_SCHEMES:
+        # Only a scheme-shaped scheme is echoed: the rest may hold a password.
+        shown = repr(scheme) if _SCHEME.fullmatch(scheme) else "of the URL"
+        hint = " (use the async driver)" if scheme.split("+")[0] in _SYNC_DIALECTS else ""
+        raise ValueError(f"scheme {shown} is not supported{hint} (allowed: {allowed})")
+    return url
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_check_database_url)]
+
+
+class StoreSettings(FrozenModel):
+    url: DatabaseUrl = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user:pw@host/db.",
+    )
+
+    # The URL stays a plain str for create_async_engine(), but a PostgreSQL
+    # password inside it must not reach a repr, a dump or a log line.
+    @field_serializer("url")
+    def _serialize_url(self, url: str) -> str:
+        return mask_url_password(url)
+
+    def __repr_args__(self) -> Any:
+        yield "url", mask_url_password(self.url)
+
+
+# A short bearer token is guessable; the floor is low enough for a dev default.
+AdminToken = Annotated[SecretStr, Field(min_length=MIN_ADMIN_TOKEN_LENGTH)]
+
+
+class AdminSettings(FrozenModel):
+    token: AdminToken | None = Field(
+        default=None,
+        description="Bearer token for /api/v1. When absent the admin API is disabled.",
+    )
+
+
+class WorkerSettings(FrozenModel):
+    concurrency: PositiveInt = Field(default=4, description="Jobs run at the same time.")
+    max_attempts: PositiveInt = Field(default=8, description="Attempts before dead-lettering.")
+    backoff_base_seconds: PositiveFloat = Field(default=2.0, description="First retry delay.")
+    backoff_max_seconds: PositiveFloat = Field(default=600.0, description="Retry delay ceiling.")
+    lease_seconds: PositiveInt = Field(
+        default=60,
+        description="How long a taken job stays leased before another worker may take it.",
+    )
+    poll_interval_seconds: PositiveFloat = Field(default=5.0, description="Idle poll period.")
+    shutdown_grace_seconds: PositiveFloat = Field(
+        default=25.0, description="How long running jobs may finish after SIGTERM."
+    )
+
+    @model_validator(mode="after")
+    def _base_not_above_max(self) -> WorkerSettings:
+        if self.backoff_base_seconds > self.backoff_max_seconds:
+            raise FieldProblem(
+                "backoff_base_seconds",
+                f"must not exceed backoff_max_seconds ({self.backoff_max_seconds:g})",
+            )
+        return self
+
+
+class LogSettings(FrozenModel):
+    level: Literal["debug", "info", "warning", "error"] = Field(default="info")
+    format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console on a terminal, JSON otherwise."
+    )

@@ -1,0 +1,43 @@
+"""The whole configuration file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from hub.config.connectors import ConnectorsSettings, ExistingFile
+from hub.config.core import (
+    AdminSettings,
+    LogSettings,
+    ServerSettings,
+    StoreSettings,
+    WorkerSettings,
+)
+from hub.config.sources import SourcesSettings
+from hub.config.types import SectionsModel
+
+DEFAULT_CONFIG_PATH = Path("config/pmhub.yaml")
+
+# Fields the loader fills in; a file that sets them is wrong.
+LOADER_FIELDS = frozenset({"config_path"})
+
+
+class Settings(SectionsModel):
+    """pmhub's configuration, as loaded from `config/pmhub.yaml`."""
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    connectors: ConnectorsSettings = Field(default_factory=ConnectorsSettings)
+    policies: list[ExistingFile] = Field(
+        default_factory=list,
+        description="Policy files, relative to this file's directory.",
+    )
+    # Absolute path of the file these settings came from; relative paths in
+    # it were resolved against its directory.
+    config_path: SkipJsonSchema[Path] = Field(default=DEFAULT_CONFIG_PATH, exclude=True)

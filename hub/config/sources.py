@@ -1,0 +1,70 @@
+"""`sources:` what each incident tool needs so its webhooks can be trusted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, SecretStr
+
+from hub.config.types import FrozenModel, HttpUrlStr, Secret, SectionsModel
+
+
+def _check_email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain) or any(ch.isspace() for ch in value):
+        raise ValueError("expected an email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+
+
+def _check_svix_secret(secret: SecretStr) -> SecretStr:
+    # incident.io signs with Svix, whose secrets look like `whsec_<base64>`;
+    # anything else is most likely the API key pasted into the wrong field.
+    if not secret.get_secret_value().startswith("whsec_"):
+        raise ValueError("must be the webhook signing secret, which starts with 'whsec_'")
+    return secret
+
+
+SvixSecret = Annotated[Secret, AfterValidator(_check_svix_secret)]
+
+
+class PagerDutySource(FrozenModel):
+    webhook_secrets: Annotated[list[Secret], Field(min_length=1)] = Field(
+        description="V3 webhook signing secrets; list the new one next to the old while rotating."
+    )
+    api_token: Secret | None = Field(default=None, description="REST API token (notes, lookups).")
+    base_url: HttpUrlStr = "https://api.pagerduty.com"
+    from_email: Email | None = Field(
+        default=None, description="A PagerDuty user's email, sent as From: on writes."
+    )
+
+
+class IncidentIoSource(FrozenModel):
+    webhook_secrets: Annotated[list[SvixSecret], Field(min_length=1)] = Field(
+        description="Svix signing secrets (whsec_...); several during rotation."
+    )
+    api_key: Secret | None = Field(
+        default=None, description="API key used to re-fetch incidents (deliveries are unordered)."
+    )
+    base_url: HttpUrlStr = "https://api.incident.io"
+
+
+class SlackSource(FrozenModel):
+    signing_secret: Secret = Field(
+        description="Slack app signing secret (slash commands, buttons)."
+    )
+
+
+class JiraSource(FrozenModel):
+    webhook_secret: Secret = Field(description="Secret of the Jira webhook (HMAC signature).")
+
+
+class SourcesSettings(SectionsModel):
+    """Each source is off unless its section is present."""
+
+    pagerduty: PagerDutySource | None = None
+    incidentio: IncidentIoSource | None = None
+    slack: SlackSource | None = None
+    jira: JiraSource | None = None

@@ -1,0 +1,1 @@
+"""The engine: reconciler and worker (leases, retries, timers)."""

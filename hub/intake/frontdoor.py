@@ -1,0 +1,125 @@
+"""`POST /webhooks/{source}`: the front door every source shares.
+
+The pipeline is short on purpose (Sentry style, each failure with its own status):
+known source (404) → size (413) → media type (415) → the source's verifier (401/400) →
+one transaction that stores the raw delivery and its `ingest` job → 202. Nothing on
+this path calls a vendor or evaluates a policy: vendors time out fast (Slack 3 s,
+PagerDuty 5 s), and what is stored is never lost, so the work can wait for a job.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import structlog
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.intake.verifiers import IntakeRejection, VerifiedDelivery, Verifier
+from hub.metrics import DELIVERIES
+from hub.runtime import Runtime
+from hub.store.inbox import Delivery, accept_delivery
+from hub.web.errors import error_response
+from hub.web.keys import RUNTIME
+
+log = structlog.get_logger("pmhub.intake")
+_RETRY_LATER_SECONDS = "5"
+
+
+class _Refused(Exception):
+    """One stage of the pipeline said no; carries the answer and the metric outcome."""
+
+    def __init__(
+        self, status: int, code: str, message: str, outcome: str, retry_after: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.outcome, self.retry_after = outcome, retry_after
+
+
+async def handle_webhook(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    source = request.match_info["source"]
+    try:
+        verifier = _known_source(runtime, source)
+        body = await _read_body(request, verifier, runtime.settings.server.max_body_bytes)
+        verified = _verify(verifier, request, body, runtime)
+        new = await _store(runtime, source, verified, body)
+    except _Refused as refused:
+        metric_source = source if source in runtime.verifiers else "unknown"
+        DELIVERIES.labels(source=metric_source, outcome=refused.outcome).inc()
+        headers = {"Retry-After": refused.retry_after} if refused.retry_after else None
+        return error_response(refused.status, refused.code, refused.message, headers=headers)
+    DELIVERIES.labels(source=source, outcome="accepted" if new else "duplicate").inc()
+    if new:
+        runtime.worker.wake()
+    log.info(
+        "webhook.accepted",
+        source=source,
+        delivery_id=verified.delivery_id,
+        event_type=verified.event_type,
+        duplicate=not new,
+    )
+    answer = verified.ack_body or {"status": "accepted", "duplicate": not new}
+    return web.json_response(answer, status=verified.ack_status)
+
+
+def _known_source(runtime: Runtime, source: str) -> Verifier:
+    verifier = runtime.verifiers.get(source)
+    if verifier is None:
+        raise _Refused(
+            404, "unknown_source", f"no webhook source named '{source}'", "unknown_source"
+        )
+    return verifier
+
+
+async def _read_body(request: web.Request, verifier: Verifier, limit: int) -> bytes:
+    too_large = _Refused(413, "payload_too_large", f"body over {limit} bytes", "too_large")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    if request.content_type not in verifier.content_types:
+        allowed = ", ".join(sorted(verifier.content_types))
+        raise _Refused(
+            415,
+            "unsupported_media_type",
+            f"content type '{request.content_type}' not accepted (allowed: {allowed})",
+            "unsupported_media_type",
+        )
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+
+
+def _verify(
+    verifier: Verifier, request: web.Request, body: bytes, runtime: Runtime
+) -> VerifiedDelivery:
+    try:
+        return verifier.verify(request.headers, body, runtime.clock())
+    except IntakeRejection as rejection:
+        outcome = "unauthorized" if rejection.status == HTTPStatus.UNAUTHORIZED else "malformed"
+        log.info("webhook.rejected", source=verifier.source, code=rejection.code)
+        raise _Refused(rejection.status, rejection.code, rejection.message, outcome) from None
+
+
+async def _store(runtime: Runtime, source: str, verified: VerifiedDelivery, body: bytes) -> bool:
+    delivery = Delivery(
+        source=source,
+        delivery_id=verified.delivery_id,
+        event_type=verified.event_type,
+        headers=verified.kept_headers,
+        body=body,
+    )
+    try:
+        result = await accept_delivery(runtime.engine, delivery, now=runtime.clock())
+    except (SQLAlchemyError, OSError):
+        # Not stored, so not acknowledged: the vendor's retry brings it back.
+        log.exception("webhook.store_failed", source=source, delivery_id=verified.delivery_id)
+        raise _Refused(
+            503,
+            "store_unavailable",
+            "the delivery could not be stored; retry later",
+            "error",
+            retry_after=_RETRY_LATER_SECONDS,
+        ) from None
+    return result.new

@@ -1,0 +1,146 @@
+"""Structured logging: JSON in production, console on a terminal, secrets never written.
+
+Both structlog loggers and the standard library's (aiohttp, SQLAlchemy, alembic) go
+through the same processor chain, so the redaction applies to every line the process
+writes, not only to the ones pmhub's own code emits.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "[redacted]"
+# Keys whose values are credentials whatever they contain.
+_SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-pagerduty-signature",
+        "webhook-signature",
+        "x-slack-signature",
+        "x-hub-signature",
+        "token",
+        "api_token",
+        "api_key",
+        "bot_token",
+        "password",
+        "secret",
+        "signing_secret",
+        "webhook_secret",
+        "webhook_secrets",
+    }
+)
+_MIN_SECRET_LENGTH = 4  # shorter "secrets" would redact ordinary words
+
+
+class SecretRedactor:
+    """A structlog processor that scrubs known secret values and credential fields."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: tuple[str, ...] = ()
+        self.set_secrets(secrets)
+
+    def set_secrets(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        unique = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+        self._secrets = tuple(sorted(unique, key=len, reverse=True))
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+        return {key: self._scrub(key, value) for key, value in event_dict.items()}
+
+    def scrub_text(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def _scrub(self, key: object, value: Any) -> Any:
+        if isinstance(key, str) and key.lower() in _SENSITIVE_KEYS and value:
+            return REDACTED
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, Mapping):
+            return {k: self._scrub(k, v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._scrub(None, v) for v in value]
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        return self.scrub_text(text)
+
+
+REDACTOR = SecretRedactor()
+
+
+def _render_exception_safely(
+    logger: WrappedLogger, method: str, event_dict: EventDict
+) -> EventDict:
+    """Exceptions are rendered to text here so the redactor sees (and scrubs) them."""
+    return structlog.processors.format_exc_info(logger, method, event_dict)
+
+
+def configure_logging(
+    *,
+    level: str = "info",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    secrets: Iterable[str] = (),
+    stream: Any = None,
+) -> None:
+    """Set up structlog and the stdlib root logger for the whole process."""
+    REDACTOR.set_secrets(secrets)
+    out = stream if stream is not None else sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not _is_tty(out))
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=_is_tty(out))
+    )
+    final: list[Processor] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        _render_exception_safely,
+        REDACTOR,
+        renderer,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # aiohttp's access log duplicates our one summary line per request.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _is_tty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def redact_headers(headers: Mapping[str, str]) -> MutableMapping[str, str]:
+    """A copy of headers safe to store or log: credentials replaced."""
+    return {
+        name: (REDACTED if name.lower() in _SENSITIVE_KEYS else value)
+        for name, value in headers.items()
+    }

@@ -1,0 +1,59 @@
+"""Canonical types shared by every layer; imports nothing else of pmhub."""
+
+from hub.model.incident import (
+    Acknowledgement,
+    Incident,
+    IncidentLinks,
+    IncidentStatus,
+    Person,
+    Responder,
+    RoleHolder,
+    ServiceRef,
+    Severity,
+    Source,
+    TeamRef,
+    incident_id,
+)
+
+__all__ = [
+    "Acknowledgement",
+    "Incident",
+    "IncidentLinks",
+    "IncidentStatus",
+    "Person",
+    "Responder",
+    "RoleHolder",
+    "ServiceRef",
+    "Severity",
+    "Source",
+    "TeamRef",
+    "incident_id",
+]
+
+# Post-mortem and intent types (appended separately to keep concurrent edits apart).
+from hub.model.intent import Intent, IntentKind
+from hub.model.postmortem import (
+    AuditEntry,
+    ExternalMessage,
+    FollowUp,
+    FollowUpState,
+    Meeting,
+    Override,
+    OwnerDesignation,
+    PostMortem,
+    PostMortemStatus,
+)
+
+__all__ += [
+    "AuditEntry",
+    "ExternalMessage",
+    "FollowUp",
+    "FollowUpState",
+    "Intent",
+    "IntentKind",
+    "Meeting",
+    "Override",
+    "OwnerDesignation",
+    "PostMortem",
+    "PostMortemStatus",
+]

@@ -1,0 +1,152 @@
+"""The post-mortem of one incident, as pmhub tracks it through its life.
+
+Frozen like the incident: the lifecycle code in `hub.policy.lifecycle` returns a
+new value rather than changing one, so the store decides what is written, and
+a refused transition can never leave a half-changed record behind.
+
+Statuses are the four of the process (seed 004): Draft, In Review, Reviewed,
+Closed. A post-mortem that turned out not to be needed (an optional one, e.g.
+a false positive) is Closed with `not_needed_reason` set, so that "closed" keeps
+meaning "nothing more to do" everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from hub.model.incident import Frozen, Person
+
+
+class PostMortemStatus(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    REVIEWED = "reviewed"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """The name people see in Slack and the document: 'In Review'."""
+        return self.value.replace("_", " ").title()
+
+
+class FollowUpState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    # Decided against (e.g. a flagged P3 nobody wants to override): it is
+    # neither filed nor blocking the close.
+    DROPPED = "dropped"
+
+
+class Override(Frozen):
+    """Someone knowingly set a guard or a policy limit aside; the reason is kept."""
+
+    by: Person
+    reason: str = Field(min_length=1)
+    at: datetime
+
+
+class FollowUp(Frozen):
+    """One action item. `id` is stable for the life of the post-mortem (intent keys use it)."""
+
+    id: str = Field(min_length=1)
+    summary: str
+    priority: str = Field(description="tracker priority as people write it, e.g. 'P1'")
+    owner: Person | None = None
+    tracker_key: str | None = Field(default=None, description="e.g. 'OPS-123' once filed")
+    state: FollowUpState = FollowUpState.OPEN
+    flagged_reason: str | None = Field(
+        default=None, description="why the policy would not file it, as last reported"
+    )
+    priority_override: Override | None = Field(
+        default=None, description="file it despite a priority the policy does not allow"
+    )
+
+    @property
+    def filed(self) -> bool:
+        return self.tracker_key is not None
+
+
+class Meeting(Frozen):
+    """The post-mortem meeting once it is on the calendar."""
+
+    event_ref: str | None = Field(default=None, description="calendar event id")
+    start: datetime
+    end: datetime
+    calendar: str
+    invitees: tuple[str, ...] = ()
+    html_link: str | None = None
+
+
+class ExternalMessage(Frozen):
+    """The customer-facing message reviewed in the meeting, then published on the status page.
+
+    `full_outage` lets the reviewers confirm that the word "outage" is accurate
+    even when the incident record does not say so.
+    """
+
+    body: str
+    full_outage: bool = False
+    published_ref: str | None = Field(default=None, description="status page id once published")
+    published_at: datetime | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.published_ref is not None
+
+
+class OwnerDesignation(Frozen):
+    """Someone named the owner explicitly. The newest one is in force; older ones are hand-offs."""
+
+    person: Person
+    by: Person | None = Field(default=None, description="who designated; None for an import")
+    reason: str = ""
+    at: datetime
+
+
+class PostMortem(Frozen):
+    incident_id: str
+    status: PostMortemStatus = PostMortemStatus.DRAFT
+    created_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    document_url: str | None = None
+    designations: tuple[OwnerDesignation, ...] = Field(
+        default=(), description="explicit owner designations, oldest first (hand-off history)"
+    )
+    meeting: Meeting | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+    no_follow_ups: bool = Field(
+        default=False, description="the owner stated that there are no follow-ups to file"
+    )
+    external_message: ExternalMessage | None = None
+    not_needed_reason: str | None = None
+
+    @property
+    def designation(self) -> OwnerDesignation | None:
+        """The designation in force: the newest one."""
+        # By timestamp: comparing datetimes directly goes by wall clock when zones match.
+        newest = max(self.designations, key=lambda d: d.at.timestamp(), default=None)
+        return newest
+
+    @property
+    def previous_owner(self) -> Person | None:
+        """Whom the current designation took the post-mortem from, if anyone."""
+        ordered = sorted(self.designations, key=lambda d: d.at.timestamp())
+        return ordered[-2].person if ordered[1:] else None
+
+
+class AuditEntry(Frozen):
+    """One lifecycle decision, allowed or refused: who asked for what, why, under which rule."""
+
+    at: datetime
+    incident_id: str
+    actor: Person
+    action: str = Field(description="'transition' or 'transition_refused'")
+    from_status: PostMortemStatus
+    to_status: PostMortemStatus
+    reason: str = Field(description="the actor's reason, or why it was refused")
+    rule: str | None = None
+    override: bool = False
+    guards: tuple[str, ...] = Field(default=(), description="guards that failed or were waived")

@@ -1,0 +1,171 @@
+"""`evaluate(incident, postmortem, policies, now) -> Plan`: the pure heart of reconciliation.
+
+No I/O and no clock: `now` is an argument, so the same inputs always give the
+same plan, and replaying an event any number of times is safe. A plan lists
+what *still needs doing* as intents with stable keys; an intent whose work is
+done (meeting on the calendar, ticket filed, message published) is no longer
+emitted. Nothing happens before the incident is resolved: the post-mortem
+starts when the incident ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.model.incident import Incident, IncidentStatus
+from hub.model.intent import IntentKind
+from hub.model.postmortem import PostMortem, PostMortemStatus
+from hub.policy.context import Context, person_json
+from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
+from hub.policy.outcomes import external_message_required, plan_external_message, plan_follow_ups
+from hub.policy.owner import choose_owner
+from hub.policy.plan import MeetingPlan, Plan, Requirement
+from hub.policy.policyset import PolicySet
+from hub.policy.reminders import plan_reminders
+from hub.policy.templates import person_value
+
+
+def evaluate(
+    incident: Incident, postmortem: PostMortem | None, policies: PolicySet, now: datetime
+) -> Plan:
+    if now.tzinfo is None:
+        raise ValueError("`now` must be timezone-aware")
+    found = policies.match(incident)
+    if found is None:
+        return _plan_without(incident, postmortem, None, "no policy rule matches this incident")
+    policy, rule = found
+    if rule.postmortem == "none":
+        return _plan_without(incident, postmortem, rule.name, "this rule needs no post-mortem")
+    required: Requirement = True if rule.postmortem == "required" else "optional"
+    owner = choose_owner(incident, postmortem, rule.owner)
+    ctx = Context(incident, postmortem, policy, rule, now, owner)
+    meeting = _plan(ctx, required)
+    return Plan(
+        incident_id=incident.id,
+        severity=incident.severity,
+        incident_status=incident.status,
+        required=required,
+        rule=rule.name,
+        status=_status(postmortem, required),
+        owner=owner,
+        meeting=meeting,
+        external_message_required=external_message_required(ctx),
+        intents=tuple(ctx.intents),
+        problems=tuple(dict.fromkeys(ctx.problems)),
+        notes=tuple(dict.fromkeys(ctx.notes)),
+    )
+
+
+def _status(postmortem: PostMortem | None, required: Requirement) -> PostMortemStatus | None:
+    """The post-mortem's status; a required one not created yet is about to be a draft."""
+    if postmortem is not None:
+        return postmortem.status
+    return PostMortemStatus.DRAFT if required is True else None
+
+
+def _plan_without(
+    incident: Incident, postmortem: PostMortem | None, rule: str | None, note: str
+) -> Plan:
+    return Plan(
+        incident_id=incident.id,
+        severity=incident.severity,
+        incident_status=incident.status,
+        required=False,
+        rule=rule,
+        status=postmortem.status if postmortem else None,
+        notes=(note,),
+    )
+
+
+def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
+    """Every step in process order; returns the meeting plan for display."""
+    pm = ctx.postmortem
+    if ctx.incident.status is IncidentStatus.DECLINED:
+        ctx.notes.append("the incident was declined: no post-mortem")
+        return None
+    if ctx.resolved_at is None:
+        ctx.notes.append("the post-mortem starts when the incident is resolved")
+        return _meeting_only(ctx)
+    if pm is not None and pm.status is PostMortemStatus.CLOSED:
+        ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
+        return _meeting_only(ctx)
+    if ctx.owner is None:
+        ctx.problems.append(
+            f"nobody to own the post-mortem: {', '.join(ctx.rule.owner)} found no one; "
+            "designate an owner"
+        )
+    if required == "optional" and pm is None:
+        _ask_optional(ctx)
+        return _meeting_only(ctx)
+    if pm is None:
+        ctx.add(
+            "create",
+            IntentKind.CREATE_POSTMORTEM,
+            "postmortem",
+            f"rule {ctx.rule.name!r} requires a post-mortem for this {ctx.incident.severity}",
+            payload={"incident_id": ctx.incident.id},
+        )
+    planned = plan_meeting(ctx)
+    meeting = planned[0] if planned else None
+    if required is True:
+        _notify_owner(ctx, meeting)
+    emit_meeting(ctx, planned)
+    plan_reminders(
+        ctx,
+        anchor=_reminder_anchor(ctx),
+        deadline=meeting.deadline if meeting else None,
+        external_required=external_message_required(ctx),
+    )
+    plan_follow_ups(ctx)
+    plan_external_message(ctx)
+    return meeting
+
+
+def _meeting_only(ctx: Context) -> MeetingPlan | None:
+    planned = plan_meeting(ctx)
+    return planned[0] if planned else None
+
+
+def _reminder_anchor(ctx: Context) -> datetime | None:
+    """`after:` reminders count from the meeting's anchor, or resolution without a meeting."""
+    if ctx.rule.meeting is None:
+        return ctx.resolved_at
+    return meeting_anchor(ctx, ctx.rule.meeting)
+
+
+def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
+    owner = ctx.owner
+    if owner is None:
+        return
+    ctx.add(
+        f"owner:notify:{owner.person.key}",
+        IntentKind.NOTIFY_OWNER,
+        "owner",
+        f"{owner.person.display} owns the post-mortem (chosen by: {owner.reason})",
+        payload={
+            "owner": person_json(owner.person),
+            "reason": owner.reason,
+            "designated_by": person_json(owner.designated_by) if owner.designated_by else None,
+            "previous_owner": person_json(owner.previous) if owner.previous else None,
+        },
+        message=ctx.message(
+            "owner_notify",
+            previous_owner=person_value(owner.previous),
+            deadline=meeting.deadline if meeting else None,
+        ),
+    )
+
+
+def _ask_optional(ctx: Context) -> None:
+    """Seed 000: a false positive may skip the post-mortem, but ask whether alerting needs work."""
+    owner = ctx.owner
+    if owner is None:
+        return
+    ctx.add(
+        f"optional:ask:{owner.person.key}",
+        IntentKind.ASK_OPTIONAL,
+        "postmortem",
+        "a post-mortem is optional: ask whether a quick one should tune the alerting",
+        payload={"recipient": person_json(owner.person), "reason": owner.reason},
+        message=ctx.message("optional_ask"),
+    )

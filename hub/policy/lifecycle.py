@@ -1,0 +1,165 @@
+"""Post-mortem status changes with their guards: Draft -> In Review -> Reviewed -> Closed.
+
+Every request, allowed or refused, yields an `AuditEntry` (who, what, why, under
+which rule), so "why is this still in review?" always has an answer.
+
+Guards (seed 004):
+* In Review - someone owns it and the meeting is on the calendar.
+* Reviewed - the meeting has started (it is where the review happens).
+* Closed - follow-ups are filed, dropped, or declared none; an external message,
+  where one exists or the rule requires one, is published. From In Review a
+  post-mortem may skip Reviewed only when there is no external message
+  ("if no External Message, you can skip straight to this once the meeting is over").
+
+An override (with a reason) waives the *soft* guards - the meeting having
+started, follow-ups being filed - because people sometimes review
+asynchronously or file tickets elsewhere. It never waives an owner, the meeting
+being scheduled, or the publication of a customer message: those are the
+process's promises to other people. Moving backwards (reopen, pull back from
+review) needs a reason. Optional post-mortems may close as "not needed" from
+any open status, with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.model.incident import Frozen, Person
+from hub.model.postmortem import AuditEntry, FollowUpState, PostMortem, PostMortemStatus
+from hub.policy.calendar import instant
+from hub.policy.plan import Plan
+
+S = PostMortemStatus
+FORWARD = {S.DRAFT: {S.IN_REVIEW}, S.IN_REVIEW: {S.REVIEWED, S.CLOSED}, S.REVIEWED: {S.CLOSED}}
+BACKWARD = {S.IN_REVIEW: {S.DRAFT}, S.REVIEWED: {S.IN_REVIEW}, S.CLOSED: {S.DRAFT}}
+
+
+class TransitionResult(Frozen):
+    allowed: bool
+    reason: str
+    audit: AuditEntry
+    postmortem: PostMortem  # the new value when allowed, the unchanged one when refused
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    name: str
+    message: str
+    soft: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    pm: PostMortem
+    to: PostMortemStatus
+    actor: Person
+    now: datetime
+    plan: Plan | None
+    override: bool
+
+    def allow(self, reason: str, waived: tuple[str, ...] = ()) -> TransitionResult:
+        moved = self.pm.model_copy(update={"status": self.to, "status_changed_at": self.now})
+        audit = self.audit(reason, waived, allowed=True)
+        return TransitionResult(allowed=True, reason=reason, audit=audit, postmortem=moved)
+
+    def refuse(self, reason: str, failed: list[_Guard] | None = None) -> TransitionResult:
+        audit = self.audit(reason, tuple(g.name for g in failed or []), allowed=False)
+        return TransitionResult(allowed=False, reason=reason, audit=audit, postmortem=self.pm)
+
+    def audit(self, reason: str, guards: tuple[str, ...], *, allowed: bool) -> AuditEntry:
+        return AuditEntry(
+            at=self.now,
+            incident_id=self.pm.incident_id,
+            actor=self.actor,
+            action="transition" if allowed else "transition_refused",
+            from_status=self.pm.status,
+            to_status=self.to,
+            reason=reason,
+            rule=self.plan.rule if self.plan else None,
+            override=self.override,
+            guards=guards,
+        )
+
+
+def transition(
+    postmortem: PostMortem,
+    to: PostMortemStatus,
+    actor: Person,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    override: bool = False,
+    plan: Plan | None = None,
+) -> TransitionResult:
+    """Ask to move `postmortem` to `to`. `plan` (from `evaluate`) supplies the rule's view."""
+    request = _Request(postmortem, to, actor, now, plan, override)
+    current, why = postmortem.status, (reason or "").strip()
+    if override and not why:
+        return request.refuse("an override needs a reason")
+    if to in BACKWARD.get(current, set()):
+        return request.allow(why) if why else request.refuse("moving back needs a reason")
+    if to not in FORWARD.get(current, set()):
+        return request.refuse(f"cannot move from {current.label} to {to.label}")
+    failed = _guards(postmortem, to, now, plan)
+    blocking = [g for g in failed if not (override and g.soft)]
+    if blocking:
+        return request.refuse("; ".join(g.message for g in blocking), blocking)
+    return request.allow(why or f"moved to {to.label}", tuple(g.name for g in failed))
+
+
+def close_as_not_needed(
+    postmortem: PostMortem, actor: Person, now: datetime, reason: str, *, plan: Plan
+) -> TransitionResult:
+    """Close an optional post-mortem without doing it (e.g. a false positive), with a reason."""
+    request = _Request(postmortem, S.CLOSED, actor, now, plan, override=False)
+    why = reason.strip()
+    if plan.required is True:
+        return request.refuse(
+            f"rule {plan.rule!r} requires this post-mortem; it cannot be closed as not needed"
+        )
+    if postmortem.status is S.CLOSED:
+        return request.refuse("it is already closed")
+    if not why:
+        return request.refuse("closing as not needed needs a reason")
+    closed = postmortem.model_copy(update={"not_needed_reason": why})
+    return _Request(closed, S.CLOSED, actor, now, plan, override=False).allow(f"not needed: {why}")
+
+
+def _guards(pm: PostMortem, to: PostMortemStatus, now: datetime, plan: Plan | None) -> list[_Guard]:
+    failed: list[_Guard] = []
+    meeting_expected = plan is None or plan.meeting is not None
+    if to is S.IN_REVIEW:
+        if pm.designation is None and (plan is None or plan.owner is None):
+            failed.append(_Guard("owner", "nobody owns the post-mortem yet", soft=False))
+        if meeting_expected and pm.meeting is None:
+            failed.append(_Guard("meeting_scheduled", "the meeting is not scheduled", soft=False))
+    held = pm.meeting is not None and instant(pm.meeting.start) <= instant(now)
+    reviewing = to is S.REVIEWED or (to is S.CLOSED and pm.status is S.IN_REVIEW)
+    if reviewing and meeting_expected and not held:
+        failed.append(_Guard("meeting_held", "the meeting has not started yet", soft=True))
+    if to is S.CLOSED:
+        failed += _closing_guards(pm, plan)
+    return failed
+
+
+def _closing_guards(pm: PostMortem, plan: Plan | None) -> list[_Guard]:
+    failed: list[_Guard] = []
+    pending = [f.id for f in pm.follow_ups if f.state is FollowUpState.OPEN and not f.filed]
+    if pending:
+        message = f"follow-ups not filed yet: {', '.join(pending)}"
+        failed.append(_Guard("follow_ups_filed", message, soft=True))
+    elif not pm.follow_ups and not pm.no_follow_ups:
+        message = "no follow-ups recorded: add them, or state that there are none"
+        failed.append(_Guard("follow_ups_filed", message, soft=True))
+    message_expected = pm.external_message is not None or (
+        plan is not None and plan.external_message_required
+    )
+    if message_expected:
+        if pm.status is S.IN_REVIEW:
+            text = "with an external message the post-mortem must be Reviewed first"
+            failed.append(_Guard("reviewed_first", text, soft=False))
+        if pm.external_message is None or not pm.external_message.published:
+            text = "the external message is not published yet"
+            failed.append(_Guard("external_message_published", text, soft=False))
+    return failed

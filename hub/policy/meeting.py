@@ -1,0 +1,190 @@
+"""The post-mortem meeting: deadline, window, invitees, and the intents to get it on the calendar.
+
+The meeting is scheduled as soon as an owner is known (seed 004: "schedule this
+before filling in the post-mortem, just so it's on the calendar"). The intent
+carries the window (`window_start`..`deadline`) rather than a chosen time: the
+calendar connector's caller intersects `candidate_slots` with free/busy, and a
+payload that does not depend on `now` keeps the intent's fingerprint stable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hub.model.intent import IntentKind
+from hub.policy.calendar import instant
+from hub.policy.conditions import matches
+from hub.policy.context import Context, iso, person_json
+from hub.policy.deadlines import candidate_slots, shift, shift_back
+from hub.policy.directory import Invitees, resolve_invitees
+from hub.policy.durations import Elapsed
+from hub.policy.plan import MeetingPlan
+from hub.policy.schema import MeetingSpec
+from hub.policy.templates import person_value
+
+
+def meeting_anchor(ctx: Context, spec: MeetingSpec) -> datetime | None:
+    """The instant the deadline counts from: resolution, or the owner's designation.
+
+    An owner found by the chain (nobody designated) is known from resolution on,
+    so `owner_designated` falls back to the resolution time for them.
+    """
+    if spec.anchor == "resolved":
+        return ctx.resolved_at
+    if ctx.owner is None:
+        return None
+    return ctx.owner.designated_at or ctx.resolved_at
+
+
+def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
+    """The meeting the rule asks for, computed but without intents (see `emit_meeting`)."""
+    spec = ctx.rule.meeting
+    if spec is None:
+        return None
+    anchor = meeting_anchor(ctx, spec)
+    allowed = spec.deadline.get(ctx.incident.severity.value) or spec.deadline.get("default")
+    if allowed is None:
+        ctx.problems.append(
+            f"rule {ctx.rule.name!r} sets no meeting deadline for {ctx.incident.severity}"
+        )
+    deadline = shift(ctx.calendar, anchor, allowed) if anchor and allowed else None
+    window_start = anchor
+    if anchor and spec.not_before:
+        window_start = shift(ctx.calendar, anchor, spec.not_before)
+    invitees = resolve_invitees(
+        invite_roles(ctx, spec),
+        ctx.incident,
+        ctx.policy.spec.directory,
+        ctx.owner_person,
+        spec.observers,
+    )
+    plan = MeetingPlan(
+        anchor=anchor,
+        window_start=window_start,
+        deadline=deadline,
+        calendar=spec.calendar,
+        duration=meeting_length(spec),
+        invitees=invitees.emails,
+        unresolved_roles=invitees.unresolved_roles,
+        scheduled=ctx.postmortem.meeting if ctx.postmortem else None,
+    )
+    return plan, invitees
+
+
+def emit_meeting(ctx: Context, planned: tuple[MeetingPlan, Invitees] | None) -> None:
+    if planned is not None:
+        _intents(ctx, *planned)
+        _review_request(ctx, planned[0])
+
+
+def invite_roles(ctx: Context, spec: MeetingSpec) -> list[str]:
+    """`invite`, where a role also under `invite_when` is invited only when that matches."""
+    gated = {role: matches(cond, ctx.incident) for role, cond in spec.invite_when.items()}
+    roles = [role for role in spec.invite if gated.get(role, True)]
+    return roles + [role for role, ok in gated.items() if ok and role not in roles]
+
+
+def meeting_length(spec: MeetingSpec) -> timedelta:
+    # The loader refuses a non-elapsed duration; 30 minutes is the schema default.
+    return spec.duration.delta if isinstance(spec.duration, Elapsed) else timedelta(minutes=30)
+
+
+def _intents(ctx: Context, plan: MeetingPlan, invitees: Invitees) -> None:
+    ctx.problems += list(invitees.problems)
+    for role in plan.unresolved_roles:
+        _unresolved(ctx, role)
+    if plan.scheduled is not None:
+        _check_scheduled(ctx, plan)
+        return
+    if ctx.owner is None or plan.deadline is None or plan.window_start is None:
+        ctx.notes.append("the meeting is scheduled once an owner and a deadline are known")
+        return
+    first = candidate_slots(plan.window_start, plan.deadline, plan.duration, ctx.calendar, limit=1)
+    if not first:
+        ctx.problems.append(
+            f"no slot inside working hours between {plan.window_start.isoformat()} and "
+            f"the deadline {plan.deadline.isoformat()}: the owner must pick a time by hand"
+        )
+    ctx.add(
+        "meeting",
+        IntentKind.SCHEDULE_MEETING,
+        "meeting",
+        f"schedule the post-mortem meeting to end by {plan.deadline.isoformat()}",
+        payload={
+            "calendar": plan.calendar,
+            "title": ctx.message("meeting_title"),
+            "organizer": person_json(ctx.owner.person),
+            "duration_minutes": int(plan.duration.total_seconds() // 60),
+            "window_start": iso(plan.window_start),
+            "deadline": iso(plan.deadline),
+            "timezone": ctx.calendar.tz.key,
+            "earliest_slot": iso(first[0].start) if first else None,
+            "invitees": list(plan.invitees),
+        },
+    )
+
+
+def _unresolved(ctx: Context, role: str) -> None:
+    ctx.problems.append(f"nobody holds the role {role!r}: invite them by hand")
+    if ctx.owner is None or role == "owner":
+        return
+    ctx.add(
+        f"meeting:unresolved:{role}",
+        IntentKind.REPORT_UNRESOLVED_ROLE,
+        "meeting.invite",
+        f"no one was found for {role!r}; the owner should invite them by hand",
+        payload={"role": role, "recipient": person_json(ctx.owner.person)},
+        message=f"pmhub found nobody for the role {role!r}: please invite them to the meeting.",
+    )
+
+
+def _check_scheduled(ctx: Context, plan: MeetingPlan) -> None:
+    meeting = plan.scheduled
+    assert meeting is not None  # noqa: S101 - the caller checked
+    if plan.deadline is not None and instant(meeting.end) > instant(plan.deadline):
+        ctx.problems.append(
+            f"the meeting ends {meeting.end.isoformat()}, after the deadline "
+            f"{plan.deadline.isoformat()}"
+        )
+    present = {email.casefold() for email in meeting.invitees}
+    for email in plan.invitees:
+        if email.casefold() not in present:
+            ctx.add(
+                f"meeting:invite:{email.casefold()}",
+                IntentKind.INVITE_TO_MEETING,
+                "meeting.invite",
+                f"invite {email}: the policy wants them at the meeting",
+                payload={
+                    "email": email,
+                    "event_ref": meeting.event_ref,
+                    "calendar": meeting.calendar,
+                },
+            )
+
+
+def _review_request(ctx: Context, plan: MeetingPlan) -> None:
+    """Seed 004: share the post-mortem for review about a day before the meeting."""
+    spec, meeting = ctx.rule.review, plan.scheduled
+    if spec is None:
+        return
+    if meeting is None:
+        ctx.notes.append("the review request is timed once the meeting is scheduled")
+        return
+    if ctx.status.value not in ("draft", "in_review"):
+        return
+    due = shift_back(ctx.calendar, meeting.start, spec.share_before_meeting)
+    ctx.add(
+        "review-request",
+        IntentKind.REQUEST_REVIEW,
+        "review",
+        f"share the post-mortem for review {spec.share_before_meeting} before the meeting",
+        due_at=due,
+        payload={
+            "meeting_start": iso(meeting.start),
+            "document_url": ctx.postmortem.document_url if ctx.postmortem else None,
+            "owner": person_json(ctx.owner.person) if ctx.owner else None,
+        },
+        message=ctx.message(
+            "review_request", meeting=meeting.model_dump(), owner=person_value(ctx.owner_person)
+        ),
+    )

@@ -1,0 +1,103 @@
+"""What the engine decided for one incident, and its JSON rendering for `pmhub simulate`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from hub.model.incident import Frozen, IncidentStatus, Person, Severity
+from hub.model.intent import Intent
+from hub.model.postmortem import Meeting, PostMortemStatus
+
+Requirement = bool | Literal["optional"]
+
+
+class OwnerChoice(Frozen):
+    person: Person
+    reason: str = Field(description="the owner chain entry that chose them, e.g. 'designated'")
+    designated_by: Person | None = None
+    designated_at: datetime | None = None
+    previous: Person | None = Field(default=None, description="the owner before a hand-off")
+
+
+class MeetingPlan(Frozen):
+    anchor: datetime | None = Field(description="the instant the deadline counts from")
+    window_start: datetime | None = Field(description="the earliest start the policy allows")
+    deadline: datetime | None = Field(description="the meeting must end by then (policy zone)")
+    calendar: str
+    duration: timedelta
+    invitees: tuple[str, ...] = ()
+    unresolved_roles: tuple[str, ...] = ()
+    scheduled: Meeting | None = None
+
+
+class Plan(Frozen):
+    incident_id: str
+    severity: Severity
+    incident_status: IncidentStatus
+    required: Requirement
+    rule: str | None
+    status: PostMortemStatus | None = Field(
+        description="post-mortem status; draft when one is about to be created"
+    )
+    owner: OwnerChoice | None = None
+    meeting: MeetingPlan | None = None
+    external_message_required: bool = False
+    intents: tuple[Intent, ...] = ()
+    problems: tuple[str, ...] = Field(default=(), description="needs a person's attention")
+    notes: tuple[str, ...] = Field(default=(), description="why something is not done yet")
+
+    def intent(self, key: str) -> Intent | None:
+        return next((intent for intent in self.intents if intent.key == key), None)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as `pmhub simulate` prints it: stable key order, ISO 8601 times with offsets."""
+    owner = None
+    if plan.owner:
+        owner = {
+            "email": plan.owner.person.email,
+            "name": plan.owner.person.name,
+            "reason": plan.owner.reason,
+        }
+    meeting = None
+    if plan.meeting and plan.meeting.deadline:
+        meeting = {
+            "deadline": _iso(plan.meeting.deadline),
+            "calendar": plan.meeting.calendar,
+            "duration_minutes": int(plan.meeting.duration.total_seconds() // 60),
+            "invitees": list(plan.meeting.invitees),
+            "unresolved_roles": list(plan.meeting.unresolved_roles),
+        }
+    intents = [
+        {
+            "key": intent.key,
+            "kind": intent.kind.value,
+            "due_at": _iso(intent.due_at),
+            "rule": intent.rule,
+            "clause": intent.clause,
+            "reason": intent.reason,
+        }
+        for intent in plan.intents
+    ]
+    return {
+        "id": plan.incident_id,
+        "severity": plan.severity.value,
+        "status": plan.incident_status.value,
+        "postmortem": {
+            "required": plan.required,
+            "rule": plan.rule,
+            "status": plan.status.value if plan.status else None,
+            "owner": owner,
+            "meeting": meeting,
+            "intents": intents,
+            "problems": list(plan.problems),
+            "notes": list(plan.notes),
+        },
+    }

@@ -1,0 +1,341 @@
+"""The policy language: what a policy file may say, as pydantic models.
+
+These models are the single source of the policy's shape: the loader validates
+files with them (its messages name the allowed keys and values by walking these
+models), and `policy_json_schema()` serves editors (`pmhub schema policy`).
+Semantic checks that need more than one field (templates render, roles exist,
+time zone and holiday country are real) live in `hub.policy.checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic import PlainSerializer as Serializer
+from pydantic.json_schema import GenerateJsonSchema
+
+from hub.model.incident import Severity, Source
+from hub.policy.durations import (
+    ALLOWED_FORMS,
+    BusinessDays,
+    CalendarDays,
+    Duration,
+    Elapsed,
+    parse_duration,
+)
+
+ReminderCondition = Literal[
+    "meeting_not_scheduled",
+    "status_is_draft",
+    "not_reviewed",
+    "overdue",
+    "follow_ups_not_filed",
+    "external_message_missing",
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DeadlineKey = Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4", "unknown", "default"]
+
+OWNER_SOURCES = (
+    "designated",
+    "incident_commander",
+    "first_acknowledger",
+    "primary_oncall",
+    "manual_trigger",
+    "reporter",
+    "first_assignee",
+)
+REMINDER_CONDITIONS: tuple[str, ...] = get_args(ReminderCondition)
+WEEKDAY_NAMES: tuple[str, ...] = get_args(Weekday)
+STATUSPAGE_BODY_LIMIT = 25_000  # Statuspage: "There is a maximum limit of 25000 characters"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _as_list(value: object) -> object:
+    """Let a single value stand for a one-element list (`notify: owner`)."""
+    return value if isinstance(value, list | tuple) or value is None else [value]
+
+
+def _duration(value: object) -> Duration:
+    return parse_duration(value)
+
+
+def _clock(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+        return time(hours, minutes)
+    raise ValueError(f"not a time of day: {value!r} (allowed: HH:MM, e.g. '09:00')")
+
+
+def _owner_entry(value: object) -> str:
+    if isinstance(value, str) and (value in OWNER_SOURCES or _EMAIL.match(value)):
+        return value
+    raise ValueError(
+        f"unknown owner source {value!r} (allowed: {', '.join(OWNER_SOURCES)}, or an email)"
+    )
+
+
+def _timezone(value: object) -> str:
+    if isinstance(value, str):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return value
+    close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise ValueError(
+        f"unknown time zone {value!r} ({hint}allowed: IANA names like UTC, Europe/Berlin)"
+    )
+
+
+def _email(value: object) -> str:
+    if isinstance(value, str) and _EMAIL.match(value):
+        return value
+    raise ValueError(f"not an email address: {value!r}")
+
+
+_DURATION_SCHEMA = {"type": "string", "description": f"a duration: {ALLOWED_FORMS}"}
+
+DurationValue = Annotated[
+    Duration, PlainValidator(_duration), Serializer(str), WithJsonSchema(_DURATION_SCHEMA)
+]
+ClockTime = Annotated[
+    time,
+    PlainValidator(_clock),
+    Serializer(lambda t: t.strftime("%H:%M")),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"}),
+]
+OwnerEntry = Annotated[
+    str,
+    PlainValidator(_owner_entry),
+    WithJsonSchema({"type": "string", "description": f"one of {OWNER_SOURCES} or an email"}),
+]
+TimeZoneName = Annotated[
+    str, PlainValidator(_timezone), WithJsonSchema({"type": "string", "description": "IANA zone"})
+]
+Email = Annotated[str, PlainValidator(_email), WithJsonSchema({"type": "string"})]
+Name = Annotated[str, Field(pattern=_NAME.pattern)]
+Template = Annotated[str, Field(description="a sandboxed Jinja2 template")]
+Strings = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HolidaysSpec(Spec):
+    """Public holidays of the `holidays` package for a country (and subdivision)."""
+
+    country: str | None = Field(default=None, description="ISO 3166 code, e.g. US, DE")
+    subdivision: str | None = Field(default=None, description="state/province code, e.g. CA")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str | None) -> str | None:
+        supported = holidays.list_supported_countries()
+        if country is not None and country not in supported:
+            codes = ", ".join(sorted(c for c in supported if re.fullmatch("[A-Z]{2}", c)))
+            raise ValueError(f"unknown holiday country {country!r} (allowed: {codes})")
+        return country
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, subdivision: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if subdivision is None:
+            return None
+        if country is None:
+            raise ValueError("a subdivision needs a country")
+        allowed = holidays.list_supported_countries()[country]
+        if subdivision not in allowed:
+            names = ", ".join(allowed) or "none"
+            raise ValueError(f"unknown subdivision {subdivision!r} of {country} (allowed: {names})")
+        return subdivision
+
+
+class WorkingHoursSpec(Spec):
+    start: ClockTime = time(9)
+    end: ClockTime = time(17)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHoursSpec:
+        if self.end <= self.start:
+            raise ValueError("working hours must end after they start, on the same day")
+        return self
+
+
+class CalendarSpec(Spec):
+    timezone: TimeZoneName = "UTC"
+    holidays: HolidaysSpec = HolidaysSpec()
+    extra_holidays: list[date] = []
+    not_holidays: list[date] = []
+    working_days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    working_hours: WorkingHoursSpec = WorkingHoursSpec()
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CalendarSpec:
+        both = sorted(set(self.extra_holidays) & set(self.not_holidays))
+        if both:
+            days = ", ".join(day.isoformat() for day in both)
+            raise ValueError(f"days listed both in extra_holidays and not_holidays: {days}")
+        return self
+
+
+class PagerDutySeveritiesSpec(Spec):
+    priority: dict[str, Severity] = {}
+    urgency: dict[str, Severity] = {}
+
+
+class SeveritiesSpec(Spec):
+    pagerduty: PagerDutySeveritiesSpec = PagerDutySeveritiesSpec()
+    incidentio: dict[str, Severity] = {}
+
+
+class Condition(Spec):
+    """Every key given must match; lists match any of their values; {} matches everything."""
+
+    severity: Annotated[list[Severity], BeforeValidator(_as_list)] | None = None
+    source: Annotated[list[Source], BeforeValidator(_as_list)] | None = None
+    service: Strings | None = Field(default=None, description="service ids or names")
+    team: Strings | None = Field(default=None, description="team ids or names")
+    type: Strings | None = None
+    false_positive: bool | None = None
+    full_outage: bool | None = None
+    custom_fields: dict[str, Strings] | None = None
+    all_: list[Condition] | None = Field(default=None, alias="all")
+    any_: list[Condition] | None = Field(default=None, alias="any")
+    not_: Condition | None = Field(default=None, alias="not")
+
+
+class MeetingSpec(Spec):
+    deadline: dict[DeadlineKey, DurationValue]
+    anchor: Literal["resolved", "owner_designated"] = "resolved"
+    not_before: DurationValue | None = Field(
+        default=None, description="earliest meeting time after the anchor, e.g. 24h"
+    )
+    duration: DurationValue = Elapsed(timedelta(minutes=30))
+    calendar: str = Field(min_length=1)
+    invite: Strings = Field(default=[], description="roles (or emails) to invite")
+    invite_when: dict[str, Condition] = Field(
+        default={}, description="invite these roles only when the condition matches"
+    )
+    observers: Annotated[list[Email], BeforeValidator(_as_list)] = []
+
+
+class ReviewSpec(Spec):
+    share_before_meeting: DurationValue = Elapsed(timedelta(hours=24))
+
+
+class ReminderSpec(Spec):
+    name: Name | None = Field(default=None, description="clause name in keys; default: `if`")
+    if_: ReminderCondition = Field(alias="if")
+    after: DurationValue | None = Field(default=None, description="counted from the anchor")
+    before_meeting: DurationValue | None = None
+    every: DurationValue | None = Field(default=None, description="repeat while it holds")
+    notify: Strings = ["owner"]
+
+    @property
+    def clause(self) -> str:
+        return self.name or self.if_
+
+
+class FollowUpsSpec(Spec):
+    labels: list[Template] = []
+    priorities: list[str] | None = Field(
+        default=None, description="priorities filed without an override; omit to allow any"
+    )
+
+
+class ForbiddenWordSpec(Spec):
+    word: str = Field(min_length=1)
+    unless: Literal["full_outage"] | None = None
+
+
+class ExternalMessageSpec(Spec):
+    required_for: Annotated[list[Severity], BeforeValidator(_as_list)] = []
+    forbidden_words: list[ForbiddenWordSpec] = []
+    min_length: int = Field(default=1, ge=1)
+    max_length: int = Field(default=STATUSPAGE_BODY_LIMIT, ge=1, le=STATUSPAGE_BODY_LIMIT)
+
+
+class RuleSpec(Spec):
+    name: Name
+    when: Condition = Condition()
+    postmortem: Literal["required", "optional", "none"]
+    owner: Annotated[list[OwnerEntry], BeforeValidator(_as_list)] = list(OWNER_SOURCES)
+    meeting: MeetingSpec | None = None
+    review: ReviewSpec | None = None
+    reminders: list[ReminderSpec] = []
+    follow_ups: FollowUpsSpec | None = None
+    external_message: ExternalMessageSpec | None = None
+
+
+class DirectorySpec(Spec):
+    """People the incident tools do not name: role -> emails, per service, per team, default."""
+
+    default: dict[str, Annotated[list[Email], BeforeValidator(_as_list)]] = {}
+    services: dict[str, dict[str, Annotated[list[Email], BeforeValidator(_as_list)]]] = {}
+    teams: dict[str, dict[str, Annotated[list[Email], BeforeValidator(_as_list)]]] = {}
+    vendor_roles: dict[str, Strings] = Field(
+        default={}, description="our role -> incident role names a vendor uses for it"
+    )
+
+
+class MessagesSpec(Spec):
+    """Templates for what pmhub says to people; unset ones use the built-in wording."""
+
+    owner_notify: Template | None = None
+    optional_ask: Template | None = None
+    meeting_title: Template | None = None
+    review_request: Template | None = None
+    reminder: Template | None = None
+
+
+class PolicySpec(Spec):
+    version: Literal[1]
+    calendar: CalendarSpec = CalendarSpec()
+    severities: SeveritiesSpec = SeveritiesSpec()
+    directory: DirectorySpec = DirectorySpec()
+    messages: MessagesSpec = MessagesSpec()
+    rules: list[RuleSpec] = Field(min_length=1)
+
+
+class _SchemaGenerator(GenerateJsonSchema):
+    """Shows defaults as a policy author writes them ('30m', '09:00'), not as Python holds them."""
+
+    def encode_default(self, dft: Any) -> Any:
+        if isinstance(dft, Elapsed | CalendarDays | BusinessDays):
+            return str(dft)
+        if isinstance(dft, time):
+            return dft.strftime("%H:%M")
+        return super().encode_default(dft)
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """JSON Schema of a policy file (for `pmhub schema policy` and editors)."""
+    schema = PolicySpec.model_json_schema(
+        by_alias=True, mode="validation", schema_generator=_SchemaGenerator
+    )
+    schema["title"] = "pmhub policy"
+    return schema

@@ -1,0 +1,42 @@
+"""The Protocols connectors implement. The core depends on these, never on a vendor SDK.
+
+Incident sources return the vendor's own JSON objects: the one place that understands
+a vendor's incident shape is its adapter in `hub/intake/adapters/`, which reads the same
+shapes from webhooks and from these REST answers. Every method raises only
+`hub.errors` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+JsonObject = Mapping[str, Any]
+
+
+class PagerDutyApi(Protocol):
+    """PagerDuty REST: enrichment for incidents and, later, write-back notes."""
+
+    async def get_incident(self, incident_id: str) -> JsonObject:
+        """GET /incidents/{id} with acknowledgers, assignees and responders included."""
+        ...
+
+    async def list_log_entries(self, incident_id: str) -> Sequence[JsonObject]:
+        """GET /incidents/{id}/log_entries, every page, oldest first."""
+        ...
+
+    async def get_user(self, user_id: str) -> JsonObject:
+        """GET /users/{id} (cached briefly by the connector)."""
+        ...
+
+    async def primary_oncall(self, escalation_policy_id: str) -> JsonObject | None:
+        """The level-1 on-call user reference of an escalation policy, if any."""
+        ...
+
+
+class IncidentIoApi(Protocol):
+    """incident.io REST: the source of truth re-fetched on every (unordered) webhook."""
+
+    async def get_incident(self, incident_id: str) -> JsonObject:
+        """GET /v2/incidents/{id}: the `incident` object of the answer."""
+        ...

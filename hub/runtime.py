@@ -1,0 +1,31 @@
+"""What a running daemon holds: made once at start, shared by handlers and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from hub.engine.worker import Worker
+    from hub.intake.verifiers import Verifier
+    from hub.settings import Settings
+    from hub.store.jobs import JobQueue
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    queue: JobQueue
+    worker: Worker
+    verifiers: dict[str, Verifier]
+    clock: Callable[[], datetime] = utc_now
+    started_at: datetime = field(default_factory=utc_now)

@@ -1,0 +1,131 @@
+"""Engine construction and the small helpers every store module shares.
+
+One code path serves SQLite (embedded, a single pmhub process) and PostgreSQL
+(several replicas). The differences are confined to this module and to the few
+places that need dialect-specific SQL (upserts, NOTIFY, advisory locks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+#: Either an engine (the helper opens and commits its own short transaction) or an
+#: open connection (the helper joins the caller's transaction; the caller commits).
+Bind = AsyncEngine | AsyncConnection
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only kind of time the store accepts)."""
+    return datetime.now(UTC)
+
+
+def is_sqlite(bind: Bind | Connection) -> bool:
+    """True when `bind` talks to SQLite (the embedded, single-process mode)."""
+    return bind.dialect.name == "sqlite"
+
+
+def is_postgres(bind: Bind | Connection) -> bool:
+    """True when `bind` talks to PostgreSQL (the multi-replica mode)."""
+    return bind.dialect.name == "postgresql"
+
+
+def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """Build the AsyncEngine for a database URL.
+
+    SQLite URLs get WAL, a busy timeout, enforced foreign keys and write-locking
+    transactions (see `_configure_sqlite`); the parent directory of a file
+    database is created so a fresh install starts without manual steps.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed, echo=echo)
+    # pre_ping: replicas outlive database restarts and failovers.
+    return create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if in_memory:
+        # Every connection to ":memory:" is a different database; share one.
+        engine = create_async_engine(url, echo=echo, poolclass=StaticPool)
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
+    _configure_sqlite(engine, wal=not in_memory)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+    """Take over SQLite transaction control from the driver.
+
+    The driver's default (a deferred BEGIN issued lazily before DML) lets two
+    transactions both read and then fail with SQLITE_BUSY when they try to write,
+    and busy_timeout cannot help with that. Every transaction therefore starts
+    with BEGIN IMMEDIATE: writers queue on the busy timeout instead of failing,
+    which makes read-then-write sequences (leasing, dedupe) safe. Transactions
+    are short, so serialising them costs little in a single process.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@asynccontextmanager
+async def transaction(bind: Bind) -> AsyncIterator[AsyncConnection]:
+    """Yield a connection inside a transaction.
+
+    With an engine, a new transaction is opened and committed on success. With a
+    connection, the caller's transaction is joined and left for the caller to
+    commit; this is how callers make several store writes atomic.
+    """
+    if isinstance(bind, AsyncConnection):
+        yield bind
+        return
+    async with bind.begin() as conn:
+        yield conn
+
+
+def require_aware(value: datetime, name: str = "datetime") -> datetime:
+    """Reject naive datetimes early: a naive time in a scheduler is a latent bug."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def dialect_insert(bind: Bind | Connection, table: Table) -> PgInsert | SqliteInsert:
+    """An INSERT that supports ON CONFLICT, for whichever database `bind` is."""
+    if is_postgres(bind):
+        return pg_insert(table)
+    if is_sqlite(bind):
+        return sqlite_insert(table)
+    raise NotImplementedError(f"unsupported database dialect {bind.dialect.name!r}")

@@ -1,0 +1,130 @@
+"""The inbox: raw webhook deliveries, stored before anything else happens.
+
+Intake verifies a signature, calls `accept_delivery`, and answers 202. The
+delivery's bytes are kept exactly as received so normalisation can be replayed
+(and re-verified) later. UNIQUE(source, delivery_id) makes a vendor's
+redelivery a no-op, and the `ingest` job is enqueued in the same transaction,
+so there is never an inbox row without the job that will process it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from hub.store.db import Bind, dialect_insert, transaction, utcnow
+from hub.store.jobs import enqueue_job
+from hub.store.tables import inbox
+
+INGEST_JOB = "ingest"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as received: only the headers that matter, raw body."""
+
+    source: str
+    delivery_id: str
+    event_type: str | None
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    inbox_id: int  # for a redelivery: the id of the row stored the first time
+    new: bool
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """An inbox row: the delivery as received, plus when it was received and processed."""
+
+    id: int
+    source: str
+    delivery_id: str
+    event_type: str | None
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+    processed_at: datetime | None
+
+
+def ingest_dedupe_key(source: str, delivery_id: str) -> str:
+    return f"ingest:{source}:{delivery_id}"
+
+
+async def accept_delivery(bind: Bind, delivery: Delivery, *, now: datetime) -> AcceptResult:
+    """Store a delivery and enqueue its `ingest` job, in one short transaction.
+
+    This is the webhook hot path: a new delivery costs two INSERTs (inbox row,
+    job) in one transaction and no reads; only a redelivery reads the original
+    row's id back. The caller
+    (intake) should `JobQueue.wake()` when `new` so a local worker starts at once.
+    """
+    stmt = (
+        dialect_insert(bind, inbox)
+        .values(
+            source=delivery.source,
+            delivery_id=delivery.delivery_id,
+            event_type=delivery.event_type,
+            headers=dict(delivery.headers),
+            body=delivery.body,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.delivery_id])
+        .returning(inbox.c.id)
+    )
+    async with transaction(bind) as conn:
+        inbox_id: int | None = (await conn.execute(stmt)).scalar_one_or_none()
+        if inbox_id is None:
+            existing = await conn.execute(
+                select(inbox.c.id).where(
+                    inbox.c.source == delivery.source, inbox.c.delivery_id == delivery.delivery_id
+                )
+            )
+            return AcceptResult(inbox_id=existing.scalar_one(), new=False)
+        await enqueue_job(
+            conn,
+            INGEST_JOB,
+            {"inbox_id": inbox_id},
+            dedupe_key=ingest_dedupe_key(delivery.source, delivery.delivery_id),
+            now=now,
+        )
+    return AcceptResult(inbox_id=inbox_id, new=True)
+
+
+async def get_delivery(bind: Bind, inbox_id: int) -> StoredDelivery | None:
+    async with transaction(bind) as conn:
+        row = (await conn.execute(select(inbox).where(inbox.c.id == inbox_id))).one_or_none()
+    if row is None:
+        return None
+    return StoredDelivery(
+        id=row.id,
+        source=row.source,
+        delivery_id=row.delivery_id,
+        event_type=row.event_type,
+        headers=dict(row.headers),
+        body=bytes(row.body),
+        received_at=row.received_at,
+        processed_at=row.processed_at,
+    )
+
+
+async def mark_processed(bind: Bind, inbox_id: int, *, now: datetime | None = None) -> bool:
+    """Record that normalisation finished; False if the row does not exist."""
+    async with transaction(bind) as conn:
+        result = await conn.execute(
+            update(inbox).where(inbox.c.id == inbox_id).values(processed_at=now or utcnow())
+        )
+    return result.rowcount > 0
+
+
+async def count_deliveries(bind: Bind, source: str | None = None) -> int:
+    query = select(func.count()).select_from(inbox)
+    if source is not None:
+        query = query.where(inbox.c.source == source)
+    async with transaction(bind) as conn:
+        return int((await conn.execute(query)).scalar_one())

@@ -1,0 +1,1 @@
+"""Alembic migration environment for pmhub (loaded by path by `hub.store.migrate`)."""

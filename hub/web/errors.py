@@ -1,0 +1,28 @@
+"""JSON error answers: `{"error": {"code": …, "message": …}}`, everywhere, never a traceback."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
+
+
+# aiohttp raises these for routing and protocol problems before a handler runs.
+HTTP_ERROR_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    503: "unavailable",
+}

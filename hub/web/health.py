@@ -1,0 +1,67 @@
+"""`/healthz` (the process answers), `/readyz` (it can do its job), `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub import __version__
+from hub.metrics import DEAD_JOBS, JOBS, OLDEST_PENDING_AGE, QUEUE_DEPTH, REGISTRY
+from hub.store.migrate import is_current
+from hub.web.keys import RUNTIME
+
+log = structlog.get_logger("pmhub.health")
+_DB_CHECK_TIMEOUT = 2.0
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(_DB_CHECK_TIMEOUT):
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            current = await is_current(runtime.engine)
+            checks["migrations"] = "ok" if current else "not at head: run `pmhub migrate`"
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["migrations"] = "unknown"
+    checks["worker"] = "ok" if runtime.worker.running else "not running"
+    ready = all(value == "ok" for value in checks.values())
+    problems = [f"{name}: {value}" for name, value in checks.items() if value != "ok"]
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": checks,
+        "reason": "; ".join(problems) or None,
+    }
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        stats = await runtime.queue.stats(runtime.clock())
+    except (SQLAlchemyError, OSError):
+        # Keep serving the process metrics; the queue gauges keep their last values.
+        log.warning("metrics.queue_stats_failed", exc_info=True)
+    else:
+        JOBS.clear()
+        for (kind, state), count in stats.counts.items():
+            JOBS.labels(kind=kind, state=state).set(count)
+        QUEUE_DEPTH.set(stats.depth)
+        OLDEST_PENDING_AGE.set(stats.oldest_pending_age_seconds)
+        DEAD_JOBS.set(stats.dead)
+    payload = generate_latest(REGISTRY)
+    response = web.Response(body=payload)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response

@@ -1,0 +1,195 @@
+"""The OpenAPI 3.1 document of the admin API, served at `/api/v1/openapi.json`.
+
+Model schemas come from the pydantic types themselves, so the document cannot drift
+from what the endpoints return.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from hub import __version__
+from hub.model import Incident
+
+_REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Disabled"},
+}
+_NOT_FOUND = {"404": _json(_ref("Error"), "No such object")}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+}
+
+
+def _job_schema() -> dict[str, Any]:
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "type": "object",
+        "required": ["id", "kind", "state", "attempts", "run_at", "payload"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "state": {"type": "string", "enum": ["pending", "running", "done", "dead"]},
+            "attempts": {"type": "integer"},
+            "dedupe_key": {"type": ["string", "null"]},
+            "run_at": {"type": "string", "format": "date-time"},
+            "lease_owner": {"type": ["string", "null"]},
+            "lease_until": nullable_time,
+            "last_error": {"type": ["string", "null"]},
+            "payload": {"type": "object"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    incident = Incident.model_json_schema(ref_template=_REF, mode="serialization")
+    schemas: dict[str, Any] = dict(incident.pop("$defs", {}))
+    schemas["Incident"] = incident
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    }
+    schemas["Job"] = _job_schema()
+    schemas["PostMortem"] = {
+        "type": "object",
+        "description": "A post-mortem with its status, owner, meeting and plan.",
+        "additionalProperties": True,
+    }
+    return {
+        "schemas": schemas,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {
+            "Unauthorized": _json(_ref("Error"), "Missing or wrong bearer token"),
+            "Disabled": _json(_ref("Error"), "The admin API is disabled (no admin.token)"),
+        },
+    }
+
+
+def _list_of(name: str, key: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": _ref(name)}}}
+
+
+def _paths() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    incident_id = {
+        "name": "incident_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    pm_id = {"name": "postmortem_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    state = {
+        "name": "state",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["pending", "running", "done", "dead"]},
+    }
+    kind = {"name": "kind", "in": "query", "schema": {"type": "string"}}
+    return {
+        "/api/v1/jobs": {
+            "get": {
+                "summary": "List jobs, newest first (e.g. the dead letters: ?state=dead)",
+                "parameters": [state, kind, _LIMIT],
+                "responses": {"200": _json(_list_of("Job", "jobs"), "Jobs"), **_ERRORS},
+            }
+        },
+        "/api/v1/jobs/{job_id}": {
+            "get": {
+                "summary": "One job",
+                "parameters": [job_id],
+                "responses": {"200": _json(_ref("Job"), "The job"), **_ERRORS, **_NOT_FOUND},
+            }
+        },
+        "/api/v1/jobs/{job_id}/retry": {
+            "post": {
+                "summary": "Send a dead job back to the queue with its attempts reset",
+                "parameters": [job_id],
+                "responses": {
+                    "200": _json(_ref("Job"), "The job, pending again"),
+                    "409": _json(_ref("Error"), "The job is not dead"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+        "/api/v1/incidents": {
+            "get": {
+                "summary": "Incidents pmhub knows, most recently updated first",
+                "parameters": [_LIMIT],
+                "responses": {
+                    "200": _json(_list_of("Incident", "incidents"), "Incidents"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/incidents/{incident_id}": {
+            "get": {
+                "summary": "One canonical incident, with its people and their roles",
+                "parameters": [incident_id],
+                "responses": {
+                    "200": _json(_ref("Incident"), "The incident"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+        "/api/v1/postmortems": {
+            "get": {
+                "summary": "Post-mortems, most recently updated first",
+                "parameters": [_LIMIT],
+                "responses": {
+                    "200": _json(_list_of("PostMortem", "postmortems"), "Post-mortems"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/postmortems/{postmortem_id}": {
+            "get": {
+                "summary": "One post-mortem with its current plan",
+                "parameters": [pm_id],
+                "responses": {
+                    "200": _json(_ref("PostMortem"), "The post-mortem"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "pmhub admin API",
+            "version": __version__,
+            "description": "Operate pmhub: dead letters, incidents, post-mortems.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+        "components": _components(),
+    }

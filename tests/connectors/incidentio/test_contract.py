@@ -1,0 +1,65 @@
+"""Both sides of the incident.io call checked against incident.io's OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.incidentio.fake import FakeIncidentIo
+from hub.errors import ConnectorError
+from tests.connectors.incidentio.conftest import INCIDENT, ConnectorFactory
+from tests.support.contract import ContractViolation, OpenApiContract
+
+
+async def test_every_request_and_answer_matches_the_document(
+    make_connector: ConnectorFactory, fake: FakeIncidentIo, contract: OpenApiContract
+) -> None:
+    connector = make_connector()
+    await connector.get_incident(INCIDENT)
+    await connector.get_incident("123")
+    fake.add_incident(
+        "01MINIMAL", reference="INC-7", severity=None, incident_type=None, summary=None
+    )
+    await connector.get_incident("01MINIMAL")
+    for failing in (
+        connector.get_incident("01NOPE"),
+        make_connector(api_key=SecretStr("nope")).get_incident(INCIDENT),
+    ):
+        with pytest.raises(ConnectorError):
+            await failing
+    fake.rate_limit(retry_after=1)
+    fake.fail(500)
+    for _ in range(2):
+        with pytest.raises(ConnectorError):
+            await connector.get_incident(INCIDENT)
+
+    statuses = set()
+    for exchange in fake.exchanges:
+        template = contract.validate_request(
+            exchange.method, exchange.path, query=exchange.query, headers=exchange.headers
+        )
+        assert exchange.status is not None
+        contract.validate_response(exchange.method, template, exchange.status, exchange.response)
+        statuses.add(exchange.status)
+    assert statuses == {200, 401, 404, 429, 500}
+
+
+def test_missing_bearer_is_a_violation(contract: OpenApiContract) -> None:
+    with pytest.raises(ContractViolation, match="credential"):
+        contract.validate_request(
+            "GET", f"/v2/incidents/{INCIDENT}", headers={"Authorization": "Token x"}
+        )
+
+
+def test_a_misshapen_incident_is_a_violation(contract: OpenApiContract) -> None:
+    with pytest.raises(ContractViolation, match="'reference' is a required property"):
+        contract.validate_response(
+            "GET", "/v2/incidents/{id}", 200, {"incident": {"id": INCIDENT, "name": "x"}}
+        )
+    with pytest.raises(ContractViolation, match="'errors' is a required property"):
+        contract.validate_response(
+            "GET",
+            "/v2/incidents/{id}",
+            404,
+            {"type": "not_found", "status": 404, "request_id": "r"},
+        )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.store.jobs import JobQueue
+
+
+@pytest.fixture
+async def queue(engine: AsyncEngine) -> AsyncIterator[JobQueue]:
+    made = JobQueue(engine)
+    yield made
+    await made.close()

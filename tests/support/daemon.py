@@ -1,0 +1,85 @@
+"""The whole daemon in-process over real HTTP on loopback, for tests."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.app import create_app
+from hub.engine.worker import JobHandler
+from hub.runtime import Runtime, utc_now
+from hub.settings import Settings, load_settings
+from hub.web.keys import RUNTIME
+from tests.support.signing import PAGERDUTY_SECRET
+
+ADMIN_TOKEN = "admin-test-token-5f0c2a"
+
+
+def write_config(directory: Path, store_url: str, *, extra: str = "", admin: bool = True) -> Path:
+    """A configuration file with a PagerDuty source, the given store and optional extras."""
+    admin_block = f"admin:\n  token: {ADMIN_TOKEN}\n" if admin else ""
+    text = (
+        textwrap.dedent(
+            f"""\
+            server:
+              host: 127.0.0.1
+              port: 0
+              max_body_bytes: 65536
+            store:
+              url: "{store_url}"
+            worker:
+              concurrency: 2
+              max_attempts: 3
+              backoff_base_seconds: 0.05
+              backoff_max_seconds: 0.2
+              lease_seconds: 5
+              poll_interval_seconds: 0.2
+              shutdown_grace_seconds: 2
+            sources:
+              pagerduty:
+                webhook_secrets: ["{PAGERDUTY_SECRET}"]
+            """
+        )
+        + admin_block
+        + extra
+    )
+    path = directory / "pmhub.yaml"
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Daemon:
+    client: TestClient[web.Request, web.Application]
+    app: web.Application
+    settings: Settings
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app[RUNTIME]
+
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@asynccontextmanager
+async def running_daemon(
+    config_path: Path,
+    *,
+    run_worker: bool = True,
+    extra_handlers: Mapping[str, JobHandler] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[Daemon]:
+    settings = load_settings(config_path)
+    app = create_app(settings, extra_handlers=extra_handlers, clock=clock, run_worker=run_worker)
+    server = TestServer(app)
+    client: TestClient[web.Request, web.Application] = TestClient(server)
+    async with client:
+        yield Daemon(client=client, app=app, settings=settings)
