@@ -1,26 +1,41 @@
 """Wiring: the aiohttp application, its shared resources and their lifetimes.
 
-Everything long-lived (database engine, outbound HTTP session, worker) is made and
-closed in one `cleanup_ctx`, in dependency order, so a shutdown (SIGTERM/SIGINT via
-`web.run_app`) stops leasing, lets running jobs finish up to the configured bound,
-releases the rest, and only then closes the database.
+Everything long-lived (database engine, the one outbound HTTP session, vendor
+clients, worker) is made and closed in one `cleanup_ctx`, in dependency order, so
+a shutdown (SIGTERM/SIGINT via `web.run_app`) stops leasing, lets running jobs
+finish up to the configured bound, releases the rest, and only then closes the
+clients and the database. This is the one module of the core that imports
+connectors: it hands each configured vendor its section of the settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack
 from datetime import datetime
 
+import aiohttp
 import structlog
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.engine.handlers import core_handlers
+from connectors.incidentio.config import IncidentIoConfig
+from connectors.incidentio.connector import IncidentIoConnector
+from connectors.pagerduty.config import PagerDutyConfig
+from connectors.pagerduty.connector import PagerDutyConnector
+from hub.engine.effects import EffectRunner, Performer
+from hub.engine.reconcile import Reconciler
 from hub.engine.worker import JobHandler, Worker
+from hub.intake.adapters import AdapterOptions
 from hub.intake.frontdoor import handle_webhook
+from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
+from hub.model.intent import IntentKind
+from hub.policy import PolicySet
 from hub.runtime import Runtime, utc_now
 from hub.settings import Settings
 from hub.store.db import create_engine
+from hub.store.jobkinds import EFFECT, INGEST, RECONCILE
 from hub.store.jobs import JobQueue
 from hub.store.migrate import upgrade
 from hub.web import admin, health
@@ -35,6 +50,7 @@ def create_app(
     *,
     verifiers: Mapping[str, Verifier] | None = None,
     extra_handlers: Mapping[str, JobHandler] | None = None,
+    policies: PolicySet | None = None,
     clock: Callable[[], datetime] = utc_now,
     run_worker: bool = True,
 ) -> web.Application:
@@ -44,20 +60,25 @@ def create_app(
         middlewares=[request_context_middleware(), admin.admin_auth_middleware()],
     )
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
+    policy_set = policies if policies is not None else PolicySet(())
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.store.url)
-        try:
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.store.url)
+            stack.push_async_callback(engine.dispose)
             await upgrade(engine)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            sources = await build_sources(settings, session, stack)
             queue = JobQueue(engine)
-            handlers = {**core_handlers(engine), **(extra_handlers or {})}
-            worker = _make_worker(settings, queue, handlers)
+            handlers = _handlers(engine, queue, sources, policy_set, clock)
+            worker = _make_worker(settings, queue, {**handlers, **(extra_handlers or {})})
             app[RUNTIME] = Runtime(
                 settings=settings,
                 engine=engine,
                 queue=queue,
                 worker=worker,
                 verifiers=chosen,
+                policies=policy_set,
                 clock=clock,
             )
             if run_worker:
@@ -67,9 +88,7 @@ def create_app(
                 yield
             finally:
                 await worker.stop(settings.worker.shutdown_grace_seconds)
-        finally:
-            await engine.dispose()
-            log.info("pmhub.stopped")
+                log.info("pmhub.stopped")
 
     app.cleanup_ctx.append(runtime_ctx)
     app.router.add_post("/webhooks/{source:.+}", handle_webhook)
@@ -78,6 +97,51 @@ def create_app(
     app.router.add_get("/metrics", health.metrics)
     admin.add_routes(app)
     return app
+
+
+def adapter_options(policies: PolicySet) -> AdapterOptions:
+    """How the adapters read vendor values: the policies' `severities` feed the mapping."""
+    return AdapterOptions(severity_map=policies.severity_map())
+
+
+async def build_sources(
+    settings: Settings, session: aiohttp.ClientSession, stack: AsyncExitStack
+) -> Sources:
+    """Vendor APIs for enrichment, for the sources that have API credentials."""
+    pagerduty = incidentio = None
+    if (pd := settings.sources.pagerduty) is not None and pd.api_token is not None:
+        pagerduty = PagerDutyConnector.from_config(
+            PagerDutyConfig(
+                api_token=pd.api_token,
+                base_url=pd.base_url,
+                from_email=pd.from_email,
+                ca_bundle=pd.ca_bundle,
+            )
+        )
+        stack.push_async_callback(pagerduty.close)
+    if (io := settings.sources.incidentio) is not None and io.api_key is not None:
+        config = IncidentIoConfig(api_key=io.api_key, base_url=io.base_url)
+        incidentio = IncidentIoConnector.from_config(config, session)
+    return Sources(pagerduty=pagerduty, incidentio=incidentio)
+
+
+def _handlers(
+    engine: AsyncEngine,
+    queue: JobQueue,
+    sources: Sources,
+    policies: PolicySet,
+    clock: Callable[[], datetime],
+) -> dict[str, JobHandler]:
+    gatherer = FactGatherer(sources, adapter_options(policies), clock)
+    reconciler = Reconciler(engine, queue, policies, clock=clock)
+    performers: dict[IntentKind, Performer] = {}  # connectors register here (Slack, Calendar, …)
+    return {
+        INGEST: Ingestor(engine, queue, gatherer, clock=clock),
+        RECONCILE: reconciler,
+        EFFECT: EffectRunner(
+            engine, queue, policies, performers, clock=clock, reconcile=reconciler.request
+        ),
+    }
 
 
 def _make_worker(settings: Settings, queue: JobQueue, handlers: Mapping[str, JobHandler]) -> Worker:

@@ -12,9 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
-from hub.cli_common import config_option, load_or_exit, with_store
+from hub.cli_common import config_option, load_all_or_exit, load_or_exit, with_store
 from hub.cli_jobs import jobs
+from hub.cli_policy import policy
+from hub.cli_simulate import simulate
 from hub.logging import configure_logging
+from hub.policy import policy_json_schema
 from hub.settings import secret_values, settings_json_schema
 from hub.store.migrate import head_revision, upgrade
 
@@ -26,27 +29,32 @@ def main() -> None:
 
 
 main.add_command(jobs)
+main.add_command(policy)
+main.add_command(simulate)
 
 
 @main.command()
 @config_option
 def check(config_path: Path) -> None:
     """Validate the configuration (and the policy files it lists)."""
-    settings = load_or_exit(config_path)
-    click.echo(f"{settings.config_path}: OK")
+    settings, policies = load_all_or_exit(config_path)
+    rules = sum(1 for _ in policies.rules())
+    click.echo(
+        f"{settings.config_path}: OK ({len(settings.policies)} policy file(s), {rules} rule(s))"
+    )
 
 
 @main.command()
 @config_option
 def serve(config_path: Path) -> None:
     """Run the daemon: webhooks, worker, admin API. Refuses to start on a bad configuration."""
-    settings = load_or_exit(config_path)
+    settings, policies = load_all_or_exit(config_path)
     configure_logging(
         level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
     )
     try:
         web.run_app(
-            create_app(settings),
+            create_app(settings, policies=policies),
             host=settings.server.host,
             port=settings.server.port,
             print=None,
@@ -71,7 +79,8 @@ def migrate(config_path: Path) -> None:
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["config"]), default="config")
+@click.argument("what", type=click.Choice(["config", "policy"]), default="config")
 def schema(what: str) -> None:
-    """Print the JSON Schema of the configuration, for editors to complete and check it."""
-    click.echo(json.dumps(settings_json_schema(), indent=2))
+    """Print the JSON Schema of the configuration (or of the policy language) for editors."""
+    document = policy_json_schema() if what == "policy" else settings_json_schema()
+    click.echo(json.dumps(document, indent=2))

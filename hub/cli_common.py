@@ -6,12 +6,13 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.policy import PolicyError, PolicySet, load_policies
 from hub.settings import ConfigError, Settings, load_settings
 from hub.store.db import create_engine
 
@@ -30,14 +31,32 @@ config_option = click.option(
 
 
 def load_or_exit(config_path: Path) -> Settings:
-    """Load and validate, or print one line per problem and exit non-zero."""
+    """Load and validate the configuration, or print one line per problem and exit 1."""
+    return load_all_or_exit(config_path)[0]
+
+
+def load_all_or_exit(config_path: Path) -> tuple[Settings, PolicySet]:
+    """The configuration and every policy file it lists, all valid, or exit 1.
+
+    Every problem is printed, one line each (`file:line:column: …`), configuration
+    first; policy files are only read once the configuration itself is valid.
+    """
     try:
-        return load_settings(config_path)
+        settings = load_settings(config_path)
     except ConfigError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(error.problems)} problem(s) in the configuration.", err=True)
-        sys.exit(1)
+        _report([str(problem) for problem in error.problems], "the configuration")
+    try:
+        policies = load_policies(settings.policies)
+    except PolicyError as error:
+        _report([str(problem) for problem in error.problems], "the policy files")
+    return settings, policies
+
+
+def _report(lines: list[str], where: str) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    click.echo(f"{len(lines)} problem(s) in {where}.", err=True)
+    sys.exit(1)
 
 
 def with_store(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:

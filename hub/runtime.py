@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 if TYPE_CHECKING:
     from hub.engine.worker import Worker
     from hub.intake.verifiers import Verifier
+    from hub.policy import PolicySet
     from hub.settings import Settings
     from hub.store.jobs import JobQueue
 
@@ -27,5 +28,6 @@ class Runtime:
     queue: JobQueue
     worker: Worker
     verifiers: dict[str, Verifier]
+    policies: PolicySet
     clock: Callable[[], datetime] = utc_now
     started_at: datetime = field(default_factory=utc_now)

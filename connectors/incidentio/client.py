@@ -11,13 +11,12 @@ Every failure leaves as a `hub.errors` type; the API key never appears in a mess
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
+from connectors.common.retry_after import parse_retry_after
 from connectors.incidentio.config import IncidentIoConfig
 from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
 
@@ -26,23 +25,6 @@ MESSAGE_LIMIT = 500
 AUTH_STATUSES = frozenset({401, 403})
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_REQUEST_TIMEOUT = 408
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(seconds, 0.0)
 
 
 def vendor_message(body: Any, fallback: str) -> str:

@@ -13,7 +13,6 @@ import asyncio
 import copy
 import itertools
 import json
-import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -324,17 +323,3 @@ async def _faulty(fault: Fault, state: FakeIncidentIo, request_id: str) -> web.R
         return web.json_response(body, status=429, headers=headers)
     body = error_body(fault.status, "internal_error", "Something went wrong", request_id)
     return web.json_response(body, status=fault.status)
-
-
-async def start_fake(
-    app: web.Application, *, ssl_context: ssl.SSLContext | None = None
-) -> tuple[web.AppRunner, str]:
-    """Serve `app` on 127.0.0.1 at a free port; returns the runner (cleanup it) and base URL."""
-    # A short shutdown bound: hanging handlers are released on shutdown anyway.
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    scheme = "https" if ssl_context else "http"
-    return runner, f"{scheme}://{host}:{port}"

@@ -24,13 +24,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import pagerduty
 
+from connectors.common.retry_after import parse_retry_after
 from connectors.pagerduty.config import PagerDutyConfig
 from hub.errors import (
     AuthFailed,
@@ -75,23 +74,6 @@ def _stop_on_rate_limit(response: _Response) -> None:
     if response.status_code == HTTP_TOO_MANY_REQUESTS:
         response.read()  # so the error body is still readable once httpx2 closes it
         raise _RateLimitedResponse(response)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(seconds, 0.0)
 
 
 def _vendor_message(response: _Response) -> str:

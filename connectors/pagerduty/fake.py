@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -382,17 +381,3 @@ async def _answer(
         return await handler(request)
     except web.HTTPNotFound:
         return json_response(404, error_body("Not Found", 2100))
-
-
-async def start_fake(
-    app: web.Application, *, ssl_context: ssl.SSLContext | None = None
-) -> tuple[web.AppRunner, str]:
-    """Serve `app` on 127.0.0.1 at a free port; returns the runner (cleanup it) and base URL."""
-    # A short shutdown bound: hanging handlers are released on shutdown anyway.
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    scheme = "https" if ssl_context else "http"
-    return runner, f"{scheme}://{host}:{port}"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr
 
+from hub.config.connectors import ExistingFile
 from hub.config.types import FrozenModel, HttpUrlStr, Secret, SectionsModel
 
 
@@ -38,6 +39,11 @@ class PagerDutySource(FrozenModel):
     base_url: HttpUrlStr = "https://api.pagerduty.com"
     from_email: Email | None = Field(
         default=None, description="A PagerDuty user's email, sent as From: on writes."
+    )
+    ca_bundle: ExistingFile | None = Field(
+        default=None,
+        description="Extra CA certificates (PEM) to trust for the REST API: a TLS-inspecting "
+        "proxy, or the sandbox's fake.",
     )
 
 

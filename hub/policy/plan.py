@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from hub.model.incident import Frozen, IncidentStatus, Person, Severity
-from hub.model.intent import Intent
+from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import Meeting, PostMortemStatus
 
 Requirement = bool | Literal["optional"]
@@ -51,6 +51,10 @@ class Plan(Frozen):
 
     def intent(self, key: str) -> Intent | None:
         return next((intent for intent in self.intents if intent.key == key), None)
+
+    def intent_of(self, kind: IntentKind) -> Intent | None:
+        """The first intent of a kind (e.g. whether the post-mortem is to be created)."""
+        return next((intent for intent in self.intents if intent.kind is kind), None)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -142,3 +142,16 @@ async def list_effects(bind: Bind, prefix: str = "") -> builtins.list[EffectRow]
         query = query.where(effects.c.key.startswith(prefix, autoescape=True))
     async with transaction(bind) as conn:
         return [EffectRow.from_row(row) for row in await conn.execute(query)]
+
+
+async def restart_effect(
+    bind: Bind, key: str, intent_hash: str, *, now: datetime | None = None
+) -> EffectRow:
+    """The intent behind a done effect changed (e.g. new invitees): do it again, for this hash."""
+    values = {
+        "state": EffectState.PENDING.value,
+        "intent_hash": intent_hash,
+        "error": None,
+        "updated_at": now or utcnow(),
+    }
+    return await _set(bind, key, values)

@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from hub.store.db import Bind, dialect_insert, transaction, utcnow
+from hub.store.jobkinds import INGEST, ingest_key
 from hub.store.jobs import enqueue_job
 from hub.store.tables import inbox
 
-INGEST_JOB = "ingest"
+INGEST_JOB = INGEST  # kept for callers that name it from here
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class StoredDelivery:
     processed_at: datetime | None
 
 
-def ingest_dedupe_key(source: str, delivery_id: str) -> str:
-    return f"ingest:{source}:{delivery_id}"
+ingest_dedupe_key = ingest_key
 
 
 async def accept_delivery(bind: Bind, delivery: Delivery, *, now: datetime) -> AcceptResult:

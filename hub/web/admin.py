@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from hub.model.incident_record import IncidentRecord
+from hub.model.postmortem import PostMortem
+from hub.policy import evaluate, plan_to_json
 from hub.store import records
 from hub.store.jobs import Job, JobState
+from hub.store.state import load_incident
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 from hub.web.openapi import openapi_document
@@ -122,32 +127,57 @@ async def retry_job(request: web.Request) -> web.Response:
     return web.json_response(job_json(job))
 
 
+def _incident_summary(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not data:
+        return None
+    incident = IncidentRecord.from_json(data).incident
+    return incident.model_dump(
+        mode="json",
+        include={"id", "source", "reference", "title", "severity", "status", "resolved_at"},
+    )
+
+
 async def list_incidents(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     rows = await records.list_incidents(runtime.engine, limit=_limit(request))
-    return web.json_response({"incidents": rows})
+    summaries = [_incident_summary(row["data"]) for row in rows]
+    return web.json_response({"incidents": [s for s in summaries if s is not None]})
 
 
 async def get_incident(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    row = await records.get_incident(runtime.engine, request.match_info["incident_id"])
-    if row is None:
+    stored = await load_incident(runtime.engine, request.match_info["incident_id"])
+    if stored is None:
         return error_response(404, "not_found", "no such incident")
-    return web.json_response(row)
+    return web.json_response(stored.incident.model_dump(mode="json"))
 
 
 async def list_postmortems(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     rows = await records.list_postmortems(runtime.engine, limit=_limit(request))
-    return web.json_response({"postmortems": rows})
+    return web.json_response(
+        {
+            "postmortems": [
+                {"id": row["id"], "incident_id": row["incident_id"], "status": row["status"]}
+                for row in rows
+            ]
+        }
+    )
 
 
 async def get_postmortem(request: web.Request) -> web.Response:
+    """The post-mortem with its current plan: what pmhub will do next, and why."""
     runtime = request.app[RUNTIME]
     row = await records.get_postmortem(runtime.engine, request.match_info["postmortem_id"])
     if row is None:
         return error_response(404, "not_found", "no such post-mortem")
-    return web.json_response(row)
+    postmortem = PostMortem.model_validate(row["data"])
+    stored = await load_incident(runtime.engine, postmortem.incident_id)
+    body: dict[str, Any] = {"id": row["id"], **postmortem.model_dump(mode="json"), "plan": None}
+    if stored is not None:
+        plan = evaluate(stored.incident, postmortem, runtime.policies, runtime.clock())
+        body["plan"] = plan_to_json(plan)["postmortem"]
+    return web.json_response(body)
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -43,7 +43,9 @@ def pd_signature(secret: str, body: bytes) -> str:
     return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def svix_headers(secret: str, body: bytes, msg_id: str = "msg_1", ts: str = NOW_TS) -> dict[str, str]:
+def svix_headers(
+    secret: str, body: bytes, msg_id: str = "msg_1", ts: str = NOW_TS
+) -> dict[str, str]:
     key = base64.b64decode(secret.removeprefix("whsec_"))
     digest = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
     return {

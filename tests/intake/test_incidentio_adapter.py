@@ -29,7 +29,9 @@ INCIDENT_EVENTS = {
     "public_incident.incident_updated_v2",
     "public_incident.incident_status_updated_v2",
 }
-FOLLOW_UPS = {f"public_incident.follow_up_{v}_{n}" for v in ("created", "updated") for n in "v1 v2".split()}
+FOLLOW_UPS = {
+    f"public_incident.follow_up_{v}_{n}" for v in ("created", "updated") for n in ["v1", "v2"]
+}
 REFETCH = {
     f"private_incident.{name}"
     for name in (
@@ -192,7 +194,8 @@ def test_manual_creator_reporter_and_severity_names() -> None:
 def test_out_of_order_snapshots_converge_on_the_newest() -> None:
     old = parse_webhook(variant(name="Old name"))[0]
     new = parse_webhook(variant(name="New name", updated_at="2021-08-17T15:00:00Z"))[0]
-    assert isinstance(old, IncidentUpdate) and isinstance(new, IncidentUpdate)
+    assert isinstance(old, IncidentUpdate)
+    assert isinstance(new, IncidentUpdate)
     forward = merge(merge(None, old).record, new).record
     backward = merge(merge(None, new).record, old)
     assert backward.record == forward
@@ -219,7 +222,8 @@ def test_follow_ups() -> None:
     done = example("public_incident.follow_up_updated_v2")
     done["public_incident.follow_up_updated_v2"]["status"] = "not_doing"
     fact = parse_webhook(done)[0]
-    assert isinstance(fact, FollowUpFact) and fact.status is FollowUpStatus.DONE
+    assert isinstance(fact, FollowUpFact)
+    assert fact.status is FollowUpStatus.DONE
 
 
 def test_private_events_ask_for_a_refetch() -> None:
@@ -228,7 +232,8 @@ def test_private_events_ask_for_a_refetch() -> None:
     assert incident == RefetchRequest(
         Source.INCIDENTIO, "incident", "abc123", "private_incident.incident_updated_v2"
     )
-    assert isinstance(follow_up, RefetchRequest) and follow_up.resource == "follow_up"
+    assert isinstance(follow_up, RefetchRequest)
+    assert follow_up.resource == "follow_up"
     document = parse_webhook(example("public_incident.postmortem_document_status_updated_v1"))[0]
     assert isinstance(document, RefetchRequest)
     assert (document.resource, document.id) == ("incident", "01GBA8J19SMXQWPJMX3P2ESCVG")
@@ -240,9 +245,18 @@ def test_private_events_ask_for_a_refetch() -> None:
         {},
         {"event_type": 5},
         {"event_type": "public_incident.incident_created_v2"},
-        {"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": []},
-        {"event_type": "private_incident.incident_created_v2", "private_incident.incident_created_v2": {}},
-        {"event_type": "public_incident.follow_up_created_v2", "public_incident.follow_up_created_v2": {}},
+        {
+            "event_type": "public_incident.incident_created_v2",
+            "public_incident.incident_created_v2": [],
+        },
+        {
+            "event_type": "private_incident.incident_created_v2",
+            "private_incident.incident_created_v2": {},
+        },
+        {
+            "event_type": "public_incident.follow_up_created_v2",
+            "public_incident.follow_up_created_v2": {},
+        },
     ],
 )
 def test_odd_bodies_are_ignored(body: dict[str, Any]) -> None:

@@ -51,7 +51,8 @@ def test_equal_timestamps_settle_the_same_way_in_any_order() -> None:
     one = merge_all(None, [a, b])
     two = merge_all(None, [b, a])
     assert one == two
-    assert one is not None and one.incident.title in {"alpha", "beta"}
+    assert one is not None
+    assert one.incident.title in {"alpha", "beta"}
 
 
 def test_an_older_delivery_after_a_newer_one_is_no_change() -> None:

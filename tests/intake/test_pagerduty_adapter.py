@@ -87,7 +87,9 @@ def test_every_example_parses(name: str) -> None:
 
 
 def test_priority_updated_envelope_normalises() -> None:
-    update = only_update(parse_delivery("pagerduty", body_for("envelope_incident.priority_updated.json")))
+    update = only_update(
+        parse_delivery("pagerduty", body_for("envelope_incident.priority_updated.json"))
+    )
     incident = incident_of(update)
     assert incident.id == "pagerduty:PGR0VU2"
     assert incident.reference == "PD-2"
@@ -156,7 +158,10 @@ def test_false_positive_by_type_or_note() -> None:
     data = {**load(PD_EXAMPLES / "data_incident.json"), "incident_type": {"name": "False Positive"}}
     by_type = incident_of(only_update(parse_webhook(pd_envelope(data, "incident.triggered"))))
     assert by_type.false_positive
-    note = {**load(PD_EXAMPLES / "data_incident_note.json"), "content": "False positive: flaky probe"}
+    note = {
+        **load(PD_EXAMPLES / "data_incident_note.json"),
+        "content": "False positive: flaky probe",
+    }
     by_note = only_update(parse_webhook(pd_envelope(note, "incident.annotated")))
     assert by_note.incident_id == "pagerduty:PGR0VU2"
     assert incident_of(by_note).false_positive
@@ -225,7 +230,8 @@ def test_rest_incident_log_entries_user_and_oncall() -> None:
     user = user_update("PT4KHLK", load(PD_REST / "get_user.json")["user"], at)
     oncall = load(PD_REST / "list_oncalls.json")["oncalls"][0]
     primary = primary_oncall_update("PT4KHLK", oncall, at)
-    assert user is not None and primary is not None
+    assert user is not None
+    assert primary is not None
     enriched = incident_of(update, user, primary)
     assert enriched.incident_commander is not None
     assert enriched.incident_commander.email == "125.greenholt.earline@graham.name"
@@ -241,7 +247,7 @@ def test_log_entries() -> None:
     entries: list[dict[str, Any]] = load(PD_REST / "list_log_entries.json")["log_entries"]
     assert log_entry_updates("PT4KHLK", entries) == ()  # triggered by a service: nothing to say
     user = {"id": "PU1", "type": "user_reference", "summary": "Ann"}
-    synthetic = [
+    synthetic: list[dict[str, Any]] = [
         {"type": "trigger_log_entry", "created_at": "2024-05-01T10:00:00Z", "agent": user},
         {"type": "acknowledge_log_entry", "created_at": "2024-05-01T10:05:00Z", "agent": user},
         {"type": "assign_log_entry", "created_at": "2024-05-01T10:01:00Z", "assignees": [user]},

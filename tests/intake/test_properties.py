@@ -9,8 +9,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.intake.adapters import SOURCES, AdapterResult, Ignored, RefetchRequest, parse_delivery
-from hub.intake.adapters import incidentio, jira, pagerduty, pagerduty_rest, slack
+from hub.intake.adapters import (
+    SOURCES,
+    AdapterResult,
+    Ignored,
+    RefetchRequest,
+    incidentio,
+    jira,
+    pagerduty,
+    pagerduty_rest,
+    parse_delivery,
+    slack,
+)
 from hub.intake.merge import merge, merge_all
 from hub.intake.verifiers import (
     IncidentIoVerifier,
@@ -68,7 +78,7 @@ VOCABULARY = [
     "webhookEvent", "issue", "key", "fields", "statusCategory", "timestamp", "actions",
     "action_id", "postmortem_document", "incident_id", "public_incident.incident_updated_v2",
     "private_incident.incident_updated_v2", "public_incident.follow_up_created_v2",
-]
+]  # fmt: skip
 EVENT_TYPES = [
     "incident.triggered", "incident.acknowledged", "incident.resolved", "incident.reopened",
     "incident.role.assigned", "incident.annotated", "incident.responder.replied",
@@ -83,13 +93,15 @@ scalars = (
     | st.booleans()
     | st.integers(min_value=-(2**53), max_value=2**53)
     | st.floats(allow_nan=False)
-    | st.sampled_from(EVENT_TYPES + ["2024-05-01T10:00:00Z", "P1", "high", "not a date"])
+    | st.sampled_from([*EVENT_TYPES, "2024-05-01T10:00:00Z", "P1", "high", "not a date"])
     | st.text(max_size=12)
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(VOCABULARY) | st.text(max_size=6), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(VOCABULARY) | st.text(max_size=6), inner, max_size=6)
+    ),
     max_leaves=40,
 )
 documents = st.dictionaries(st.sampled_from(VOCABULARY), json_values, max_size=8)
@@ -105,17 +117,21 @@ def check_results(results: tuple[AdapterResult, ...]) -> None:
         merge(None, item).record.incident  # noqa: B018 - materialising must not fail either
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     body=st.binary(max_size=300),
-    headers=st.dictionaries(st.sampled_from(HEADER_NAMES) | st.text(max_size=10), st.text(max_size=40)),
+    headers=st.dictionaries(
+        st.sampled_from(HEADER_NAMES) | st.text(max_size=10), st.text(max_size=40)
+    ),
 )
 def test_verifiers_only_reject(body: bytes, headers: dict[str, str]) -> None:
     for verifier in VERIFIERS:
         try:
             verifier.verify(headers, body, NOW)
+            status = 202
         except IntakeRejection as rejection:
-            assert rejection.status in (400, 401)
+            status = rejection.status
+        assert status in (202, 400, 401)
 
 
 def signed(source: str, body: bytes) -> dict[str, str]:
@@ -128,44 +144,43 @@ def signed(source: str, body: bytes) -> dict[str, str]:
     return slack_headers("s1", body)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(max_size=200) | documents.map(lambda d: json.dumps(d).encode()))
 def test_authentic_but_odd_bodies_accepted_or_400(body: bytes) -> None:
     for verifier in VERIFIERS:
         try:
-            delivery = verifier.verify(signed(verifier.source, body), body, NOW)
+            delivery_id = verifier.verify(signed(verifier.source, body), body, NOW).delivery_id
+            status = 202
         except IntakeRejection as rejection:
-            assert rejection.status == 400, rejection
-        else:
-            assert delivery.delivery_id
+            delivery_id, status = "", rejection.status
+        assert status == 400 or delivery_id
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents, source=st.sampled_from(SOURCES))
 def test_adapters_never_crash_on_json(document: dict[str, Any], source: str) -> None:
     check_results(parse_delivery(source, json.dumps(document).encode()))
 
 
 @st.composite
-def mutated(draw: st.DrawFn, value: object) -> Any:
+def mutated(draw: st.DrawFn, value: object, root: bool = False) -> Any:
     """A real example with a few parts dropped or replaced by random JSON, at any depth.
 
     Each node is touched with a small probability so most of the structure (ids,
     event types) survives and the adapters' deep paths are exercised.
     """
-    if draw(st.integers(0, 14)) == 0:
+    if not root and draw(st.integers(0, 14)) == 0:
         return draw(json_values)
     if isinstance(value, dict):
-        return {
-            key: draw(mutated(item)) for key, item in value.items() if draw(st.integers(0, 14))
-        }
+        return {key: draw(mutated(item)) for key, item in value.items() if draw(st.integers(0, 14))}
     if isinstance(value, list):
         return [draw(mutated(item)) for item in value]
     return value
 
 
 def mutate(value: object) -> st.SearchStrategy[Any]:
-    return mutated(value)
+    """Mutated below the top level: the callers' contract is a JSON object."""
+    return mutated(value, root=True)
 
 
 def example_data(name: str) -> Any:
@@ -206,7 +221,7 @@ IO_DOCUMENTS = [
 ENVELOPE_AGENT = {"id": "PU", "type": "user_reference", "summary": "U"}
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.sampled_from(PD_DATA).flatmap(mutate),
     event_type=st.sampled_from(PD_EVENTS),
@@ -218,7 +233,7 @@ def test_pagerduty_mutated_examples(data: Any, event_type: str, agent: Any) -> N
     check_results(pagerduty.parse_webhook(body))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     incident=mutate(load(PD_REST / "get_incident.json")["incident"]),
     entries=mutate(load(PD_REST / "list_log_entries.json")["log_entries"] * 2),
@@ -240,23 +255,46 @@ def test_pagerduty_rest_mutated_examples(
             merge(None, update).record.incident  # noqa: B018
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=st.sampled_from(IO_DOCUMENTS).flatmap(mutate))
 def test_incidentio_mutated_examples(document: Any) -> None:
     check_results(incidentio.parse_webhook(document))
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=documents, event_type=st.sampled_from(EVENT_TYPES))
 def test_jira_and_slack_random_documents(data: dict[str, Any], event_type: str) -> None:
     check_results(jira.parse_webhook({**data, "webhookEvent": event_type}))
     check_results(slack.parse_interaction({**data, "type": "block_actions"}))
 
 
-@settings(max_examples=300)
-@given(text=st.text(max_size=80) | st.lists(st.sampled_from(
-    ["owner", "followup", "close", "reviewed", "--override", "P1", "PD-1", "INC-2",
-     "<@U1|a>", "<@U2>", "@bob", "<@", "help", "status", "message", "x"]), max_size=6).map(" ".join))
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(max_size=80)
+    | st.lists(
+        st.sampled_from(
+            [
+                "owner",
+                "followup",
+                "close",
+                "reviewed",
+                "--override",
+                "P1",
+                "PD-1",
+                "INC-2",
+                "<@U1|a>",
+                "<@U2>",
+                "@bob",
+                "<@",
+                "help",
+                "status",
+                "message",
+                "x",
+            ]
+        ),
+        max_size=6,
+    ).map(" ".join)
+)
 def test_command_parser_never_raises(text: str) -> None:
     command = slack.parse_command_text(text, actor=Person(slack_id="U1"))
     assert command.raw_text == text
@@ -302,14 +340,17 @@ updates = st.builds(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), deliveries=st.lists(updates, min_size=1, max_size=6))
-def test_any_order_with_duplicates_converges(data: st.DataObject, deliveries: list[IncidentUpdate]) -> None:
+def test_any_order_with_duplicates_converges(
+    data: st.DataObject, deliveries: list[IncidentUpdate]
+) -> None:
     duplicates = data.draw(st.lists(st.sampled_from(deliveries), max_size=4))
     shuffled = data.draw(st.permutations(deliveries + duplicates))
     expected = merge_all(None, deliveries)
     actual = merge_all(None, shuffled)
-    assert actual is not None and expected is not None
+    assert actual is not None
+    assert expected is not None
     assert actual == expected
     assert json.dumps(actual.to_json()) == json.dumps(expected.to_json())
     # Replaying everything again changes nothing.

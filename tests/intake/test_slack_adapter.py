@@ -33,7 +33,11 @@ GRAMMAR: list[tuple[str, dict[str, Any]]] = [
     ("owner <@U2BOB|bob>", {"verb": CommandVerb.OWNER, "mentions": (BOB,)}),
     (
         "owner <@U2BOB> INC-7",
-        {"verb": CommandVerb.OWNER, "mentions": (Person(slack_id="U2BOB"),), "incident_ref": "INC-7"},
+        {
+            "verb": CommandVerb.OWNER,
+            "mentions": (Person(slack_id="U2BOB"),),
+            "incident_ref": "INC-7",
+        },
     ),
     (
         "followup P1 <@U2BOB|bob> add a  retry budget PD-9",
@@ -47,7 +51,12 @@ GRAMMAR: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "followup p0 page on disk full",
-        {"verb": CommandVerb.FOLLOWUP, "priority": "P0", "mentions": (), "text": "page on disk full"},
+        {
+            "verb": CommandVerb.FOLLOWUP,
+            "priority": "P0",
+            "mentions": (),
+            "text": "page on disk full",
+        },
     ),
     (
         "message We had degraded checkout for 20 minutes. INC-45",
@@ -69,10 +78,17 @@ GRAMMAR: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("close", {"verb": CommandVerb.CLOSE, "text": ""}),
-    ("close duplicate of INC-3", {"verb": CommandVerb.CLOSE, "text": "duplicate of", "incident_ref": "INC-3"}),
+    (
+        "close duplicate of INC-3",
+        {"verb": CommandVerb.CLOSE, "text": "duplicate of", "incident_ref": "INC-3"},
+    ),
     (
         "close --override no external message needed",
-        {"verb": CommandVerb.CLOSE, "override": True, "override_reason": "no external message needed"},
+        {
+            "verb": CommandVerb.CLOSE,
+            "override": True,
+            "override_reason": "no external message needed",
+        },
     ),
 ]
 INVALID: list[tuple[str, str]] = [
@@ -149,7 +165,11 @@ def block_actions(*actions: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("action_id", "verb"),
-    [("pm_accept", CommandVerb.ACCEPT), ("pm_handoff", CommandVerb.HANDOFF), ("pm_open", CommandVerb.OPEN)],
+    [
+        ("pm_accept", CommandVerb.ACCEPT),
+        ("pm_handoff", CommandVerb.HANDOFF),
+        ("pm_open", CommandVerb.OPEN),
+    ],
 )
 def test_buttons(action_id: str, verb: CommandVerb) -> None:
     payload = block_actions({"action_id": action_id, "value": "pm-42", "type": "button"})

@@ -19,6 +19,7 @@ from hub.intake.verifiers import (
     SlackVerifier,
     build_verifiers,
 )
+from hub.settings import SourcesSettings
 from tests.intake.helpers import (
     IO_EXAMPLES,
     NOW,
@@ -292,7 +293,11 @@ def _slack_variants() -> list[tuple[dict[str, str], bytes, str]]:
     body = _command_body("help")
     good = slack_headers(SLACK_SECRET, body)
     return [
-        ({"X-Slack-Request-Timestamp": good["X-Slack-Request-Timestamp"]}, body, "missing_signature"),
+        (
+            {"X-Slack-Request-Timestamp": good["X-Slack-Request-Timestamp"]},
+            body,
+            "missing_signature",
+        ),
         ({"X-Slack-Signature": good["X-Slack-Signature"]}, body, "missing_signature"),
         ({**good, "X-Slack-Signature": "v1=abc"}, body, "malformed_signature"),
         (slack_headers("other-secret", body), body, "bad_signature"),
@@ -377,3 +382,16 @@ def test_build_verifiers_only_configured_sources() -> None:
     assert verifiers["pagerduty"].content_types == {"application/json"}
     headers = {"X-PagerDuty-Signature": pd_signature(PD_OLD, PD_BODY)}
     assert verifiers["pagerduty"].verify(headers, PD_BODY, NOW).delivery_id
+
+
+def test_build_verifiers_from_real_settings() -> None:
+    sources = SourcesSettings.model_validate(
+        {
+            "incidentio": {"webhook_secrets": [IO_SECRET]},
+            "jira": {"webhook_secret": JIRA_SECRET},
+        }
+    )
+    verifiers = build_verifiers(sources)
+    assert sorted(verifiers) == ["incidentio", "jira"]
+    headers = jira_headers(JIRA_SECRET, JIRA_BODY)
+    assert verifiers["jira"].verify(headers, JIRA_BODY, NOW).event_type == "jira:issue_updated"

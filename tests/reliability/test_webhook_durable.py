@@ -97,7 +97,9 @@ async def test_acknowledged_deliveries_survive_sigkill(tmp_path: Path, db_url: s
         await _wait_ready(port, restarted, tmp_path)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            done = await _count(db_url, "SELECT count(*) FROM jobs WHERE state = 'done'")
+            done = await _count(
+                db_url, "SELECT count(*) FROM jobs WHERE kind = 'ingest' AND state = 'done'"
+            )
             if done == DELIVERIES:
                 break
             await asyncio.sleep(0.2)

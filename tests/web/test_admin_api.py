@@ -13,10 +13,6 @@ from hub.store.jobs import Job, JobState
 from tests.support.daemon import Daemon, running_daemon, write_config
 
 
-async def _always_permanent(job: Job) -> None:
-    raise Permanent("the vendor said no: project PM does not exist")
-
-
 async def _wait_for_state(daemon: Daemon, job_id: int, state: JobState) -> None:
     async with asyncio.timeout(10):
         while (job := await daemon.runtime.queue.get(job_id)) is None or job.state is not state:
@@ -49,12 +45,12 @@ async def test_admin_api_is_disabled_without_a_configured_token(
 
 
 async def test_dead_job_is_listed_and_retried(tmp_path: Path, db_url: str) -> None:
-    handlers = {"doomed": _always_permanent}
-    async with running_daemon(write_config(tmp_path, db_url), extra_handlers=handlers) as daemon:
-        job_id = await daemon.runtime.queue.enqueue("doomed", {"n": 1})
+    async with running_daemon(write_config(tmp_path, db_url), run_worker=False) as daemon:
+        queue = daemon.runtime.queue
+        job_id = await queue.enqueue("doomed", {"n": 1})
         assert job_id is not None
-        daemon.runtime.worker.wake()
-        await _wait_for_state(daemon, job_id, JobState.DEAD)
+        [job] = await queue.lease("test", limit=1, lease_seconds=30)
+        await queue.fail(job, "test", "Permanent: project PM does not exist", retry_at=None)
 
         listed = await daemon.client.get(
             "/api/v1/jobs", params={"state": "dead"}, headers=daemon.admin_headers()
@@ -68,9 +64,33 @@ async def test_dead_job_is_listed_and_retried(tmp_path: Path, db_url: str) -> No
             f"/api/v1/jobs/{job_id}/retry", headers=daemon.admin_headers()
         )
         assert retried.status == 200
-        assert (await retried.json())["attempts"] == 0
-        # It runs again (and, the cause not being fixed, dies again with the same reason).
+        body = await retried.json()
+        assert (body["state"], body["attempts"]) == ("pending", 0)
+
+
+async def test_retried_job_runs_again(tmp_path: Path, db_url: str) -> None:
+    runs: list[int] = []
+
+    async def doomed(job: Job) -> None:
+        runs.append(job.id)
+        raise Permanent("the vendor said no: project PM does not exist")
+
+    handlers = {"doomed": doomed}
+    async with running_daemon(write_config(tmp_path, db_url), extra_handlers=handlers) as daemon:
+        job_id = await daemon.runtime.queue.enqueue("doomed", {"n": 1})
+        assert job_id is not None
+        daemon.runtime.worker.wake()
         await _wait_for_state(daemon, job_id, JobState.DEAD)
+        retried = await daemon.client.post(
+            f"/api/v1/jobs/{job_id}/retry", headers=daemon.admin_headers()
+        )
+        assert retried.status == 200
+        # It runs again and, the cause not being fixed, dies again with the same reason.
+        async with asyncio.timeout(10):
+            while len(runs) < 2:
+                await asyncio.sleep(0.05)
+        await _wait_for_state(daemon, job_id, JobState.DEAD)
+        assert runs == [job_id, job_id]
 
 
 async def test_retrying_a_job_that_is_not_dead_is_409(tmp_path: Path, db_url: str) -> None:

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from connectors.common.fakeserver import start_fake
 from connectors.incidentio import IncidentIoConfig, IncidentIoConnector
-from connectors.incidentio.fake import FakeIncidentIo, start_fake
+from connectors.incidentio.fake import FakeIncidentIo
 from tests.support.contract import OpenApiContract
 
 SPEC = Path(__file__).parents[2] / "fixtures" / "specs" / "incidentio_openapi.trimmed.json"

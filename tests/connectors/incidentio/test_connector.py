@@ -9,9 +9,11 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
+from connectors.common.fakeserver import start_fake
+from connectors.common.retry_after import parse_retry_after
 from connectors.incidentio import IncidentIoConfig, IncidentIoConnector
-from connectors.incidentio.client import parse_retry_after, vendor_message
-from connectors.incidentio.fake import FakeIncidentIo, start_fake
+from connectors.incidentio.client import vendor_message
+from connectors.incidentio.fake import FakeIncidentIo
 from hub.errors import AuthFailed, Permanent, RateLimited, Transient
 from tests.connectors.incidentio.conftest import DAVE, INCIDENT, LISA, ConnectorFactory
 

@@ -9,8 +9,9 @@ from typing import Literal
 import pytest
 from pydantic import SecretStr
 
+from connectors.common.fakeserver import start_fake
 from connectors.pagerduty import PagerDutyConfig, PagerDutyConnector
-from connectors.pagerduty.fake import FakePagerDuty, start_fake
+from connectors.pagerduty.fake import FakePagerDuty
 from tests.support.contract import OpenApiContract
 from tests.support.tls import LoopbackTls, loopback_tls
 

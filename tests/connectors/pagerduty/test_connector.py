@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from connectors.common.retry_after import parse_retry_after
 from connectors.pagerduty import PagerDutyConfig, PagerDutyConnector
-from connectors.pagerduty.client import PagerDutyClient, parse_retry_after
+from connectors.pagerduty.client import PagerDutyClient
 from connectors.pagerduty.fake import FakePagerDuty
 from hub.errors import AuthFailed, Permanent, RateLimited, Transient
 from tests.connectors.pagerduty.conftest import (

@@ -49,7 +49,7 @@ def test_shipped_pagerduty_policy_builds_the_severity_map() -> None:
     policies = load_policies([PAGERDUTY_POLICY])
     mapping = policies.severity_map()
     assert mapping.pagerduty("P1", None) == (Severity.SEV1, "P1")
-    assert mapping.pagerduty(None, "high") == (Severity.SEV3, "urgency:high")
+    assert mapping.pagerduty(None, "high") == (Severity.SEV2, "urgency:high")
     assert mapping.incident_io("Major") == (Severity.SEV2, "Major")
 
 

@@ -1,4 +1,4 @@
-"""The Protocols connectors implement. The core depends on these, never on a vendor SDK.
+"""Incident sources: PagerDuty and incident.io REST, for enrichment and re-fetching.
 
 Incident sources return the vendor's own JSON objects: the one place that understands
 a vendor's incident shape is its adapter in `hub/intake/adapters/`, which reads the same

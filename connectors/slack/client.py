@@ -1,0 +1,256 @@
+"""Slack Web API transport: the official `slack_sdk` AsyncWebClient on the daemon's session.
+
+Why the SDK: it is Slack's maintained client and knows each method's encoding (JSON
+bodies for chat.*, query strings for the rest), the Bearer header and the response
+envelope. Three of its defaults are wrong for pmhub and are switched off here:
+
+* retry handlers: `AsyncWebClient` installs `async_default_handlers()` (one retry on
+  a dropped or reset connection) unless given a list. A post whose connection drops
+  after Slack stored the message would then be sent twice, silently. `retry_handlers=[]`
+  leaves every retry to pmhub's durable jobs, which look for the earlier message first.
+  (The 429 handler is not a default; it is not installed either.)
+* timeout: the SDK applies its `timeout` only to sessions it creates itself; on a shared
+  session a request waits as long as the session allows. Each call is therefore bounded
+  here with `asyncio.timeout(timeout_seconds)`.
+* errors: `SlackApiError` for every not-ok answer, aiohttp's exceptions for everything
+  else. All of it leaves this module as `hub.errors` types, and never with the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from connectors.common.retry_after import parse_retry_after
+from connectors.slack.config import SlackConfig
+from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
+from hub.ports import MessageRef
+
+T = TypeVar("T")
+JsonDict = dict[str, Any]
+
+HTTP_OK = 200
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_REQUEST_TIMEOUT = 408
+HTTP_SERVER_ERROR = 500
+
+# Slack's answers by meaning (docs.slack.dev, each method's "Errors" and the common ones).
+AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+# `ratelimited` comes with HTTP 429; `rate_limited` is chat.postMessage's own, older name.
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited", "message_limit_exceeded"})
+# Slack's side had trouble; the same call may well work later.
+TRANSIENT_ERRORS = frozenset(
+    {"fatal_error", "internal_error", "request_timeout", "service_unavailable"}
+)
+USERS_NOT_FOUND = "users_not_found"
+
+
+def _status(response: Any) -> int | None:
+    # An AsyncSlackResponse has `status_code`; for a body it could not parse the SDK
+    # hands over aiohttp's own response, which has `status`.
+    for name in ("status_code", "status"):
+        value = getattr(response, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _body(response: Any) -> Mapping[str, Any]:
+    data = getattr(response, "data", None)
+    return data if isinstance(data, Mapping) else {}
+
+
+def error_for(exc: SlackApiError, what: str) -> ConnectorError:
+    """Map a not-ok answer: by Slack's `error` string first, then by HTTP status."""
+    response = exc.response
+    status = _status(response)
+    error = str(_body(response).get("error") or "")
+    headers = getattr(response, "headers", None) or {}
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    message = f"Slack {what}: {error or 'no error given'} (HTTP {status})"
+    if status == HTTP_TOO_MANY_REQUESTS or error in RATE_LIMIT_ERRORS:
+        return RateLimited(message, retry_after=retry_after)
+    if error in AUTH_ERRORS:
+        return AuthFailed(message)
+    if (
+        status is None
+        or status >= HTTP_SERVER_ERROR
+        or status == HTTP_REQUEST_TIMEOUT
+        or error in TRANSIENT_ERRORS
+    ):
+        return Transient(message, retry_after=retry_after)
+    if error:
+        return Permanent(message)
+    # A 200 without `ok` (a proxy's page, a truncated body): worth another attempt.
+    return Transient(message) if status == HTTP_OK else Permanent(message)
+
+
+EFFECT_EVENT_TYPE = "pmhub_effect"
+
+
+def metadata_for(effect_key: str) -> JsonDict:
+    """Slack message metadata carrying pmhub's effect key (found again by `find_posted`)."""
+    return {"event_type": EFFECT_EVENT_TYPE, "event_payload": {"effect_key": effect_key}}
+
+
+def effect_key_of(message: Mapping[str, Any]) -> str | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != EFFECT_EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    key = payload.get("effect_key") if isinstance(payload, Mapping) else None
+    return key if isinstance(key, str) else None
+
+
+class SlackClient:
+    """Typed async calls to the Slack Web API methods pmhub uses."""
+
+    def __init__(self, config: SlackConfig, session: aiohttp.ClientSession) -> None:
+        self._session = session
+        self._timeout = config.timeout_seconds
+        self._web = AsyncWebClient(
+            token=config.bot_token.get_secret_value(),
+            base_url=config.base_url,
+            session=session,
+            timeout=math.ceil(config.timeout_seconds),
+            retry_handlers=[],
+        )
+
+    async def lookup_user_by_email(self, email: str) -> str | None:
+        answer = await self._call_or_none(
+            "users.lookupByEmail", self._web.users_lookupByEmail(email=email), USERS_NOT_FOUND
+        )
+        if answer is None:  # no Slack account with that email: not an error
+            return None
+        user = answer.get("user")
+        user_id = user.get("id") if isinstance(user, Mapping) else None
+        return _required_str(user_id, "users.lookupByEmail", "user.id")
+
+    async def open_im(self, user_id: str) -> str:
+        answer = await self._call("conversations.open", self._web.conversations_open(users=user_id))
+        channel = answer.get("channel")
+        channel_id = channel.get("id") if isinstance(channel, Mapping) else None
+        return _required_str(channel_id, "conversations.open", "channel.id")
+
+    async def post_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]],
+        metadata: Mapping[str, Any],
+    ) -> MessageRef:
+        answer = await self._call(
+            "chat.postMessage",
+            self._web.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=[dict(block) for block in blocks] or None,
+                metadata=dict(metadata),
+                # pmhub's own links (the incident, the document) need no preview cards.
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return _ref(answer, "chat.postMessage")
+
+    async def update_message(
+        self, ref: MessageRef, *, text: str, blocks: Sequence[Mapping[str, Any]]
+    ) -> MessageRef:
+        # `blocks=[]` (not None) so an update to a text-only message removes old blocks.
+        answer = await self._call(
+            "chat.update",
+            self._web.chat_update(
+                channel=ref.channel, ts=ref.ts, text=text, blocks=[dict(b) for b in blocks]
+            ),
+        )
+        return _ref(answer, "chat.update")
+
+    async def history_page(
+        self, channel: str, *, oldest: str, cursor: str | None, limit: int
+    ) -> tuple[list[JsonDict], str | None]:
+        """One page of a channel's history, newest first, with metadata; and the next cursor."""
+        answer = await self._call(
+            "conversations.history",
+            self._web.conversations_history(
+                channel=channel,
+                oldest=oldest,
+                cursor=cursor,
+                limit=limit,
+                include_all_metadata=True,
+            ),
+        )
+        messages = [dict(m) for m in answer.get("messages") or () if isinstance(m, Mapping)]
+        meta = answer.get("response_metadata")
+        next_cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None
+        return messages, (next_cursor or None) if answer.get("has_more") else None
+
+    async def respond(self, response_url: str, body: Mapping[str, Any]) -> None:
+        """POST a message to a command's response_url (not a Web API method: no token)."""
+        hook = AsyncWebhookClient(url=response_url, session=self._session, retry_handlers=[])
+        what = "response_url"
+        try:
+            async with asyncio.timeout(self._timeout):
+                answer = await hook.send_dict(dict(body))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise _transport_error(what, exc) from None
+        if answer.status_code == HTTP_OK:
+            return
+        retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+        message = f"Slack {what}: HTTP {answer.status_code}: {answer.body[:200]}"
+        if answer.status_code == HTTP_TOO_MANY_REQUESTS:
+            raise RateLimited(message, retry_after=retry_after)
+        if answer.status_code >= HTTP_SERVER_ERROR:
+            raise Transient(message, retry_after=retry_after)
+        # expired_url / used_url / invalid: asking again will not help.
+        raise Permanent(message)
+
+    async def _call(self, what: str, call: Awaitable[Any]) -> Mapping[str, Any]:
+        answer = await self._call_or_none(what, call, None)
+        assert answer is not None  # noqa: S101 - only an `absent` error gives None
+        return answer
+
+    async def _call_or_none(
+        self, what: str, call: Awaitable[Any], absent: str | None
+    ) -> Mapping[str, Any] | None:
+        """The answer's body; None when Slack answered with the `absent` error."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await call
+        except SlackApiError as exc:
+            if absent is not None and _body(exc.response).get("error") == absent:
+                return None
+            raise error_for(exc, what) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise _transport_error(what, exc) from None
+        except SlackClientError as exc:  # the SDK refused to send (a bug of ours)
+            raise Permanent(f"Slack {what}: {exc}") from None
+        return _body(response)
+
+
+def _transport_error(what: str, exc: BaseException) -> Transient:
+    # No answer at all: refused, reset, dropped after sending, or too slow. Whether a
+    # write took effect is unknown; the caller decides (see SlackConnector.post).
+    if isinstance(exc, TimeoutError):
+        return Transient(f"Slack {what}: no answer in time")
+    return Transient(f"Slack {what}: {type(exc).__name__}: {exc}")
+
+
+def _required_str(value: object, what: str, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise Transient(f"Slack {what}: the answer has no {field}")
+    return value
+
+
+def _ref(answer: Mapping[str, Any], what: str) -> MessageRef:
+    channel = _required_str(answer.get("channel"), what, "channel")
+    return MessageRef(channel=channel, ts=_required_str(answer.get("ts"), what, "ts"))

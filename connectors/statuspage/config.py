@@ -1,0 +1,47 @@
+"""Atlassian Statuspage settings (wired from pmhub.yaml by hub/app.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+PublishMode = Literal["incident", "postmortem"]
+
+
+class StatuspageConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr = Field(description="Statuspage API key (sent as `Authorization: OAuth`).")
+    page_id: str = Field(min_length=1, description="The page to publish on, e.g. 'gytm4qzbx9t6'.")
+    base_url: str = Field(default="https://api.statuspage.io/v1/", validate_default=True)
+    mode: PublishMode = Field(
+        default="incident",
+        description=(
+            "incident: create or update the page incident for this incident with the message;"
+            " postmortem: publish the message as the post-mortem of an existing page incident."
+        ),
+    )
+    component_ids: tuple[str, ...] = Field(
+        default=(), description="Components attached when a publication names none."
+    )
+    notify_subscribers: bool = Field(
+        default=True, description="Let Statuspage notify the page's subscribers."
+    )
+    timeout_seconds: float = Field(default=10, gt=0, description="Whole request, connect to body.")
+    min_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Spacing between requests per API key. Statuspage allows 1 request/s per key;"
+            " raise it only if Atlassian raised your limit."
+        ),
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL")
+        # Paths are appended as "/pages/...": one spelling with or without the slash.
+        return value.rstrip("/")

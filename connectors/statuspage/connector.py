@@ -1,0 +1,162 @@
+"""Atlassian Statuspage as the status page (`hub.ports.StatusPage`).
+
+Publishes the external message of a Reviewed post-mortem (whether it may go out is
+the engine's decision) and returns the Statuspage incident id to record. Two modes:
+
+* `incident`: the message is the page incident for this pmhub incident, created or
+  updated with the publication's status (resolved by default);
+* `postmortem`: the message is the post-mortem of an existing page incident
+  (`existing_id`): `PUT .../postmortem` with the draft, then `PUT .../postmortem/publish`.
+
+Exactly once, without an idempotency key (Statuspage has none):
+
+* Creating: the incident carries pmhub's marker in its `metadata`
+  (`{"pmhub": {"effect_key": <marker>}}`; the API requires top-level values to be
+  objects). `metadata` is documented on create and in the Incident answer but is
+  not searchable, so when an earlier attempt's outcome is unknown the connector
+  lists candidates and matches the marker exactly: first the `q` search by the
+  incident name, then the 100 newest incidents (a human may have renamed it, or
+  search may lag). An unknown outcome is retried minutes later, so the earlier
+  incident is among those. Found: that is the effect (updated only if it differs).
+* Updating: Statuspage records a PATCH carrying `body` as a new incident update and
+  notifies subscribers again, so a blind repeat is *not* harmless. With an unknown
+  outcome the incident is read first, and the PATCH is skipped when its newest
+  update already says this, with this status and name.
+* Post-mortem: the draft PUT is idempotent, but publishing may notify subscribers
+  again; with an unknown outcome the post-mortem is read first and only the steps
+  not yet done are made.
+
+Known outcomes (the usual case) cost no extra request: at 1 request/s that matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from connectors.common.pacer import KeyedPacer
+from connectors.statuspage.client import JsonDict, StatuspageClient
+from connectors.statuspage.config import StatuspageConfig
+from hub.errors import Permanent, Transient
+from hub.ports import Publication, PublishedRef
+
+MARKER_NAMESPACE = "pmhub"
+RECENT_INCIDENTS = 100  # the API's maximum page size
+
+
+def marker_metadata(marker: str) -> dict[str, dict[str, str]]:
+    return {MARKER_NAMESPACE: {"effect_key": marker}}
+
+
+def marker_of(incident: Mapping[str, Any]) -> str | None:
+    """pmhub's marker on a page incident, if it carries one."""
+    metadata = incident.get("metadata")
+    ours = metadata.get(MARKER_NAMESPACE) if isinstance(metadata, dict) else None
+    key = ours.get("effect_key") if isinstance(ours, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def incident_fields(pub: Publication, config: StatuspageConfig, *, create: bool) -> dict[str, Any]:
+    """The `incident` object of a create (POST) or update (PATCH)."""
+    fields: dict[str, Any] = {
+        "name": pub.incident_name,
+        "status": pub.status,
+        "body": pub.body,
+        "deliver_notifications": config.notify_subscribers,
+    }
+    components = pub.component_ids or config.component_ids
+    if components:
+        fields["component_ids"] = list(components)
+    if create:
+        # Only on create: a PATCH would replace metadata other tools keep there.
+        fields["metadata"] = marker_metadata(pub.marker)
+    return fields
+
+
+def shows(incident: Mapping[str, Any], pub: Publication) -> bool:
+    """Whether the page incident already says what `pub` says (newest update first, as listed)."""
+    updates = incident.get("incident_updates") or []
+    newest = updates[0] if updates and isinstance(updates[0], dict) else {}
+    return (
+        incident.get("name") == pub.incident_name
+        and incident.get("status") == pub.status
+        and newest.get("body") == pub.body
+    )
+
+
+def published_ref(incident: Mapping[str, Any]) -> PublishedRef:
+    incident_id = incident.get("id")
+    if not isinstance(incident_id, str) or not incident_id:
+        raise Transient("Statuspage: the incident in the answer has no id")
+    shortlink = incident.get("shortlink")
+    return PublishedRef(incident_id, shortlink if isinstance(shortlink, str) else None)
+
+
+class StatuspageConnector:
+    def __init__(self, client: StatuspageClient, config: StatuspageConfig) -> None:
+        self._client = client
+        self._config = config
+
+    @classmethod
+    def from_config(
+        cls,
+        config: StatuspageConfig,
+        session: aiohttp.ClientSession,
+        *,
+        pacer: KeyedPacer | None = None,
+    ) -> StatuspageConnector:
+        """`pacer`: share one between every client of a key (the limit is per key)."""
+        return cls(StatuspageClient(config, session, pacer=pacer), config)
+
+    async def publish(self, pub: Publication, *, unknown_outcome: bool = False) -> PublishedRef:
+        if self._config.mode == "postmortem":
+            return await self._publish_postmortem(pub, unknown_outcome=unknown_outcome)
+        return await self._publish_incident(pub, unknown_outcome=unknown_outcome)
+
+    # -- incident mode ------------------------------------------------------------
+
+    async def _publish_incident(self, pub: Publication, *, unknown_outcome: bool) -> PublishedRef:
+        current: JsonDict | None = None
+        if pub.existing_id is not None:
+            if unknown_outcome:
+                current = await self._client.get_incident(pub.existing_id)
+        elif unknown_outcome:
+            current = await self.find_marked(pub)
+        if current is not None and shows(current, pub):
+            return published_ref(current)
+
+        target = pub.existing_id or (published_ref(current).id if current else None)
+        if target is None:
+            fields = incident_fields(pub, self._config, create=True)
+            return published_ref(await self._client.create_incident(fields))
+        fields = incident_fields(pub, self._config, create=False)
+        return published_ref(await self._client.update_incident(target, fields))
+
+    async def find_marked(self, pub: Publication) -> JsonDict | None:
+        """The page incident carrying `pub.marker`, if pmhub created one earlier."""
+        for query in (pub.incident_name, None):
+            for incident in await self._client.list_incidents(query=query, limit=RECENT_INCIDENTS):
+                if marker_of(incident) == pub.marker:
+                    return incident
+        return None
+
+    # -- post-mortem mode ---------------------------------------------------------
+
+    async def _publish_postmortem(self, pub: Publication, *, unknown_outcome: bool) -> PublishedRef:
+        incident_id = pub.existing_id
+        if incident_id is None:
+            raise Permanent(
+                "Statuspage postmortem mode needs the page incident to attach the"
+                " post-mortem to (Publication.existing_id), and none was given"
+            )
+        current = await self._client.get_postmortem(incident_id) if unknown_outcome else None
+        if current is not None and current.get("published_at") and current.get("body") == pub.body:
+            return PublishedRef(incident_id)
+        if current is None or current.get("body_draft") != pub.body:
+            await self._client.put_postmortem(incident_id, pub.body)
+        await self._client.publish_postmortem(
+            incident_id, notify_subscribers=self._config.notify_subscribers
+        )
+        return PublishedRef(incident_id)

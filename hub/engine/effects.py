@@ -1,0 +1,180 @@
+"""The `effect` job: carry out one intent of a plan, exactly once, and record it.
+
+The ledger row (`pending`, under the intent's key) exists before the vendor call.
+If a job finds its row already `pending`, an earlier attempt's outcome is unknown
+(a timeout, a crash after the call): the performer is told so, and looks for its
+own earlier effect (Slack metadata, a Jira marker, a derived Calendar id) before
+acting again. At run time the plan is evaluated afresh: an intent that is no
+longer wanted (a reminder whose condition stopped holding) is not carried out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.errors import Permanent
+from hub.model.incident import Incident
+from hub.model.intent import Intent, IntentKind
+from hub.model.postmortem import PostMortem
+from hub.policy import Plan, PolicySet, evaluate
+from hub.store.audit import AuditEntry, record
+from hub.store.db import transaction
+from hub.store.effects import (
+    EffectRow,
+    EffectState,
+    begin_effect,
+    complete_effect,
+    fail_effect,
+    restart_effect,
+)
+from hub.store.jobkinds import EFFECT, effect_key
+from hub.store.jobs import Job, JobQueue, enqueue_job
+from hub.store.state import load_incident, load_postmortem
+
+log = structlog.get_logger("pmhub.effects")
+
+
+@dataclass(frozen=True)
+class EffectRequest:
+    """Everything a performer needs to carry out one intent."""
+
+    intent: Intent
+    incident: Incident
+    postmortem: PostMortem | None
+    plan: Plan
+    unknown_outcome: bool  # an earlier attempt may have happened: look before acting
+
+
+@dataclass(frozen=True)
+class Outcome:
+    vendor_ref: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Performer = Callable[[EffectRequest], Awaitable[Outcome]]
+
+
+class EffectRunner:
+    """The `effect` job handler: re-check the intent, then perform it once."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: JobQueue,
+        policies: PolicySet,
+        performers: Mapping[IntentKind, Performer],
+        *,
+        clock: Callable[[], datetime],
+        reconcile: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.engine, self.queue, self.policies = engine, queue, policies
+        self.performers, self._clock, self._reconcile = performers, clock, reconcile
+
+    async def __call__(self, job: Job) -> None:
+        incident_id, key = job.payload.get("incident_id"), job.payload.get("key")
+        if not isinstance(incident_id, str) or not isinstance(key, str):
+            raise Permanent(f"effect job without incident_id/key: {job.payload!r}")
+        with structlog.contextvars.bound_contextvars(incident_id=incident_id, effect_key=key):
+            stored = await load_incident(self.engine, incident_id)
+            if stored is None:
+                raise Permanent(f"incident {incident_id} is not stored")
+            postmortem = await load_postmortem(self.engine, incident_id)
+            now = self._clock()
+            plan = evaluate(stored.incident, postmortem, self.policies, now)
+            intent = plan.intent(key)
+            if intent is None:
+                log.info("effect.no_longer_wanted")
+                return
+            if intent.due_at is not None and intent.due_at > now:
+                # Not due yet (the plan moved it later): come back then.
+                await self._requeue(intent, incident_id)
+                return
+            request_for = _RequestFactory(stored.incident, postmortem, plan, intent)
+            await self._perform(request_for, now)
+        await self._reconcile(incident_id)
+
+    async def _perform(self, factory: _RequestFactory, now: datetime) -> None:
+        intent = factory.intent
+        fingerprint = intent.fingerprint()
+        row = await begin_effect(self.engine, intent.key, intent.kind.value, fingerprint, now=now)
+        unknown = _was_interrupted(row, fingerprint, now)
+        if row.state is EffectState.DONE and row.intent_hash == fingerprint:
+            return
+        if row.state is not EffectState.PENDING or row.intent_hash != fingerprint:
+            row = await restart_effect(self.engine, intent.key, fingerprint, now=now)
+        performer = self.performers.get(intent.kind)
+        if performer is None:
+            # No connector for this kind is configured: say so once, in the ledger and
+            # the audit log, instead of retrying something nobody can do.
+            reason = f"no connector is configured to {intent.kind.value.replace('_', ' ')}"
+            await complete_effect(self.engine, intent.key, None, {"skipped": reason}, now=now)
+            await self._audit(factory, "effect_skipped", reason)
+            return
+        try:
+            outcome = await performer(factory.request(unknown_outcome=unknown))
+        except Permanent as refusal:
+            await fail_effect(self.engine, intent.key, refusal.reason, now=self._clock())
+            await self._audit(factory, "effect_failed", refusal.reason)
+            raise
+        await complete_effect(
+            self.engine, intent.key, outcome.vendor_ref, outcome.detail, now=self._clock()
+        )
+        await self._audit(factory, "effect_done", intent.reason, vendor_ref=outcome.vendor_ref)
+
+    async def _requeue(self, intent: Intent, incident_id: str) -> None:
+        async with transaction(self.engine) as conn:
+            await enqueue_job(
+                conn,
+                EFFECT,
+                {"incident_id": incident_id, "key": intent.key},
+                dedupe_key=effect_key(intent.key),
+                run_at=intent.due_at,
+            )
+
+    async def _audit(
+        self, factory: _RequestFactory, action: str, reason: str, **detail: Any
+    ) -> None:
+        intent = factory.intent
+        await record(
+            self.engine,
+            AuditEntry(
+                subject=factory.incident.id,
+                action=action,
+                actor="pmhub",
+                reason=reason,
+                rule=intent.rule,
+                detail={"key": intent.key, "kind": intent.kind.value, "clause": intent.clause}
+                | detail,
+            ),
+            now=self._clock(),
+        )
+
+
+def _was_interrupted(row: EffectRow, fingerprint: str, now: datetime) -> bool:
+    """A pending row for this very intent, made before this run: an earlier try may have acted."""
+    return (
+        row.state is EffectState.PENDING and row.intent_hash == fingerprint and row.created_at < now
+    )
+
+
+@dataclass(frozen=True)
+class _RequestFactory:
+    incident: Incident
+    postmortem: PostMortem | None
+    plan: Plan
+    intent: Intent
+
+    def request(self, *, unknown_outcome: bool) -> EffectRequest:
+        return EffectRequest(
+            intent=self.intent,
+            incident=self.incident,
+            postmortem=self.postmortem,
+            plan=self.plan,
+            unknown_outcome=unknown_outcome,
+        )

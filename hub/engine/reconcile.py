@@ -1,0 +1,128 @@
+"""The `reconcile` job: plan = policy(incident, post-mortem, now), diffed with the ledger.
+
+It is the one place decisions become work. The plan is a pure function of stored
+state and the time, so replaying any event, any number of times, in any order,
+produces the same plan; only intents the effects ledger does not already show done
+(for the same fingerprint) are enqueued, one `effect` job per intent key, at the
+intent's due time. Timers are those future jobs: they survive restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.errors import Permanent
+from hub.model.intent import IntentKind
+from hub.model.postmortem import PostMortem
+from hub.policy import Plan, PolicySet, evaluate
+from hub.store.audit import AuditEntry, record
+from hub.store.db import transaction
+from hub.store.effects import EffectState, get_effect
+from hub.store.jobkinds import EFFECT, RECONCILE, effect_key, reconcile_key
+from hub.store.jobs import Job, JobQueue, enqueue_job
+from hub.store.state import load_incident, load_postmortem, save_postmortem
+
+log = structlog.get_logger("pmhub.reconcile")
+# Decided in the reconcile transaction itself, not by an effect job: these change
+# pmhub's own state, not a vendor's.
+_INLINE = frozenset({IntentKind.CREATE_POSTMORTEM})
+
+
+class Reconciler:
+    """The `reconcile` job handler."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: JobQueue,
+        policies: PolicySet,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine, self.queue, self.policies, self._clock = engine, queue, policies, clock
+
+    async def __call__(self, job: Job) -> None:
+        incident_id = job.payload.get("incident_id")
+        if not isinstance(incident_id, str):
+            raise Permanent(f"reconcile job without an incident_id: {job.payload!r}")
+        with structlog.contextvars.bound_contextvars(incident_id=incident_id):
+            enqueued = await self.reconcile(incident_id)
+        if enqueued:
+            self.queue.wake()
+
+    async def reconcile(self, incident_id: str) -> int:
+        """Bring the queue in line with the plan; returns how many effect jobs were enqueued."""
+        now = self._clock()
+        stored = await load_incident(self.engine, incident_id)
+        if stored is None:
+            raise Permanent(f"incident {incident_id} is not stored")
+        async with transaction(self.engine) as conn:
+            postmortem = await load_postmortem(conn, incident_id)
+            plan = evaluate(stored.incident, postmortem, self.policies, now)
+            if postmortem is None and plan.intent_of(IntentKind.CREATE_POSTMORTEM):
+                postmortem = await self._create(conn, plan, now)
+                plan = evaluate(stored.incident, postmortem, self.policies, now)
+            enqueued = await self._enqueue_missing(conn, plan, now)
+        log.info(
+            "reconcile.planned",
+            rule=plan.rule,
+            required=plan.required,
+            intents=len(plan.intents),
+            enqueued=enqueued,
+            problems=list(plan.problems),
+        )
+        return enqueued
+
+    async def _create(self, conn: AsyncConnection, plan: Plan, now: datetime) -> PostMortem:
+        intent = plan.intent_of(IntentKind.CREATE_POSTMORTEM)
+        assert intent is not None  # noqa: S101 - checked by the caller
+        postmortem = PostMortem(incident_id=plan.incident_id, created_at=now, status_changed_at=now)
+        await save_postmortem(conn, postmortem, now=now)
+        await record(
+            conn,
+            AuditEntry(
+                subject=plan.incident_id,
+                action="postmortem_created",
+                actor="pmhub",
+                reason=intent.reason,
+                rule=intent.rule,
+                detail={"severity": plan.severity.value, "status": "draft"},
+            ),
+            now=now,
+        )
+        return postmortem
+
+    async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
+        enqueued = 0
+        for intent in plan.intents:
+            if intent.kind in _INLINE:
+                continue
+            effect = await get_effect(conn, intent.key)
+            if (
+                effect is not None
+                and effect.state is not EffectState.PENDING
+                and effect.intent_hash == intent.fingerprint()
+            ):
+                continue  # done (or refused for good) for exactly this intent
+            job_id = await enqueue_job(
+                conn,
+                EFFECT,
+                {"incident_id": plan.incident_id, "key": intent.key},
+                dedupe_key=effect_key(intent.key),
+                run_at=intent.due_at or now,
+                now=now,
+            )
+            enqueued += job_id is not None
+        return enqueued
+
+    async def request(self, incident_id: str) -> None:
+        """Ask for a reconcile of one incident soon (after an effect changed its state)."""
+        async with transaction(self.engine) as conn:
+            await enqueue_job(
+                conn, RECONCILE, {"incident_id": incident_id}, dedupe_key=reconcile_key(incident_id)
+            )
+        self.queue.wake()

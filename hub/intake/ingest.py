@@ -1,0 +1,267 @@
+"""The `ingest` job: one stored delivery → canonical facts → the merged incident.
+
+Webhooks carry ids, not people; the adapters turn a delivery into facts and this
+job completes them from the vendor's REST API (PagerDuty: the incident with its
+acknowledgements, the log entries, users' emails, the primary on-call; incident.io:
+the whole incident, re-fetched because its deliveries are unordered). The facts
+are merged into the stored record under a row lock; when anything changed, one
+`reconcile` job per incident is enqueued in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.errors import Permanent
+from hub.intake.adapters import AdapterOptions, parse_delivery
+from hub.intake.adapters import incidentio as incidentio_adapter
+from hub.intake.adapters.base import Ignored, RefetchRequest
+from hub.intake.adapters.pagerduty_rest import (
+    incident_update,
+    log_entry_updates,
+    people_to_look_up,
+    primary_oncall_update,
+    user_update,
+)
+from hub.intake.merge import merge
+from hub.model.command import Command
+from hub.model.followup_event import FollowUpFact
+from hub.model.incident import Source
+from hub.model.incident_record import IncidentRecord, IncidentUpdate
+from hub.ports import IncidentIoApi, PagerDutyApi
+from hub.store.audit import AuditEntry, record
+from hub.store.db import transaction
+from hub.store.inbox import StoredDelivery, get_delivery, mark_processed
+from hub.store.jobkinds import RECONCILE, reconcile_key
+from hub.store.jobs import Job, JobQueue, enqueue_job
+from hub.store.state import lock_incident, save_incident
+
+log = structlog.get_logger("pmhub.ingest")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The vendor APIs ingest may call; None where the source has no API credentials."""
+
+    pagerduty: PagerDutyApi | None = None
+    incidentio: IncidentIoApi | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one delivery said, completed from the vendors' APIs."""
+
+    updates: tuple[IncidentUpdate, ...]
+    follow_ups: tuple[FollowUpFact, ...]
+    commands: tuple[Command, ...]
+    ignored: tuple[Ignored, ...]
+
+
+class FactGatherer:
+    """A delivery's body → its facts, enriched through the source APIs that are configured.
+
+    Shared by the `ingest` job and `pmhub simulate --enrich`, so a dry run sees what
+    the daemon would.
+    """
+
+    def __init__(
+        self, sources: Sources, options: AdapterOptions, clock: Callable[[], datetime]
+    ) -> None:
+        self.sources, self.options, self._clock = sources, options, clock
+        self._refetch_warned: set[tuple[str, str]] = set()
+
+    async def gather(self, source: str, body: bytes) -> Facts:
+        updates: list[IncidentUpdate] = []
+        follow_ups: list[FollowUpFact] = []
+        commands: list[Command] = []
+        ignored: list[Ignored] = []
+        for result in parse_delivery(source, body, self.options):
+            if isinstance(result, IncidentUpdate):
+                updates.append(result)
+                if result.source is Source.PAGERDUTY:
+                    updates += await self._pagerduty_facts(result.source_id)
+            elif isinstance(result, RefetchRequest):
+                updates += await self._refetch(result)
+            elif isinstance(result, FollowUpFact):
+                follow_ups.append(result)
+            elif isinstance(result, Command):
+                commands.append(result)
+            else:
+                ignored.append(result)
+        # incident.io: whatever the delivery said, the API's current incident is the truth.
+        for incident_source_id in {u.source_id for u in updates if u.source is Source.INCIDENTIO}:
+            request = RefetchRequest(Source.INCIDENTIO, "incident", incident_source_id)
+            updates += await self._refetch(request)
+        return Facts(tuple(updates), tuple(follow_ups), tuple(commands), tuple(ignored))
+
+    async def _pagerduty_facts(self, incident_id: str) -> list[IncidentUpdate]:
+        api = self.sources.pagerduty
+        if api is None:
+            return []
+        found: list[IncidentUpdate] = []
+        incident = await api.get_incident(incident_id)
+        options = self.options
+        snapshot = incident_update(incident, options.severity_map, options.pagerduty)
+        if snapshot is not None:
+            found.append(snapshot)
+        entries = await api.list_log_entries(incident_id)
+        found += log_entry_updates(incident_id, entries, options.pagerduty)
+        return found + await self._pagerduty_people(incident_id, found)
+
+    async def _pagerduty_people(
+        self, incident_id: str, known: Sequence[IncidentUpdate]
+    ) -> list[IncidentUpdate]:
+        """Emails of everyone named, and the primary on-call, which webhooks never carry."""
+        api = self.sources.pagerduty
+        assert api is not None  # noqa: S101 - only called when PagerDuty is configured
+        draft: IncidentRecord | None = None
+        for fact in known:
+            draft = merge(draft, fact).record
+        if draft is None:
+            return []
+        incident, at = draft.incident, self._clock()
+        found: list[IncidentUpdate] = []
+        for user_id in people_to_look_up(incident):
+            if (update := user_update(incident_id, await api.get_user(user_id), at)) is not None:
+                found.append(update)
+        if incident.escalation_policy_id and incident.primary_oncall is None:
+            oncall = await api.primary_oncall(incident.escalation_policy_id)
+            if oncall is not None and (
+                update := primary_oncall_update(incident_id, oncall, incident.created_at or at)
+            ):
+                found.append(update)
+        return found
+
+    async def _refetch(self, request: RefetchRequest) -> list[IncidentUpdate]:
+        options, api = self.options, self.sources.incidentio
+        if request.resource != "incident" or api is None:
+            self._warn_cannot_refetch(request)
+            return []
+        incident = await api.get_incident(request.id)
+        update = incidentio_adapter.incident_update(
+            incident, options.severity_map, options.incidentio, event_type=request.event_type
+        )
+        return [update] if update is not None else []
+
+    def _warn_cannot_refetch(self, request: RefetchRequest) -> None:
+        key = (request.source.value, request.resource)
+        if key not in self._refetch_warned:
+            self._refetch_warned.add(key)
+            log.warning(
+                "ingest.cannot_refetch",
+                resource=request.resource,
+                reason="no API credentials for this source"
+                if self.sources.incidentio is None
+                else f"{request.resource} re-fetch not supported",
+            )
+
+
+class Ingestor:
+    """The `ingest` job handler."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: JobQueue,
+        gatherer: FactGatherer,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine, self.queue, self.gatherer, self._clock = engine, queue, gatherer, clock
+        self._ignored_seen: set[tuple[str, str | None]] = set()
+
+    async def __call__(self, job: Job) -> None:
+        inbox_id = job.payload.get("inbox_id")
+        if not isinstance(inbox_id, int):
+            raise Permanent(f"ingest job without an integer inbox_id: {job.payload!r}")
+        delivery = await get_delivery(self.engine, inbox_id)
+        if delivery is None:
+            raise Permanent(f"inbox row {inbox_id} does not exist")
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery.delivery_id, source=delivery.source
+        ):
+            facts = await self.gatherer.gather(delivery.source, delivery.body)
+            for follow_up in facts.follow_ups:
+                await self._audit_fact(follow_up)
+            for command in facts.commands:
+                await self._audit_command(command)
+            for ignored in facts.ignored:
+                self._log_ignored(delivery, ignored)
+            updates = facts.updates
+            changed = await self._merge(updates)
+            await mark_processed(self.engine, inbox_id, now=self._clock())
+            log.info(
+                "ingest.done",
+                event_type=delivery.event_type,
+                updates=len(updates),
+                changed=sorted(changed),
+            )
+        if changed:
+            self.queue.wake()
+
+    async def _merge(self, updates: Sequence[IncidentUpdate]) -> set[str]:
+        by_incident: dict[tuple[Source, str], list[IncidentUpdate]] = defaultdict(list)
+        for update in updates:
+            by_incident[(update.source, update.source_id)].append(update)
+        changed: set[str] = set()
+        now = self._clock()
+        for (source, source_id), group in sorted(by_incident.items()):
+            async with transaction(self.engine) as conn:
+                stored = await lock_incident(conn, source.value, source_id, now=now)
+                merged, dirty = stored, stored is None
+                for update in group:
+                    result = merge(merged, update)
+                    merged, dirty = result.record, dirty or result.changed
+                if merged is None or not dirty:
+                    continue
+                await save_incident(conn, merged, now=now)
+                await enqueue_job(
+                    conn,
+                    RECONCILE,
+                    {"incident_id": merged.id},
+                    dedupe_key=reconcile_key(merged.id),
+                    now=now,
+                )
+                changed.add(merged.id)
+        return changed
+
+    async def _audit_fact(self, fact: FollowUpFact) -> None:
+        # Follow-up bookkeeping arrives with the tracker connectors; until then the
+        # fact is kept in the audit log so nothing a tracker said is lost.
+        await record(
+            self.engine,
+            AuditEntry(
+                subject=fact.incident_id or f"{fact.source}:{fact.external_id}",
+                action="follow_up_reported",
+                actor=fact.source,
+                reason=f"{fact.source} reports follow-up {fact.external_id} {fact.status.value}",
+                detail=fact.model_dump(mode="json"),
+            ),
+            now=self._clock(),
+        )
+
+    async def _audit_command(self, command: Command) -> None:
+        await record(
+            self.engine,
+            AuditEntry(
+                subject=command.incident_ref or "slack",
+                action="command_received",
+                actor=command.actor.key,
+                reason=f"/postmortem {command.verb.value}",
+                detail=command.model_dump(mode="json"),
+            ),
+            now=self._clock(),
+        )
+
+    def _log_ignored(self, delivery: StoredDelivery, ignored: Ignored) -> None:
+        """Once per (source, event type) per process: a storm of one type is one line."""
+        key = (delivery.source, ignored.event_type)
+        if key not in self._ignored_seen:
+            self._ignored_seen.add(key)
+            log.info("ingest.ignored", event_type=ignored.event_type, reason=ignored.reason)

@@ -1,0 +1,24 @@
+"""The job kinds of the flow and their dedupe keys, named once for every layer.
+
+ingest (one stored delivery) → reconcile (one incident) → effect (one intent).
+At most one *pending* job exists per dedupe key, so a burst of deliveries about
+one incident queues one reconcile, not a hundred.
+"""
+
+from __future__ import annotations
+
+INGEST = "ingest"
+RECONCILE = "reconcile"
+EFFECT = "effect"
+
+
+def ingest_key(source: str, delivery_id: str) -> str:
+    return f"ingest:{source}:{delivery_id}"
+
+
+def reconcile_key(incident_id: str) -> str:
+    return f"reconcile:{incident_id}"
+
+
+def effect_key(intent_key: str) -> str:
+    return f"effect:{intent_key}"

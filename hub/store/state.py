@@ -1,0 +1,113 @@
+"""The write side of incidents and post-mortems: typed load and save.
+
+An incident is stored as its `IncidentRecord` (the facts with their clocks); the
+`Incident` everyone reads is derived from it. A post-mortem is stored as the
+`PostMortem` model. Both are read and written inside the caller's transaction
+(`bind` may be an open connection), so the ingest job can merge and enqueue the
+follow-up reconcile atomically, and the reconciler can hold a row while deciding.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.model.incident_record import IncidentRecord
+from hub.model.postmortem import PostMortem
+from hub.store.db import Bind, dialect_insert, is_postgres, transaction, utcnow
+from hub.store.tables import incidents, postmortems
+
+
+def postmortem_id(incident_id: str) -> str:
+    """One post-mortem per incident; its id names the incident it belongs to."""
+    return f"pm:{incident_id}"
+
+
+async def load_incident(bind: Bind, incident_id: str) -> IncidentRecord | None:
+    async with transaction(bind) as conn:
+        row = (
+            await conn.execute(select(incidents.c.data).where(incidents.c.id == incident_id))
+        ).one_or_none()
+    return IncidentRecord.from_json(row.data) if row is not None and row.data else None
+
+
+async def list_open_postmortems(bind: Bind) -> list[PostMortem]:
+    """Post-mortems not yet closed (what a tracker's update may concern)."""
+    async with transaction(bind) as conn:
+        rows = await conn.execute(
+            select(postmortems.c.data).where(postmortems.c.status != "closed")
+        )
+        return [PostMortem.model_validate(row.data) for row in rows]
+
+
+async def lock_incident(
+    conn: AsyncConnection, source: str, source_id: str, *, now: datetime
+) -> IncidentRecord | None:
+    """The stored record, locked for this transaction (None when new).
+
+    Two ingest jobs of one incident on two replicas must not both read, merge and
+    write: the second would drop the first one's facts. PostgreSQL locks the row
+    (`FOR UPDATE`); a first delivery inserts a placeholder row first so there is a
+    row to lock. SQLite's write transactions are already exclusive (BEGIN IMMEDIATE).
+    """
+    key = f"{source}:{source_id}"
+    if is_postgres(conn):
+        placeholder = dialect_insert(conn, incidents).values(
+            id=key,
+            source=source,
+            source_id=source_id,
+            data={},
+            created_at=now,
+            updated_at=now,
+        )
+        await conn.execute(placeholder.on_conflict_do_nothing(index_elements=["id"]))
+    query = select(incidents.c.data).where(incidents.c.id == key)
+    if is_postgres(conn):
+        query = query.with_for_update()
+    row = (await conn.execute(query)).one_or_none()
+    if row is None or not row.data:
+        return None
+    return IncidentRecord.from_json(row.data)
+
+
+async def save_incident(bind: Bind, record: IncidentRecord, *, now: datetime | None = None) -> None:
+    """Insert or replace the stored record of one incident."""
+    at = now or utcnow()
+    incident = record.incident
+    values = {
+        "source": incident.source.value,
+        "source_id": incident.source_id,
+        "data": record.to_json(),
+        "vendor_updated_at": incident.updated_at,
+        "updated_at": at,
+    }
+    async with transaction(bind) as conn:
+        stmt = dialect_insert(conn, incidents).values(id=record.id, created_at=at, **values)
+        await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+async def load_postmortem(bind: Bind, incident_id: str) -> PostMortem | None:
+    async with transaction(bind) as conn:
+        row = (
+            await conn.execute(
+                select(postmortems.c.data).where(postmortems.c.incident_id == incident_id)
+            )
+        ).one_or_none()
+    return PostMortem.model_validate(row.data) if row is not None else None
+
+
+async def save_postmortem(bind: Bind, pm: PostMortem, *, now: datetime | None = None) -> None:
+    """Insert or replace the post-mortem of `pm.incident_id`."""
+    at = now or utcnow()
+    values = {
+        "status": pm.status.value,
+        "data": pm.model_dump(mode="json"),
+        "updated_at": at,
+    }
+    async with transaction(bind) as conn:
+        stmt = dialect_insert(conn, postmortems).values(
+            id=postmortem_id(pm.incident_id), incident_id=pm.incident_id, created_at=at, **values
+        )
+        await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
