@@ -31,7 +31,7 @@ from hub.intake.frontdoor import handle_webhook
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
 from hub.model.intent import IntentKind
-from hub.policy import PolicySet
+from hub.policy import PolicySet, load_policies
 from hub.runtime import Runtime, utc_now
 from hub.settings import Settings
 from hub.store.db import create_engine
@@ -60,7 +60,8 @@ def create_app(
         middlewares=[request_context_middleware(), admin.admin_auth_middleware()],
     )
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
-    policy_set = policies if policies is not None else PolicySet(())
+    # The CLI passes the policies it has already validated; otherwise read them here.
+    policy_set = policies if policies is not None else load_policies(settings.policies)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:

@@ -127,14 +127,16 @@ class FactGatherer:
             return []
         incident, at = draft.incident, self._clock()
         found: list[IncidentUpdate] = []
-        for user_id in people_to_look_up(incident):
-            if (update := user_update(incident_id, await api.get_user(user_id), at)) is not None:
-                found.append(update)
+        # The on-call first: it names a user whose email the look-ups below then find.
         if incident.escalation_policy_id and incident.primary_oncall is None:
             oncall = await api.primary_oncall(incident.escalation_policy_id)
             if oncall is not None and (
                 update := primary_oncall_update(incident_id, oncall, incident.created_at or at)
             ):
+                found.append(update)
+                draft = merge(draft, update).record
+        for user_id in people_to_look_up(draft.incident):
+            if (update := user_update(incident_id, await api.get_user(user_id), at)) is not None:
                 found.append(update)
         return found
 

@@ -23,6 +23,7 @@ def pagerduty_delivery(
     webhook_id: str | None = None,
     secret: str = PAGERDUTY_SECRET,
     extra_data: dict[str, Any] | None = None,
+    occurred_at: str = "2026-11-20T14:05:00.000Z",
 ) -> tuple[bytes, dict[str, str]]:
     """A signed PagerDuty V3 webhook body and its headers."""
     event_id = str(uuid.uuid4())
@@ -32,7 +33,7 @@ def pagerduty_delivery(
                 "id": event_id,
                 "event_type": event_type,
                 "resource_type": "incident",
-                "occurred_at": "2026-11-20T14:05:00.000Z",
+                "occurred_at": occurred_at,
                 "agent": None,
                 "client": None,
                 "data": {

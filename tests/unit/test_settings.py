@@ -49,7 +49,7 @@ def test_the_shipped_config_loads_without_any_environment() -> None:
     assert settings.store.url == "sqlite+aiosqlite:///var/pmhub.db"
     assert settings.admin.token is not None
     assert settings.admin.token.get_secret_value() == "change-me-dev-token"
-    assert settings.policies == []
+    assert settings.policies == [SHIPPED.parent / "policies" / "pagerduty-process.yaml"]
     assert settings.config_path == SHIPPED
 
 

@@ -1,0 +1,1 @@
+"""Webhook-ingest benchmark: `python -m tests.bench.run` (or `make bench`)."""

@@ -1,0 +1,165 @@
+"""The reconciler: the plan becomes jobs, once; the effect job re-checks and records.
+
+Incidents are stored the way ingest stores them (facts merged into a record); the
+reconciler and the effect runner then run as the worker would run them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.engine.effects import EffectRunner
+from hub.engine.reconcile import Reconciler
+from hub.intake.merge import merge
+from hub.model.incident import Person, Source
+from hub.model.incident_record import IncidentRecord, IncidentUpdate
+from hub.model.intent import IntentKind
+from hub.policy import PolicySet, evaluate, load_policies
+from hub.store.audit import list_entries
+from hub.store.effects import EffectState, begin_effect, complete_effect, get_effect
+from hub.store.jobkinds import EFFECT
+from hub.store.jobs import JobQueue, JobState
+from hub.store.state import load_postmortem, save_incident
+
+POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+RESOLVED = datetime(2026, 11, 19, 19, 5, tzinfo=UTC)
+ALICE = Person(email="alice@example.com", name="Alice Chen", pagerduty_id="PALICE1")
+
+
+def _incident(priority_severity: str, *, status: str = "resolved") -> IncidentRecord:
+    fields: dict[str, object] = {
+        "title": "Checkout API 5xx",
+        "reference": "PD-1042",
+        "severity": priority_severity,
+        "status": status,
+        "created_at": RESOLVED - timedelta(hours=5),
+        "incident_commander": ALICE,
+    }
+    if status == "resolved":
+        fields["resolved_at"] = RESOLVED
+    update = IncidentUpdate.of(Source.PAGERDUTY, "P1042", RESOLVED, fields)
+    return merge(None, update).record
+
+
+def _policies() -> PolicySet:
+    return load_policies([POLICY])
+
+
+async def _effect_jobs(queue: JobQueue) -> dict[str, datetime]:
+    jobs = await queue.list(kind=EFFECT, state=JobState.PENDING, limit=1000)
+    return {str(job.payload["key"]): job.run_at for job in jobs}
+
+
+async def test_sev1_creates_the_postmortem_and_enqueues_each_intent_once(
+    engine: AsyncEngine,
+) -> None:
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, _policies(), clock=lambda: NOW)
+
+    enqueued = await reconciler.reconcile(record.id)
+
+    postmortem = await load_postmortem(engine, record.id)
+    assert postmortem is not None
+    assert postmortem.status.value == "draft"
+    plan = evaluate(record.incident, postmortem, _policies(), NOW)
+    wanted = {
+        i.key: i.due_at or NOW for i in plan.intents if i.kind is not IntentKind.CREATE_POSTMORTEM
+    }
+    jobs = await _effect_jobs(queue)
+    assert jobs == wanted
+    assert enqueued == len(wanted)
+    [created] = [
+        e for e in await list_entries(engine, record.id) if e.action == "postmortem_created"
+    ]
+    assert created.rule == "major"
+
+    # Replaying changes nothing: the same plan, the same pending jobs, no second post-mortem.
+    assert await reconciler.reconcile(record.id) == 0
+    assert await _effect_jobs(queue) == jobs
+    audit = [e for e in await list_entries(engine, record.id) if e.action == "postmortem_created"]
+    assert len(audit) == 1
+
+
+async def test_an_effect_done_for_the_same_intent_is_not_enqueued_again(
+    engine: AsyncEngine,
+) -> None:
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, _policies(), clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    postmortem = await load_postmortem(engine, record.id)
+    plan = evaluate(record.incident, postmortem, _policies(), NOW)
+    notify = plan.intent_of(IntentKind.NOTIFY_OWNER)
+    assert notify is not None
+
+    # The effect job ran and recorded the vendor's id; its queued jobs finished.
+    await begin_effect(engine, notify.key, notify.kind.value, notify.fingerprint())
+    await complete_effect(engine, notify.key, "1700000000.000100")
+    for job in await queue.lease("t", limit=1000, lease_seconds=60, now=NOW):
+        await queue.complete(job, "t", now=NOW)
+
+    await reconciler.reconcile(record.id)
+    assert notify.key not in await _effect_jobs(queue)
+
+
+async def test_minor_incident_gets_nothing(engine: AsyncEngine) -> None:
+    record = _incident("SEV-4")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    assert await Reconciler(engine, queue, _policies(), clock=lambda: NOW).reconcile(record.id) == 0
+    assert await load_postmortem(engine, record.id) is None
+    assert await _effect_jobs(queue) == {}
+
+
+async def test_unresolved_incident_waits(engine: AsyncEngine) -> None:
+    record = _incident("SEV-1", status="acknowledged")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    assert await Reconciler(engine, queue, _policies(), clock=lambda: NOW).reconcile(record.id) == 0
+    assert await load_postmortem(engine, record.id) is None
+
+
+async def test_effect_without_a_connector_is_recorded_as_skipped_once(engine: AsyncEngine) -> None:
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    policies = _policies()
+    reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    runner = EffectRunner(
+        engine, queue, policies, {}, clock=lambda: NOW, reconcile=reconciler.request
+    )
+    jobs = await queue.lease("t", limit=100, lease_seconds=60, now=NOW)
+    notify = next(j for j in jobs if j.kind == EFFECT and ":owner:notify:" in str(j.payload["key"]))
+
+    await runner(notify)
+    await runner(notify)  # a repeat (crash after the call, lease taken over) changes nothing
+
+    effect = await get_effect(engine, str(notify.payload["key"]))
+    assert effect is not None
+    assert effect.state is EffectState.DONE
+    assert "no connector is configured" in effect.detail["skipped"]
+    skipped = [e for e in await list_entries(engine, record.id) if e.action == "effect_skipped"]
+    assert len(skipped) == 1
+    assert skipped[0].rule == "major"
+
+
+async def test_a_timer_not_yet_due_is_put_back_for_its_time(engine: AsyncEngine) -> None:
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    policies = _policies()
+    reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    future = {k: t for k, t in (await _effect_jobs(queue)).items() if t > NOW}
+    assert future, "the SEV-1 plan has reminders in the future"
+    # Timers do not run before their time: leasing now does not return them.
+    leased = await queue.lease("t", limit=1000, lease_seconds=60, now=NOW)
+    assert not {str(j.payload.get("key")) for j in leased} & set(future)
