@@ -10,8 +10,9 @@ connectors: it hands each configured vendor its section of the settings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
@@ -30,6 +31,8 @@ from hub.intake.adapters import AdapterOptions
 from hub.intake.frontdoor import handle_webhook
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
+from hub.model.command import Command
+from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, load_policies
 from hub.runtime import Runtime, utc_now
@@ -71,7 +74,12 @@ def create_app(
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
             queue = JobQueue(engine)
-            handlers = _handlers(engine, queue, sources, policy_set, clock)
+            core = Core(settings, session, stack, engine, queue, policy_set, clock)
+            wiring = Wiring()
+            await _wire_chat(wiring, core)
+            await _wire_calendar(wiring, core)
+            await _wire_tracker(wiring, core)
+            handlers = _handlers(core, sources, wiring)
             worker = _make_worker(settings, queue, {**handlers, **(extra_handlers or {})})
             app[RUNTIME] = Runtime(
                 settings=settings,
@@ -126,21 +134,58 @@ async def build_sources(
     return Sources(pagerduty=pagerduty, incidentio=incidentio)
 
 
-def _handlers(
-    engine: AsyncEngine,
-    queue: JobQueue,
-    sources: Sources,
-    policies: PolicySet,
-    clock: Callable[[], datetime],
-) -> dict[str, JobHandler]:
+@dataclass(frozen=True)
+class Core:
+    """What every part of the wiring may use: made once at start, closed by `stack`."""
+
+    settings: Settings
+    session: aiohttp.ClientSession
+    stack: AsyncExitStack
+    engine: AsyncEngine
+    queue: JobQueue
+    policies: PolicySet
+    clock: Callable[[], datetime]
+
+
+@dataclass
+class Wiring:
+    """What the configured connectors contribute: performers per intent kind, and the
+    handlers for what people decide in Slack and what trackers report."""
+
+    performers: dict[IntentKind, Performer] = field(default_factory=dict)
+    on_command: Callable[[Command, str], Awaitable[None]] | None = None
+    on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None
+
+
+async def _wire_chat(wiring: Wiring, core: Core) -> None:
+    """Slack: notifications and the /postmortem command (when `connectors.slack` is set)."""
+
+
+async def _wire_calendar(wiring: Wiring, core: Core) -> None:
+    """Google Calendar: the post-mortem meeting (when `connectors.google_calendar` is set)."""
+
+
+async def _wire_tracker(wiring: Wiring, core: Core) -> None:
+    """Jira follow-ups, the status page, PagerDuty notes (when configured)."""
+
+
+def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
+    engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
     gatherer = FactGatherer(sources, adapter_options(policies), clock)
     reconciler = Reconciler(engine, queue, policies, clock=clock)
-    performers: dict[IntentKind, Performer] = {}  # connectors register here (Slack, Calendar, …)
+    ingestor = Ingestor(
+        engine,
+        queue,
+        gatherer,
+        clock=clock,
+        on_command=wiring.on_command,
+        on_follow_up=wiring.on_follow_up,
+    )
     return {
-        INGEST: Ingestor(engine, queue, gatherer, clock=clock),
+        INGEST: ingestor,
         RECONCILE: reconciler,
         EFFECT: EffectRunner(
-            engine, queue, policies, performers, clock=clock, reconcile=reconciler.request
+            engine, queue, policies, wiring.performers, clock=clock, reconcile=reconciler.request
         ),
     }
 

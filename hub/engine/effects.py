@@ -35,7 +35,7 @@ from hub.store.effects import (
 )
 from hub.store.jobkinds import EFFECT, effect_key
 from hub.store.jobs import Job, JobQueue, enqueue_job
-from hub.store.state import load_incident, load_postmortem
+from hub.store.state import load_incident, load_postmortem, save_postmortem
 
 log = structlog.get_logger("pmhub.effects")
 
@@ -53,8 +53,17 @@ class EffectRequest:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the vendor call produced.
+
+    `update` changes pmhub's own record of the post-mortem as a consequence (the
+    booked meeting, a follow-up's tracker key, the published message's id). It is a
+    pure function of the stored post-mortem, applied in the transaction that records
+    the effect as done, so the ledger and the state never disagree.
+    """
+
     vendor_ref: str | None
     detail: dict[str, Any] = field(default_factory=dict)
+    update: Callable[[PostMortem], PostMortem] | None = None
 
 
 Performer = Callable[[EffectRequest], Awaitable[Outcome]]
@@ -122,9 +131,13 @@ class EffectRunner:
             await fail_effect(self.engine, intent.key, refusal.reason, now=self._clock())
             await self._audit(factory, "effect_failed", refusal.reason)
             raise
-        await complete_effect(
-            self.engine, intent.key, outcome.vendor_ref, outcome.detail, now=self._clock()
-        )
+        async with transaction(self.engine) as conn:
+            done_at = self._clock()
+            await complete_effect(conn, intent.key, outcome.vendor_ref, outcome.detail, now=done_at)
+            if outcome.update is not None:
+                current = await load_postmortem(conn, factory.incident.id)
+                if current is not None:
+                    await save_postmortem(conn, outcome.update(current), now=done_at)
         await self._audit(factory, "effect_done", intent.reason, vendor_ref=outcome.vendor_ref)
 
     async def _requeue(self, intent: Intent, incident_id: str) -> None:

@@ -11,7 +11,7 @@ are merged into the stored record under a row lock; when anything changed, one
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -174,8 +174,16 @@ class Ingestor:
         gatherer: FactGatherer,
         *,
         clock: Callable[[], datetime],
+        on_command: Callable[[Command, str], Awaitable[None]] | None = None,
+        on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None,
     ) -> None:
         self.engine, self.queue, self.gatherer, self._clock = engine, queue, gatherer, clock
+        # What people decide (Slack) and what trackers report (incident.io, Jira) is
+        # carried out by the engine; the wiring hands those in. Without them the
+        # facts are kept in the audit log, so nothing said is lost. The second argument
+        # is the delivery's stable key ("slack/commands:<id>"): a retried ingest job
+        # hands the same key again, so what it starts can be made idempotent.
+        self._on_command, self._on_follow_up = on_command, on_follow_up
         self._ignored_seen: set[tuple[str, str | None]] = set()
 
     async def __call__(self, job: Job) -> None:
@@ -189,10 +197,11 @@ class Ingestor:
             delivery_id=delivery.delivery_id, source=delivery.source
         ):
             facts = await self.gatherer.gather(delivery.source, delivery.body)
+            origin = f"{delivery.source}:{delivery.delivery_id}"
             for follow_up in facts.follow_ups:
-                await self._audit_fact(follow_up)
+                await (self._on_follow_up or self._audit_fact)(follow_up, origin)
             for command in facts.commands:
-                await self._audit_command(command)
+                await (self._on_command or self._audit_command)(command, origin)
             for ignored in facts.ignored:
                 self._log_ignored(delivery, ignored)
             updates = facts.updates
@@ -233,7 +242,7 @@ class Ingestor:
                 changed.add(merged.id)
         return changed
 
-    async def _audit_fact(self, fact: FollowUpFact) -> None:
+    async def _audit_fact(self, fact: FollowUpFact, origin: str) -> None:
         # Follow-up bookkeeping arrives with the tracker connectors; until then the
         # fact is kept in the audit log so nothing a tracker said is lost.
         await record(
@@ -243,12 +252,12 @@ class Ingestor:
                 action="follow_up_reported",
                 actor=fact.source,
                 reason=f"{fact.source} reports follow-up {fact.external_id} {fact.status.value}",
-                detail=fact.model_dump(mode="json"),
+                detail={"origin": origin, **fact.model_dump(mode="json")},
             ),
             now=self._clock(),
         )
 
-    async def _audit_command(self, command: Command) -> None:
+    async def _audit_command(self, command: Command, origin: str) -> None:
         await record(
             self.engine,
             AuditEntry(
@@ -256,7 +265,7 @@ class Ingestor:
                 action="command_received",
                 actor=command.actor.key,
                 reason=f"/postmortem {command.verb.value}",
-                detail=command.model_dump(mode="json"),
+                detail={"origin": origin, **command.model_dump(mode="json")},
             ),
             now=self._clock(),
         )
