@@ -80,7 +80,7 @@ def create_app(
             await _wire_calendar(wiring, core)
             await _wire_tracker(wiring, core)
             handlers = _handlers(core, sources, wiring)
-            worker = _make_worker(settings, queue, {**handlers, **(extra_handlers or {})})
+            worker = _make_worker(settings, queue, {**handlers, **(extra_handlers or {})}, clock)
             app[RUNTIME] = Runtime(
                 settings=settings,
                 engine=engine,
@@ -190,7 +190,12 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
     }
 
 
-def _make_worker(settings: Settings, queue: JobQueue, handlers: Mapping[str, JobHandler]) -> Worker:
+def _make_worker(
+    settings: Settings,
+    queue: JobQueue,
+    handlers: Mapping[str, JobHandler],
+    clock: Callable[[], datetime],
+) -> Worker:
     cfg = settings.worker
     return Worker(
         queue,
@@ -201,4 +206,5 @@ def _make_worker(settings: Settings, queue: JobQueue, handlers: Mapping[str, Job
         backoff_max_seconds=cfg.backoff_max_seconds,
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
+        clock=clock,
     )

@@ -74,6 +74,7 @@ class Worker:
         owner: str | None = None,
         auth_retry_seconds: float = 900.0,
         rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if concurrency < 1 or max_attempts < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
@@ -88,6 +89,9 @@ class Worker:
         self.auth_retry_seconds = auth_retry_seconds
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()
+        # The same clock the reconciler computes run_at with, so timers and retries
+        # are compared on one time line (tests and the sandbox shift it).
+        self._clock = clock
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -156,7 +160,7 @@ class Worker:
         free = self.concurrency - len(self._tasks)
         if free <= 0:
             return self.poll_interval_seconds  # a finishing job wakes us
-        now = utcnow()
+        now = self._clock()
         jobs = await self.queue.lease(
             self.owner, limit=free, lease_seconds=self.lease_seconds, now=now
         )
@@ -169,7 +173,7 @@ class Worker:
         next_run = await self.queue.next_run_at(now)
         if next_run is None:
             return self.poll_interval_seconds
-        until_timer = (next_run - utcnow()).total_seconds()
+        until_timer = (next_run - self._clock()).total_seconds()
         return max(0.0, min(self.poll_interval_seconds, until_timer))
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
@@ -236,7 +240,7 @@ class Worker:
                 retry_after=retry_after,
                 rng=self._rng,
             )
-        retry_at = utcnow() + timedelta(seconds=delay)
+        retry_at = self._clock() + timedelta(seconds=delay)
         result = await self._record(job, "retry", error, retry_at=retry_at)
         return _Outcome(result.outcome, error, delay, exc=exc if unexpected else None)
 

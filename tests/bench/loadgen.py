@@ -197,7 +197,7 @@ async def constant_rate(
                 item,
                 tally=tally,
                 started=scheduled,
-                measured=lambda _at, flag=is_measured: flag,
+                measured=_always if is_measured else _never,
             )
         )
         pending.add(task)
@@ -209,6 +209,14 @@ async def constant_rate(
             tally.errors["Unfinished"] += 1
     on_window("end")
     return Window(begin + warm / rate, begin + len(items) / rate), max_lag
+
+
+def _always(_at: float) -> bool:
+    return True
+
+
+def _never(_at: float) -> bool:
+    return False
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:

@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret", required=True)
     args = parser.parse_args(argv)
     # SIGTERM/SIGINT end run_app cleanly (exit 0), like `pmhub serve`.
-    web.run_app(create_app(args.secret), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        create_app(args.secret), host=args.host, port=args.port, access_log=None, print=None
+    )
 
 
 if __name__ == "__main__":

@@ -428,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     previous = args.output.read_text() if args.output.exists() else ""
     args.output.write_text(render_markdown(results, targets, machine, scale, previous))
     if args.json is not None:
-        payload = {"scale": asdict(scale), "machine": machine, "results": [asdict(r) for r in results]}
+        payload = {
+            "scale": asdict(scale),
+            "machine": machine,
+            "results": [asdict(r) for r in results],
+        }
         args.json.write_text(json.dumps(payload, indent=2, sort_keys=True))
     return exit_status(results)
 

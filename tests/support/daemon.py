@@ -22,6 +22,16 @@ from tests.support.signing import PAGERDUTY_SECRET
 ADMIN_TOKEN = "admin-test-token-5f0c2a"
 
 
+def shifted_clock(starting_at: datetime) -> Callable[[], datetime]:
+    """A clock that reads `starting_at` now and then runs at real speed.
+
+    The daemon's worker, reconciler and policy all read this one clock, so a test can
+    pin "now" to a known weekday and still see retries and timers come due.
+    """
+    offset = starting_at - utc_now()
+    return lambda: utc_now() + offset
+
+
 def write_config(directory: Path, store_url: str, *, extra: str = "", admin: bool = True) -> Path:
     """A configuration file with a PagerDuty source, the given store and optional extras."""
     admin_block = f"admin:\n  token: {ADMIN_TOKEN}\n" if admin else ""
