@@ -33,6 +33,8 @@ class IntentKind(StrEnum):
     FLAG_FOLLOWUP = "flag_followup"
     REQUEST_EXTERNAL_MESSAGE = "request_external_message"
     PUBLISH_EXTERNAL_MESSAGE = "publish_external_message"
+    PAGERDUTY_NOTE = "pagerduty_note"
+    SHARE_OUTCOME = "share_outcome"
 
 
 class Intent(Frozen):

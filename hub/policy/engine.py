@@ -23,6 +23,7 @@ from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
 from hub.policy.templates import person_value
+from hub.policy.writeback import plan_writeback
 
 
 def evaluate(
@@ -88,6 +89,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
         return _meeting_only(ctx)
     if pm is not None and pm.status is PostMortemStatus.CLOSED:
         ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
+        plan_writeback(ctx)
         return _meeting_only(ctx)
     if ctx.owner is None:
         ctx.problems.append(
@@ -118,6 +120,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     )
     plan_follow_ups(ctx)
     plan_external_message(ctx)
+    plan_writeback(ctx)
     return meeting
 
 

@@ -112,6 +112,11 @@ def test_declined_incident_needs_nothing() -> None:
     assert plan.notes == ("the incident was declined: no post-mortem",)
 
 
-def test_closed_post_mortem_needs_nothing() -> None:
+def test_closed_post_mortem_only_shares_its_outcome() -> None:
     plan = plan_for(incident(severity=Severity.SEV1), postmortem(status=PostMortemStatus.CLOSED))
-    assert plan.intents == ()
+    # Nothing more to do for the process; the outcome is shared (seed 000) and PagerDuty
+    # gets a closing note.
+    assert {intent.kind for intent in plan.intents} == {
+        IntentKind.SHARE_OUTCOME,
+        IntentKind.PAGERDUTY_NOTE,
+    }
