@@ -15,6 +15,7 @@ from hub.app import create_app
 from hub.cli_common import config_option, load_all_or_exit, load_or_exit, with_store
 from hub.cli_jobs import jobs
 from hub.cli_policy import policy
+from hub.cli_sign import sign
 from hub.cli_simulate import simulate
 from hub.logging import configure_logging
 from hub.policy import policy_json_schema
@@ -31,6 +32,7 @@ def main() -> None:
 main.add_command(jobs)
 main.add_command(policy)
 main.add_command(simulate)
+main.add_command(sign)
 
 
 @main.command()
