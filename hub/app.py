@@ -20,11 +20,28 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.common.pacer import KeyedPacer
+from connectors.google_calendar.config import GoogleCalendarConfig
+from connectors.google_calendar.connector import GoogleCalendarConnector
 from connectors.incidentio.config import IncidentIoConfig
 from connectors.incidentio.connector import IncidentIoConnector
+from connectors.jira.config import JiraConfig
+from connectors.jira.connector import JiraConnector
 from connectors.pagerduty.config import PagerDutyConfig
 from connectors.pagerduty.connector import PagerDutyConnector
+from connectors.slack.config import SlackConfig
+from connectors.slack.connector import SlackConnector
+from connectors.slack.notifier import SlackNotifier
+from connectors.statuspage.config import StatuspageConfig
+from connectors.statuspage.connector import StatuspageConnector
+from hub.engine.actions import PostMortemActions
+from hub.engine.commands import CommandExecutor
 from hub.engine.effects import EffectRunner, Performer
+from hub.engine.followups import FollowUpHandler
+from hub.engine.perform_calendar import calendar_performers
+from hub.engine.perform_chat import chat_performers
+from hub.engine.perform_publish import publish_performers
+from hub.engine.perform_tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
 from hub.engine.worker import JobHandler, Worker
 from hub.intake.adapters import AdapterOptions
@@ -159,14 +176,105 @@ class Wiring:
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
     """Slack: notifications and the /postmortem command (when `connectors.slack` is set)."""
+    section = core.settings.connectors.slack
+    if section is None:
+        return
+    # The connector's own model checks what the shared settings cannot (channel ids).
+    config = SlackConfig(
+        bot_token=section.bot_token,
+        base_url=section.base_url,
+        incidents_channel=section.incidents_channel,
+        postmortem_channel=section.postmortem_channel,
+        timeout_seconds=section.timeout_seconds,
+    )
+    notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
+    wiring.performers.update(chat_performers(notifier))
+    actions = PostMortemActions(core.engine, core.queue, core.policies, clock=core.clock)
+    wiring.on_command = CommandExecutor(
+        core.engine, actions, notifier, core.policies, clock=core.clock
+    )
 
 
 async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     """Google Calendar: the post-mortem meeting (when `connectors.google_calendar` is set)."""
+    section = core.settings.connectors.google_calendar
+    if section is None:
+        return
+    # The settings file is validated as one document (hub/config); the connector keeps
+    # its own model, which also refuses Google's real root URL without credentials.
+    config = GoogleCalendarConfig(
+        calendar_id=section.calendar_id,
+        credentials_file=section.credentials_file,
+        subject=section.subject,
+        root_url=section.root_url,
+        conference=section.conference,
+        min_notice_minutes=section.min_notice_minutes,
+        timeout_seconds=section.timeout_seconds,
+    )
+    calendar = GoogleCalendarConnector.from_config(config)
+    core.stack.push_async_callback(calendar.close)
+    wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
 
 
 async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     """Jira follow-ups, the status page, PagerDuty notes (when configured)."""
+    settings = core.settings
+    tracker: JiraConnector | None = None
+    if (jira := settings.connectors.jira) is not None:
+        tracker = JiraConnector.from_config(
+            JiraConfig(
+                url=jira.url,
+                email=jira.email,
+                api_token=jira.api_token,
+                token=jira.token,
+                project=jira.project,
+                issue_type=jira.issue_type,
+                priority_map=jira.priority_map,
+                parent_issue=jira.parent_issue,
+                timeout_seconds=jira.timeout_seconds,
+            )
+        )
+        core.stack.push_async_callback(tracker.close)
+        wiring.performers.update(tracker_performers(tracker))
+    status_page: StatuspageConnector | None = None
+    if (page := settings.connectors.statuspage) is not None:
+        config = StatuspageConfig(
+            api_key=page.api_key,
+            page_id=page.page_id,
+            base_url=page.base_url,
+            mode=page.mode,
+            component_ids=tuple(page.component_ids),
+            timeout_seconds=page.timeout_seconds,
+        )
+        # One pacer per API key for the daemon: Statuspage's limit is per key.
+        pacer = KeyedPacer(config.min_interval_seconds)
+        status_page = StatuspageConnector.from_config(config, core.session, pacer=pacer)
+    notes: PagerDutyConnector | None = None
+    pd = settings.sources.pagerduty
+    if pd is not None and pd.api_token is not None and pd.from_email is not None:
+        # Its own client (not the enrichment one): notes are written by effect jobs
+        # and must not queue behind incident look-ups in the same worker threads.
+        notes = PagerDutyConnector.from_config(
+            PagerDutyConfig(
+                api_token=pd.api_token,
+                base_url=pd.base_url,
+                from_email=pd.from_email,
+                ca_bundle=pd.ca_bundle,
+            )
+        )
+        core.stack.push_async_callback(notes.close)
+    wiring.performers.update(
+        publish_performers(status_page=status_page, notes=notes, clock=core.clock)
+    )
+    # Follow-up facts matter without Jira too (incident.io follow-ups fill the list).
+    wiring.on_follow_up = FollowUpHandler(
+        core.engine,
+        core.queue,
+        core.policies,
+        tracker=tracker,
+        tracker_url=jira.url if jira is not None else None,
+        clock=core.clock,
+    )
 
 
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:

@@ -168,6 +168,11 @@ class PagerDutyClient:
             lambda: self._api.rpost(url, json={"content": content}, headers={"From": from_email}),
         )
 
+    async def list_notes(self, incident_id: str) -> list[JsonDict]:
+        # Not paginated: PagerDuty answers every note of the incident at once.
+        url = _path("/incidents/{}/notes", incident_id)
+        return await self._run("GET notes", lambda: self._api.rget(url))
+
     async def _run(self, what: str, call: Callable[[], T]) -> T:
         try:
             result = await asyncio.to_thread(call)

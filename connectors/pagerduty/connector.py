@@ -132,3 +132,7 @@ class PagerDutyConnector:
         if not isinstance(note_id, str):
             raise Permanent("PagerDuty created a note but its answer carries no id")
         return note_id
+
+    async def list_notes(self, incident_id: str) -> Sequence[JsonObject]:
+        """GET /incidents/{id}/notes, oldest first: how a retry finds a note it already added."""
+        return tuple(await self._client.list_notes(incident_id))

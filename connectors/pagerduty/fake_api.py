@@ -189,7 +189,14 @@ def add_routes(app: web.Application, state: FakePagerDuty) -> None:
         notes.append(note)
         return json_response(200, {"note": note})
 
+    async def list_notes(request: web.Request) -> web.Response:
+        incident = _find_incident(state, request.match_info["id"])
+        if incident is None:
+            return not_found()
+        return json_response(200, {"notes": state.notes.get(incident["id"], [])})
+
     app.router.add_get("/incidents/{id}", get_incident)
+    app.router.add_get("/incidents/{id}/notes", list_notes)
     app.router.add_get("/incidents/{id}/log_entries", list_log_entries)
     app.router.add_post("/incidents/{id}/notes", create_note)
     app.router.add_get("/users/{id}", get_user)

@@ -54,6 +54,9 @@ class SlackConnector(FrozenModel):
     postmortem_channel: NonEmptyStr | None = Field(
         default=None, description="Where post-mortem announcements go; incidents_channel if unset."
     )
+    timeout_seconds: float = Field(
+        default=10, gt=0, description="Per request; a slower answer is retried by the job."
+    )
 
 
 class GoogleCalendarConnector(FrozenModel):
@@ -70,6 +73,9 @@ class GoogleCalendarConnector(FrozenModel):
     min_notice_minutes: int = Field(
         default=120, ge=0, description="Never schedule a meeting sooner than this."
     )
+    timeout_seconds: float = Field(
+        default=10, gt=0, description="Per socket operation; a slower answer is retried later."
+    )
 
 
 class JiraConnector(FrozenModel):
@@ -85,6 +91,10 @@ class JiraConnector(FrozenModel):
     )
     parent_issue: bool = Field(
         default=False, description="Create a parent issue per post-mortem, follow-ups under it."
+    )
+
+    timeout_seconds: float = Field(
+        default=10, gt=0, description="Per request; a slower answer is retried by the job."
     )
 
     @model_validator(mode="after")
@@ -111,6 +121,9 @@ class StatuspageConnector(FrozenModel):
         description="Publish as an incident update (incident) or as the incident's post-mortem.",
     )
     component_ids: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(
+        default=10, gt=0, description="Per request; a slower answer is retried by the job."
+    )
 
 
 class ConnectorsSettings(SectionsModel):

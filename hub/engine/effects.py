@@ -138,7 +138,13 @@ class EffectRunner:
                 current = await load_postmortem(conn, factory.incident.id)
                 if current is not None:
                     await save_postmortem(conn, outcome.update(current), now=done_at)
-        await self._audit(factory, "effect_done", intent.reason, vendor_ref=outcome.vendor_ref)
+        await self._audit(
+            factory,
+            "effect_done",
+            intent.reason,
+            vendor_ref=outcome.vendor_ref,
+            outcome=outcome.detail,
+        )
 
     async def _requeue(self, intent: Intent, incident_id: str) -> None:
         async with transaction(self.engine) as conn:

@@ -23,7 +23,7 @@ from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import EffectState, get_effect
 from hub.store.jobkinds import EFFECT, RECONCILE, effect_key, reconcile_key
-from hub.store.jobs import Job, JobQueue, enqueue_job
+from hub.store.jobs import Job, JobQueue, enqueue_job, has_running_job
 from hub.store.state import load_incident, load_postmortem, save_postmortem
 
 log = structlog.get_logger("pmhub.reconcile")
@@ -108,6 +108,10 @@ class Reconciler:
                 and effect.intent_hash == intent.fingerprint()
             ):
                 continue  # done (or refused for good) for exactly this intent
+            if await has_running_job(conn, effect_key(intent.key)):
+                # Its job is carrying it out right now; a second one beside it could act
+                # twice. When it finishes, the incident is reconciled again anyway.
+                continue
             job_id = await enqueue_job(
                 conn,
                 EFFECT,
@@ -123,6 +127,10 @@ class Reconciler:
         """Ask for a reconcile of one incident soon (after an effect changed its state)."""
         async with transaction(self.engine) as conn:
             await enqueue_job(
-                conn, RECONCILE, {"incident_id": incident_id}, dedupe_key=reconcile_key(incident_id)
+                conn,
+                RECONCILE,
+                {"incident_id": incident_id},
+                dedupe_key=reconcile_key(incident_id),
+                now=self._clock(),
             )
         self.queue.wake()

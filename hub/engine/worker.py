@@ -273,7 +273,9 @@ class Worker:
         while True:
             await asyncio.sleep(interval)
             try:
-                alive = await self.queue.renew(job, self.owner, lease_seconds=self.lease_seconds)
+                alive = await self.queue.renew(
+                    job, self.owner, lease_seconds=self.lease_seconds, now=self._clock()
+                )
             except Exception:
                 log.warning("job.lease_renew_failed", exc_info=True)
                 continue

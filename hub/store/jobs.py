@@ -38,12 +38,31 @@ from hub.store.job_model import (
 from hub.store.notify import NOTIFY_CHANNEL, Listener
 from hub.store.tables import jobs
 
-__all__ = ["SUPERSEDED", "Job", "JobQueue", "JobState", "LeaseLost", "QueueStats", "enqueue_job"]
+__all__ = [
+    "SUPERSEDED",
+    "Job",
+    "JobQueue",
+    "JobState",
+    "LeaseLost",
+    "QueueStats",
+    "enqueue_job",
+    "has_running_job",
+]
 
 # ON CONFLICT must name the partial index's predicate as a literal: with a bound
 # parameter PostgreSQL cannot match the index once it switches a prepared
 # statement to a generic plan ("no unique or exclusion constraint matching").
 _PENDING_LITERAL = jobs.c.state == literal_column("'pending'")
+
+
+async def has_running_job(conn: AsyncConnection, dedupe_key: str) -> bool:
+    """Whether a job with this dedupe key is leased right now (pending ones dedupe anyway)."""
+    query = (
+        select(jobs.c.id)
+        .where(jobs.c.dedupe_key == dedupe_key, jobs.c.state == JobState.RUNNING.value)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
 
 
 async def enqueue_job(

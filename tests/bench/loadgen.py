@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import time
@@ -223,7 +224,7 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
     """Nearest-rank percentile of already sorted values; None when there are none."""
     if not sorted_values:
         return None
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(fraction * len(sorted_values))))
     return sorted_values[rank - 1]
 
 

@@ -376,7 +376,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def scale_from(args: argparse.Namespace) -> Scale:
     if args.quick:
-        base = Scale(1.0, 1.0, 0.2, 50.0, 8, 50, 30.0, args.per_incident)
+        base = Scale(1.0, 1.0, 0.0, 50.0, 8, 50, 30.0, args.per_incident)
     else:
         base = Scale(10.0, 15.0, 2.0, 200.0, 64, 200_000, 180.0, args.per_incident)
     chosen = {

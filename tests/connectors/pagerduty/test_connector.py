@@ -168,6 +168,26 @@ async def test_add_note_committed_then_dropped_is_transient(
     assert len(fake.notes[INCIDENT]) == 1
 
 
+async def test_list_notes_finds_a_note_whose_answer_was_lost(
+    connector: PagerDutyConnector, fake: FakePagerDuty
+) -> None:
+    fake.drop_after_commit(route="/incidents/{id}/notes")
+    with pytest.raises(Transient):
+        await connector.add_note(INCIDENT, "hello [pmhub abc]")
+
+    [note] = await connector.list_notes(INCIDENT)
+
+    assert note["content"] == "hello [pmhub abc]"
+    assert note["id"] == fake.notes[INCIDENT][0]["id"]
+
+
+async def test_list_notes_of_an_unknown_incident_is_permanent(
+    connector: PagerDutyConnector,
+) -> None:
+    with pytest.raises(Permanent, match="404"):
+        await connector.list_notes("PNOPE00")
+
+
 # -- error mapping ------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ OPERATIONS = {
     ("GET", "/incidents/{id}"),
     ("GET", "/incidents/{id}/log_entries"),
     ("POST", "/incidents/{id}/notes"),
+    ("GET", "/incidents/{id}/notes"),
     ("GET", "/users/{id}"),
     ("GET", "/oncalls"),
 }
@@ -47,6 +48,8 @@ async def exercise(
     await connector.get_user(ALICE)
     await connector.primary_oncall(POLICY)
     await connector.add_note(INCIDENT, "Post-mortem review booked")
+    await connector.list_notes(INCIDENT)
+    await _tolerate(connector.list_notes("PNOPE00"))
     # The documented failures: 400, 401, 404, 429.
     await _tolerate(connector.add_note(INCIDENT, "hi", "stranger@example.com"))
     await _tolerate(connector.get_incident("PNOPE00"))

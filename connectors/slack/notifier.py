@@ -1,0 +1,250 @@
+"""Slack as pmhub's `Notifier` (hub.ports.notify): who hears what, where, in Block Kit.
+
+Routing: the owner hears about their post-mortem in a DM; the incidents channel
+hears who owns it and how it ended; review requests go to the post-mortem channel.
+Someone Slack does not know (no account for their email) cannot get a DM: their
+message goes to the incidents channel instead, naming them by name and email, so
+a person is never silently dropped.
+
+Every post carries a key derived from the intent's effect key (one per message),
+which the connector stores as message metadata and looks for when an earlier
+attempt's outcome is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from connectors.slack import messages, replies
+from connectors.slack.blocks import (
+    chat_message,
+    context,
+    escape,
+    header,
+    incident_link,
+    incident_name,
+    mention,
+    section,
+)
+from connectors.slack.config import SlackConfig
+from connectors.slack.connector import SlackConnector
+from hub.model.incident import Incident, Person
+from hub.model.intent import Intent
+from hub.model.postmortem import FollowUp, PostMortem
+from hub.ports import ChatMessage, MessageRef
+from hub.ports.notify import Answer, AnswerKind
+
+People = dict[str, str | None]
+
+
+def ref_text(ref: MessageRef) -> str:
+    """A posted message as one string for the effects ledger: `channel/ts`."""
+    return f"{ref.channel}/{ref.ts}"
+
+
+class SlackNotifier:
+    """Implements `hub.ports.notify.Notifier` with a `SlackConnector` and the message builders."""
+
+    def __init__(self, chat: SlackConnector, config: SlackConfig) -> None:
+        self._chat, self._config = chat, config
+
+    async def people(self, *persons: Person | None) -> People:
+        """`Person.key` → Slack user id (None: no account), as the message builders take it."""
+        found: People = {}
+        for person in persons:
+            if person is not None and person.key not in found:
+                found[person.key] = await self.chat_user(person)
+        return found
+
+    async def chat_user(self, person: Person) -> str | None:
+        if person.slack_id:
+            return person.slack_id
+        return await self._chat.lookup_user(person.email) if person.email else None
+
+    async def _to_person(
+        self, person: Person, message: ChatMessage, key: str, unknown: bool
+    ) -> MessageRef:
+        """A DM when Slack knows the person; else the incidents channel, where they are named."""
+        slack_id = await self.chat_user(person)
+        channel = slack_id or self._config.incidents_channel
+        return await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
+
+    async def _to_channel(self, channel: str, message: ChatMessage, key: str, unknown: bool) -> str:
+        ref = await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
+        return ref_text(ref)
+
+    # -- the process's messages -------------------------------------------------------
+
+    async def notify_owner(
+        self,
+        incident: Incident,
+        postmortem: PostMortem | None,
+        owner: Person,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(owner, *_designators(postmortem))
+        message = messages.owner_designation(
+            incident, postmortem, owner, deadline=deadline, people=people
+        )
+        return ref_text(await self._to_person(owner, message, effect_key, unknown_outcome))
+
+    async def announce_owner(
+        self,
+        incident: Incident,
+        postmortem: PostMortem | None,
+        owner: Person,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        message = messages.channel_announcement(
+            incident, postmortem, owner, deadline=deadline, people=await self.people(owner)
+        )
+        channel = self._config.incidents_channel
+        return await self._to_channel(channel, message, effect_key, unknown_outcome)
+
+    async def ask_optional(
+        self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        message = messages.optional_postmortem_question(
+            incident, recipient, people=await self.people(recipient)
+        )
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def remind(
+        self,
+        intent: Intent,
+        incident: Incident,
+        recipients: Sequence[Person],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(*recipients)
+        message = messages.reminder(intent, incident, people=people)
+        refs: list[str] = []
+        unreachable = False
+        for person in recipients:
+            if people.get(person.key) is None:
+                unreachable = True  # named in the one channel post below
+                continue
+            key = f"{effect_key}/to:{person.key}"
+            refs.append(ref_text(await self._to_person(person, message, key, unknown_outcome)))
+        if unreachable or not recipients:
+            # Nobody to DM, or someone Slack does not know: the channel hears it, with names.
+            channel, key = self._config.incidents_channel, f"{effect_key}/channel"
+            refs.append(await self._to_channel(channel, message, key, unknown_outcome))
+        return ",".join(refs)
+
+    async def request_review(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        owner: Person | None,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        message = messages.review_request(
+            incident, postmortem, owner, people=await self.people(owner)
+        )
+        channel = self._config.review_channel
+        return await self._to_channel(channel, message, effect_key, unknown_outcome)
+
+    async def report_unresolved_roles(
+        self,
+        incident: Incident,
+        recipient: Person,
+        roles: Sequence[str],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        message = messages.unresolved_roles(incident, roles)
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def flag_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        recipient: Person | None,
+        *,
+        reason: str,
+        allowed: Sequence[str],
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        message = messages.flagged_followup(incident, follow_up, reason=reason, allowed=allowed)
+        if recipient is None:
+            channel = self._config.incidents_channel
+            return await self._to_channel(channel, message, effect_key, unknown_outcome)
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def request_external_message(
+        self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        message = external_message_request(incident, recipient, await self.people(recipient))
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def share_outcome(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        owner: Person | None,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        message = messages.outcome_summary(
+            incident, postmortem, owner, people=await self.people(owner)
+        )
+        channel = self._config.incidents_channel
+        return await self._to_channel(channel, message, effect_key, unknown_outcome)
+
+    async def reply(self, response_url: str, answer: Answer) -> None:
+        await self._chat.respond(response_url, await self._answer_message(answer))
+
+    async def _answer_message(self, answer: Answer) -> ChatMessage:
+        if answer.kind is AnswerKind.HELP:
+            return replies.help_reply(answer.text)
+        if answer.kind is AnswerKind.REFUSED:
+            return replies.refusal_reply(answer.action, answer.text, incident=answer.incident)
+        if answer.kind is AnswerKind.STATUS and answer.incident is not None:
+            return replies.status_reply(
+                answer.incident,
+                answer.postmortem,
+                answer.owner,
+                deadline=answer.deadline,
+                people=await self.people(answer.owner),
+            )
+        subject = f" ({incident_link(answer.incident)})" if answer.incident else ""
+        text = answer.text or "Done."
+        return chat_message(text, (section(f":white_check_mark: {escape(text)}{subject}"),))
+
+
+def external_message_request(incident: Incident, owner: Person, people: People) -> ChatMessage:
+    """Seed 004: write the message customers will read; it is reviewed in the meeting."""
+    name = incident_name(incident)
+    body = (
+        f"{mention(owner, people)}, {incident_link(incident)} needs an *external message* for "
+        "customers. It is reviewed in the post-mortem meeting and published on the status "
+        "page once the post-mortem is Reviewed.\n"
+        'Say "incident" or "service degradation", not "outage", unless it really was a '
+        "full outage."
+    )
+    blocks = (
+        header(f"External message for {name}"),
+        section(body),
+        context(f"Reply with `/postmortem message your text… {escape(name)}`."),
+    )
+    return chat_message(f"{name} needs an external message for customers.", blocks)
+
+
+def _designators(postmortem: PostMortem | None) -> list[Person]:
+    designation = postmortem.designation if postmortem else None
+    return [designation.by] if designation is not None and designation.by is not None else []

@@ -1,0 +1,313 @@
+"""What people do to a post-mortem: designate, add follow-ups, write the message, move it on.
+
+Shared by the Slack commands and (later) the admin API. Each action runs in one
+transaction: load the incident (row-locked on PostgreSQL) and the post-mortem,
+evaluate the plan, apply the pure policy function, save, audit, and enqueue a
+reconcile, so the plan reacts (a new owner is told, a P2 follow-up is flagged).
+
+Idempotent by `origin`, the stable key of the request (a Slack delivery): the
+audit entry of every action carries it, and an action whose origin is already in
+the trail is not done again but answered as it was the first time. A retried
+delivery therefore neither designates twice nor adds the same follow-up twice.
+Refusals are audited too, with the rule and the reason, so "why was my `reviewed`
+refused?" has an answer in the trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.model.incident import Incident, Person
+from hub.model.postmortem import AuditEntry as Decision
+from hub.model.postmortem import (
+    ExternalMessage,
+    FollowUp,
+    OwnerDesignation,
+    PostMortem,
+    PostMortemStatus,
+)
+from hub.policy import Plan, PolicySet, close_as_not_needed, evaluate, lint_external_message
+from hub.policy import transition as policy_transition
+from hub.store.audit import AuditEntry, record
+from hub.store.db import transaction
+from hub.store.jobkinds import RECONCILE, reconcile_key
+from hub.store.jobs import JobQueue, enqueue_job
+from hub.store.state import load_incident, load_postmortem, lock_incident, save_postmortem
+from hub.store.tables import audit
+
+REFUSED_SUFFIX = "_refused"
+# The audit actions an action writes: only these are searched for an earlier origin.
+ACTIONS = (
+    "owner_designated",
+    "follow_up_added",
+    "external_message_set",
+    "transition",
+)
+SEARCHED = ACTIONS + tuple(a + REFUSED_SUFFIX for a in ACTIONS)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    allowed: bool
+    message: str  # what was done, or why not: said to the person who asked
+    incident: Incident | None = None
+    postmortem: PostMortem | None = None
+    replayed: bool = False  # the same origin was already carried out: nothing was changed
+
+
+@dataclass(frozen=True)
+class _State:
+    incident: Incident
+    postmortem: PostMortem | None
+    plan: Plan
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Change:
+    """What an action decided: the new post-mortem (None: refused) and its audit entry."""
+
+    action: str
+    message: str
+    postmortem: PostMortem | None
+    rule: str | None
+    detail: dict[str, object]
+
+
+def follow_up_id(origin: str) -> str:
+    """A follow-up's id from the request that added it: a repeat of the request finds it."""
+    return "fu-" + hashlib.sha256(origin.encode()).hexdigest()[:8]
+
+
+class PostMortemActions:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: JobQueue,
+        policies: PolicySet,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine, self.queue, self.policies, self._clock = engine, queue, policies, clock
+
+    async def designate_owner(
+        self, incident_id: str, person: Person, by: Person, *, origin: str, reason: str = ""
+    ) -> ActionResult:
+        """Name the owner (or hand it off). Creates the post-mortem of an optional rule."""
+
+        def change(state: _State) -> _Change:
+            pm, plan = state.postmortem, state.plan
+            if plan.required is False:
+                return _refuse("owner_designated", "this incident needs no post-mortem", plan)
+            if pm is not None and pm.status is PostMortemStatus.CLOSED:
+                return _refuse("owner_designated", "the post-mortem is closed", plan)
+            current = plan.owner.person if plan.owner else None
+            if pm is not None and pm.designation and current and current.key == person.key:
+                return _refuse("owner_designated", f"{person.display} already owns it", plan)
+            base = pm or PostMortem(
+                incident_id=state.incident.id, created_at=state.now, status_changed_at=state.now
+            )
+            designation = OwnerDesignation(person=person, by=by, reason=reason, at=state.now)
+            updated = base.model_copy(update={"designations": (*base.designations, designation)})
+            previous = current.display if current else "nobody"
+            return _Change(
+                "owner_designated",
+                f"{person.display} now owns the post-mortem (was: {previous})",
+                updated,
+                plan.rule,
+                {"owner": person.key, "previous": current.key if current else None},
+            )
+
+        return await self._run(incident_id, by, origin, change)
+
+    async def add_follow_up(
+        self,
+        incident_id: str,
+        summary: str,
+        priority: str,
+        by: Person,
+        *,
+        origin: str,
+        owner: Person | None = None,
+    ) -> ActionResult:
+        def change(state: _State) -> _Change:
+            pm = state.postmortem
+            if pm is None or pm.status is PostMortemStatus.CLOSED:
+                why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
+                return _refuse("follow_up_added", why, state.plan)
+            item = FollowUp(
+                id=follow_up_id(origin), summary=summary.strip(), priority=priority, owner=owner
+            )
+            updated = pm.model_copy(update={"follow_ups": (*pm.follow_ups, item)})
+            return _Change(
+                "follow_up_added",
+                f"follow-up {item.id} ({item.priority}) added: {item.summary}",
+                updated,
+                state.plan.rule,
+                {"follow_up": item.id, "priority": item.priority},
+            )
+
+        return await self._run(incident_id, by, origin, change)
+
+    async def set_external_message(
+        self, incident_id: str, body: str, by: Person, *, origin: str, full_outage: bool = False
+    ) -> ActionResult:
+        """Write the customer-facing message; refused, with every reason, if it fails the lint."""
+
+        def change(state: _State) -> _Change:
+            pm, plan = state.postmortem, state.plan
+            if pm is None or pm.status is PostMortemStatus.CLOSED:
+                why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
+                return _refuse("external_message_set", why, plan)
+            if pm.external_message is not None and pm.external_message.published:
+                return _refuse("external_message_set", "it is already published", plan)
+            message = ExternalMessage(body=body.strip(), full_outage=full_outage)
+            found = self.policies.match(state.incident)
+            spec = found[1].external_message if found else None
+            problems = lint_external_message(message, spec, state.incident)
+            if problems:
+                return _refuse("external_message_set", "; ".join(problems), plan)
+            updated = pm.model_copy(update={"external_message": message})
+            return _Change(
+                "external_message_set",
+                "external message saved; it is reviewed in the meeting",
+                updated,
+                plan.rule,
+                {"length": len(message.body)},
+            )
+
+        return await self._run(incident_id, by, origin, change)
+
+    async def transition(
+        self,
+        incident_id: str,
+        to: PostMortemStatus,
+        by: Person,
+        *,
+        origin: str,
+        reason: str | None = None,
+        override: bool = False,
+    ) -> ActionResult:
+        """Move the post-mortem on (or back) under the lifecycle guards."""
+
+        def change(state: _State) -> _Change:
+            pm = state.postmortem
+            if pm is None:
+                return _refuse("transition", "there is no post-mortem yet", state.plan)
+            result = policy_transition(
+                pm, to, by, state.now, reason=reason, override=override, plan=state.plan
+            )
+            return _decided(result.audit, result.postmortem if result.allowed else None)
+
+        return await self._run(incident_id, by, origin, change)
+
+    async def close_not_needed(
+        self, incident_id: str, by: Person, reason: str, *, origin: str
+    ) -> ActionResult:
+        """Close an optional post-mortem without doing it (creating it, closed, if need be)."""
+
+        def change(state: _State) -> _Change:
+            pm = state.postmortem or PostMortem(
+                incident_id=state.incident.id, created_at=state.now, status_changed_at=state.now
+            )
+            result = close_as_not_needed(pm, by, state.now, reason, plan=state.plan)
+            decided = _decided(result.audit, result.postmortem if result.allowed else None)
+            return _Change(
+                decided.action,
+                decided.message,
+                decided.postmortem,
+                decided.rule,
+                {**decided.detail, "not_needed": True},
+            )
+
+        return await self._run(incident_id, by, origin, change)
+
+    # -- the one transaction every action shares -----------------------------------
+
+    async def _run(
+        self, incident_id: str, actor: Person, origin: str, change: Callable[[_State], _Change]
+    ) -> ActionResult:
+        now = self._clock()
+        saved = False
+        async with transaction(self.engine) as conn:
+            stored = await load_incident(conn, incident_id)
+            if stored is None:
+                return ActionResult(False, f"pmhub knows no incident {incident_id}")
+            # Serialises actions on one incident across replicas (PostgreSQL row lock).
+            await lock_incident(
+                conn, stored.incident.source.value, stored.incident.source_id, now=now
+            )
+            incident = stored.incident
+            postmortem = await load_postmortem(conn, incident_id)
+            earlier = await _earlier(conn, incident_id, origin)
+            if earlier is not None:
+                allowed = not earlier.action.endswith(REFUSED_SUFFIX)
+                message = str(earlier.detail.get("message") or earlier.reason)
+                return ActionResult(allowed, message, incident, postmortem, replayed=True)
+            plan = evaluate(incident, postmortem, self.policies, now)
+            decided = change(_State(incident, postmortem, plan, now))
+            if decided.postmortem is not None and decided.postmortem != postmortem:
+                await save_postmortem(conn, decided.postmortem, now=now)
+                await enqueue_job(
+                    conn,
+                    RECONCILE,
+                    {"incident_id": incident_id},
+                    dedupe_key=reconcile_key(incident_id),
+                    now=now,
+                )
+                saved = True
+            await record(
+                conn,
+                AuditEntry(
+                    subject=incident_id,
+                    action=decided.action,
+                    actor=actor.key,
+                    reason=decided.message,
+                    rule=decided.rule,
+                    detail={**decided.detail, "origin": origin, "message": decided.message},
+                ),
+                now=now,
+            )
+        if saved:
+            self.queue.wake()
+        allowed = decided.postmortem is not None
+        return ActionResult(allowed, decided.message, incident, decided.postmortem or postmortem)
+
+
+def _refuse(action: str, reason: str, plan: Plan) -> _Change:
+    return _Change(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
+
+
+def _decided(entry: Decision, postmortem: PostMortem | None) -> _Change:
+    """A lifecycle decision (allowed or refused) as an audited change."""
+    return _Change(
+        entry.action,
+        entry.reason,
+        postmortem,
+        entry.rule,
+        {
+            "from": entry.from_status.value,
+            "to": entry.to_status.value,
+            "override": entry.override,
+            "guards": list(entry.guards),
+        },
+    )
+
+
+async def _earlier(conn: AsyncConnection, subject: str, origin: str) -> AuditEntry | None:
+    """The audit entry an earlier run of the same request wrote, if any."""
+    query = (
+        select(audit)
+        .where(audit.c.subject == subject, audit.c.action.in_(SEARCHED))
+        .order_by(audit.c.id.desc())
+    )
+    for row in await conn.execute(query):
+        if row.detail.get("origin") == origin:
+            return AuditEntry.from_row(row)
+    return None

@@ -1,0 +1,289 @@
+"""`/postmortem` commands and pmhub's buttons, carried out and answered.
+
+The intake adapter has parsed the text into a `Command`; here the incident is
+found, the verb is run through `hub.engine.actions` (the same actions the admin
+API will use) and the answer goes to the command's `response_url`, visible only
+to the person who asked.
+
+Finding the incident: a pmhub id (`pagerduty:P123`), a human reference (`PD-123`,
+`INC-45`), a button's value (the incident id, or `pm:<incident id>`), or, with none
+of those, the incident whose Slack channel the command was typed in.
+
+People: Slack names people by user id, pmhub by email where it can (calendar
+invites need an email). The Chat port has no user-profile call, so a mention is
+matched against the people pmhub already knows for the incident (commander,
+responders, owner…) through `Notifier.chat_user`; a match carries its email
+along. Anyone else is kept by their Slack id: they are still DMed and mentioned
+(the notifier uses the id directly), but a calendar invite cannot name them.
+
+`help` and unparseable commands are answered by the front door in the HTTP
+response itself (Slack shows it at once), so they get no second answer here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.engine.actions import ActionResult, PostMortemActions
+from hub.errors import ConnectorError, Transient
+from hub.model.command import Command, CommandVerb
+from hub.model.incident import Incident, Person
+from hub.model.incident_record import IncidentRecord
+from hub.model.postmortem import PostMortem, PostMortemStatus
+from hub.policy import PolicySet, evaluate
+from hub.ports.notify import Answer, AnswerKind, Notifier
+from hub.store.records import list_incidents
+from hub.store.state import load_incident, load_postmortem, postmortem_id
+
+log = structlog.get_logger("pmhub.commands")
+# How many recent incidents a reference (PD-123) or a channel is looked for among.
+SEARCH_LIMIT = 1000
+NO_INCIDENT = (
+    "Which incident? Name it at the end (`PD-123`, `INC-45` or `pagerduty:P123`), "
+    "or use the command in the incident's own channel."
+)
+_TRANSITIONS = {
+    CommandVerb.REVIEW: (PostMortemStatus.IN_REVIEW, "move the post-mortem to In Review"),
+    CommandVerb.REVIEWED: (PostMortemStatus.REVIEWED, "mark the post-mortem Reviewed"),
+    CommandVerb.CLOSE: (PostMortemStatus.CLOSED, "close the post-mortem"),
+}
+
+
+def outcome_key(incident_id: str) -> str:
+    """The effect key of the outcome summary posted when a post-mortem closes."""
+    return f"{postmortem_id(incident_id)}:outcome"
+
+
+class CommandExecutor:
+    """`Wiring.on_command`: run one command (idempotently per `origin`) and answer it."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        actions: PostMortemActions,
+        notifier: Notifier,
+        policies: PolicySet,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine, self.actions, self.notifier = engine, actions, notifier
+        self.policies, self._clock = policies, clock
+
+    async def __call__(self, command: Command, origin: str) -> None:
+        with structlog.contextvars.bound_contextvars(verb=command.verb.value, origin=origin):
+            answer = await self.execute(command, origin)
+            log.info("command.done", answer=answer.kind.value if answer else None)
+            if answer is not None and command.response_url:
+                await self._reply(command.response_url, answer)
+
+    async def execute(self, command: Command, origin: str) -> Answer | None:
+        """Carry out `command`; the answer to give (None: nothing to say)."""
+        verb = command.verb
+        if verb in (CommandVerb.HELP, CommandVerb.INVALID, CommandVerb.OPEN):
+            return None  # answered by the front door; `open` is a link Slack follows itself
+        incident = await self.find_incident(command)
+        if incident is None:
+            return Answer(AnswerKind.REFUSED, NO_INCIDENT, action=verb.value)
+        postmortem = await load_postmortem(self.engine, incident.id)
+        request = _Request(
+            command,
+            origin,
+            incident,
+            postmortem,
+            await self._identify(command.actor, incident, postmortem),
+        )
+        handlers: dict[CommandVerb, Callable[[_Request], Awaitable[Answer]]] = {
+            CommandVerb.STATUS: self._status,
+            CommandVerb.HANDOFF: self._handoff,
+            CommandVerb.OWNER: self._owner,
+            CommandVerb.ACCEPT: self._owner,
+            CommandVerb.FOLLOWUP: self._follow_up,
+            CommandVerb.MESSAGE: self._message,
+        }
+        return await handlers.get(verb, self._transition)(request)
+
+    async def find_incident(self, command: Command) -> Incident | None:
+        ref = command.incident_ref or command.postmortem_id
+        if ref:
+            return await self._by_reference(ref)
+        if command.channel_id:
+            for incident in await self._recent():
+                if incident.links.slack_channel_id == command.channel_id:
+                    return incident
+        return None
+
+    async def _by_reference(self, ref: str) -> Incident | None:
+        wanted = ref.removeprefix("pm:")
+        if ":" in wanted:
+            stored = await load_incident(self.engine, wanted)
+            return stored.incident if stored else None
+        for incident in await self._recent():
+            if incident.reference and incident.reference.upper() == wanted.upper():
+                return incident
+        return None
+
+    async def _recent(self) -> list[Incident]:
+        rows = await list_incidents(self.engine, limit=SEARCH_LIMIT)
+        return [IncidentRecord.from_json(row["data"]).incident for row in rows if row["data"]]
+
+    async def _status(self, request: _Request) -> Answer:
+        incident, postmortem = request.incident, request.postmortem
+        plan = evaluate(incident, postmortem, self.policies, self._clock())
+        return Answer(
+            AnswerKind.STATUS,
+            incident=incident,
+            postmortem=postmortem,
+            owner=plan.owner.person if plan.owner else None,
+            deadline=plan.meeting.deadline if plan.meeting else None,
+        )
+
+    async def _handoff(self, request: _Request) -> Answer:
+        text = (
+            f"To hand it off, run `/postmortem owner @someone {_name(request.incident)}`: "
+            "they are told, and so is the channel."
+        )
+        return Answer(AnswerKind.DONE, text, incident=request.incident)
+
+    async def _follow_up(self, request: _Request) -> Answer:
+        command, incident = request.command, request.incident
+        owner = command.mentions[0] if command.mentions else None
+        if owner is not None:
+            owner = await self._identify(owner, incident, request.postmortem)
+        result = await self.actions.add_follow_up(
+            incident.id,
+            command.text,
+            command.priority or "P2",
+            request.actor,
+            origin=request.origin,
+            owner=owner,
+        )
+        return _answer(result, "add the follow-up")
+
+    async def _message(self, request: _Request) -> Answer:
+        result = await self.actions.set_external_message(
+            request.incident.id, request.command.text, request.actor, origin=request.origin
+        )
+        return _answer(result, "save the external message")
+
+    async def _owner(self, request: _Request) -> Answer:
+        command, origin, incident = request.command, request.origin, request.incident
+        postmortem, actor = request.postmortem, request.actor
+        if command.verb is CommandVerb.OWNER:
+            if not command.mentions:
+                return Answer(AnswerKind.REFUSED, "name the new owner with @", action="designate")
+            person = await self._identify(command.mentions[0], incident, postmortem)
+        else:
+            # Accept: the owner confirming needs no change (a new designation would
+            # re-notify them); anyone else pressing it takes the post-mortem on.
+            plan = evaluate(incident, postmortem, self.policies, self._clock())
+            current = plan.owner.person if plan.owner else None
+            if postmortem is not None and current and await self._same(current, actor):
+                return Answer(
+                    AnswerKind.DONE, "Thank you: the post-mortem is yours.", incident=incident
+                )
+            person = actor
+        result = await self.actions.designate_owner(incident.id, person, actor, origin=origin)
+        return _answer(result, "designate the owner")
+
+    async def _transition(self, request: _Request) -> Answer:
+        command, origin, incident = request.command, request.origin, request.incident
+        postmortem, actor = request.postmortem, request.actor
+        to, action = _TRANSITIONS[command.verb]
+        reason = command.override_reason if command.override else command.text or None
+        if command.verb is CommandVerb.CLOSE and not command.override:
+            plan = evaluate(incident, postmortem, self.policies, self._clock())
+            untouched = postmortem is None or postmortem.status is PostMortemStatus.DRAFT
+            if plan.required == "optional" and untouched:
+                result = await self.actions.close_not_needed(
+                    incident.id, actor, command.text, origin=origin
+                )
+                return await self._closed(result, action, actor)
+        result = await self.actions.transition(
+            incident.id, to, actor, origin=origin, reason=reason, override=command.override
+        )
+        if to is PostMortemStatus.CLOSED:
+            return await self._closed(result, action, actor)
+        return _answer(result, action)
+
+    async def _closed(self, result: ActionResult, action: str, actor: Person) -> Answer:
+        """Closing shares the outcome with the channel (once: the key is per post-mortem)."""
+        if result.allowed and result.incident is not None and result.postmortem is not None:
+            plan = evaluate(result.incident, result.postmortem, self.policies, self._clock())
+            await self.notifier.share_outcome(
+                result.incident,
+                result.postmortem,
+                plan.owner.person if plan.owner else None,
+                effect_key=outcome_key(result.incident.id),
+                unknown_outcome=True,  # a repeated delivery may have posted it: look first
+            )
+        return _answer(result, action)
+
+    async def _identify(
+        self, person: Person, incident: Incident, postmortem: PostMortem | None
+    ) -> Person:
+        """A Slack-only person, completed from the incident's known people when one matches."""
+        if person.email or not person.slack_id:
+            return person
+        for known in _known_people(incident, postmortem):
+            if known.email and await self.notifier.chat_user(known) == person.slack_id:
+                return known.merged_with(person)
+        return person
+
+    async def _same(self, a: Person, b: Person) -> bool:
+        if a.key == b.key:
+            return True
+        first, second = await self.notifier.chat_user(a), await self.notifier.chat_user(b)
+        return first is not None and first == second
+
+    async def _reply(self, response_url: str, answer: Answer) -> None:
+        try:
+            await self.notifier.reply(response_url, answer)
+        except Transient:
+            raise  # the delivery is retried; every action is idempotent by its origin
+        except ConnectorError as exc:
+            # An expired or used-up response_url: the work is done, only the answer is lost.
+            log.warning("command.reply_failed", error=str(exc))
+
+
+@dataclass(frozen=True)
+class _Request:
+    command: Command
+    origin: str
+    incident: Incident
+    postmortem: PostMortem | None
+    actor: Person  # completed with an email when pmhub knows them
+
+
+def _answer(result: ActionResult, action: str) -> Answer:
+    kind = AnswerKind.DONE if result.allowed else AnswerKind.REFUSED
+    return Answer(
+        kind, result.message, action=action, incident=result.incident, postmortem=result.postmortem
+    )
+
+
+def _name(incident: Incident) -> str:
+    return incident.reference or incident.id
+
+
+def _known_people(incident: Incident, postmortem: PostMortem | None) -> list[Person]:
+    people = [
+        incident.incident_commander,
+        incident.primary_oncall,
+        incident.manual_trigger,
+        incident.reporter,
+        *incident.assignees,
+        *(ack.person for ack in incident.acknowledgers),
+        *(responder.person for responder in incident.responders),
+        *(holder.person for holder in incident.roles),
+        *(d.person for d in (postmortem.designations if postmortem else ())),
+    ]
+    unique: dict[str, Person] = {}
+    for person in people:
+        if person is not None:
+            unique.setdefault(person.key, person)
+    return list(unique.values())

@@ -1,0 +1,283 @@
+"""What trackers report about follow-ups, applied to the post-mortems pmhub keeps.
+
+Called by the ingest job for each follow-up fact (`Wiring.on_follow_up`):
+
+* **incident.io** follow-up created/updated → a `FollowUp` on the incident's
+  post-mortem, keyed by incident.io's follow-up id (stable, so a redelivery updates
+  rather than duplicates). Title, priority and owner follow incident.io; a
+  follow-up incident.io already exported to this Jira site keeps that issue as its
+  ticket, so pmhub never files a second one. When the post-mortem does not exist
+  yet, it is created as the Draft the reconciler would create, but only when the
+  policy requires a post-mortem for the incident as stored now (incident.io sends
+  follow-ups during the incident, before resolution creates the post-mortem);
+  otherwise the fact is kept in the audit log and nothing else happens.
+* **Jira** `issue_updated` → the follow-up filed as that issue goes done (a done
+  status category) or back to open (reopened); a dropped follow-up stays dropped.
+* A follow-up incident.io reports **completed** (or reopened) moves its Jira issue
+  the same way. Only a change of state is carried over, so the echo (Jira's webhook
+  for the transition pmhub made) changes nothing, and neither does a redelivery.
+  The vendor call comes before the store write: if it fails the ingest job is
+  retried and finds the same change still to make (transitions are idempotent).
+
+Every change is audited and asks for a reconcile of the incident.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.model.followup_event import FollowUpFact, FollowUpStatus
+from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
+from hub.policy import PolicySet, evaluate
+from hub.ports import Tracker
+from hub.store.audit import AuditEntry, record
+from hub.store.db import transaction
+from hub.store.jobkinds import RECONCILE, reconcile_key
+from hub.store.jobs import JobQueue, enqueue_job
+from hub.store.state import list_open_postmortems, load_postmortem, lock_incident, save_postmortem
+
+log = structlog.get_logger("pmhub.followups")
+
+UNSET_PRIORITY = "unset"  # what an item without a priority shows (and is flagged for)
+_ISSUE_KEY = re.compile(r"/browse/([A-Z][A-Z0-9_]*-[0-9]+)\b")
+
+
+@dataclass(frozen=True)
+class _Change:
+    follow_up_id: str
+    before: FollowUpState | None  # None: the follow-up is new
+    after: FollowUpState
+    tracker_key: str | None
+
+
+class FollowUpHandler:
+    """`on_follow_up(fact, origin)` for the ingest job."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        queue: JobQueue,
+        policies: PolicySet,
+        *,
+        tracker: Tracker | None,
+        tracker_url: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine, self.queue, self.policies = engine, queue, policies
+        self._tracker, self._clock = tracker, clock
+        self._browse_prefix = f"{tracker_url.rstrip('/')}/browse/" if tracker_url else None
+
+    async def __call__(self, fact: FollowUpFact, origin: str) -> None:
+        with structlog.contextvars.bound_contextvars(follow_up=fact.external_id, origin=origin):
+            if fact.source == "jira":
+                await self._from_tracker(fact, origin)
+            else:
+                await self._from_incident_tool(fact, origin)
+
+    # -- incident.io --------------------------------------------------------------
+
+    async def _from_incident_tool(self, fact: FollowUpFact, origin: str) -> None:
+        incident_id = fact.incident_id
+        if incident_id is None:
+            await self._unattached(fact, origin, "the follow-up names no incident")
+            return
+        current = await load_postmortem(self.engine, incident_id)
+        existing = _find(current, fact.external_id) if current else None
+        wanted = _state_for(fact.status, existing)
+        if existing is not None and existing.tracker_key and wanted is not existing.state:
+            await self._move_ticket(existing.tracker_key, wanted)
+        source, _, source_id = incident_id.partition(":")
+        async with transaction(self.engine) as conn:
+            now = self._clock()
+            stored = await lock_incident(conn, source, source_id, now=now)
+            pm = await load_postmortem(conn, incident_id)
+            created = False
+            if pm is None:
+                if (
+                    stored is None
+                    or evaluate(stored.incident, None, self.policies, now).required is not True
+                ):
+                    reason = "no post-mortem is required for this incident (yet)"
+                    await self._unattached(fact, origin, reason, conn=conn)
+                    return
+                pm, created = (
+                    PostMortem(incident_id=incident_id, created_at=now, status_changed_at=now),
+                    True,
+                )
+            updated, change = self._apply_incident_tool(pm, fact)
+            if updated == pm and not created:
+                return
+            await save_postmortem(conn, updated, now=now)
+            if created:
+                await self._audit(
+                    conn,
+                    incident_id,
+                    "postmortem_created",
+                    fact=fact,
+                    origin=origin,
+                    reason="a follow-up was reported for an incident that requires a post-mortem",
+                )
+            await self._changed(conn, incident_id, fact, origin, change)
+
+    def _apply_incident_tool(
+        self, pm: PostMortem, fact: FollowUpFact
+    ) -> tuple[PostMortem, _Change]:
+        existing = _find(pm, fact.external_id)
+        state = _state_for(fact.status, existing)
+        key = (
+            existing.tracker_key if existing and existing.tracker_key else self._issue_key(fact.url)
+        )
+        fields = {
+            "summary": fact.title or (existing.summary if existing else "(untitled follow-up)"),
+            "priority": fact.priority or (existing.priority if existing else UNSET_PRIORITY),
+            "owner": fact.owner or (existing.owner if existing else None),
+            "tracker_key": key,
+            "state": state,
+        }
+        if existing is None:
+            item = FollowUp(id=fact.external_id, **fields)
+            follow_ups = (*pm.follow_ups, item)
+        else:
+            item = existing.model_copy(update=fields)
+            follow_ups = tuple(item if f.id == existing.id else f for f in pm.follow_ups)
+        change = _Change(item.id, existing.state if existing else None, state, key)
+        return pm.model_copy(update={"follow_ups": follow_ups}), change
+
+    def _issue_key(self, url: str | None) -> str | None:
+        """The Jira issue incident.io exported the follow-up to, when it is on our site."""
+        if not url or self._browse_prefix is None or not url.startswith(self._browse_prefix):
+            return None
+        found = _ISSUE_KEY.search(url)
+        return found.group(1) if found else None
+
+    # -- Jira ---------------------------------------------------------------------
+
+    async def _from_tracker(self, fact: FollowUpFact, origin: str) -> None:
+        key = fact.external_id.upper()
+        owner = next(
+            (pm for pm in await list_open_postmortems(self.engine) if _by_ticket(pm, key)), None
+        )
+        if owner is None:
+            log.info("followup.unknown_ticket", tracker_key=key)
+            return
+        incident_id = owner.incident_id
+        source, _, source_id = incident_id.partition(":")
+        async with transaction(self.engine) as conn:
+            now = self._clock()
+            await lock_incident(conn, source, source_id, now=now)
+            pm = await load_postmortem(conn, incident_id)
+            item = _by_ticket(pm, key) if pm else None
+            if pm is None or item is None:
+                return
+            state = _state_for(fact.status, item)
+            if state is item.state:
+                return
+            updated = item.model_copy(update={"state": state})
+            follow_ups = tuple(updated if f.id == item.id else f for f in pm.follow_ups)
+            await save_postmortem(conn, pm.model_copy(update={"follow_ups": follow_ups}), now=now)
+            await self._changed(
+                conn, incident_id, fact, origin, _Change(item.id, item.state, state, key)
+            )
+
+    async def _move_ticket(self, key: str, state: FollowUpState) -> None:
+        if self._tracker is None:
+            return
+        if state is FollowUpState.DONE:
+            await self._tracker.transition_to_done(key)
+        elif state is FollowUpState.OPEN:
+            await self._tracker.reopen(key)
+
+    # -- bookkeeping ----------------------------------------------------------------
+
+    async def _changed(
+        self,
+        conn: AsyncConnection,
+        incident_id: str,
+        fact: FollowUpFact,
+        origin: str,
+        change: _Change,
+    ) -> None:
+        before = change.before.value if change.before else "new"
+        reason = f"{fact.source} reports follow-up {fact.external_id} {fact.status.value}"
+        await self._audit(
+            conn,
+            incident_id,
+            "follow_up_updated",
+            fact=fact,
+            origin=origin,
+            reason=reason,
+            follow_up=change.follow_up_id,
+            before=before,
+            after=change.after.value,
+            tracker_key=change.tracker_key,
+        )
+        await enqueue_job(
+            conn,
+            RECONCILE,
+            {"incident_id": incident_id},
+            dedupe_key=reconcile_key(incident_id),
+            now=self._clock(),
+        )
+        self.queue.wake()
+        log.info(
+            "followup.updated", incident_id=incident_id, before=before, after=change.after.value
+        )
+
+    async def _unattached(
+        self, fact: FollowUpFact, origin: str, reason: str, *, conn: AsyncConnection | None = None
+    ) -> None:
+        subject = fact.incident_id or f"{fact.source}:{fact.external_id}"
+        await self._audit(
+            conn or self.engine,
+            subject,
+            "follow_up_unattached",
+            fact=fact,
+            origin=origin,
+            reason=reason,
+        )
+
+    async def _audit(
+        self,
+        bind: AsyncConnection | AsyncEngine,
+        subject: str,
+        action: str,
+        *,
+        fact: FollowUpFact,
+        origin: str,
+        reason: str,
+        **detail: object,
+    ) -> None:
+        await record(
+            bind,
+            AuditEntry(
+                subject=subject,
+                action=action,
+                actor=fact.source,
+                reason=reason,
+                detail={"origin": origin, "fact": fact.model_dump(mode="json"), **detail},
+            ),
+            now=self._clock(),
+        )
+
+
+def _find(pm: PostMortem | None, follow_up_id: str) -> FollowUp | None:
+    return next((f for f in pm.follow_ups if f.id == follow_up_id), None) if pm else None
+
+
+def _by_ticket(pm: PostMortem | None, key: str) -> FollowUp | None:
+    if pm is None:
+        return None
+    return next((f for f in pm.follow_ups if (f.tracker_key or "").upper() == key), None)
+
+
+def _state_for(status: FollowUpStatus, existing: FollowUp | None) -> FollowUpState:
+    """The state a reported status gives; a follow-up people dropped stays dropped."""
+    if existing is not None and existing.state is FollowUpState.DROPPED:
+        return FollowUpState.DROPPED
+    return FollowUpState.DONE if status is FollowUpStatus.DONE else FollowUpState.OPEN

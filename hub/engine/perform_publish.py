@@ -1,0 +1,171 @@
+"""Telling the world: the external message on the status page, notes on the PagerDuty incident.
+
+PUBLISH_EXTERNAL_MESSAGE is only in a plan once the post-mortem is Reviewed and the
+message passes the wording lint (`hub.policy.outcomes`), and the effect runner
+re-evaluates the plan right before calling here, so the performer publishes what it
+is given; it still refuses a request whose post-mortem has no message (a plan and a
+store that disagree are a bug to surface, not to paper over). The status page's id
+is recorded on the message (`published_ref`) with the ledger row.
+
+PAGERDUTY_NOTE: PagerDuty notes have no idempotency key, so every note ends with a
+tag derived from the intent's key and fingerprint (`[pmhub 3f2a…]`); a retry whose
+earlier outcome is unknown lists the incident's notes and returns the tagged one
+instead of posting again. The fingerprint is part of the tag because a changed
+intent (the meeting moved) is meant to produce a new note under the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import JsonValue
+
+from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.errors import Permanent
+from hub.model.incident import Incident, Source
+from hub.model.intent import Intent, IntentKind
+from hub.model.postmortem import PostMortem
+from hub.ports import JsonObject, Publication, StatusPage
+
+NOTE_TAG_LENGTH = 16
+
+
+class IncidentNotes(Protocol):
+    """The part of the PagerDuty connector the note performer uses."""
+
+    async def add_note(self, incident_id: str, content: str, from_email: str | None = None) -> str:
+        """POST /incidents/{id}/notes; returns the note id."""
+        ...
+
+    async def list_notes(self, incident_id: str) -> Sequence[JsonObject]:
+        """GET /incidents/{id}/notes."""
+        ...
+
+
+def publish_performers(
+    *,
+    status_page: StatusPage | None,
+    notes: IncidentNotes | None,
+    clock: Callable[[], datetime],
+) -> dict[IntentKind, Performer]:
+    """The performers of whichever of the two is configured."""
+    performers: dict[IntentKind, Performer] = {}
+    if status_page is not None:
+        performers[IntentKind.PUBLISH_EXTERNAL_MESSAGE] = MessagePublisher(status_page, clock)
+    if notes is not None:
+        performers[IntentKind.PAGERDUTY_NOTE] = NoteWriter(notes)
+    return performers
+
+
+class MessagePublisher:
+    """PUBLISH_EXTERNAL_MESSAGE → the status page; records the page's id on the message."""
+
+    def __init__(self, status_page: StatusPage, clock: Callable[[], datetime]) -> None:
+        self._status_page, self._clock = status_page, clock
+
+    async def __call__(self, request: EffectRequest) -> Outcome:
+        pm, payload = request.postmortem, request.intent.payload
+        if pm is None or pm.external_message is None:
+            raise Permanent("asked to publish an external message the post-mortem does not have")
+        body = _text(payload.get("body")) or pm.external_message.body.strip()
+        incident = request.incident
+        publication = Publication(
+            incident_name=_text(payload.get("title")) or incident.title or _reference(incident),
+            body=body,
+            marker=request.intent.key,
+        )
+        ref = await self._status_page.publish(publication, unknown_outcome=request.unknown_outcome)
+        published_at = self._clock()
+
+        def record(current: PostMortem) -> PostMortem:
+            message = current.external_message
+            if message is None or message.published:
+                return current
+            done = message.model_copy(
+                update={"published_ref": ref.id, "published_at": published_at}
+            )
+            return current.model_copy(update={"external_message": done})
+
+        return Outcome(vendor_ref=ref.id, detail={"url": ref.url}, update=record)
+
+
+class NoteWriter:
+    """PAGERDUTY_NOTE → a note on the PagerDuty incident, posted once."""
+
+    def __init__(self, notes: IncidentNotes) -> None:
+        self._notes = notes
+
+    async def __call__(self, request: EffectRequest) -> Outcome:
+        incident = request.incident
+        if incident.source is not Source.PAGERDUTY:
+            raise Permanent(f"{incident.id} is not a PagerDuty incident: no note to add")
+        tag = note_tag(request.intent)
+        if request.unknown_outcome:
+            for note in await self._notes.list_notes(incident.source_id):
+                content, note_id = note.get("content"), note.get("id")
+                if isinstance(content, str) and tag in content and isinstance(note_id, str):
+                    return Outcome(vendor_ref=note_id, detail={"found_earlier": True})
+        content = f"{note_text(request.intent, incident)}\n\n{tag}"
+        note_id = await self._notes.add_note(incident.source_id, content)
+        return Outcome(vendor_ref=note_id)
+
+
+def note_tag(intent: Intent) -> str:
+    digest = hashlib.sha256(f"{intent.key}\n{intent.fingerprint()}".encode()).hexdigest()
+    return f"[pmhub {digest[:NOTE_TAG_LENGTH]}]"
+
+
+def note_text(intent: Intent, incident: Incident) -> str:
+    """What people read on the PagerDuty incident: the owner, the meeting, the links."""
+    payload = intent.payload
+    lines: list[str] = []
+    if payload.get("moment") == "closed":
+        reason = _text(payload.get("not_needed_reason"))
+        lines.append(f"Post-mortem closed: {reason}." if reason else "Post-mortem closed.")
+        follow_ups = payload.get("follow_ups")
+        items = (
+            [item for item in follow_ups if isinstance(item, str)]
+            if isinstance(follow_ups, list)
+            else []
+        )
+        if items:
+            lines.append(f"Follow-ups: {', '.join(items)}")
+    else:
+        lines.append(f"Post-mortem owner: {_person(payload.get('owner'))}")
+        start = _text(payload.get("meeting_start"))
+        if start:
+            lines.append(f"Post-mortem meeting: {_when(start)}")
+        if link := _text(payload.get("meeting_link")):
+            lines.append(f"Meeting: {link}")
+    if document := _text(payload.get("document_url")) or incident.links.postmortem_document_url:
+        lines.append(f"Post-mortem document: {document}")
+    return "\n".join(lines)
+
+
+def _person(value: JsonValue) -> str:
+    if not isinstance(value, dict):
+        return "unknown"
+    name, email = _text(value.get("name")), _text(value.get("email"))
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "unknown"
+
+
+def _when(iso: str) -> str:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    # The policy's own time zone (the offset it was written with), spelled for people.
+    return moment.strftime("%a %d %b %Y %H:%M (UTC%z)")
+
+
+def _reference(incident: Incident) -> str:
+    return incident.reference or incident.id
+
+
+def _text(value: JsonValue) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,165 @@
+"""Notifier: the post-mortem process's conversations, said in canonical terms.
+
+The engine cannot build a chat platform's messages (it may not import a
+connector), and a performer should not have to know that "tell the owner" is a
+DM plus a channel post in Slack but a single email elsewhere. So the port is
+semantic: one method per thing the process says, taking models, returning the
+vendor's reference for what was posted. The chat connector picks the words,
+the channels and how people are reached.
+
+Exactly once: every method that posts takes the effect key it posts under and
+`unknown_outcome`; when that is True an earlier attempt may have been delivered,
+and the implementation looks for it (by the key) before posting again. A method
+that posts several messages derives one key per message from `effect_key`, so a
+retry after a partial success repeats only what is missing.
+
+People: a person who cannot be reached directly (no chat account for their email)
+is named by name and email where the message is posted instead, never dropped.
+Methods raise only `hub.errors` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from hub.model.incident import Incident, Person
+from hub.model.intent import Intent
+from hub.model.postmortem import FollowUp, PostMortem
+
+
+class AnswerKind(StrEnum):
+    HELP = "help"  # `text` is the usage
+    STATUS = "status"  # the post-mortem as it stands
+    DONE = "done"  # `text` says what was done
+    REFUSED = "refused"  # `action` was refused; `text` is the rule's reason
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The answer to one command, for the person who gave it."""
+
+    kind: AnswerKind
+    text: str = ""
+    action: str = ""
+    incident: Incident | None = None
+    postmortem: PostMortem | None = None
+    owner: Person | None = None
+    deadline: datetime | None = None
+
+
+class Notifier(Protocol):
+    async def chat_user(self, person: Person) -> str | None:
+        """The person's chat user id, if the platform knows them (by id, else by email).
+
+        Lets the engine tell whether the person behind a command or a mention is one
+        it knows by email (the owner, the IC) without knowing the platform.
+        """
+        ...
+
+    async def notify_owner(
+        self,
+        incident: Incident,
+        postmortem: PostMortem | None,
+        owner: Person,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the owner, directly, that the post-mortem is theirs and what that means."""
+        ...
+
+    async def announce_owner(
+        self,
+        incident: Incident,
+        postmortem: PostMortem | None,
+        owner: Person,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the incidents channel who owns the post-mortem and when the meeting is due."""
+        ...
+
+    async def ask_optional(
+        self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        """Ask whether an optional post-mortem (a false positive) is worth writing."""
+        ...
+
+    async def remind(
+        self,
+        intent: Intent,
+        incident: Incident,
+        recipients: Sequence[Person],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """A reminder, or an escalation when the deadline has passed, to each recipient."""
+        ...
+
+    async def request_review(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        owner: Person | None,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Share the post-mortem for review before the meeting."""
+        ...
+
+    async def report_unresolved_roles(
+        self,
+        incident: Incident,
+        recipient: Person,
+        roles: Sequence[str],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the owner which meeting roles nobody could be found for."""
+        ...
+
+    async def flag_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        recipient: Person | None,
+        *,
+        reason: str,
+        allowed: Sequence[str],
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the owner a follow-up was not filed, and why."""
+        ...
+
+    async def request_external_message(
+        self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        """Ask the owner for the customer-facing message, reviewed in the meeting."""
+        ...
+
+    async def share_outcome(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        owner: Person | None,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Share a closed post-mortem's outcome with everyone (seed 000: share outcomes)."""
+        ...
+
+    async def reply(self, response_url: str, answer: Answer) -> None:
+        """Answer a command, only to the person who gave it, through its response URL."""
+        ...

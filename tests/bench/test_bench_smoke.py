@@ -1,0 +1,76 @@
+"""The benchmark harness works: run it end to end at a tiny scale and check what it counted.
+
+Nothing here looks at speed (speed is `make bench`'s job, never a test's); only that
+every scenario ran, every delivery was answered and counted, and the report was written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.bench import run
+from tests.bench.loadgen import percentile
+from tests.bench.report import NOTES_BEGIN, NOTES_END, kept_notes
+
+QUICK_RATE_DELIVERIES = 50  # --quick: 50/s for 1 s, no warm-up
+QUICK_SATURATION_BOUND = 50
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_the_harness_runs_every_scenario_and_counts_the_inbox(tmp_path: Path) -> None:
+    scenarios = ["reference", "sqlite"]
+    postgres = os.environ.get("PMHUB_TEST_POSTGRES_URL")
+    extra = ["--postgres-url", postgres] if postgres else []
+    if postgres:
+        scenarios.append("postgres")
+    output, raw = tmp_path / "BENCHMARKS.md", tmp_path / "bench.json"
+    status = run.main(
+        [
+            *("--quick", "--scenarios", ",".join(scenarios), "--output", str(output)),
+            *("--json", str(raw), "--workdir", str(tmp_path / "work"), *extra),
+        ]
+    )
+
+    assert status == 0
+    results = {r["name"]: r for r in json.loads(raw.read_text())["results"]}
+    assert sorted(results) == sorted(scenarios)
+    for name, result in results.items():
+        assert result["error"] is None, name
+        assert result["skipped"] is None, name
+        assert result["rate"]["statuses"] == {"202": QUICK_RATE_DELIVERIES}, name
+        assert result["rate"]["measured_accepted"] == QUICK_RATE_DELIVERIES, name
+        saturated = result["saturate"]["sent"]
+        assert 0 < saturated <= QUICK_SATURATION_BOUND, name
+        assert result["saturate"]["statuses"] == {"202": saturated}, name
+        assert result["accepted"] == QUICK_RATE_DELIVERIES + saturated, name
+        assert result["server_exit"] == 0, name
+        if name != "reference":
+            assert result["stored"] == result["accepted"], name
+            assert result["lost"] == 0, name
+            assert result["ingested"] == result["stored"], name
+
+    report = output.read_text()
+    assert "| (a) SQLite |" in report
+    assert "| (c) reference |" in report
+    assert "## Machine" in report
+    assert "no acknowledged delivery lost" in report
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.50) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([7.0], 0.99) == 7.0
+    assert percentile([], 0.5) is None
+
+
+def test_a_rerun_keeps_the_hand_written_analysis() -> None:
+    previous = f"# old\n\n## Analysis\n\n{NOTES_BEGIN}\nwhere the time goes\n{NOTES_END}\n"
+    assert kept_notes(previous) == f"{NOTES_BEGIN}\nwhere the time goes\n{NOTES_END}"
+    assert kept_notes("") == f"{NOTES_BEGIN}\n{NOTES_END}"
