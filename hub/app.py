@@ -46,6 +46,7 @@ from hub.engine.reconcile import Reconciler
 from hub.engine.worker import JobHandler, Worker
 from hub.intake.adapters import AdapterOptions
 from hub.intake.frontdoor import handle_webhook
+from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
 from hub.model.command import Command
@@ -97,13 +98,18 @@ def create_app(
             await _wire_calendar(wiring, core)
             await _wire_tracker(wiring, core)
             handlers = _handlers(core, sources, wiring)
-            worker = _make_worker(settings, queue, {**handlers, **(extra_handlers or {})}, clock)
+            inbox = InboxWriter(engine, clock)
+            inbox.start()
+            stack.push_async_callback(inbox.stop)
+            all_handlers = {**handlers, **(extra_handlers or {})}
+            worker = _make_worker(settings, queue, all_handlers, clock, inbox.busy)
             app[RUNTIME] = Runtime(
                 settings=settings,
                 engine=engine,
                 queue=queue,
                 worker=worker,
                 verifiers=chosen,
+                inbox=inbox,
                 policies=policy_set,
                 clock=clock,
             )
@@ -303,6 +309,7 @@ def _make_worker(
     queue: JobQueue,
     handlers: Mapping[str, JobHandler],
     clock: Callable[[], datetime],
+    under_pressure: Callable[[], bool],
 ) -> Worker:
     cfg = settings.worker
     return Worker(
@@ -315,4 +322,5 @@ def _make_worker(
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
         clock=clock,
+        under_pressure=under_pressure,
     )

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
@@ -17,7 +16,7 @@ from hub.cli_jobs import jobs
 from hub.cli_policy import policy
 from hub.cli_sign import sign
 from hub.cli_simulate import simulate
-from hub.logging import configure_logging
+from hub.logging import REDACTOR, configure_logging
 from hub.policy import policy_json_schema
 from hub.settings import secret_values, settings_json_schema
 from hub.store.migrate import head_revision, upgrade
@@ -62,8 +61,10 @@ def serve(config_path: Path) -> None:
             print=None,
             access_log=None,
         )
-    except (SQLAlchemyError, OSError) as exc:
-        click.echo(f"pmhub: could not start: {type(exc).__name__}: {exc}", err=True)
+    except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
+        # The message may echo a URL or a vendor's answer: scrub configured secrets.
+        reason = REDACTOR.scrub_text(f"{type(exc).__name__}: {exc}")
+        click.echo(f"pmhub: could not start: {reason}", err=True)
         sys.exit(1)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
     from hub.engine.worker import Worker
+    from hub.intake.inbox_writer import InboxWriter
     from hub.intake.verifiers import Verifier
     from hub.policy import PolicySet
     from hub.settings import Settings
@@ -28,6 +29,7 @@ class Runtime:
     queue: JobQueue
     worker: Worker
     verifiers: dict[str, Verifier]
+    inbox: InboxWriter
     policies: PolicySet
     clock: Callable[[], datetime] = utc_now
     started_at: datetime = field(default_factory=utc_now)

@@ -7,6 +7,7 @@ connector its section.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -47,11 +48,27 @@ ExistingFile = Annotated[Path, AfterValidator(resolve_existing_file)]
 DEFAULT_PRIORITY_MAP = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
 
 
+def _slack_channel_id(value: str) -> str:
+    # Ids, not names: exactly-once posting reads a channel's history, which takes only
+    # an id, and a renamed channel keeps its id.
+    if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+        raise ValueError(
+            "expected a Slack channel id such as C0123ABCD (the channel's details show it), "
+            "not a name"
+        )
+    return value
+
+
+SlackChannelId = Annotated[str, AfterValidator(_slack_channel_id)]
+
+
 class SlackConnector(FrozenModel):
     bot_token: Secret = Field(description="Bot user OAuth token (xoxb-...).")
     base_url: HttpUrlStr = "https://slack.com/api/"
-    incidents_channel: NonEmptyStr = Field(description="Channel ID or name for incident posts.")
-    postmortem_channel: NonEmptyStr | None = Field(
+    incidents_channel: SlackChannelId = Field(
+        description="Channel id (C0123ABCD) for announcements and outcome summaries."
+    )
+    postmortem_channel: SlackChannelId | None = Field(
         default=None, description="Where post-mortem announcements go; incidents_channel if unset."
     )
     timeout_seconds: float = Field(

@@ -75,6 +75,7 @@ class Worker:
         auth_retry_seconds: float = 900.0,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
+        under_pressure: Callable[[], bool] = lambda: False,
     ) -> None:
         if concurrency < 1 or max_attempts < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
@@ -92,6 +93,9 @@ class Worker:
         # The same clock the reconciler computes run_at with, so timers and retries
         # are compared on one time line (tests and the sandbox shift it).
         self._clock = clock
+        # Acknowledging webhooks comes first (vendors give up after seconds, work can
+        # wait in the durable queue): while the front door is busy, run one job at a time.
+        self._under_pressure = under_pressure
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -157,7 +161,8 @@ class Worker:
 
     async def _lease_and_spawn(self) -> float:
         """Lease for the free slots; return how long to sleep (0: look again now)."""
-        free = self.concurrency - len(self._tasks)
+        limit = 1 if self._under_pressure() else self.concurrency
+        free = limit - len(self._tasks)
         if free <= 0:
             return self.poll_interval_seconds  # a finishing job wakes us
         now = self._clock()

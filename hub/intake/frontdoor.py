@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.intake.verifiers import IntakeRejection, VerifiedDelivery, Verifier
 from hub.metrics import DELIVERIES
 from hub.runtime import Runtime
-from hub.store.inbox import Delivery, accept_delivery
+from hub.store.inbox import Delivery
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 
@@ -53,8 +53,8 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
     DELIVERIES.labels(source=source, outcome="accepted" if new else "duplicate").inc()
     if new:
         runtime.worker.wake()
-    log.info(
-        "webhook.accepted",
+    # Carried by the request's one summary line (`http.request`), not a second line.
+    structlog.contextvars.bind_contextvars(
         source=source,
         delivery_id=verified.delivery_id,
         event_type=verified.event_type,
@@ -74,9 +74,8 @@ def _known_source(runtime: Runtime, source: str) -> Verifier:
 
 
 async def _read_body(request: web.Request, verifier: Verifier, limit: int) -> bytes:
-    too_large = _Refused(413, "payload_too_large", f"body over {limit} bytes", "too_large")
     if request.content_length is not None and request.content_length > limit:
-        raise too_large
+        raise _too_large(limit)
     if request.content_type not in verifier.content_types:
         allowed = ", ".join(sorted(verifier.content_types))
         raise _Refused(
@@ -88,7 +87,11 @@ async def _read_body(request: web.Request, verifier: Verifier, limit: int) -> by
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise too_large from None
+        raise _too_large(limit) from None
+
+
+def _too_large(limit: int) -> _Refused:
+    return _Refused(413, "payload_too_large", f"body over {limit} bytes", "too_large")
 
 
 def _verify(
@@ -111,7 +114,7 @@ async def _store(runtime: Runtime, source: str, verified: VerifiedDelivery, body
         body=body,
     )
     try:
-        result = await accept_delivery(runtime.engine, delivery, now=runtime.clock())
+        result = await runtime.inbox.accept(delivery)
     except (SQLAlchemyError, OSError):
         # Not stored, so not acknowledged: the vendor's retry brings it back.
         log.exception("webhook.store_failed", source=source, delivery_id=verified.delivery_id)

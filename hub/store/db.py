@@ -7,6 +7,10 @@ places that need dialect-specific SQL (upserts, NOTIFY, advisory locks).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -101,18 +105,80 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
 
 @asynccontextmanager
-async def transaction(bind: Bind) -> AsyncIterator[AsyncConnection]:
+async def transaction(bind: Bind, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """Yield a connection inside a transaction.
 
     With an engine, a new transaction is opened and committed on success. With a
     connection, the caller's transaction is joined and left for the caller to
-    commit; this is how callers make several store writes atomic.
+    commit; this is how callers make several store writes atomic. `urgent` is for
+    the webhook front door: a vendor is waiting for its answer, a job is not.
     """
     if isinstance(bind, AsyncConnection):
         yield bind
         return
-    async with bind.begin() as conn:
+    if not is_sqlite(bind):
+        async with bind.begin() as conn:
+            yield conn
+        return
+    # SQLite lets one writer in at a time, and one that finds the lock taken sleeps in
+    # its busy handler (in growing steps) instead of being woken when it frees: under
+    # load that turned into second-long stalls. Writers queue here instead, on an
+    # in-process lock that serves urgent ones first (pmhub on SQLite is one process;
+    # the busy timeout stays as the backstop for anything outside this path).
+    async with _writer_lock(bind).held(urgent=urgent), bind.begin() as conn:
         yield conn
+
+
+class _WriterLock:
+    """A lock whose urgent waiters go before the others; each class in arrival order."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def held(self, *, urgent: bool) -> AsyncIterator[None]:
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        if not self._held and not self._urgent and not self._others:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._others).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed the lock just as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    (self._urgent if urgent else self._others).remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._others):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # ownership passes straight to the waiter
+                    return
+        self._held = False
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, _WriterLock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock(engine: AsyncEngine) -> _WriterLock:
+    lock = _WRITER_LOCKS.get(engine)
+    if lock is None:
+        lock = _WRITER_LOCKS[engine] = _WriterLock()
+    return lock
 
 
 def require_aware(value: datetime, name: str = "datetime") -> datetime:

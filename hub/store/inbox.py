@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.db import Bind, dialect_insert, transaction, utcnow
 from hub.store.jobkinds import INGEST, ingest_key
-from hub.store.jobs import enqueue_job
+from hub.store.jobs import enqueue_job, enqueue_jobs
 from hub.store.tables import inbox
 
 INGEST_JOB = INGEST  # kept for callers that name it from here
@@ -128,3 +129,73 @@ async def count_deliveries(bind: Bind, source: str | None = None) -> int:
         query = query.where(inbox.c.source == source)
     async with transaction(bind) as conn:
         return int((await conn.execute(query)).scalar_one())
+
+
+async def accept_deliveries(
+    bind: Bind, deliveries: list[Delivery], *, now: datetime
+) -> list[AcceptResult]:
+    """Store many deliveries and their `ingest` jobs in ONE transaction (group commit).
+
+    The webhook front door batches concurrent requests through this: a storm of
+    deliveries costs one write transaction per batch instead of one per delivery,
+    and each request is still answered only after the commit that made it durable.
+    Results come back in the order given; a delivery already stored (or repeated
+    within the batch) is `new=False`.
+    """
+    if not deliveries:
+        return []
+    unique: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        unique.setdefault((delivery.source, delivery.delivery_id), delivery)
+    rows = [
+        {
+            "source": d.source,
+            "delivery_id": d.delivery_id,
+            "event_type": d.event_type,
+            "headers": dict(d.headers),
+            "body": d.body,
+            "received_at": now,
+        }
+        for d in unique.values()
+    ]
+    # One statement executed with many parameter sets ("insertmanyvalues"): compiled
+    # once and cached, unlike a VALUES list whose length changes with every batch.
+    insert = (
+        dialect_insert(bind, inbox)
+        .on_conflict_do_nothing(index_elements=[inbox.c.source, inbox.c.delivery_id])
+        .returning(inbox.c.id, inbox.c.source, inbox.c.delivery_id)
+    )
+    async with transaction(bind, urgent=True) as conn:
+        created = {(r.source, r.delivery_id): r.id for r in await conn.execute(insert, rows)}
+        if created:
+            await enqueue_jobs(
+                conn,
+                [
+                    (INGEST, {"inbox_id": inbox_id}, ingest_key(source, delivery_id))
+                    for (source, delivery_id), inbox_id in created.items()
+                ],
+                now=now,
+            )
+        existing = await _existing_ids(conn, [key for key in unique if key not in created])
+    results: list[AcceptResult] = []
+    first_seen: set[tuple[str, str]] = set()
+    for delivery in deliveries:
+        key = (delivery.source, delivery.delivery_id)
+        if key in created and key not in first_seen:
+            first_seen.add(key)
+            results.append(AcceptResult(inbox_id=created[key], new=True))
+        else:
+            results.append(AcceptResult(inbox_id=created.get(key) or existing[key], new=False))
+    return results
+
+
+async def _existing_ids(
+    conn: AsyncConnection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Ids of deliveries stored earlier (redeliveries are rare: one query for all of them)."""
+    if not keys:
+        return {}
+    query = select(inbox.c.id, inbox.c.source, inbox.c.delivery_id).where(
+        tuple_(inbox.c.source, inbox.c.delivery_id).in_(keys)
+    )
+    return {(r.source, r.delivery_id): r.id for r in await conn.execute(query)}

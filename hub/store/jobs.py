@@ -46,6 +46,7 @@ __all__ = [
     "LeaseLost",
     "QueueStats",
     "enqueue_job",
+    "enqueue_jobs",
     "has_running_job",
 ]
 
@@ -115,6 +116,40 @@ async def enqueue_job(
     if changed and is_postgres(conn):
         await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, kind)))
     return job_id
+
+
+async def enqueue_jobs(
+    conn: AsyncConnection,
+    jobs_to_add: list[tuple[str, Mapping[str, Any], str]],
+    *,
+    now: datetime,
+) -> None:
+    """Insert many new jobs (kind, payload, dedupe key) due now, in one statement.
+
+    For the webhook batch: every key is new (it names a delivery just stored), so a
+    conflict can only be a pending twin, which is the same work; nothing to move.
+    """
+    rows = [
+        {
+            "kind": kind,
+            "payload": dict(payload),
+            "dedupe_key": key,
+            "state": JobState.PENDING.value,
+            "run_at": now,
+            "attempts": 0,
+            "max_attempts": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for kind, payload, key in jobs_to_add
+    ]
+    stmt = dialect_insert(conn, jobs).on_conflict_do_nothing(
+        index_elements=[jobs.c.dedupe_key], index_where=_PENDING_LITERAL
+    )
+    await conn.execute(stmt, rows)
+    if is_postgres(conn):
+        # One wake-up per transaction, not one per job.
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, rows[0]["kind"])))
 
 
 class JobQueue:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from http import HTTPStatus
 
 import structlog
@@ -27,7 +27,7 @@ def _request_id(request: web.Request) -> str:
     incoming = request.headers.get("X-Request-Id", "")
     if incoming and len(incoming) <= _MAX_REQUEST_ID and incoming.isprintable():
         return incoming
-    return uuid.uuid4().hex
+    return secrets.token_hex(12)  # cheaper than uuid4 on the hot path; as unique in practice
 
 
 def request_context_middleware() -> Middleware:
@@ -37,6 +37,9 @@ def request_context_middleware() -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         request_id = _request_id(request)
+        # Handlers add facts (e.g. the delivery id) to this request's one summary line;
+        # a keep-alive connection serves requests in one task, so start each one clean.
+        structlog.contextvars.clear_contextvars()
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             response = await _answer(request, handler)
             response.headers["X-Request-Id"] = request_id

@@ -278,7 +278,8 @@ def render_markdown(
     if bound:
         lines += [
             "",
-            "**Load-generator bound:** at saturation the load generator used a whole core for "
+            "**Load-generator bound:** at saturation the load generator kept most of a core"
+            " busy for "
             + ", ".join(bound)
             + "; those figures are what one core of aiohttp client can push, a lower bound of"
             " the server's capacity. *Deliveries per server CPU-second* below compares the"

@@ -30,7 +30,7 @@ EXTRA = f"""
 connectors:
   slack:
     bot_token: {BOT_TOKEN}
-    incidents_channel: "#incidents"
+    incidents_channel: C0INCIDENTS
 log:
   level: debug
   format: json
