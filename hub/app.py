@@ -110,6 +110,7 @@ def create_app(
                 worker=worker,
                 verifiers=chosen,
                 inbox=inbox,
+                actions=PostMortemActions(engine, queue, policy_set, clock=clock),
                 policies=policy_set,
                 clock=clock,
             )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
+    from hub.engine.actions import PostMortemActions
     from hub.engine.worker import Worker
     from hub.intake.inbox_writer import InboxWriter
     from hub.intake.verifiers import Verifier
@@ -30,6 +31,7 @@ class Runtime:
     worker: Worker
     verifiers: dict[str, Verifier]
     inbox: InboxWriter
+    actions: PostMortemActions
     policies: PolicySet
     clock: Callable[[], datetime] = utc_now
     started_at: datetime = field(default_factory=utc_now)

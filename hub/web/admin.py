@@ -15,6 +15,7 @@ from hub.policy import evaluate, plan_to_json
 from hub.store import records
 from hub.store.jobs import Job, JobState
 from hub.store.state import load_incident
+from hub.web import admin_actions
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 from hub.web.openapi import openapi_document
@@ -193,3 +194,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/incidents/{{incident_id}}", get_incident)
     app.router.add_get(f"{PREFIX}/postmortems", list_postmortems)
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}", get_postmortem)
+    admin_actions.add_routes(app, PREFIX)
