@@ -129,8 +129,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # aiohttp's access log duplicates our one summary line per request.
+    # aiohttp's access log duplicates our one summary line per request, and alembic
+    # would narrate every /readyz migration check.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _is_tty(stream: Any) -> bool:
