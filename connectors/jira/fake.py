@@ -26,10 +26,10 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from connectors.common.faults import Exchange, FaultKind, take_fault
 from connectors.jira.fake_api import SITE, Json, add_routes, error_response, user_json
 from connectors.jira.fake_issues import WORKFLOW
 
-FaultKind = Literal["status", "rate_limit", "hang", "drop_after_commit"]
 Deployment = Literal["Cloud", "Server"]
 
 # Route templates, for narrowing a fault to one endpoint.
@@ -54,21 +54,6 @@ class Fault:
 
     def matches(self, method: str, route: str) -> bool:
         return (self.method in (None, method)) and (self.route in (None, route))
-
-
-@dataclass
-class Exchange:
-    """One request as received and what was answered (status None: nothing was)."""
-
-    method: str
-    path: str
-    route: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: Any
-    status: int | None = None
-    response: Any = None
-    fault: FaultKind | None = None
 
 
 @dataclass
@@ -189,14 +174,7 @@ class FakeJira:
         self.faults.append(Fault("drop_after_commit", times, method, route))
 
     def _take_fault(self, method: str, route: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, route):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-        return None
+        return take_fault(self.faults, method, route)
 
     def _authorized(self, header: str) -> bool:
         if self.deployment == "Cloud":

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from connectors.common.faults import Exchange, FaultKind, take_fault
 from connectors.pagerduty.fake_api import (
     API,
     MAX_PAGE_SIZE,
@@ -32,8 +33,6 @@ from connectors.pagerduty.fake_api import (
     json_response,
     ref,
 )
-
-FaultKind = Literal["status", "rate_limit", "hang", "drop_after_commit"]
 
 
 @dataclass
@@ -47,21 +46,6 @@ class Fault:
 
     def matches(self, method: str, route: str) -> bool:
         return (self.method in (None, method)) and (self.route in (None, route))
-
-
-@dataclass
-class Exchange:
-    """One request as received and what was answered (status None: nothing was)."""
-
-    method: str
-    path: str
-    route: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: Any
-    status: int | None = None
-    response: Any = None
-    fault: FaultKind | None = None
 
 
 @dataclass
@@ -295,14 +279,7 @@ class FakePagerDuty:
         self.faults.append(Fault("drop_after_commit", times, method, route))
 
     def _take_fault(self, method: str, route: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, route):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-        return None
+        return take_fault(self.faults, method, route)
 
     # -- app ----------------------------------------------------------------------
 

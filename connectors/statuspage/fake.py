@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from connectors.common.faults import Exchange, FaultKind, take_fault
 from connectors.statuspage.fake_api import Json, add_routes, error, problems
 
-FaultKind = Literal["status", "rate_limit", "hang", "drop_after_commit"]
 API_PREFIX = "/v1"
 # Fields the live API sends as null while unset, and flags it sends as false.
 INCIDENT_NULLS = (
@@ -66,21 +66,6 @@ class Fault:
 
     def matches(self, method: str, route: str) -> bool:
         return self.method in (None, method) and self.route in (None, route)
-
-
-@dataclass
-class Exchange:
-    """One request as received and what was answered (status None: nothing was)."""
-
-    method: str
-    path: str  # without the /v1 prefix, as the OpenAPI document's paths are written
-    route: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: Any
-    status: int | None = None
-    response: Any = None
-    fault: FaultKind | None = None
 
 
 def _now() -> str:
@@ -285,14 +270,7 @@ class FakeStatuspage:
         self.faults.append(Fault("drop_after_commit", times, method, route))
 
     def _take_fault(self, method: str, route: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, route):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-        return None
+        return take_fault(self.faults, method, route)
 
     def _too_soon(self, key: str) -> float | None:
         """Seconds until `key` may call again, or None (and the call is counted)."""

@@ -12,8 +12,9 @@ from collections.abc import Awaitable
 
 import pytest
 
+from connectors.common.faults import Exchange
 from connectors.google_calendar import GoogleCalendarConnector, event_id_for
-from connectors.google_calendar.fake import Exchange, FakeGoogleCalendar, error_body
+from connectors.google_calendar.fake import FakeGoogleCalendar, error_body
 from hub.errors import ConnectorError
 from tests.connectors.google_calendar.conftest import (
     DETAILS,

@@ -18,8 +18,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from connectors.common.faults import Exchange
 from connectors.jira import JiraConnector
-from connectors.jira.fake import USER_SEARCH, Exchange, FakeJira
+from connectors.jira.fake import USER_SEARCH, FakeJira
 from hub.errors import ConnectorError
 from tests.connectors.jira.conftest import ConnectorFactory, followup
 from tests.support.contract import ContractViolation, OpenApiContract

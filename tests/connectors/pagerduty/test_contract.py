@@ -13,8 +13,9 @@ from collections.abc import Awaitable
 import pytest
 from pydantic import SecretStr
 
+from connectors.common.faults import Exchange
 from connectors.pagerduty import PagerDutyConnector
-from connectors.pagerduty.fake import Exchange, FakePagerDuty
+from connectors.pagerduty.fake import FakePagerDuty
 from hub.errors import ConnectorError
 from tests.connectors.pagerduty.conftest import (
     ALICE,
