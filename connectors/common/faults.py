@@ -7,8 +7,11 @@ requests it matches — and what a fake records of each request are the same for
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
+
+from aiohttp import web
 
 FaultKind = Literal["status", "rate_limit", "hang", "drop_after_commit"]
 
@@ -47,3 +50,48 @@ class Exchange:
     status: int | None = None
     response: Any = None
     fault: FaultKind | None = None
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as a test wants to read it: JSON if it is JSON, else text."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+async def record_exchange(request: web.Request, *, strip_prefix: str = "") -> Exchange:
+    """What a fake keeps of one request, keyed by its route template.
+
+    `strip_prefix` writes paths the way the vendor's OpenAPI document does (e.g. without
+    Statuspage's `/v1`), so contract tests can look the operation up directly.
+    """
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else request.path
+    return Exchange(
+        method=request.method,
+        path=request.path.removeprefix(strip_prefix),
+        route=route.removeprefix(strip_prefix),
+        query=list(request.query.items()),
+        headers=dict(request.headers),
+        body=parse_json(await request.read()),
+    )
+
+
+def finish_exchange(
+    request: web.Request, response: web.StreamResponse, exchange: Exchange
+) -> web.StreamResponse:
+    """Record the answer, or, for "commit then drop", close the connection instead.
+
+    The effect already happened; the caller never learns it. Writing the answer to
+    the aborted transport then fails quietly inside aiohttp.
+    """
+    if exchange.fault == "drop_after_commit" and request.transport:
+        request.transport.abort()
+        return response
+    exchange.status = response.status
+    if isinstance(response, web.Response) and response.body is not None and response.text:
+        exchange.response = json.loads(response.text)
+    return response

@@ -29,7 +29,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from connectors.common.faults import Exchange, FaultKind, take_fault
+from connectors.common.faults import (
+    Exchange,
+    FaultKind,
+    finish_exchange,
+    record_exchange,
+    take_fault,
+)
 
 Json = dict[str, Any]
 PREFIX = "/calendar/v3"
@@ -343,32 +349,15 @@ async def _patch(request: web.Request) -> web.StreamResponse:
 @web.middleware
 async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else request.path
-    raw = await request.read()
-    exchange = Exchange(
-        method=request.method,
-        path=request.path,
-        route=route,
-        query=list(request.query.items()),
-        headers=dict(request.headers),
-        body=json.loads(raw) if raw else None,
-    )
+    exchange = await record_exchange(request)
     state.exchanges.append(exchange)
-    state.calls[(request.method, route)] += 1
+    state.calls[(request.method, exchange.route)] += 1
     if state.latency:
         await asyncio.sleep(state.latency)
-    fault = state._take_fault(request.method, route)
+    fault = state._take_fault(request.method, exchange.route)
     exchange.fault = fault.kind if fault else None
     response = await _answer(request, handler, state, fault)
-    if fault is not None and fault.kind == "drop_after_commit" and request.transport:
-        # The event is stored; the caller never learns it.
-        request.transport.abort()
-        return response
-    exchange.status = response.status
-    if isinstance(response, web.Response) and response.body is not None:
-        exchange.response = json.loads(response.text or "null")
-    return response
+    return finish_exchange(request, response, exchange)
 
 
 async def _answer(

@@ -18,15 +18,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 
-from connectors.common.faults import Exchange, FaultKind, take_fault
+from connectors.common.faults import (
+    Exchange,
+    FaultKind,
+    finish_exchange,
+    record_exchange,
+    take_fault,
+)
 from connectors.jira.fake_api import SITE, Json, add_routes, error_response, user_json
 from connectors.jira.fake_issues import WORKFLOW
 
@@ -203,42 +208,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else request.path
-    raw = await request.read()
-    exchange = Exchange(
-        method=request.method,
-        path=request.path,
-        route=route,
-        query=list(request.query.items()),
-        headers=dict(request.headers),
-        body=_parse_json(raw),
-    )
+    exchange = await record_exchange(request)
     state.exchanges.append(exchange)
     state.calls[(request.method, request.path)] += 1
     if state.latency:
         await asyncio.sleep(state.latency)
-
-    fault = state._take_fault(request.method, route)
+    fault = state._take_fault(request.method, exchange.route)
     exchange.fault = fault.kind if fault else None
     response = await _answer(request, handler, state, fault)
-    if fault is not None and fault.kind == "drop_after_commit" and request.transport:
-        # The effect is recorded; the caller never learns it.
-        request.transport.abort()
-        return response
-    exchange.status = response.status
-    if isinstance(response, web.Response) and response.body is not None and response.text:
-        exchange.response = json.loads(response.text)
-    return response
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
+    return finish_exchange(request, response, exchange)
 
 
 async def _answer(

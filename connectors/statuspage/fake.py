@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -27,7 +26,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from connectors.common.faults import Exchange, FaultKind, take_fault
+from connectors.common.faults import (
+    Exchange,
+    FaultKind,
+    finish_exchange,
+    record_exchange,
+    take_fault,
+)
 from connectors.statuspage.fake_api import Json, add_routes, error, problems
 
 API_PREFIX = "/v1"
@@ -302,31 +307,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    resource = request.match_info.route.resource
-    route = (resource.canonical if resource is not None else request.path).removeprefix(API_PREFIX)
-    raw = await request.read()
-    exchange = Exchange(
-        method=request.method,
-        path=request.path.removeprefix(API_PREFIX),
-        route=route,
-        query=list(request.query.items()),
-        headers=dict(request.headers),
-        body=_parse_json(raw),
-    )
+    exchange = await record_exchange(request, strip_prefix=API_PREFIX)
     state.exchanges.append(exchange)
     if state.latency:
         await asyncio.sleep(state.latency)
-    response, fault = await _answer(request, handler, state, route)
+    response, fault = await _answer(request, handler, state, exchange.route)
     exchange.fault = fault.kind if fault else None
-    if fault is not None and fault.kind == "drop_after_commit" and request.transport:
-        # The effect is recorded; the caller never learns it. Writing the answer to
-        # the aborted transport fails quietly inside aiohttp.
-        request.transport.abort()
-        return response
-    exchange.status = response.status
-    if isinstance(response, web.Response) and response.body is not None:
-        exchange.response = json.loads(response.text or "null")
-    return response
+    return finish_exchange(request, response, exchange)
 
 
 async def _answer(
@@ -358,12 +345,3 @@ async def _faulty(fault: Fault, state: FakeStatuspage) -> web.Response:
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
         return error(fault.status, "Rate limit exceeded", headers)
     return error(fault.status, "Internal Server Error")
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
