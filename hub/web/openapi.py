@@ -73,6 +73,15 @@ def _components() -> dict[str, Any]:
         },
     }
     schemas["Job"] = _job_schema()
+    schemas["ActionResult"] = {
+        "type": "object",
+        "required": ["message", "replayed"],
+        "properties": {
+            "message": {"type": "string"},
+            "replayed": {"type": "boolean"},
+            "postmortem": _ref("PostMortem"),
+        },
+    }
     schemas["PostMortem"] = {
         "type": "object",
         "description": "A post-mortem with its status, owner, meeting and plan.",
@@ -179,6 +188,72 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _action(summary: str, body: dict[str, Any], refused: tuple[str, str]) -> dict[str, Any]:
+    pm_id = {"name": "postmortem_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    key = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+    return {
+        "summary": summary,
+        "parameters": [pm_id, key],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": _json(_ref("ActionResult"), "Done (or replayed: the same Idempotency-Key)"),
+            "400": _json(_ref("Error"), "The body is malformed; the message names the field"),
+            refused[0]: _json(_ref("Error"), refused[1]),
+            **_ERRORS,
+            **_NOT_FOUND,
+        },
+    }
+
+
+def _action_paths() -> dict[str, Any]:
+    string = {"type": "string"}
+    base = "/api/v1/postmortems/{postmortem_id}"
+    follow_up = {
+        "type": "object",
+        "required": ["summary", "priority"],
+        "properties": {
+            "summary": string,
+            "priority": {"type": "string", "pattern": "^[Pp][0-9]$"},
+            "owner_email": string,
+        },
+    }
+    message = {
+        "type": "object",
+        "required": ["body"],
+        "properties": {"body": string, "full_outage": {"type": "boolean", "default": False}},
+    }
+    owner = {
+        "type": "object",
+        "required": ["email"],
+        "properties": {"email": string, "reason": string},
+    }
+    move = {
+        "type": "object",
+        "required": ["to"],
+        "properties": {
+            "to": {"type": "string", "enum": ["in_review", "reviewed", "closed"]},
+            "reason": string,
+            "override": {"type": "boolean", "default": False},
+        },
+    }
+    return {
+        f"{base}/follow-ups": {
+            "post": _action("Add a follow-up", follow_up, ("409", "The post-mortem is closed"))
+        },
+        f"{base}/external-message": {
+            "put": _action(
+                "Write the external message (linted)", message, ("422", "Refused by the lint")
+            )
+        },
+        f"{base}/owner": {
+            "post": _action("Designate or hand off the owner", owner, ("409", "Refused"))
+        },
+        f"{base}/transitions": {
+            "post": _action("Move the post-mortem on", move, ("409", "A guard refused it"))
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     return {
@@ -190,6 +265,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_action_paths()},
         "components": _components(),
     }

@@ -147,3 +147,10 @@ async def test_openapi_document_is_public_and_valid(tmp_path: Path, db_url: str)
             "/api/v1/incidents/{incident_id}",
         } <= set(document["paths"])
         assert "Incident" in document["components"]["schemas"]
+        writes = {
+            "/api/v1/postmortems/{postmortem_id}/follow-ups",
+            "/api/v1/postmortems/{postmortem_id}/external-message",
+            "/api/v1/postmortems/{postmortem_id}/owner",
+            "/api/v1/postmortems/{postmortem_id}/transitions",
+        }
+        assert writes <= set(document["paths"])
