@@ -95,3 +95,39 @@ def finish_exchange(
     if isinstance(response, web.Response) and response.body is not None and response.text:
         exchange.response = json.loads(response.text)
     return response
+
+
+@dataclass
+class Fault:
+    """A fault a fake injects into matching requests (`times` None: until cleared)."""
+
+    kind: FaultKind
+    times: int | None
+    method: str | None = None
+    route: str | None = None  # a route template, as the fake's routes name it
+    status: int = 500
+    retry_after: float | None = None
+
+    def matches(self, method: str, route: str) -> bool:
+        return self.method in (None, method) and self.route in (None, route)
+
+
+class FaultInjection:
+    """The fault calls every method/route-matching fake offers; `faults` is the fake's list."""
+
+    faults: list[Fault]
+
+    def hang(
+        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
+    ) -> None:
+        """Accept the request and never answer (until the fake shuts down)."""
+        self.faults.append(Fault("hang", times, method, route))
+
+    def drop_after_commit(
+        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
+    ) -> None:
+        """Carry out the request, then close the connection instead of answering."""
+        self.faults.append(Fault("drop_after_commit", times, method, route))
+
+    def _take_fault(self, method: str, route: str) -> Fault | None:
+        return take_fault(self.faults, method, route)

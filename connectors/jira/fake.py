@@ -27,10 +27,10 @@ from aiohttp import web
 
 from connectors.common.faults import (
     Exchange,
-    FaultKind,
+    Fault,
+    FaultInjection,
     finish_exchange,
     record_exchange,
-    take_fault,
 )
 from connectors.jira.fake_api import SITE, Json, add_routes, error_response, user_json
 from connectors.jira.fake_issues import WORKFLOW
@@ -49,20 +49,7 @@ USER_SEARCH = f"{API}/user/search"
 
 
 @dataclass
-class Fault:
-    kind: FaultKind
-    times: int | None  # None: every matching request until `faults.clear()`
-    method: str | None = None
-    route: str | None = None  # a template above, e.g. BULK
-    status: int = 500
-    retry_after: float | None = None
-
-    def matches(self, method: str, route: str) -> bool:
-        return (self.method in (None, method)) and (self.route in (None, route))
-
-
-@dataclass
-class FakeJira:
+class FakeJira(FaultInjection):
     """The fake's state: seed it, point a client at it, then read `issues`/`exchanges`."""
 
     email: str = "pmhub@example.com"
@@ -165,21 +152,6 @@ class FakeJira:
         route: str | None = None,
     ) -> None:
         self.faults.append(Fault("rate_limit", times, method, route, 429, retry_after))
-
-    def hang(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Accept the request and never answer (until the fake shuts down)."""
-        self.faults.append(Fault("hang", times, method, route))
-
-    def drop_after_commit(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Carry out the request, then close the connection instead of answering."""
-        self.faults.append(Fault("drop_after_commit", times, method, route))
-
-    def _take_fault(self, method: str, route: str) -> Fault | None:
-        return take_fault(self.faults, method, route)
 
     def _authorized(self, header: str) -> bool:
         if self.deployment == "Cloud":

@@ -23,10 +23,10 @@ from aiohttp import web
 
 from connectors.common.faults import (
     Exchange,
-    FaultKind,
+    Fault,
+    FaultInjection,
     finish_exchange,
     record_exchange,
-    take_fault,
 )
 from connectors.pagerduty.fake_api import (
     API,
@@ -41,20 +41,7 @@ from connectors.pagerduty.fake_api import (
 
 
 @dataclass
-class Fault:
-    kind: FaultKind
-    times: int | None  # None: every matching request until cleared
-    method: str | None = None
-    route: str | None = None  # a route template such as "/incidents/{id}/notes"
-    status: int = 500
-    retry_after: float | None = None
-
-    def matches(self, method: str, route: str) -> bool:
-        return (self.method in (None, method)) and (self.route in (None, route))
-
-
-@dataclass
-class FakePagerDuty:
+class FakePagerDuty(FaultInjection):
     """The fake's state: seed it, point a client at it, then read `calls`/`exchanges`."""
 
     token: str = "pd-test-token"  # noqa: S105 - the fake's own, not a credential
@@ -270,21 +257,6 @@ class FakePagerDuty:
         route: str | None = None,
     ) -> None:
         self.faults.append(Fault("rate_limit", times, method, route, 429, retry_after))
-
-    def hang(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Accept the request and never answer (until the fake shuts down)."""
-        self.faults.append(Fault("hang", times, method, route))
-
-    def drop_after_commit(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Carry out the request, then close the connection instead of answering."""
-        self.faults.append(Fault("drop_after_commit", times, method, route))
-
-    def _take_fault(self, method: str, route: str) -> Fault | None:
-        return take_fault(self.faults, method, route)
 
     # -- app ----------------------------------------------------------------------
 

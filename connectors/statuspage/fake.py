@@ -28,10 +28,10 @@ from aiohttp import web
 
 from connectors.common.faults import (
     Exchange,
-    FaultKind,
+    Fault,
+    FaultInjection,
     finish_exchange,
     record_exchange,
-    take_fault,
 )
 from connectors.statuspage.fake_api import Json, add_routes, error, problems
 
@@ -60,25 +60,12 @@ UPDATE_NULLS = ("affected_components", "custom_tweet", "tweet_id", "twitter_upda
 POSTMORTEM_NULLS = ("body", "body_updated_at", "published_at", "custom_tweet")
 
 
-@dataclass
-class Fault:
-    kind: FaultKind
-    times: int | None  # None: every matching request until `faults.clear()`
-    method: str | None = None
-    route: str | None = None  # as the document names it, e.g. "/pages/{page_id}/incidents"
-    status: int = 500
-    retry_after: float | None = None
-
-    def matches(self, method: str, route: str) -> bool:
-        return self.method in (None, method) and self.route in (None, route)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
-class FakeStatuspage:
+class FakeStatuspage(FaultInjection):
     """The fake's state: seed it, point a client at it, then read `incidents`/`exchanges`."""
 
     api_key: str = "sp-test-key"
@@ -261,21 +248,6 @@ class FakeStatuspage:
         times: int | None = 1,
     ) -> None:
         self.faults.append(Fault("rate_limit", times, status=status, retry_after=retry_after))
-
-    def hang(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Accept the request and never answer (until the fake shuts down)."""
-        self.faults.append(Fault("hang", times, method, route))
-
-    def drop_after_commit(
-        self, *, times: int | None = 1, method: str | None = None, route: str | None = None
-    ) -> None:
-        """Carry out the request, then close the connection instead of answering."""
-        self.faults.append(Fault("drop_after_commit", times, method, route))
-
-    def _take_fault(self, method: str, route: str) -> Fault | None:
-        return take_fault(self.faults, method, route)
 
     def _too_soon(self, key: str) -> float | None:
         """Seconds until `key` may call again, or None (and the call is counted)."""
