@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 CONFIG ?= config/pmhub.yaml
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run serve test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(RUNSTAMP)
 
+# The sandbox: every vendor faked on loopback, the real daemon on 127.0.0.1:8080.
 run: $(RUNSTAMP)
+	$(BIN)/pmhub demo
+
+# The daemon itself, on your configuration.
+serve: $(RUNSTAMP)
 	mkdir -p var
 	$(BIN)/pmhub serve --config $(CONFIG)
 

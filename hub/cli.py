@@ -16,6 +16,7 @@ from hub.cli_jobs import jobs
 from hub.cli_policy import policy
 from hub.cli_sign import sign
 from hub.cli_simulate import simulate
+from hub.demo import demo
 from hub.logging import REDACTOR, configure_logging
 from hub.policy import policy_json_schema
 from hub.settings import secret_values, settings_json_schema
@@ -32,6 +33,7 @@ main.add_command(jobs)
 main.add_command(policy)
 main.add_command(simulate)
 main.add_command(sign)
+main.add_command(demo)
 
 
 @main.command()

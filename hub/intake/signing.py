@@ -21,9 +21,14 @@ def _hex(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(source: str, secret: str, body: bytes, now: datetime) -> dict[str, str]:
-    """The headers that make `body` an authentic delivery from `source`."""
-    delivery_id = str(uuid.uuid4())
+def signed_headers(
+    source: str, secret: str, body: bytes, now: datetime, *, delivery_id: str | None = None
+) -> dict[str, str]:
+    """The headers that make `body` an authentic delivery from `source`.
+
+    `delivery_id` repeats an earlier delivery's id, as a vendor's redelivery does.
+    """
+    delivery_id = delivery_id or str(uuid.uuid4())
     timestamp = str(int(now.timestamp()))
     if source == "pagerduty":
         return {

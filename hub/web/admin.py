@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler, Middleware
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem
 from hub.policy import evaluate, plan_to_json
-from hub.store import records
+from hub.store import audit, records
 from hub.store.jobs import Job, JobState
 from hub.store.state import load_incident
 from hub.web import admin_actions
@@ -181,6 +181,27 @@ async def get_postmortem(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def get_postmortem_audit(request: web.Request) -> web.Response:
+    """The post-mortem's audit trail, oldest first: every decision, its actor and rule."""
+    runtime = request.app[RUNTIME]
+    row = await records.get_postmortem(runtime.engine, request.match_info["postmortem_id"])
+    if row is None:
+        return error_response(404, "not_found", "no such post-mortem")
+    entries = await audit.list_entries(runtime.engine, row["incident_id"], limit=_limit(request))
+    return web.json_response({"entries": [_audit_json(entry) for entry in entries]})
+
+
+def _audit_json(entry: audit.AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at.isoformat() if entry.at else None,
+        "action": entry.action,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "rule": entry.rule,
+        "detail": dict(entry.detail),
+    }
+
+
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
@@ -194,4 +215,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/incidents/{{incident_id}}", get_incident)
     app.router.add_get(f"{PREFIX}/postmortems", list_postmortems)
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}", get_postmortem)
+    app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}/audit", get_postmortem_audit)
     admin_actions.add_routes(app, PREFIX)

@@ -82,6 +82,19 @@ def _components() -> dict[str, Any]:
             "postmortem": _ref("PostMortem"),
         },
     }
+    nullable_text = {"type": ["string", "null"]}
+    schemas["AuditEntry"] = {
+        "type": "object",
+        "required": ["at", "action", "actor", "reason", "rule", "detail"],
+        "properties": {
+            "at": {"type": ["string", "null"], "format": "date-time"},
+            "action": {"type": "string"},
+            "actor": {"type": "string", "description": "a person, or 'pmhub' for the policy"},
+            "reason": {"type": "string"},
+            "rule": nullable_text,
+            "detail": {"type": "object", "additionalProperties": True},
+        },
+    }
     schemas["PostMortem"] = {
         "type": "object",
         "description": "A post-mortem with its status, owner, meeting and plan.",
@@ -180,6 +193,17 @@ def _paths() -> dict[str, Any]:
                 "parameters": [pm_id],
                 "responses": {
                     "200": _json(_ref("PostMortem"), "The post-mortem"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+        "/api/v1/postmortems/{postmortem_id}/audit": {
+            "get": {
+                "summary": "The post-mortem's audit trail, oldest first, each entry with its rule",
+                "parameters": [pm_id, _LIMIT],
+                "responses": {
+                    "200": _json(_list_of("AuditEntry", "entries"), "Audit entries"),
                     **_ERRORS,
                     **_NOT_FOUND,
                 },

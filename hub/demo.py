@@ -1,0 +1,195 @@
+"""`pmhub demo`: the whole post-mortem process, live, with every vendor faked on loopback.
+
+`make run` runs this. It starts the vendor fakes, the real daemon (its real webhook
+endpoints, worker, store and connectors) on 127.0.0.1:8080 with an SQLite store in
+`var/demo/`, replays a SEV-1 from PagerDuty and a SEV-2 from incident.io through the
+signed endpoints, drives both through the lifecycle, and prints one line per thing
+pmhub did in a vendor's tool. Then it keeps serving so you can send your own events;
+`--once` stops after the story instead, and exits non-zero if an expected effect is
+missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import click
+from aiohttp import web
+
+from hub.app import create_app
+from hub.demo_checks import Expectations
+from hub.demo_driver import DemoClock, DemoError, Driver
+from hub.demo_narrator import Narrator
+from hub.demo_story import Story, story_start
+from hub.demo_world import World, start_world
+from hub.logging import configure_logging
+from hub.policy import PolicyError, load_policies
+from hub.runtime import utc_now
+from hub.settings import ConfigError, load_settings, secret_values
+
+DEFAULT_POLICY = Path("config/policies/pagerduty-process.yaml")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Stop after the story; exit 1 if an effect is missing.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the daemon listens.")
+@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Store, configuration and CA of this run (replaced at each start).",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="The policy file the daemon enforces.",
+)
+def demo(once: bool, host: str, port: int, data_dir: Path, policy_path: Path) -> None:
+    """Run the sandbox: the whole process on local fakes, no credentials needed."""
+    options = SandboxOptions(data_dir, policy_path.resolve(), host=host, port=port)
+    try:
+        code = asyncio.run(run_demo(options, click.echo, once=once))
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    data_dir: Path
+    policy_path: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    vendor_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A running sandbox: the fakes, the daemon's address, and the story's tools."""
+
+    world: World
+    base_url: str
+    driver: Driver
+    narrator: Narrator
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not start (a taken port, an invalid policy)."""
+
+
+@asynccontextmanager
+async def running_sandbox(
+    options: SandboxOptions, say: Callable[[str], None]
+) -> AsyncIterator[Sandbox]:
+    """Start the fakes and the daemon; stop both on exit."""
+    clock = DemoClock(story_start(utc_now()))
+    _fresh(options.data_dir)
+    async with AsyncExitStack() as stack:
+        world = await start_world(stack, options.data_dir, clock())
+        runner = await _start_daemon(world, options, clock)
+        stack.push_async_callback(runner.cleanup)
+        host, port = runner.addresses[0][:2]
+        base_url = f"http://{host}:{port}"
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        driver = Driver(session, base_url, world, clock)
+        yield Sandbox(world, base_url, driver, Narrator(world, say, driver.deadlines))
+
+
+async def play(sandbox: Sandbox, say: Callable[[str], None]) -> Expectations | None:
+    """Tell the story while narrating; the expectations checked, or None if it stopped."""
+    watching = asyncio.create_task(sandbox.narrator.run())
+    try:
+        await Story(sandbox.driver, say).play()
+        await _quiet(sandbox)
+        return await Expectations.check(sandbox.driver, sandbox.world)
+    except DemoError as error:
+        say(f"\npmhub demo: the story stopped: {error}")
+        return None
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        sandbox.narrator.look()
+
+
+async def run_demo(options: SandboxOptions, say: Callable[[str], None], *, once: bool) -> int:
+    try:
+        async with running_sandbox(options, say) as sandbox:
+            say(
+                f"pmhub is serving on {sandbox.base_url} (store: {options.data_dir / 'demo.db'});"
+                " every vendor is a local fake.\n"
+            )
+            expectations = await play(sandbox, say)
+            if expectations is None:
+                return 1
+            say("")
+            for line in expectations.report():
+                say(line)
+            if once:
+                return 0 if expectations.ok else 1
+            _how_to_send_your_own(say, options.data_dir, sandbox.base_url)
+            await sandbox.narrator.run(interval=0.5)  # serve and narrate until Ctrl-C
+    except SandboxError as error:
+        say(f"pmhub demo: {error}")
+        return 1
+    return 0
+
+
+async def _quiet(sandbox: Sandbox, seconds: float = 1.0) -> None:
+    """Wait until the fakes have seen nothing new for `seconds` (the last notes land)."""
+    before = -1
+    while len(sandbox.narrator.lines) != before:
+        before = len(sandbox.narrator.lines)
+        await asyncio.sleep(seconds)
+        sandbox.narrator.look()
+
+
+def _fresh(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for stale in data_dir.glob("demo.db*"):
+        stale.unlink()
+
+
+async def _start_daemon(world: World, options: SandboxOptions, clock: DemoClock) -> web.AppRunner:
+    config_path = options.data_dir / "pmhub.yaml"
+    store_url = f"sqlite+aiosqlite:///{(options.data_dir / 'demo.db').resolve()}"
+    config_path.write_text(world.config_text(store_url, options))
+    try:
+        settings = load_settings(config_path)
+        policies = load_policies(settings.policies)
+    except (ConfigError, PolicyError) as error:
+        raise SandboxError("; ".join(str(problem) for problem in error.problems)) from None
+    configure_logging(level="warning", fmt="console", secrets=secret_values(settings))
+    app = create_app(settings, policies=policies, clock=clock)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, options.host, options.port).start()
+    except OSError as error:
+        await runner.cleanup()
+        where = f"{options.host}:{options.port}"
+        raise SandboxError(f"cannot listen on {where} ({error.strerror}); try --port 0") from None
+    return runner
+
+
+def _how_to_send_your_own(say: Callable[[str], None], data_dir: Path, base_url: str) -> None:
+    config = data_dir / "pmhub.yaml"
+    say(
+        "\npmhub keeps serving (Ctrl-C stops it). Send your own event, signed as the vendor"
+        " would sign it:\n"
+        f"  .venv/bin/pmhub sign --config {config} --url {base_url} pagerduty my-event.json | sh\n"
+        f"  (sources: pagerduty, incidentio, slack/commands, slack/interactions, jira;"
+        f" the admin API is at {base_url}/api/v1, its token is in {config})\n"
+    )

@@ -1,0 +1,130 @@
+"""What the sandbox's story must have produced, checked on the fakes and in pmhub's records.
+
+`pmhub demo --once` exits non-zero when any of these is missing, or when something
+was done twice: the demo is also a smoke test of the whole daemon.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.demo_driver import Driver
+from hub.demo_story import IO_ID, IO_REFERENCE, PD_ID, PD_NUMBER
+from hub.demo_world import ALICE, BOB, INCIDENTS_CHANNEL, SEARCH_CHANNEL, World
+
+Json = dict[str, Any]
+# What the story leads to: two follow-ups filed for the SEV-1 and one for the SEV-2,
+# one meeting each, and PagerDuty notes when the owner and meeting are known and at close.
+SEV1_FILED, ALL_FILED, MEETINGS, MIN_NOTES = 2, 3, 2, 2
+
+
+@dataclass
+class Expectations:
+    results: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(passed for _, passed in self.results)
+
+    def expect(self, what: str, passed: bool) -> None:
+        self.results.append((what, passed))
+
+    def report(self) -> list[str]:
+        lines = [f"  {'✓' if passed else '✗'} {what}" for what, passed in self.results]
+        failed = sum(1 for _, passed in self.results if not passed)
+        verdict = "every expected effect happened, once" if not failed else f"{failed} missing"
+        return ["Summary:", *lines, f"pmhub demo: {verdict}."]
+
+    @classmethod
+    async def check(cls, driver: Driver, world: World) -> Expectations:
+        found = cls()
+        sev1, sev2 = await driver.postmortem(PD_ID), await driver.postmortem(IO_ID)
+        found.sev1(sev1 or {}, world, driver.deadlines.get(PD_ID))
+        found.sev2(sev2 or {}, world, driver.deadlines.get(IO_ID))
+        found.exactly_once(world)
+        return found
+
+    def sev1(self, pm: Json, world: World, deadline: datetime | None) -> None:
+        ref = f"PD-{PD_NUMBER}"
+        self.expect(f"{ref}: Alice Chen owns the post-mortem", _owner_email(pm) == ALICE.email)
+        self.expect(f"{ref}: Slack DM to the owner", _dm_count(world, ALICE.slack_id) >= 1)
+        self.expect(
+            f"{ref}: announced in #incidents", _mentions(world, INCIDENTS_CHANNEL, ref) >= 1
+        )
+        self.meeting(ref, pm, deadline, "3 calendar days")
+        keys = [f for f in pm.get("follow_ups", []) if f.get("tracker_key")]
+        self.expect(f"{ref}: the P0 and P1 follow-ups filed in Jira", len(keys) == SEV1_FILED)
+        labels_ok = all(
+            {"postmortem", "sev-1"} <= set(world.jira.issue(f["tracker_key"])["fields"]["labels"])
+            for f in keys
+        )
+        self.expect(f"{ref}: Jira issues carry the policy's labels", bool(keys) and labels_ok)
+        flagged = [f for f in pm.get("follow_ups", []) if f.get("priority") == "P3"]
+        self.expect(
+            f"{ref}: the P3 follow-up flagged, not filed",
+            len(flagged) == 1 and not flagged[0].get("tracker_key"),
+        )
+        done = [f for f in keys if f.get("state") == "done"]
+        self.expect(f"{ref}: the follow-up closed in Jira is done in pmhub", len(done) == 1)
+        message = pm.get("external_message") or {}
+        self.expect(f"{ref}: external message published", bool(message.get("published_ref")))
+        self.expect(f"{ref}: status page incident posted", len(world.statuspage.incidents) == 1)
+        notes = world.pagerduty.notes.get("Q1CHKOUT5XX", [])
+        self.expect(f"{ref}: PagerDuty notes (owner and meeting; closed)", len(notes) >= MIN_NOTES)
+        self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
+        self.expect(f"{ref}: outcome shared in #incidents", _outcome_shared(world, ref))
+
+    def sev2(self, pm: Json, world: World, deadline: datetime | None) -> None:
+        ref = IO_REFERENCE
+        self.expect(f"{ref}: Bob Okafor owns the post-mortem", _owner_email(pm) == BOB.email)
+        self.expect(f"{ref}: Slack DM to the owner", _dm_count(world, BOB.slack_id) >= 1)
+        self.expect(
+            f"{ref}: announced in the incident's channel",
+            _mentions(world, SEARCH_CHANNEL, ref) + _mentions(world, INCIDENTS_CHANNEL, ref) >= 1,
+        )
+        self.meeting(ref, pm, deadline, "5 business days")
+        filed = [f for f in pm.get("follow_ups", []) if f.get("tracker_key")]
+        self.expect(f"{ref}: incident.io's follow-up filed in Jira", len(filed) == 1)
+        self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
+        self.expect(f"{ref}: outcome shared", _outcome_shared(world, ref))
+
+    def meeting(self, ref: str, pm: Json, deadline: datetime | None, rule: str) -> None:
+        meeting = pm.get("meeting") or {}
+        end = datetime.fromisoformat(meeting["end"]) if meeting.get("end") else None
+        inside = end is not None and deadline is not None and end <= deadline
+        self.expect(f"{ref}: meeting booked inside the deadline ({rule})", inside)
+
+    def exactly_once(self, world: World) -> None:
+        posts = [m for channel in world.slack.messages for m in world.slack.posts(channel)]
+        keys = Counter(
+            str(m.get("metadata", {}).get("event_payload", {}).get("effect_key")) for m in posts
+        )
+        twice = [key for key, count in keys.items() if count > 1 and key != "None"]
+        self.expect("no Slack message posted twice", not twice)
+        self.expect("two meetings on the calendar", len(world.calendar.stored()) == MEETINGS)
+        self.expect("three Jira issues in all", len(world.jira.issues) == ALL_FILED)
+
+
+def _owner_email(pm: Json) -> str | None:
+    owner = (pm.get("plan") or {}).get("owner") or {}
+    return owner.get("email")
+
+
+def _dm_count(world: World, user_id: str) -> int:
+    channel = world.slack.dms.get(user_id)
+    return len(world.slack.posts(channel)) if channel else 0
+
+
+def _mentions(world: World, channel: str, ref: str) -> int:
+    return sum(1 for m in world.slack.posts(channel) if ref in str(m.get("text", "")))
+
+
+def _outcome_shared(world: World, ref: str) -> bool:
+    return any(
+        ref in str(m.get("text", "")) and "closed" in str(m.get("text", ""))
+        for channel in (INCIDENTS_CHANNEL, SEARCH_CHANNEL)
+        for m in world.slack.posts(channel)
+    )

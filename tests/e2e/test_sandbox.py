@@ -1,0 +1,97 @@
+"""The whole process through the sandbox: every fake, the real daemon over HTTP.
+
+The story (hub/demo_story.py) is issue 6's first two end-to-end cases in one run:
+a PagerDuty SEV-1 triggered → acknowledged → resolved (owner DM, channel post, a
+meeting inside 3 calendar days, the PagerDuty note, follow-ups from Slack and the
+admin API filed in Jira with the policy's labels, a P3 flagged, "outage" refused,
+reviewed after the meeting, published, closed, outcome shared) and an incident.io
+SEV-2 whose deliveries arrive out of order and twice (5 business days), plus Jira's
+two-way sync. `Expectations` checks each of those on the fakes and in pmhub's records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from hub.cli import main
+from hub.demo import SandboxOptions, play, running_sandbox
+from hub.demo_story import PD_ID, PD_NUMBER
+from hub.demo_world import World
+
+POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
+
+
+def test_demo_once_exits_zero_and_tells_what_happened(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--once", "--port", "0", "--data-dir", str(tmp_path), "--policy", str(POLICY)],
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+    assert "Traceback" not in out
+    assert f"Slack DM to Alice Chen: You own the post-mortem for PD-{PD_NUMBER}" in out
+    assert f"Booked 'Post-mortem: PD-{PD_NUMBER}" in out
+    assert "Jira PM-1 [postmortem, sev-1," in out
+    assert "Status page incident" in out
+    assert f"PagerDuty note on PD-{PD_NUMBER}" in out
+    assert "avoid 'outage'" in out  # the refused draft, with its reason
+    assert "every expected effect happened, once" in out
+    assert "✗" not in out
+
+
+async def test_every_effect_once_under_faults_on_every_fake(tmp_path: Path) -> None:
+    lines: list[str] = []
+    options = SandboxOptions(tmp_path, POLICY, port=0, vendor_timeout_seconds=2)
+    async with running_sandbox(options, lines.append) as sandbox:
+        _inject_faults(sandbox.world)
+        expectations = await play(sandbox, lines.append)
+        assert expectations is not None, "\n".join(lines)
+        assert expectations.ok, "\n".join(expectations.report())
+        world = sandbox.world
+        # Every fault was met (none left waiting), and still nothing happened twice.
+        for fake in (world.slack, world.calendar, world.jira, world.statuspage, world.pagerduty):
+            assert not fake.faults, fake
+        assert len(world.statuspage.incidents) == 1
+        notes = world.pagerduty.notes["Q1CHKOUT5XX"]
+        assert len({note["content"] for note in notes}) == len(notes)
+        status, trail = await sandbox.driver.admin("GET", f"/postmortems/pm:{PD_ID}/audit")
+        assert status == 200
+        _assert_every_step_audited(trail["entries"])
+
+
+def _assert_every_step_audited(entries: list[dict[str, Any]]) -> None:
+    """The trail shows each step of the SEV-1 with the rule that allowed or asked for it."""
+    moves = [(e["detail"].get("to"), e["rule"]) for e in entries if e["action"] == "transition"]
+    assert ("in_review", "major") in moves
+    assert ("reviewed", "major") in moves
+    assert ("closed", "major") in moves
+    refused = [e for e in entries if e["action"].endswith("refused")]
+    assert any("outage" in e["reason"] for e in refused)
+
+
+def _inject_faults(world: World) -> None:
+    """5xx, a rate limit, a timeout and a lost answer after the vendor committed, on each."""
+    slack = world.slack
+    slack.fail(500, method="chat.postMessage")
+    slack.rate_limit(1, method="chat.postMessage")
+    slack.hang(method="chat.postMessage")
+    slack.drop_after_commit(method="chat.postMessage")
+    calendar = world.calendar
+    calendar.fail(503, method="POST")
+    calendar.rate_limit(429, retry_after=1, method="POST")
+    calendar.hang(method="POST")
+    calendar.drop_after_commit(method="POST")
+    for fake in (world.jira, world.statuspage):
+        fake.fail(502, method="POST")
+        fake.hang(method="POST")
+        fake.drop_after_commit(method="POST")
+    world.jira.rate_limit(1, method="POST")
+    world.statuspage.rate_limit(1, status=429)
+    world.pagerduty.fail(500, method="GET")
+    world.pagerduty.rate_limit(1, method="POST")
+    world.pagerduty.drop_after_commit(method="POST")
+    world.incidentio.fail(500)
+    world.incidentio.rate_limit(1)
