@@ -11,6 +11,7 @@ two-way sync. `Expectations` checks each of those on the fakes and in pmhub's re
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.demo import SandboxOptions, play, running_sandbox
+from hub.demo_driver import z
 from hub.demo_story import PD_ID, PD_NUMBER
-from hub.demo_world import World
+from hub.demo_world import ALICE, World
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 
@@ -95,3 +97,48 @@ def _inject_faults(world: World) -> None:
     world.pagerduty.drop_after_commit(method="POST")
     world.incidentio.fail(500)
     world.incidentio.rate_limit(1)
+
+
+async def test_false_positive_owner_asked_then_closed_as_not_needed(tmp_path: Path) -> None:
+    lines: list[str] = []
+    options = SandboxOptions(tmp_path, POLICY, port=0, vendor_timeout_seconds=2)
+    async with running_sandbox(options, lines.append) as sandbox:
+        world, driver = sandbox.world, sandbox.driver
+        created = driver.clock() - timedelta(hours=1)
+        incident = world.pagerduty.add_incident(
+            "Q1FALSEPOS1",
+            number=1043,
+            title="Checkout latency alert",
+            status="resolved",
+            created_at=z(created),
+            resolved_at=z(created + timedelta(minutes=12)),
+            # A P3 (SEV-3): the PagerDuty process reviews even a false alarm at SEV-1/2
+            # (seed 002), so only below that is the post-mortem optional.
+            priority="P3",
+            incident_type="false_positive",
+            assignees=[(ALICE.pagerduty_id, z(created))],
+            acknowledgers=[(ALICE.pagerduty_id, z(created + timedelta(minutes=2)))],
+        )
+        await driver.pagerduty("incident.resolved", incident, created + timedelta(minutes=12))
+
+        async def owner_asked() -> bool:
+            return any("false positive" in m["text"] for m in _dms(world, ALICE.slack_id))
+
+        await driver.until(owner_asked, "the owner to be asked")
+        answer = await driver.slash(
+            ALICE.slack_id, "close not needed: the alert fired on a canary host PD-1043"
+        )
+        pm = await driver.until_postmortem(
+            "pagerduty:Q1FALSEPOS1", lambda pm: pm["status"] == "closed", "the close"
+        )
+        assert "canary host" in (pm["not_needed_reason"] or ""), answer
+        assert pm["meeting"] is None
+        # Nothing was booked, filed or published for it.
+        assert world.calendar.stored() == []
+        assert world.jira.issues == {}
+        assert world.statuspage.incidents == {}
+
+
+def _dms(world: World, user_id: str) -> list[dict[str, Any]]:
+    channel = world.slack.dms.get(user_id)
+    return world.slack.posts(channel) if channel else []
