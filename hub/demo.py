@@ -27,7 +27,7 @@ from hub.app import create_app
 from hub.demo_checks import Expectations
 from hub.demo_driver import DemoClock, DemoError, Driver
 from hub.demo_narrator import Narrator
-from hub.demo_story import Story, story_start
+from hub.demo_story import Story, story_start, your_own_event
 from hub.demo_world import World, start_world
 from hub.logging import configure_logging
 from hub.policy import PolicyError, load_policies
@@ -139,7 +139,9 @@ async def run_demo(options: SandboxOptions, say: Callable[[str], None], *, once:
                 say(line)
             if once:
                 return 0 if expectations.ok else 1
-            _how_to_send_your_own(say, options.data_dir, sandbox.base_url)
+            example = options.data_dir / "my-event.json"
+            your_own_event(sandbox.world, sandbox.driver.clock(), example)
+            _how_to_send_your_own(say, options.data_dir, sandbox.base_url, example)
             await sandbox.narrator.run(interval=0.5)  # serve and narrate until Ctrl-C
     except SandboxError as error:
         say(f"pmhub demo: {error}")
@@ -184,12 +186,14 @@ async def _start_daemon(world: World, options: SandboxOptions, clock: DemoClock)
     return runner
 
 
-def _how_to_send_your_own(say: Callable[[str], None], data_dir: Path, base_url: str) -> None:
+def _how_to_send_your_own(
+    say: Callable[[str], None], data_dir: Path, base_url: str, example: Path
+) -> None:
     config = data_dir / "pmhub.yaml"
     say(
-        "\npmhub keeps serving (Ctrl-C stops it). Send your own event, signed as the vendor"
-        " would sign it:\n"
-        f"  .venv/bin/pmhub sign --config {config} --url {base_url} pagerduty my-event.json | sh\n"
-        f"  (sources: pagerduty, incidentio, slack/commands, slack/interactions, jira;"
-        f" the admin API is at {base_url}/api/v1, its token is in {config})\n"
+        "\npmhub keeps serving and narrating (Ctrl-C stops it). Send your own event, signed"
+        " as the vendor would sign it; this one resolves PD-1044, a P2 Bob acknowledged:\n"
+        f"  .venv/bin/pmhub sign --config {config} --url {base_url} pagerduty {example} | sh\n"
+        "Other sources: incidentio, slack/commands, slack/interactions, jira. The admin API"
+        f" is at {base_url}/api/v1 (its token is in {config})."
     )

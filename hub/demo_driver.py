@@ -79,31 +79,8 @@ class Driver:
         return delivery_id
 
     async def pagerduty(self, event_type: str, incident: Json, occurred_at: datetime) -> None:
-        event = {
-            "event": {
-                "id": f"01{uuid.uuid4().hex[:24].upper()}",
-                "event_type": event_type,
-                "resource_type": "incident",
-                "occurred_at": z(occurred_at),
-                "agent": None,
-                "client": None,
-                "data": {
-                    "id": incident["id"],
-                    "type": "incident",
-                    "self": incident["self"],
-                    "html_url": incident["html_url"],
-                    "number": incident["incident_number"],
-                    "status": incident["status"],
-                    "title": incident["title"],
-                    "created_at": incident["created_at"],
-                    "priority": incident.get("priority"),
-                    "urgency": incident["urgency"],
-                    "service": incident["service"],
-                    "escalation_policy": incident["escalation_policy"],
-                },
-            }
-        }
-        await self.deliver("pagerduty", json.dumps(event).encode())
+        body = pagerduty_event(event_type, incident, occurred_at)
+        await self.deliver("pagerduty", json.dumps(body).encode())
 
     async def jira_issue_updated(self, key: str) -> None:
         issue = self.world.jira.issue(key)
@@ -215,3 +192,31 @@ class Driver:
 
     def later(self, **delta: float) -> datetime:
         return self.clock() + timedelta(**delta)
+
+
+def pagerduty_event(event_type: str, incident: Json, occurred_at: datetime) -> Json:
+    """A V3 webhook body for `incident` as the PagerDuty fake holds it (ids, not emails)."""
+    return {
+        "event": {
+            "id": f"01{uuid.uuid4().hex[:24].upper()}",
+            "event_type": event_type,
+            "resource_type": "incident",
+            "occurred_at": z(occurred_at),
+            "agent": None,
+            "client": None,
+            "data": {
+                "id": incident["id"],
+                "type": "incident",
+                "self": incident["self"],
+                "html_url": incident["html_url"],
+                "number": incident["incident_number"],
+                "status": incident["status"],
+                "title": incident["title"],
+                "created_at": incident["created_at"],
+                "priority": incident.get("priority"),
+                "urgency": incident["urgency"],
+                "service": incident["service"],
+                "escalation_policy": incident["escalation_policy"],
+            },
+        }
+    }

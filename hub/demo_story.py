@@ -12,10 +12,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from hub.demo_driver import DemoError, Driver, Json, z
+from hub.demo_driver import DemoError, Driver, Json, pagerduty_event, z
 from hub.demo_world import (
     ALICE,
     BOB,
@@ -320,3 +321,25 @@ def _stamp(name: str, at: datetime) -> Json:
 def _incidentio_event(event_type: str, incident: Json) -> bytes:
     snapshot: dict[str, Any] = json.loads(json.dumps(incident))
     return json.dumps({"event_type": event_type, event_type: snapshot}).encode()
+
+
+def your_own_event(world: World, now: datetime, path: Path) -> None:
+    """A resolved P2 the PagerDuty fake knows, written as a webhook body for the reader to send."""
+    created = now - timedelta(hours=2)
+    resolved = created + timedelta(minutes=50)
+    incident = world.pagerduty.add_incident(
+        "Q1YOUREVENT",
+        number=1044,
+        title="Payments webhook backlog",
+        status="resolved",
+        created_at=z(created),
+        updated_at=z(resolved),
+        resolved_at=z(resolved),
+        priority="P2",
+        service=("PPAYHOOK", "Payments webhooks"),
+        escalation_policy=(ESCALATION_POLICY, "Payments on-call"),
+        assignees=[(BOB.pagerduty_id, z(created))],
+        acknowledgers=[(BOB.pagerduty_id, z(created + timedelta(minutes=3)))],
+    )
+    event = pagerduty_event("incident.resolved", incident, resolved)
+    path.write_text(json.dumps(event, indent=2) + "\n")
