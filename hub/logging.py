@@ -7,6 +7,8 @@ writes, not only to the ones pmhub's own code emits.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
@@ -39,6 +41,13 @@ _SENSITIVE_KEYS = frozenset(
     }
 )
 _MIN_SECRET_LENGTH = 4  # shorter "secrets" would redact ordinary words
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive(key: str) -> bool:
+    """Whether a field or header name is a credential's (field names repeat: cached)."""
+    return key.lower() in _SENSITIVE_KEYS
 
 
 class SecretRedactor:
@@ -63,8 +72,14 @@ class SecretRedactor:
         return text
 
     def _scrub(self, key: object, value: Any) -> Any:
-        if isinstance(key, str) and key.lower() in _SENSITIVE_KEYS and value:
+        if isinstance(key, str) and _is_sensitive(key) and value:
             return REDACTED
+        kind = type(value)  # the common cases first: this runs for every field of every line
+        if kind is str:
+            return self.scrub_text(value)
+        return value if kind in _PLAIN else self._scrub_other(value)
+
+    def _scrub_other(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.scrub_text(value)
         if isinstance(value, Mapping):
@@ -87,6 +102,40 @@ def _render_exception_safely(
     return structlog.processors.format_exc_info(logger, method, event_dict)
 
 
+class _LineWriter:
+    """structlog's output for pmhub's own events: one rendered line to the shared stream.
+
+    pmhub's events skip the standard library's logging machinery (a LogRecord, a
+    handler and a formatter per line cost several times the rendering itself: this
+    is the one summary line of every webhook). They share the stream, and its lock,
+    with the stdlib handler that renders third-party records, so lines never interleave.
+    """
+
+    def __init__(self, handler: logging.StreamHandler[Any], name: str) -> None:
+        self._handler, self.name = handler, name  # `name` is read by add_logger_name
+
+    def msg(self, message: str) -> None:
+        handler = self._handler
+        with handler.lock or contextlib.nullcontext():
+            handler.stream.write(message + "\n")
+            handler.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = failure = msg
+
+
+class _LineWriterFactory:
+    def __init__(self, handler: logging.StreamHandler[Any]) -> None:
+        self._handler = handler
+        self._made: dict[str, _LineWriter] = {}
+
+    def __call__(self, *args: Any) -> _LineWriter:
+        name = str(args[0]) if args else ""
+        writer = self._made.get(name)
+        if writer is None:
+            writer = self._made[name] = _LineWriter(self._handler, name)
+        return writer
+
+
 def configure_logging(
     *,
     level: str = "info",
@@ -94,7 +143,12 @@ def configure_logging(
     secrets: Iterable[str] = (),
     stream: Any = None,
 ) -> None:
-    """Set up structlog and the stdlib root logger for the whole process."""
+    """Set up structlog and the stdlib root logger for the whole process.
+
+    Both paths run the same processors (context, level, logger name, time stamp,
+    exception text, redaction, renderer) and write to the same stream. Events below
+    `level` cost one no-op call: the level filter is compiled into the logger class.
+    """
     REDACTOR.set_secrets(secrets)
     out = stream if stream is not None else sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not _is_tty(out))
@@ -109,20 +163,22 @@ def configure_logging(
         if use_json
         else structlog.dev.ConsoleRenderer(colors=_is_tty(out))
     )
-    final: list[Processor] = [
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-        _render_exception_safely,
-        REDACTOR,
-        renderer,
-    ]
+    handler = logging.StreamHandler(out)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, _render_exception_safely, REDACTOR, renderer],
+        logger_factory=_LineWriterFactory(handler),
+        wrapper_class=structlog.make_filtering_bound_logger(_level_number(level)),
         cache_logger_on_first_use=False,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
-    handler = logging.StreamHandler(out)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _render_exception_safely,
+            REDACTOR,
+            renderer,
+        ],
+    )
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -135,6 +191,22 @@ def configure_logging(
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+_LEVEL_NUMBERS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def _level_number(level: str) -> int:
+    number = _LEVEL_NUMBERS.get(level.lower())
+    if number is None:
+        raise ValueError(f"unknown log level {level!r} (allowed: {', '.join(_LEVEL_NUMBERS)})")
+    return number
+
+
 def _is_tty(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -142,7 +214,4 @@ def _is_tty(stream: Any) -> bool:
 
 def redact_headers(headers: Mapping[str, str]) -> MutableMapping[str, str]:
     """A copy of headers safe to store or log: credentials replaced."""
-    return {
-        name: (REDACTED if name.lower() in _SENSITIVE_KEYS else value)
-        for name, value in headers.items()
-    }
+    return {name: (REDACTED if _is_sensitive(name) else value) for name, value in headers.items()}

@@ -20,6 +20,16 @@ Outcomes follow the error taxonomy in hub.errors and nothing else:
 
 After `max_attempts` runs a failing job goes dead with its last error. A long
 job's lease is renewed every lease/3 so it is not taken over while alive.
+
+A handler that also has `run_batch` (a `BatchJobHandler`, e.g. ingest) gets the due
+jobs of its kind together, up to its `batch_size`, in one of the worker's slots; each
+job keeps its own outcome, retries and summary line, and the successful ones are
+marked done in one statement.
+
+Acknowledging webhooks comes first: vendors give up after seconds, while a job can
+wait in the durable queue. While the front door is under pressure (`under_pressure`),
+the worker runs one task at a time and rests `pressure_pause_seconds` between them,
+so the work still moves (a batch at a time) but takes little from the requests.
 """
 
 from __future__ import annotations
@@ -30,9 +40,10 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,6 +56,20 @@ from hub.store.db import utcnow
 from hub.store.jobs import Job, JobQueue, LeaseLost
 
 JobHandler = Callable[[Job], Awaitable[None]]
+
+
+@runtime_checkable
+class BatchJobHandler(Protocol):
+    """A job handler that can also run several due jobs of its kind at once."""
+
+    batch_size: int
+
+    async def __call__(self, job: Job) -> None: ...
+
+    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Exception | None]:
+        """Per job, in order: None when it succeeded, else the error that stopped it."""
+        ...
+
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +101,8 @@ class Worker:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
         under_pressure: Callable[[], bool] = lambda: False,
+        pressure_pause_seconds: float = 0.5,
+        linger_seconds: float = 0.1,
     ) -> None:
         if concurrency < 1 or max_attempts < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
@@ -93,12 +120,25 @@ class Worker:
         # The same clock the reconciler computes run_at with, so timers and retries
         # are compared on one time line (tests and the sandbox shift it).
         self._clock = clock
-        # Acknowledging webhooks comes first (vendors give up after seconds, work can
-        # wait in the durable queue): while the front door is busy, run one job at a time.
+        # Acknowledging webhooks comes first (see the module docstring).
         self._under_pressure = under_pressure
+        self.pressure_pause_seconds = pressure_pause_seconds
+        # After a lease that took all there was, the next waits this long: work that
+        # trickles in (a delivery every few ms) is then leased and run as one batch
+        # instead of a lease, a run and a completion per job.
+        self.linger_seconds = linger_seconds
+        self._next_lease = -1e9  # monotonic time before which the loop does not lease
+        self._batch_sizes = {
+            kind: handler.batch_size
+            for kind, handler in self.handlers.items()
+            if isinstance(handler, BatchJobHandler) and handler.batch_size > 1
+        }
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._stop_requested = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._last_finished = -1e9  # monotonic time a task last ended
         self._auth_failed_kinds: set[str] = set()
 
     @property
@@ -122,6 +162,8 @@ class Worker:
         pending again at once, so another replica (or the next start) picks them up.
         """
         self._stopping = True
+        self._stop_requested.set()
+        self._slot_freed.set()
         self.queue.wake()
         if self._loop_task is not None:
             await self._loop_task
@@ -147,6 +189,16 @@ class Worker:
     async def _loop(self) -> None:
         log.info("worker.started", owner=self.owner, concurrency=self.concurrency)
         while not self._stopping:
+            if len(self._tasks) >= self._slots():
+                # Full: nothing to lease until a task ends (new work only sets the flag).
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            pause = max(self._pressure_pause(), self._next_lease - time.monotonic())
+            if pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), pause)
+                continue
             # Cleared before looking, so a wake-up during the lease is not lost.
             self.queue.wakeup.clear()
             try:
@@ -159,31 +211,68 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.queue.wakeup.wait(), timeout)
 
+    def _slots(self) -> int:
+        return 1 if self._under_pressure() else self.concurrency
+
+    def _pressure_pause(self) -> float:
+        """How long to rest before the next task while the front door is busy."""
+        if not self._under_pressure():
+            return 0.0
+        return self._last_finished + self.pressure_pause_seconds - time.monotonic()
+
     async def _lease_and_spawn(self) -> float:
         """Lease for the free slots; return how long to sleep (0: look again now)."""
-        limit = 1 if self._under_pressure() else self.concurrency
-        free = limit - len(self._tasks)
+        free = self._slots() - len(self._tasks)
         if free <= 0:
-            return self.poll_interval_seconds  # a finishing job wakes us
+            return 0.0  # the pressure changed since the loop looked: it waits for a slot
         now = self._clock()
         jobs = await self.queue.lease(
-            self.owner, limit=free, lease_seconds=self.lease_seconds, now=now
+            self.owner,
+            limit=free,
+            lease_seconds=self.lease_seconds,
+            now=now,
+            batch=self._batch_sizes,
         )
-        for job in jobs:
-            task = asyncio.create_task(self._run(job), name=f"pmhub-job-{job.id}")
+        groups = self._grouped(jobs)
+        for group in groups:
+            runner = self._run(group[0]) if len(group) == 1 else self._run_batch(group)
+            task = asyncio.create_task(runner, name=f"pmhub-job-{group[0].id}")
             self._tasks.add(task)
             task.add_done_callback(self._on_task_done)
         if jobs:
-            return 0.0 if len(jobs) == free else self.poll_interval_seconds
+            # More may be due when every slot was filled or a batch came back full.
+            full = len(groups) >= free or any(
+                len(group) >= self._batch_sizes.get(group[0].kind, 0) > 1 for group in groups
+            )
+            if full:
+                return 0.0
+            self._next_lease = time.monotonic() + self.linger_seconds
+            return self.poll_interval_seconds
         next_run = await self.queue.next_run_at(now)
         if next_run is None:
             return self.poll_interval_seconds
         until_timer = (next_run - self._clock()).total_seconds()
         return max(0.0, min(self.poll_interval_seconds, until_timer))
 
+    def _grouped(self, jobs: Sequence[Job]) -> list[list[Job]]:
+        """One group per job, except that the jobs of a batch kind go together."""
+        groups: list[list[Job]] = []
+        batches: dict[str, list[Job]] = {}
+        for job in jobs:
+            if job.kind not in self._batch_sizes:
+                groups.append([job])
+            elif job.kind in batches:
+                batches[job.kind].append(job)
+            else:
+                batches[job.kind] = [job]
+                groups.append(batches[job.kind])
+        return groups
+
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self.queue.wake()  # a slot is free
+        self._last_finished = time.monotonic()
+        self._slot_freed.set()
+        self.queue.wake()
 
     # -- one job run -------------------------------------------------------------
 
@@ -196,33 +285,97 @@ class Worker:
             finally:
                 self._report(job, result, time.monotonic() - started)
 
-    async def _execute(self, job: Job) -> _Outcome:  # noqa: PLR0911 - one return per outcome
+    async def _execute(self, job: Job) -> _Outcome:
         handler = self.handlers.get(job.kind)
         if handler is None:
             return await self._dead(job, f"no handler registered for kind {job.kind!r}")
-        limit = job.max_attempts or self.max_attempts
-        if job.attempts > limit:
-            # Only lease takeovers get here: the earlier runs never reported back.
-            reason = f"lease expired (worker crashed or hung); last error: {job.last_error}"
-            return await self._dead(job, f"gave up after {job.attempts - 1} attempts: {reason}")
-        heartbeat = asyncio.create_task(self._heartbeat(job))
+        if (expired := await self._expired(job)) is not None:
+            return expired
+        heartbeat = asyncio.create_task(self._heartbeat([job]))
         try:
             await handler(job)
-        except Conflict:
-            pass  # the effect already exists: that is success
-        except Permanent as exc:
-            return await self._dead(job, f"Permanent: {exc.reason}")
-        except AuthFailed as exc:
-            self._log_auth_failed_once(job, exc)
-            return await self._retry(job, exc, delay=self.auth_retry_seconds)
-        except Transient as exc:
-            return await self._retry(job, exc, retry_after=exc.retry_after)
-        except Exception as exc:  # noqa: BLE001 - unmapped error: retried, traceback logged
-            return await self._retry(job, exc, unexpected=True)
+        except Exception as exc:  # noqa: BLE001 - every error is mapped in _settle
+            return await self._settle(job, exc)
         finally:
             heartbeat.cancel()
-        self._auth_failed_kinds.discard(job.kind)
-        return await self._record(job, "done", None)
+        return await self._settle(job, None)
+
+    async def _expired(self, job: Job) -> _Outcome | None:
+        """Dead when a job has used up its attempts without ever reporting back."""
+        if job.attempts <= (job.max_attempts or self.max_attempts):
+            return None
+        # Only lease takeovers get here: the earlier runs never reported back.
+        reason = f"lease expired (worker crashed or hung); last error: {job.last_error}"
+        return await self._dead(job, f"gave up after {job.attempts - 1} attempts: {reason}")
+
+    async def _settle(self, job: Job, error: Exception | None) -> _Outcome:
+        """Record how a run ended, by the error taxonomy (one return per outcome)."""
+        if error is None or isinstance(error, Conflict):  # Conflict: the effect exists
+            self._auth_failed_kinds.discard(job.kind)
+            return await self._record(job, "done", None)
+        if isinstance(error, Permanent):
+            return await self._dead(job, f"Permanent: {error.reason}")
+        if isinstance(error, AuthFailed):
+            self._log_auth_failed_once(job, error)
+            return await self._retry(job, error, delay=self.auth_retry_seconds)
+        if isinstance(error, Transient):
+            return await self._retry(job, error, retry_after=error.retry_after)
+        # An unmapped error: a bug or a vendor error nobody mapped. Retried, traceback logged.
+        return await self._retry(job, error, unexpected=True)
+
+    # -- a batch run ---------------------------------------------------------------
+
+    async def _run_batch(self, jobs: list[Job]) -> None:
+        started = time.monotonic()
+        results = {job.id: _Outcome("cancelled") for job in jobs}
+        try:
+            await self._execute_batch(jobs, results)
+        finally:
+            seconds = time.monotonic() - started
+            for job in jobs:
+                with bound_contextvars(job_id=job.id, job_kind=job.kind):
+                    self._report(job, results[job.id], seconds, batch=len(jobs))
+
+    async def _execute_batch(self, jobs: list[Job], results: dict[int, _Outcome]) -> None:
+        handler = self.handlers[jobs[0].kind]
+        assert isinstance(handler, BatchJobHandler)  # noqa: S101 - only batch kinds are grouped
+        runnable: list[Job] = []
+        for job in jobs:
+            if (expired := await self._expired(job)) is not None:
+                results[job.id] = expired
+            else:
+                runnable.append(job)
+        if not runnable:
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(runnable))
+        try:
+            errors = list(await handler.run_batch(runnable))
+        except Exception as exc:  # noqa: BLE001 - the whole batch failed: each job is settled
+            errors = [exc] * len(runnable)
+        finally:
+            heartbeat.cancel()
+        done = [j for j, e in zip(runnable, errors, strict=True) if e is None or _is_done(e)]
+        results.update(await self._record_done(done))
+        for job, error in zip(runnable, errors, strict=True):
+            if error is not None and not _is_done(error):
+                results[job.id] = await self._settle(job, error)
+
+    async def _record_done(self, jobs: list[Job]) -> dict[int, _Outcome]:
+        """Mark jobs done in one statement, fenced by our leases like `_record`."""
+        if not jobs:
+            return {}
+        try:
+            completed = await self.queue.complete_many(jobs, self.owner)
+        except Exception as exc:  # noqa: BLE001 - logged in each job's summary line
+            error = _Outcome("error", f"could not record outcome done: {exc}", exc=exc)
+            return {job.id: error for job in jobs}
+        self._auth_failed_kinds.difference_update(job.kind for job in jobs)
+        return {
+            job.id: _Outcome("done")
+            if job.id in completed
+            else _Outcome("lease_lost", str(LeaseLost(job.id, self.owner)))
+            for job in jobs
+        }
 
     async def _retry(
         self,
@@ -273,21 +426,23 @@ class Worker:
             return _Outcome("error", f"could not record outcome {outcome}: {exc}", exc=exc)
         return _Outcome(outcome, error)
 
-    async def _heartbeat(self, job: Job) -> None:
+    async def _heartbeat(self, jobs: list[Job]) -> None:
         interval = self.lease_seconds / 3
-        while True:
+        alive = list(jobs)
+        while alive:
             await asyncio.sleep(interval)
             try:
-                alive = await self.queue.renew(
-                    job, self.owner, lease_seconds=self.lease_seconds, now=self._clock()
+                ours = await self.queue.renew_many(
+                    alive, self.owner, lease_seconds=self.lease_seconds, now=self._clock()
                 )
             except Exception:
                 log.warning("job.lease_renew_failed", exc_info=True)
                 continue
-            if not alive:
-                # Taken over: our result will be dropped; the new owner's run counts.
-                log.warning("job.lease_lost", owner=self.owner)
-                return
+            for job in alive:
+                if job.id not in ours:
+                    # Taken over: our result will be dropped; the new owner's run counts.
+                    log.warning("job.lease_lost", owner=self.owner, job_id=job.id)
+            alive = [job for job in alive if job.id in ours]
 
     def _log_auth_failed_once(self, job: Job, exc: AuthFailed) -> None:
         if job.kind not in self._auth_failed_kinds:
@@ -299,8 +454,8 @@ class Worker:
                 hint="check the connector's credentials; jobs of this kind are paused",
             )
 
-    def _report(self, job: Job, result: _Outcome, seconds: float) -> None:
-        """The one summary line per run, and the metrics."""
+    def _report(self, job: Job, result: _Outcome, seconds: float, *, batch: int = 1) -> None:
+        """The one summary line per run, and the metrics (a batch's jobs share its time)."""
         if result.outcome in ("done", "retry", "dead"):
             JOB_RUNS.labels(job.kind, result.outcome).inc()
         JOB_DURATION.labels(job.kind).observe(seconds)
@@ -309,6 +464,8 @@ class Worker:
             "duration_ms": round(seconds * 1000, 1),
             "attempts": job.attempts,
         }
+        if batch > 1:
+            fields["batch"] = batch
         if result.error is not None:
             fields["error"] = result.error
         if result.retry_in_seconds is not None:
@@ -316,6 +473,10 @@ class Worker:
         if result.exc is not None:
             fields["exc_info"] = result.exc
         log.log(_LEVELS.get(result.outcome, logging.ERROR), "job.finished", **fields)
+
+
+def _is_done(error: Exception) -> bool:
+    return isinstance(error, Conflict)  # the effect already exists: that is success
 
 
 _LEVELS = {

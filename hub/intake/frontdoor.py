@@ -9,10 +9,12 @@ PagerDuty 5 s), and what is stored is never lost, so the work can wait for a job
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 
 import structlog
 from aiohttp import web
+from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.intake.verifiers import IntakeRejection, VerifiedDelivery, Verifier
@@ -47,10 +49,10 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         new = await _store(runtime, source, verified, body)
     except _Refused as refused:
         metric_source = source if source in runtime.verifiers else "unknown"
-        DELIVERIES.labels(source=metric_source, outcome=refused.outcome).inc()
+        _counted(metric_source, refused.outcome).inc()
         headers = {"Retry-After": refused.retry_after} if refused.retry_after else None
         return error_response(refused.status, refused.code, refused.message, headers=headers)
-    DELIVERIES.labels(source=source, outcome="accepted" if new else "duplicate").inc()
+    _counted(source, "accepted" if new else "duplicate").inc()
     if new:
         runtime.worker.wake()
     # Carried by the request's one summary line (`http.request`), not a second line.
@@ -60,8 +62,26 @@ async def handle_webhook(request: web.Request) -> web.StreamResponse:
         event_type=verified.event_type,
         duplicate=not new,
     )
-    answer = verified.ack_body or {"status": "accepted", "duplicate": not new}
-    return web.json_response(answer, status=verified.ack_status)
+    if verified.ack_empty:
+        return web.Response(status=verified.ack_status)
+    if verified.ack_body is not None:
+        return web.json_response(verified.ack_body, status=verified.ack_status)
+    # The common answer, rendered once: this path runs for every delivery of a storm.
+    text = _DUPLICATE if not new else _ACCEPTED
+    return web.Response(text=text, status=verified.ack_status, content_type="application/json")
+
+
+_ACCEPTED = json.dumps({"status": "accepted", "duplicate": False})
+_DUPLICATE = json.dumps({"status": "accepted", "duplicate": True})
+_COUNTERS: dict[tuple[str, str], Counter] = {}
+
+
+def _counted(source: str, outcome: str) -> Counter:
+    """The deliveries counter for (source, outcome); `labels()` takes a lock and a lookup."""
+    child = _COUNTERS.get((source, outcome))
+    if child is None:
+        child = _COUNTERS[(source, outcome)] = DELIVERIES.labels(source=source, outcome=outcome)
+    return child
 
 
 def _known_source(runtime: Runtime, source: str) -> Verifier:

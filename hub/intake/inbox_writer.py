@@ -27,15 +27,26 @@ _Item = tuple[Delivery, "asyncio.Future[AcceptResult]"]
 
 class InboxWriter:
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime], *, max_batch: int = 256
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime],
+        *,
+        max_batch: int = 256,
+        busy_batch: int = 2,
     ) -> None:
         self._engine, self._clock, self._max_batch = engine, clock, max_batch
+        self._busy_batch = busy_batch
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._last_busy = -1e9  # monotonic time of the last batch of more than one
+        self._last_busy = -1e9  # monotonic time of the last batch of `busy_batch` or more
 
     def busy(self, within_seconds: float = 1.0) -> bool:
-        """Whether deliveries have been arriving faster than one commit can take them."""
+        """Whether requests have been piling up behind the commits lately.
+
+        Deliveries waiting for the commit in progress (a batch of `busy_batch` or
+        more) mean a commit, or the event loop, is slower than the requests come:
+        the moment for the worker to step back.
+        """
         return time.monotonic() - self._last_busy < within_seconds
 
     def start(self) -> None:
@@ -56,9 +67,9 @@ class InboxWriter:
             raise RuntimeError("the inbox writer is not running")
         future: asyncio.Future[AcceptResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((delivery, future))
-        # Shielded: a caller that goes away (client timeout) must not cancel the write
-        # of a batch others are waiting for.
-        return await asyncio.shield(future)
+        # A caller that goes away (client timeout) cancels only its own future: the
+        # batch is written for the others all the same (the writer skips done futures).
+        return await future
 
     async def _run(self) -> None:
         stopping = False
@@ -73,7 +84,7 @@ class InboxWriter:
                     stopping = True
                     break
                 batch.append(item)
-            if len(batch) > 1:
+            if len(batch) >= self._busy_batch:
                 self._last_busy = time.monotonic()
             await self._write(batch)
         # Requests still queued behind the stop marker (none once the server stopped).

@@ -10,6 +10,7 @@ are merged into the stored record under a row lock; when anything changed, one
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,10 +38,10 @@ from hub.model.incident_record import IncidentRecord, IncidentUpdate
 from hub.ports import IncidentIoApi, PagerDutyApi
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.inbox import StoredDelivery, get_delivery, mark_processed
+from hub.store.inbox import StoredDelivery, get_deliveries, mark_all_processed
 from hub.store.jobkinds import RECONCILE, reconcile_key
-from hub.store.jobs import Job, JobQueue, enqueue_job
-from hub.store.state import lock_incident, save_incident
+from hub.store.jobs import Job, JobQueue, enqueue_jobs
+from hub.store.state import lock_incidents, save_incidents
 
 log = structlog.get_logger("pmhub.ingest")
 
@@ -165,7 +166,16 @@ class FactGatherer:
 
 
 class Ingestor:
-    """The `ingest` job handler."""
+    """The `ingest` job handler, for one delivery or a batch of them (`run_batch`).
+
+    A batch is how the worker drains a storm: the deliveries are read in one query,
+    their facts gathered side by side, and everything merged in ONE transaction that
+    also marks them processed, instead of a handful of transactions per delivery.
+    Merging is order-independent (newer facts win by vendor timestamp), so a batch
+    ends where the same deliveries one by one would.
+    """
+
+    batch_size = 32  # deliveries per batch; each is still its own job (retried alone)
 
     def __init__(
         self,
@@ -176,6 +186,7 @@ class Ingestor:
         clock: Callable[[], datetime],
         on_command: Callable[[Command, str], Awaitable[None]] | None = None,
         on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None,
+        gather_concurrency: int = 4,
     ) -> None:
         self.engine, self.queue, self.gatherer, self._clock = engine, queue, gatherer, clock
         # What people decide (Slack) and what trackers report (incident.io, Jira) is
@@ -185,62 +196,145 @@ class Ingestor:
         # hands the same key again, so what it starts can be made idempotent.
         self._on_command, self._on_follow_up = on_command, on_follow_up
         self._ignored_seen: set[tuple[str, str | None]] = set()
+        # Vendor look-ups of one batch at a time, like jobs run side by side.
+        self._gather_concurrency = gather_concurrency
 
     async def __call__(self, job: Job) -> None:
-        inbox_id = job.payload.get("inbox_id")
-        if not isinstance(inbox_id, int):
-            raise Permanent(f"ingest job without an integer inbox_id: {job.payload!r}")
-        delivery = await get_delivery(self.engine, inbox_id)
-        if delivery is None:
-            raise Permanent(f"inbox row {inbox_id} does not exist")
-        with structlog.contextvars.bound_contextvars(
-            delivery_id=delivery.delivery_id, source=delivery.source
-        ):
-            facts = await self.gatherer.gather(delivery.source, delivery.body)
-            origin = f"{delivery.source}:{delivery.delivery_id}"
+        [error] = await self.run_batch([job])
+        if error is not None:
+            raise error
+
+    async def run_batch(self, jobs: Sequence[Job]) -> list[Exception | None]:
+        """Ingest the jobs' deliveries; per job, in order: None, or what stopped it.
+
+        A job's error concerns that job alone (the worker retries or dead-letters it);
+        the deliveries that got through are merged and marked processed together.
+        """
+        errors: dict[int, Exception] = {}
+        ready = await self._deliveries(jobs, errors)
+        applied: list[tuple[StoredDelivery, Facts]] = []
+        for (job, delivery), gathered in zip(ready, await self._gather_all(ready), strict=True):
+            outcome = gathered
+            if isinstance(gathered, Facts):
+                with structlog.contextvars.bound_contextvars(
+                    delivery_id=delivery.delivery_id, source=delivery.source
+                ):
+                    outcome = await self._hand_over(delivery, gathered)
+            if isinstance(outcome, Exception):
+                errors[job.id] = outcome
+            else:
+                applied.append((delivery, outcome))
+        try:
+            changed = await self._merge(applied)
+        except Exception as exc:  # noqa: BLE001 - the store failed: each job is retried
+            return [errors.get(job.id, exc) for job in jobs]
+        for delivery, facts in applied:
+            touched = {f"{u.source.value}:{u.source_id}" for u in facts.updates}
+            log.info(
+                "ingest.done",
+                delivery_id=delivery.delivery_id,
+                source=delivery.source,
+                event_type=delivery.event_type,
+                updates=len(facts.updates),
+                changed=sorted(changed & touched),
+            )
+        if changed:
+            self.queue.wake()
+        return [errors.get(job.id) for job in jobs]
+
+    async def _deliveries(
+        self, jobs: Sequence[Job], errors: dict[int, Exception]
+    ) -> list[tuple[Job, StoredDelivery]]:
+        """The stored delivery of each job, read in one query; bad jobs go to `errors`."""
+        wanted: dict[int, int] = {}
+        for job in jobs:
+            inbox_id = job.payload.get("inbox_id")
+            if isinstance(inbox_id, int):
+                wanted[job.id] = inbox_id
+            else:
+                errors[job.id] = Permanent(
+                    f"ingest job without an integer inbox_id: {job.payload!r}"
+                )
+        stored = await get_deliveries(self.engine, list(wanted.values()))
+        ready: list[tuple[Job, StoredDelivery]] = []
+        for job in jobs:
+            if (inbox_id := wanted.get(job.id)) is None:
+                continue
+            if (delivery := stored.get(inbox_id)) is None:
+                errors[job.id] = Permanent(f"inbox row {inbox_id} does not exist")
+            else:
+                ready.append((job, delivery))
+        return ready
+
+    async def _gather_all(
+        self, ready: Sequence[tuple[Job, StoredDelivery]]
+    ) -> list[Facts | Exception]:
+        limit = asyncio.Semaphore(self._gather_concurrency)
+
+        async def one(delivery: StoredDelivery) -> Facts | Exception:
+            async with limit:
+                # Parsing is CPU work that may never await: give the webhooks waiting on
+                # the event loop their turn between deliveries.
+                await asyncio.sleep(0)
+                with structlog.contextvars.bound_contextvars(
+                    delivery_id=delivery.delivery_id, source=delivery.source
+                ):
+                    try:
+                        return await self.gatherer.gather(delivery.source, delivery.body)
+                    except Exception as exc:  # noqa: BLE001 - this delivery's job fails alone
+                        return exc
+
+        if len(ready) == 1:
+            return [await one(ready[0][1])]
+        return list(await asyncio.gather(*(one(delivery) for _, delivery in ready)))
+
+    async def _hand_over(self, delivery: StoredDelivery, facts: Facts) -> Facts | Exception:
+        """Follow-ups and commands to the engine, in delivery order; ignored events logged."""
+        origin = f"{delivery.source}:{delivery.delivery_id}"
+        try:
             for follow_up in facts.follow_ups:
                 await (self._on_follow_up or self._audit_fact)(follow_up, origin)
             for command in facts.commands:
                 await (self._on_command or self._audit_command)(command, origin)
-            for ignored in facts.ignored:
-                self._log_ignored(delivery, ignored)
-            updates = facts.updates
-            changed = await self._merge(updates)
-            await mark_processed(self.engine, inbox_id, now=self._clock())
-            log.info(
-                "ingest.done",
-                event_type=delivery.event_type,
-                updates=len(updates),
-                changed=sorted(changed),
-            )
-        if changed:
-            self.queue.wake()
+        except Exception as exc:  # noqa: BLE001 - this delivery's job fails alone
+            return exc
+        for ignored in facts.ignored:
+            self._log_ignored(delivery, ignored)
+        return facts
 
-    async def _merge(self, updates: Sequence[IncidentUpdate]) -> set[str]:
-        by_incident: dict[tuple[Source, str], list[IncidentUpdate]] = defaultdict(list)
-        for update in updates:
-            by_incident[(update.source, update.source_id)].append(update)
-        changed: set[str] = set()
+    async def _merge(self, applied: Sequence[tuple[StoredDelivery, Facts]]) -> set[str]:
+        """Merge every update into its incident and mark the deliveries processed, atomically.
+
+        A handful of statements whatever the batch: the incidents read (and locked) in
+        one, saved in one, their reconcile jobs enqueued in one or two. This transaction
+        holds SQLite's single write lock, which the webhook front door waits for.
+        """
+        if not applied:
+            return set()
+        by_incident: dict[tuple[str, str], list[IncidentUpdate]] = defaultdict(list)
+        for _, facts in applied:
+            for update in facts.updates:
+                by_incident[(update.source.value, update.source_id)].append(update)
         now = self._clock()
-        for (source, source_id), group in sorted(by_incident.items()):
-            async with transaction(self.engine) as conn:
-                stored = await lock_incident(conn, source.value, source_id, now=now)
-                merged, dirty = stored, stored is None
+        async with transaction(self.engine) as conn:
+            stored = await lock_incidents(conn, list(by_incident), now=now)
+            changed: list[IncidentRecord] = []
+            for (source, source_id), group in sorted(by_incident.items()):
+                merged = stored[f"{source}:{source_id}"]
+                dirty = merged is None
                 for update in group:
                     result = merge(merged, update)
                     merged, dirty = result.record, dirty or result.changed
-                if merged is None or not dirty:
-                    continue
-                await save_incident(conn, merged, now=now)
-                await enqueue_job(
-                    conn,
-                    RECONCILE,
-                    {"incident_id": merged.id},
-                    dedupe_key=reconcile_key(merged.id),
-                    now=now,
-                )
-                changed.add(merged.id)
-        return changed
+                if merged is not None and dirty:
+                    changed.append(merged)
+            await save_incidents(conn, changed, now=now)
+            reconciles = [
+                (RECONCILE, {"incident_id": record.id}, reconcile_key(record.id))
+                for record in changed
+            ]
+            await enqueue_jobs(conn, reconciles, now=now, move_earlier=True)
+            await mark_all_processed(conn, [delivery.id for delivery, _ in applied], now=now)
+        return {record.id for record in changed}
 
     async def _audit_fact(self, fact: FollowUpFact, origin: str) -> None:
         # Follow-up bookkeeping arrives with the tracker connectors; until then the

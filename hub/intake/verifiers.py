@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hub.intake.adapters.base import load_json, text
-from hub.intake.adapters.slack import decode_form, parse_command_form
+from hub.intake.adapters.slack import decode_form, parse_command_form, view_submission_ack
 from hub.model.command import CommandVerb
 
 TOLERANCE = timedelta(minutes=5)
@@ -53,6 +53,7 @@ class VerifiedDelivery:
     kept_headers: dict[str, str]
     ack_status: int = 202
     ack_body: dict[str, Any] | None = None
+    ack_empty: bool = False  # answer with no body at all (Slack closes a submitted modal)
 
 
 class Verifier(Protocol):
@@ -248,8 +249,14 @@ class SlackVerifier:
         payload = load_json(form.get("payload", "").encode())
         if not isinstance(payload, dict):
             raise _malformed("'payload' is not a JSON object")
+        kind = text(payload.get("type"))
+        if kind == "view_submission":
+            # Slack reads this answer: an empty 200 closes the modal, `response_action:
+            # errors` keeps it open with the problems shown; any other body is an error.
+            errors = view_submission_ack(payload)
+            return VerifiedDelivery(delivery_id, kind, kept, 200, errors, ack_empty=not errors)
         body = {"response_type": "ephemeral", "text": "On it."}
-        return VerifiedDelivery(delivery_id, text(payload.get("type")), kept, 200, body)
+        return VerifiedDelivery(delivery_id, kind, kept, 200, body)
 
 
 class JiraVerifier:

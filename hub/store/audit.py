@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row, insert, select
 
-from hub.store.db import Bind, transaction, utcnow
+from hub.store.db import Bind, reading, transaction, utcnow
 from hub.store.tables import audit
 
 
@@ -67,5 +67,5 @@ async def list_entries(
     query = select(audit).order_by(audit.c.at, audit.c.id).limit(limit)
     if subject is not None:
         query = query.where(audit.c.subject == subject)
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         return [AuditEntry.from_row(row) for row in await conn.execute(query)]

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from hub.store.db import Bind, dialect_insert, transaction, utcnow
+from hub.store.db import Bind, dialect_insert, reading, transaction, utcnow
 from hub.store.tables import effects
 
 
@@ -130,7 +130,7 @@ async def fail_effect(
 
 
 async def get_effect(bind: Bind, key: str) -> EffectRow | None:
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         row = (await conn.execute(select(effects).where(effects.c.key == key))).one_or_none()
     return EffectRow.from_row(row) if row is not None else None
 
@@ -140,7 +140,7 @@ async def list_effects(bind: Bind, prefix: str = "") -> builtins.list[EffectRow]
     query = select(effects).order_by(effects.c.key)
     if prefix:
         query = query.where(effects.c.key.startswith(prefix, autoescape=True))
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         return [EffectRow.from_row(row) for row in await conn.execute(query)]
 
 

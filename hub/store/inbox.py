@@ -9,13 +9,15 @@ so there is never an inbox row without the job that will process it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.store.db import Bind, dialect_insert, transaction, utcnow
+from hub.store.db import Bind, dialect_insert, is_sqlite, reading, transaction, utcnow
+from hub.store.inbox_sqlite import sqlite_inbox
 from hub.store.jobkinds import INGEST, ingest_key
 from hub.store.jobs import enqueue_job, enqueue_jobs
 from hub.store.tables import inbox
@@ -98,36 +100,53 @@ async def accept_delivery(bind: Bind, delivery: Delivery, *, now: datetime) -> A
 
 
 async def get_delivery(bind: Bind, inbox_id: int) -> StoredDelivery | None:
-    async with transaction(bind) as conn:
-        row = (await conn.execute(select(inbox).where(inbox.c.id == inbox_id))).one_or_none()
-    if row is None:
-        return None
-    return StoredDelivery(
-        id=row.id,
-        source=row.source,
-        delivery_id=row.delivery_id,
-        event_type=row.event_type,
-        headers=dict(row.headers),
-        body=bytes(row.body),
-        received_at=row.received_at,
-        processed_at=row.processed_at,
-    )
+    return (await get_deliveries(bind, [inbox_id])).get(inbox_id)
+
+
+async def get_deliveries(bind: Bind, inbox_ids: Sequence[int]) -> dict[int, StoredDelivery]:
+    """The stored deliveries with these ids (absent ids are left out), in one read."""
+    if not inbox_ids:
+        return {}
+    async with reading(bind) as conn:
+        rows = await conn.execute(select(inbox).where(inbox.c.id.in_(inbox_ids)))
+        return {
+            row.id: StoredDelivery(
+                id=row.id,
+                source=row.source,
+                delivery_id=row.delivery_id,
+                event_type=row.event_type,
+                headers=dict(row.headers),
+                body=bytes(row.body),
+                received_at=row.received_at,
+                processed_at=row.processed_at,
+            )
+            for row in rows
+        }
 
 
 async def mark_processed(bind: Bind, inbox_id: int, *, now: datetime | None = None) -> bool:
     """Record that normalisation finished; False if the row does not exist."""
+    return await mark_all_processed(bind, [inbox_id], now=now) > 0
+
+
+async def mark_all_processed(
+    bind: Bind, inbox_ids: Sequence[int], *, now: datetime | None = None
+) -> int:
+    """`mark_processed` for many rows in one statement; how many rows exist."""
+    if not inbox_ids:
+        return 0
     async with transaction(bind) as conn:
         result = await conn.execute(
-            update(inbox).where(inbox.c.id == inbox_id).values(processed_at=now or utcnow())
+            update(inbox).where(inbox.c.id.in_(inbox_ids)).values(processed_at=now or utcnow())
         )
-    return result.rowcount > 0
+    return result.rowcount
 
 
 async def count_deliveries(bind: Bind, source: str | None = None) -> int:
     query = select(func.count()).select_from(inbox)
     if source is not None:
         query = query.where(inbox.c.source == source)
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         return int((await conn.execute(query)).scalar_one())
 
 
@@ -147,6 +166,27 @@ async def accept_deliveries(
     unique: dict[tuple[str, str], Delivery] = {}
     for delivery in deliveries:
         unique.setdefault((delivery.source, delivery.delivery_id), delivery)
+    fast = sqlite_inbox(bind) if isinstance(bind, AsyncEngine) and is_sqlite(bind) else None
+    if fast is not None and isinstance(bind, AsyncEngine):
+        created, existing = await fast.store(bind, list(unique.values()), now)
+    else:
+        created, existing = await _store_with_core(bind, unique, now=now)
+    results: list[AcceptResult] = []
+    first_seen: set[tuple[str, str]] = set()
+    for delivery in deliveries:
+        key = (delivery.source, delivery.delivery_id)
+        if key in created and key not in first_seen:
+            first_seen.add(key)
+            results.append(AcceptResult(inbox_id=created[key], new=True))
+        else:
+            results.append(AcceptResult(inbox_id=created.get(key) or existing[key], new=False))
+    return results
+
+
+async def _store_with_core(
+    bind: Bind, unique: dict[tuple[str, str], Delivery], *, now: datetime
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """`accept_deliveries` through SQLAlchemy: PostgreSQL, or a caller's open transaction."""
     rows = [
         {
             "source": d.source,
@@ -177,16 +217,7 @@ async def accept_deliveries(
                 now=now,
             )
         existing = await _existing_ids(conn, [key for key in unique if key not in created])
-    results: list[AcceptResult] = []
-    first_seen: set[tuple[str, str]] = set()
-    for delivery in deliveries:
-        key = (delivery.source, delivery.delivery_id)
-        if key in created and key not in first_seen:
-            first_seen.add(key)
-            results.append(AcceptResult(inbox_id=created[key], new=True))
-        else:
-            results.append(AcceptResult(inbox_id=created.get(key) or existing[key], new=False))
-    return results
+    return created, existing
 
 
 async def _existing_ids(

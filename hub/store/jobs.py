@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.store.db import dialect_insert, is_postgres, transaction, utcnow
+from hub.store.db import is_postgres, reading, transaction, utcnow
+from hub.store.enqueue import enqueue_job, enqueue_jobs, has_running_job
 from hub.store.job_model import (
     SUPERSEDED,
     Job,
@@ -35,7 +36,8 @@ from hub.store.job_model import (
     QueueStats,
     totals_by_state,
 )
-from hub.store.notify import NOTIFY_CHANNEL, Listener
+from hub.store.leasing import pick_due
+from hub.store.notify import Listener
 from hub.store.tables import jobs
 
 __all__ = [
@@ -50,106 +52,48 @@ __all__ = [
     "has_running_job",
 ]
 
-# ON CONFLICT must name the partial index's predicate as a literal: with a bound
-# parameter PostgreSQL cannot match the index once it switches a prepared
-# statement to a generic plan ("no unique or exclusion constraint matching").
-_PENDING_LITERAL = jobs.c.state == literal_column("'pending'")
 
-
-async def has_running_job(conn: AsyncConnection, dedupe_key: str) -> bool:
-    """Whether a job with this dedupe key is leased right now (pending ones dedupe anyway)."""
-    query = (
-        select(jobs.c.id)
-        .where(jobs.c.dedupe_key == dedupe_key, jobs.c.state == JobState.RUNNING.value)
-        .limit(1)
+# The hot statements of leasing, built once (see hub.store.leasing for why).
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_TAKE = (
+    update(jobs)
+    .where(jobs.c.id.in_(_IDS))
+    .values(
+        state=JobState.RUNNING.value,
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until"),
+        attempts=jobs.c.attempts + 1,
+        updated_at=bindparam("now"),
     )
-    return (await conn.execute(query)).first() is not None
-
-
-async def enqueue_job(
-    conn: AsyncConnection,
-    kind: str,
-    payload: Mapping[str, Any],
-    *,
-    dedupe_key: str | None = None,
-    run_at: datetime | None = None,
-    now: datetime | None = None,
-    max_attempts: int | None = None,
-) -> int | None:
-    """Insert a job inside the caller's transaction; the new id, or None if deduped.
-
-    The common case is one INSERT .. ON CONFLICT DO NOTHING. Only when a pending
-    job already holds the key is there a second statement, to let the earlier
-    `run_at` win. On PostgreSQL a NOTIFY is queued; it is delivered at commit.
-    """
-    now = now or utcnow()
-    run_at = run_at or now
-    stmt = (
-        dialect_insert(conn, jobs)
-        .values(
-            kind=kind,
-            payload=dict(payload),
-            dedupe_key=dedupe_key,
-            state=JobState.PENDING.value,
-            run_at=run_at,
-            attempts=0,
-            max_attempts=max_attempts,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[jobs.c.dedupe_key], index_where=_PENDING_LITERAL)
-        .returning(jobs.c.id)
+)
+_LEASED = select(jobs).where(jobs.c.id.in_(_IDS))
+# The fence of many jobs at once: still running, same owner, same lease (attempt) each.
+_OWNED = and_(
+    tuple_(jobs.c.id, jobs.c.attempts).in_(bindparam("fences", expanding=True)),
+    jobs.c.state == JobState.RUNNING.value,
+    jobs.c.lease_owner == bindparam("owner"),
+)
+_RENEW = (
+    update(jobs)
+    .where(_OWNED)
+    .values(lease_until=bindparam("until"), updated_at=bindparam("now"))
+    .returning(jobs.c.id)
+)
+_COMPLETE = (
+    update(jobs)
+    .where(_OWNED)
+    .values(
+        state=JobState.DONE.value,
+        lease_until=None,
+        finished_at=bindparam("now"),
+        updated_at=bindparam("now"),
     )
-    job_id: int | None = (await conn.execute(stmt)).scalar_one_or_none()
-    changed = job_id is not None
-    if job_id is None:
-        moved = await conn.execute(
-            update(jobs)
-            .where(
-                jobs.c.dedupe_key == dedupe_key,
-                jobs.c.state == JobState.PENDING.value,
-                jobs.c.run_at > run_at,
-            )
-            .values(run_at=run_at, updated_at=now)
-        )
-        changed = moved.rowcount > 0
-    if changed and is_postgres(conn):
-        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, kind)))
-    return job_id
+    .returning(jobs.c.id)
+)
 
 
-async def enqueue_jobs(
-    conn: AsyncConnection,
-    jobs_to_add: list[tuple[str, Mapping[str, Any], str]],
-    *,
-    now: datetime,
-) -> None:
-    """Insert many new jobs (kind, payload, dedupe key) due now, in one statement.
-
-    For the webhook batch: every key is new (it names a delivery just stored), so a
-    conflict can only be a pending twin, which is the same work; nothing to move.
-    """
-    rows = [
-        {
-            "kind": kind,
-            "payload": dict(payload),
-            "dedupe_key": key,
-            "state": JobState.PENDING.value,
-            "run_at": now,
-            "attempts": 0,
-            "max_attempts": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for kind, payload, key in jobs_to_add
-    ]
-    stmt = dialect_insert(conn, jobs).on_conflict_do_nothing(
-        index_elements=[jobs.c.dedupe_key], index_where=_PENDING_LITERAL
-    )
-    await conn.execute(stmt, rows)
-    if is_postgres(conn):
-        # One wake-up per transaction, not one per job.
-        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, rows[0]["kind"])))
+def _fenced(batch: Sequence[Job], owner: str) -> dict[str, Any]:
+    return {"fences": [(job.id, job.attempts) for job in batch], "owner": owner}
 
 
 class JobQueue:
@@ -223,9 +167,19 @@ class JobQueue:
     # -- consuming -------------------------------------------------------------
 
     async def lease(
-        self, owner: str, *, limit: int, lease_seconds: float, now: datetime | None = None
+        self,
+        owner: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        now: datetime | None = None,
+        batch: Mapping[str, int] | None = None,
     ) -> builtins.list[Job]:
         """Lease up to `limit` due jobs: pending ones, and running ones whose lease expired.
+
+        `batch` names kinds that are run in batches (kind → batch size): when the
+        due jobs include one of that kind, more due jobs of the same kind are leased
+        with it, up to the batch size, in the same transaction.
 
         PostgreSQL: SELECT .. FOR UPDATE SKIP LOCKED lets replicas lease side by
         side without waiting on or double-leasing each other's rows. SQLite: the
@@ -233,34 +187,16 @@ class JobQueue:
         and the update cannot interleave with another writer.
         """
         now = now or utcnow()
-        due = or_(
-            and_(jobs.c.state == JobState.PENDING.value, jobs.c.run_at <= now),
-            and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
-        )
-        pick = (
-            select(jobs.c.id)
-            .where(due)
-            .order_by(jobs.c.run_at, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        async with self.engine.begin() as conn:
-            ids = (await conn.execute(pick)).scalars().all()
+        async with transaction(self.engine) as conn:
+            ids = await pick_due(conn, limit=limit, now=now, batch=batch or {})
             if not ids:
                 return []
-            rows = await conn.execute(
-                update(jobs)
-                .where(jobs.c.id.in_(ids))
-                .values(
-                    state=JobState.RUNNING.value,
-                    lease_owner=owner,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=jobs.c.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(*jobs.c)
-            )
-            leased = [Job.from_row(row) for row in rows]
+            until = now + timedelta(seconds=lease_seconds)
+            await conn.execute(_TAKE, {"ids": ids, "owner": owner, "until": until, "now": now})
+        # The rows are ours now: decoding a batch of them (a few ms of Python) happens
+        # after the commit, not while every other writer, the webhooks first, waits.
+        async with reading(self.engine) as conn:
+            leased = [Job.from_row(row) for row in await conn.execute(_LEASED, {"ids": ids})]
         return sorted(leased, key=lambda job: (job.run_at, job.id))
 
     def _owned(self, job: Job, owner: str) -> Any:
@@ -276,28 +212,36 @@ class JobQueue:
         self, job: Job, owner: str, *, lease_seconds: float, now: datetime | None = None
     ) -> bool:
         """Extend a lease (heartbeat); False when the lease was already taken over."""
+        return job.id in await self.renew_many([job], owner, lease_seconds=lease_seconds, now=now)
+
+    async def renew_many(
+        self, batch: Sequence[Job], owner: str, *, lease_seconds: float, now: datetime | None = None
+    ) -> set[int]:
+        """Extend the leases of a batch in one statement; the ids still ours."""
         now = now or utcnow()
-        async with self.engine.begin() as conn:
+        until = now + timedelta(seconds=lease_seconds)
+        async with transaction(self.engine) as conn:
             result = await conn.execute(
-                update(jobs)
-                .where(self._owned(job, owner))
-                .values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+                _RENEW, _fenced(batch, owner) | {"until": until, "now": now}
             )
-        return result.rowcount > 0
+            return set(result.scalars())
 
     async def complete(self, job: Job, owner: str, *, now: datetime | None = None) -> None:
         """Mark a leased job done; raises LeaseLost if another worker owns it now."""
-        now = now or utcnow()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(jobs)
-                .where(self._owned(job, owner))
-                .values(
-                    state=JobState.DONE.value, lease_until=None, finished_at=now, updated_at=now
-                )
-            )
-        if result.rowcount == 0:
+        if job.id not in await self.complete_many([job], owner, now=now):
             raise LeaseLost(job.id, owner)
+
+    async def complete_many(
+        self, batch: Sequence[Job], owner: str, *, now: datetime | None = None
+    ) -> set[int]:
+        """Mark a batch of leased jobs done in one statement; the ids that were still ours
+        (any other was taken over after its lease expired: its result is dropped)."""
+        if not batch:
+            return set()
+        now = now or utcnow()
+        async with transaction(self.engine) as conn:
+            result = await conn.execute(_COMPLETE, _fenced(batch, owner) | {"now": now})
+            return set(result.scalars())
 
     async def fail(
         self,
@@ -314,7 +258,7 @@ class JobQueue:
         pending job with the same dedupe key). Raises LeaseLost like `complete`.
         """
         now = now or utcnow()
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             if retry_at is None:
                 values = {"state": JobState.DEAD.value, "finished_at": now}
                 state = JobState.DEAD
@@ -335,7 +279,7 @@ class JobQueue:
         """
         now = now or utcnow()
         values = {"state": JobState.PENDING.value, "lease_until": None, "updated_at": now}
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             ids = (
                 (
                     await conn.execute(
@@ -373,7 +317,7 @@ class JobQueue:
             "updated_at": now,
         }
         where = and_(jobs.c.id == job_id, jobs.c.state == JobState.DEAD.value)
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             try:
                 async with conn.begin_nested():
                     result = await conn.execute(update(jobs).where(where).values(values))
@@ -385,7 +329,7 @@ class JobQueue:
         return False
 
     async def get(self, job_id: int) -> Job | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
         return Job.from_row(row) if row is not None else None
 
@@ -398,7 +342,7 @@ class JobQueue:
             query = query.where(jobs.c.state == JobState(state).value)
         if kind is not None:
             query = query.where(jobs.c.kind == kind)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return [Job.from_row(row) for row in await conn.execute(query)]
 
     async def next_run_at(self, now: datetime | None = None) -> datetime | None:
@@ -407,7 +351,7 @@ class JobQueue:
         query = select(func.min(jobs.c.run_at)).where(
             jobs.c.state == JobState.PENDING.value, jobs.c.run_at > now
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             value: datetime | None = (await conn.execute(query)).scalar_one()
         return value
 
@@ -419,7 +363,7 @@ class JobQueue:
         due = select(func.count(), func.min(jobs.c.run_at)).where(
             jobs.c.state == JobState.PENDING.value, jobs.c.run_at <= now
         )
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             counts = {
                 (kind, JobState(state)): int(n) for kind, state, n in await conn.execute(by_kind)
             }

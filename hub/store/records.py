@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row, Select, select
 
-from hub.store.db import Bind, transaction
+from hub.store.db import Bind, reading
 from hub.store.tables import incidents, postmortems
 
 Record = dict[str, Any]
@@ -27,13 +27,13 @@ def _json_ready(row: Row[Any]) -> Record:
 
 
 async def _one(bind: Bind, query: Select[Any]) -> Record | None:
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         row = (await conn.execute(query)).one_or_none()
     return _json_ready(row) if row is not None else None
 
 
 async def _all(bind: Bind, query: Select[Any]) -> list[Record]:
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         return [_json_ready(row) for row in await conn.execute(query)]
 
 

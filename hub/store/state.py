@@ -9,6 +9,7 @@ follow-up reconcile atomically, and the reconciler can hold a row while deciding
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem
-from hub.store.db import Bind, dialect_insert, is_postgres, transaction, utcnow
+from hub.store.db import Bind, dialect_insert, is_postgres, reading, transaction, utcnow
 from hub.store.tables import incidents, postmortems
 
 
@@ -26,7 +27,7 @@ def postmortem_id(incident_id: str) -> str:
 
 
 async def load_incident(bind: Bind, incident_id: str) -> IncidentRecord | None:
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         row = (
             await conn.execute(select(incidents.c.data).where(incidents.c.id == incident_id))
         ).one_or_none()
@@ -35,7 +36,7 @@ async def load_incident(bind: Bind, incident_id: str) -> IncidentRecord | None:
 
 async def list_open_postmortems(bind: Bind) -> list[PostMortem]:
     """Post-mortems not yet closed (what a tracker's update may concern)."""
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         rows = await conn.execute(
             select(postmortems.c.data).where(postmortems.c.status != "closed")
         )
@@ -88,8 +89,78 @@ async def save_incident(bind: Bind, record: IncidentRecord, *, now: datetime | N
         await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
 
+async def lock_incidents(
+    conn: AsyncConnection, keys: Sequence[tuple[str, str]], *, now: datetime
+) -> dict[str, IncidentRecord | None]:
+    """`lock_incident` for several incidents in one statement (two on PostgreSQL):
+    each stored record by incident id, None for the new ones.
+
+    PostgreSQL locks the rows in id order, as every caller does, so two batches that
+    share incidents wait for each other instead of deadlocking.
+    """
+    ids = sorted({f"{source}:{source_id}": (source, source_id) for source, source_id in keys})
+    if not ids:
+        return {}
+    if is_postgres(conn):
+        placeholders = [
+            {
+                "id": f"{source}:{source_id}",
+                "source": source,
+                "source_id": source_id,
+                "data": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for source, source_id in sorted(set(keys))
+        ]
+        insert = dialect_insert(conn, incidents).on_conflict_do_nothing(index_elements=["id"])
+        await conn.execute(insert, placeholders)
+    query = select(incidents.c.id, incidents.c.data).where(incidents.c.id.in_(ids))
+    if is_postgres(conn):
+        query = query.order_by(incidents.c.id).with_for_update()
+    found: dict[str, IncidentRecord | None] = dict.fromkeys(ids)
+    for row in await conn.execute(query):
+        found[row.id] = IncidentRecord.from_json(row.data) if row.data else None
+    return found
+
+
+async def save_incidents(
+    conn: AsyncConnection, records: Sequence[IncidentRecord], *, now: datetime
+) -> None:
+    """`save_incident` for several records, in one statement."""
+    if not records:
+        return
+    rows = [
+        {
+            "id": record.id,
+            "source": record.incident.source.value,
+            "source_id": record.incident.source_id,
+            "data": record.to_json(),
+            "vendor_updated_at": record.incident.updated_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for record in records
+    ]
+    insert = dialect_insert(conn, incidents)
+    excluded = insert.excluded
+    await conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "source": excluded.source,
+                "source_id": excluded.source_id,
+                "data": excluded.data,
+                "vendor_updated_at": excluded.vendor_updated_at,
+                "updated_at": excluded.updated_at,
+            },
+        ),
+        rows,
+    )
+
+
 async def load_postmortem(bind: Bind, incident_id: str) -> PostMortem | None:
-    async with transaction(bind) as conn:
+    async with reading(bind) as conn:
         row = (
             await conn.execute(
                 select(postmortems.c.data).where(postmortems.c.incident_id == incident_id)

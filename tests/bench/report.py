@@ -264,7 +264,12 @@ def render_markdown(
         f"{scale.rate_duration:g} s, measured from each delivery's *scheduled* send time to its"
         " 202. *accepted*: deliveries answered 202 in both phases, warm-ups included; *stored*:"
         " inbox rows counted in the database afterwards; *lost*: accepted ids absent from the"
-        " inbox.",
+        f" inbox. pmhub ran with `log.level: {scale.log_level}`"
+        + (
+            " (its one summary line per request is not written; `--log-level info` measures it)."
+            if scale.log_level != "info"
+            else " (one summary line per request written)."
+        ),
         "",
         "## Targets",
         "",

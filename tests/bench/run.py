@@ -61,6 +61,7 @@ class Scale:
     max_deliveries: int  # per saturation run
     drain_timeout: float
     per_incident: int
+    log_level: str = "warning"  # pmhub's; "info" adds the one summary line per request
 
 
 @dataclass
@@ -173,14 +174,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pmhub_config(directory: Path, port: int, store_url: str) -> Path:
+def pmhub_config(directory: Path, port: int, store_url: str, log_level: str = "warning") -> Path:
     path = directory / "pmhub.yaml"
     path.write_text(
         textwrap.dedent(
             f"""\
             server: {{host: 127.0.0.1, port: {port}, max_body_bytes: 1048576}}
             store: {{url: "{store_url}"}}
-            log: {{level: warning, format: json}}
+            log: {{level: {log_level}, format: json}}
             worker: {{concurrency: 4}}
             sources:
               pagerduty:
@@ -319,14 +320,16 @@ async def run_scenario(
     if name == "sqlite":
         result = ScenarioResult(name, "pmhub serve, SQLite (WAL)")
         url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-        server = Server([*serve, str(pmhub_config(directory, port, url))], log_path, port)
+        config = pmhub_config(directory, port, url, scale.log_level)
+        server = Server([*serve, str(config)], log_path, port)
         return await _guarded(result, server, Store(url), scale, directory)
     result = ScenarioResult(name, "pmhub serve, PostgreSQL")
     if pg_version is None:
         result.skipped = f"PostgreSQL not reachable at {make_url(postgres_url)!r}"
         return result
     async with fresh_postgres(postgres_url) as url:
-        server = Server([*serve, str(pmhub_config(directory, port, url))], log_path, port)
+        config = pmhub_config(directory, port, url, scale.log_level)
+        server = Server([*serve, str(config)], log_path, port)
         return await _guarded(result, server, Store(url), scale, directory)
 
 
@@ -356,6 +359,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-timeout", type=float, help="seconds to wait for the queue (180)")
     parser.add_argument("--per-incident", type=int, default=20, help="deliveries per incident")
     parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="pmhub's log level (warning: no line per request; info: one)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="tiny scale for CI: 50 deliveries, 1 s phases"
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
@@ -376,9 +385,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def scale_from(args: argparse.Namespace) -> Scale:
     if args.quick:
-        base = Scale(1.0, 1.0, 0.0, 50.0, 8, 50, 30.0, args.per_incident)
+        base = Scale(1.0, 1.0, 0.0, 50.0, 8, 50, 30.0, args.per_incident, args.log_level)
     else:
-        base = Scale(10.0, 15.0, 2.0, 200.0, 64, 200_000, 180.0, args.per_incident)
+        base = Scale(10.0, 15.0, 2.0, 200.0, 64, 200_000, 180.0, args.per_incident, args.log_level)
     chosen = {
         "duration": args.duration,
         "rate_duration": args.rate_duration,

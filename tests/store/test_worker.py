@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -149,6 +149,8 @@ async def test_one_summary_line_per_run_with_job_context(queue: JobQueue) -> Non
         async with running(queue, {"work": handler}):
             job_id = await enqueue(queue)
             await wait_for_state(queue, job_id, JobState.DONE)
+            # The summary line follows the store's update: wait for it, not just the row.
+            await wait_until(_summaries(logs, 2), what="both summary lines")
     finished = [e for e in logs if e["event"] == "job.finished"]
     assert [e["outcome"] for e in finished] == ["retry", "done"]
     assert [e["attempts"] for e in finished] == [1, 2]
@@ -232,3 +234,10 @@ async def test_worker_sleeps_until_the_next_timer(queue: JobQueue) -> None:
 
 async def _ran(calls: list[int], times: int = 1) -> bool:
     return len(calls) >= times
+
+
+def _summaries(logs: list[MutableMapping[str, Any]], count: int) -> Callable[[], Awaitable[bool]]:
+    async def written() -> bool:
+        return sum(1 for e in logs if e["event"] == "job.finished") >= count
+
+    return written

@@ -1,0 +1,137 @@
+"""Adding jobs inside a caller's transaction (the queue itself is `hub.store.jobs`).
+
+Dedupe: at most one *pending* job per `dedupe_key` (a partial unique index).
+Enqueueing a key that is already pending is a no-op, except that the earlier
+`run_at` wins. On PostgreSQL a NOTIFY wakes the other replicas' workers at commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.db import dialect_insert, is_postgres, utcnow
+from hub.store.job_model import JobState
+from hub.store.notify import NOTIFY_CHANNEL
+from hub.store.tables import jobs
+
+# ON CONFLICT must name the partial index's predicate as a literal: with a bound
+# parameter PostgreSQL cannot match the index once it switches a prepared
+# statement to a generic plan ("no unique or exclusion constraint matching").
+_PENDING_LITERAL = jobs.c.state == literal_column("'pending'")
+
+
+async def has_running_job(conn: AsyncConnection, dedupe_key: str) -> bool:
+    """Whether a job with this dedupe key is leased right now (pending ones dedupe anyway)."""
+    query = (
+        select(jobs.c.id)
+        .where(jobs.c.dedupe_key == dedupe_key, jobs.c.state == JobState.RUNNING.value)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def enqueue_job(
+    conn: AsyncConnection,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    run_at: datetime | None = None,
+    now: datetime | None = None,
+    max_attempts: int | None = None,
+) -> int | None:
+    """Insert a job inside the caller's transaction; the new id, or None if deduped.
+
+    The common case is one INSERT .. ON CONFLICT DO NOTHING. Only when a pending
+    job already holds the key is there a second statement, to let the earlier
+    `run_at` win. On PostgreSQL a NOTIFY is queued; it is delivered at commit.
+    """
+    now = now or utcnow()
+    run_at = run_at or now
+    stmt = (
+        dialect_insert(conn, jobs)
+        .values(
+            kind=kind,
+            payload=dict(payload),
+            dedupe_key=dedupe_key,
+            state=JobState.PENDING.value,
+            run_at=run_at,
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[jobs.c.dedupe_key], index_where=_PENDING_LITERAL)
+        .returning(jobs.c.id)
+    )
+    job_id: int | None = (await conn.execute(stmt)).scalar_one_or_none()
+    changed = job_id is not None
+    if job_id is None:
+        moved = await conn.execute(
+            update(jobs)
+            .where(
+                jobs.c.dedupe_key == dedupe_key,
+                jobs.c.state == JobState.PENDING.value,
+                jobs.c.run_at > run_at,
+            )
+            .values(run_at=run_at, updated_at=now)
+        )
+        changed = moved.rowcount > 0
+    if changed and is_postgres(conn):
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, kind)))
+    return job_id
+
+
+async def enqueue_jobs(
+    conn: AsyncConnection,
+    jobs_to_add: Sequence[tuple[str, Mapping[str, Any], str]],
+    *,
+    now: datetime,
+    move_earlier: bool = False,
+) -> None:
+    """Insert many jobs (kind, payload, dedupe key) due now, in one statement.
+
+    For the webhook batch every key is new (it names a delivery just stored), so a
+    conflict can only be a pending twin, which is the same work. With `move_earlier`
+    (keys that may be pending already, e.g. one reconcile per incident), a pending job
+    whose key is taken is brought forward to now, as `enqueue_job` does, in a second
+    statement for all of them.
+    """
+    if not jobs_to_add:
+        return
+    rows = [
+        {
+            "kind": kind,
+            "payload": dict(payload),
+            "dedupe_key": key,
+            "state": JobState.PENDING.value,
+            "run_at": now,
+            "attempts": 0,
+            "max_attempts": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for kind, payload, key in jobs_to_add
+    ]
+    stmt = dialect_insert(conn, jobs).on_conflict_do_nothing(
+        index_elements=[jobs.c.dedupe_key], index_where=_PENDING_LITERAL
+    )
+    await conn.execute(stmt, rows)
+    if move_earlier:
+        await conn.execute(
+            update(jobs)
+            .where(
+                jobs.c.dedupe_key.in_([key for _, _, key in jobs_to_add]),
+                jobs.c.state == JobState.PENDING.value,
+                jobs.c.run_at > now,
+            )
+            .values(run_at=now, updated_at=now)
+        )
+    if is_postgres(conn):
+        # One wake-up per transaction, not one per job.
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, rows[0]["kind"])))

@@ -1,0 +1,65 @@
+"""Which jobs a lease takes: the due ones, oldest first, each found through the index.
+
+"Due" is two cases, pending jobs whose `run_at` has come and running jobs whose lease
+expired. One query with `a OR b` cannot walk `ix_jobs_state_run_at` in order: SQLite
+merged both sets and sorted every due job to return a handful, which with a backlog of
+tens of thousands of deliveries cost milliseconds per lease, inside the write lock the
+webhook front door waits for. Each case on its own is an index range scan already in
+(`run_at`, `id`) order (SQLite's index carries the rowid; PostgreSQL stops at the limit
+too), so each is asked for `limit` rows and the two short lists are merged here.
+The statements are built once, with bound parameters: each new statement object costs
+SQLAlchemy a cache-key computation, measured at a good part of a millisecond a lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.job_model import JobState
+from hub.store.tables import jobs
+
+
+def _due(where: Any) -> Select[Any]:
+    """Built once: reused, a statement's cache key is not computed again for each lease."""
+    return (
+        select(jobs.c.id, jobs.c.run_at, jobs.c.kind)
+        .where(where)
+        .order_by(jobs.c.run_at, jobs.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+_PENDING = _due((jobs.c.state == JobState.PENDING.value) & (jobs.c.run_at <= bindparam("now")))
+_EXPIRED = _due((jobs.c.state == JobState.RUNNING.value) & (jobs.c.lease_until < bindparam("now")))
+
+
+async def pick_due(
+    conn: AsyncConnection, *, limit: int, now: datetime, batch: Mapping[str, int]
+) -> list[int]:
+    """Ids of the jobs to lease, oldest first, inside the caller's transaction.
+
+    The `limit` oldest due jobs; then, for each kind in `batch` among them, the next
+    due jobs of that kind up to its batch size (they run together, so they take one
+    of the worker's slots between them). Those come from the same read: the pending
+    jobs are read a batch further than `limit`.
+    """
+    window = limit + max(batch.values(), default=0)
+    due = [
+        *(await conn.execute(_PENDING, {"now": now, "limit": window})),
+        *(await conn.execute(_EXPIRED, {"now": now, "limit": limit})),
+    ]
+    due.sort(key=lambda row: (row.run_at, row.id))
+    picked, rest = due[:limit], due[limit:]
+    ids = [row.id for row in picked]
+    kinds = [row.kind for row in picked]
+    for kind, size in batch.items():
+        room = size - kinds.count(kind)
+        if kind in kinds and room > 0:
+            ids += [row.id for row in rest if row.kind == kind][:room]
+    return ids
