@@ -64,7 +64,7 @@ async def _plans(
         if enrich:
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
-        gatherer = FactGatherer(sources, adapter_options(policies), lambda: now)
+        gatherer = FactGatherer(sources, adapter_options(policies, settings), lambda: now)
         records: dict[str, IncidentRecord] = {}
         for source, path in events:
             facts = await gatherer.gather(source, path.read_bytes())

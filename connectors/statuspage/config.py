@@ -19,7 +19,9 @@ class StatuspageConfig(BaseModel):
         default="incident",
         description=(
             "incident: create or update the page incident for this incident with the message;"
-            " postmortem: publish the message as the post-mortem of an existing page incident."
+            " postmortem: publish the message as the post-mortem of the page incident opened"
+            " during the outage (found by the incident's reference, or its name while it was"
+            " open), or of a resolved page incident pmhub creates when there is none."
         ),
     )
     component_ids: tuple[str, ...] = Field(

@@ -5,8 +5,16 @@ the engine's decision) and returns the Statuspage incident id to record. Two mod
 
 * `incident`: the message is the page incident for this pmhub incident, created or
   updated with the publication's status (resolved by default);
-* `postmortem`: the message is the post-mortem of an existing page incident
-  (`existing_id`): `PUT .../postmortem` with the draft, then `PUT .../postmortem/publish`.
+* `postmortem`: the message is the post-mortem of the page incident people opened
+  during the outage: `PUT .../postmortem` with the draft, then
+  `PUT .../postmortem/publish`. The incident is `existing_id` when the caller knows
+  it; otherwise it is found by listing (`matching.py`: pmhub's own marker, the
+  incident's reference, or its name within the incident's time window). When
+  nobody opened one, pmhub creates a resolved page incident to carry the
+  post-mortem, without notifying subscribers (the publication notifies them once),
+  marked like any incident pmhub creates. Statuspage also documents `backfilled` and
+  `backfill_date` on create, but not the date's format nor what a backfilled
+  incident looks like, so pmhub does not use them: its incident is dated when made.
 
 Exactly once, without an idempotency key (Statuspage has none):
 
@@ -24,7 +32,10 @@ Exactly once, without an idempotency key (Statuspage has none):
   update already says this, with this status and name.
 * Post-mortem: the draft PUT is idempotent, but publishing may notify subscribers
   again; with an unknown outcome the post-mortem is read first and only the steps
-  not yet done are made.
+  not yet done are made. When the page incident was found by listing, the listing
+  already shows whether this post-mortem is published (`postmortem_body`,
+  `postmortem_published_at`), and a retry finds the same incident (pmhub's own by
+  its marker, someone's by the same rules, the one carrying it first).
 
 Known outcomes (the usual case) cost no extra request: at 1 request/s that matters.
 """
@@ -39,23 +50,16 @@ import aiohttp
 from connectors.common.pacer import KeyedPacer
 from connectors.statuspage.client import JsonDict, StatuspageClient
 from connectors.statuspage.config import StatuspageConfig
-from hub.errors import Permanent, Transient
+from connectors.statuspage.matching import Choice, carries, choose, marker_metadata, marker_of
+from hub.errors import Transient
 from hub.ports import Publication, PublishedRef
 
-MARKER_NAMESPACE = "pmhub"
+__all__ = ["StatuspageConnector", "incident_fields", "marker_metadata", "marker_of", "shows"]
+
 RECENT_INCIDENTS = 100  # the API's maximum page size
-
-
-def marker_metadata(marker: str) -> dict[str, dict[str, str]]:
-    return {MARKER_NAMESPACE: {"effect_key": marker}}
-
-
-def marker_of(incident: Mapping[str, Any]) -> str | None:
-    """pmhub's marker on a page incident, if it carries one."""
-    metadata = incident.get("metadata")
-    ours = metadata.get(MARKER_NAMESPACE) if isinstance(metadata, dict) else None
-    key = ours.get("effect_key") if isinstance(ours, dict) else None
-    return key if isinstance(key, str) else None
+# The only update of a page incident pmhub creates to carry a post-mortem: the
+# post-mortem itself says what happened.
+CARRIER_BODY = "This incident has been resolved."
 
 
 def incident_fields(pub: Publication, config: StatuspageConfig, *, create: bool) -> dict[str, Any]:
@@ -72,6 +76,14 @@ def incident_fields(pub: Publication, config: StatuspageConfig, *, create: bool)
     if create:
         # Only on create: a PATCH would replace metadata other tools keep there.
         fields["metadata"] = marker_metadata(pub.marker)
+    return fields
+
+
+def carrier_fields(pub: Publication, config: StatuspageConfig) -> dict[str, Any]:
+    """The resolved page incident pmhub creates when nobody opened one to attach to."""
+    fields = incident_fields(pub, config, create=True)
+    # Silent: subscribers hear once, when the post-mortem is published.
+    fields.update(status="resolved", body=CARRIER_BODY, deliver_notifications=False)
     return fields
 
 
@@ -145,18 +157,54 @@ class StatuspageConnector:
     # -- post-mortem mode ---------------------------------------------------------
 
     async def _publish_postmortem(self, pub: Publication, *, unknown_outcome: bool) -> PublishedRef:
-        incident_id = pub.existing_id
-        if incident_id is None:
-            raise Permanent(
-                "Statuspage postmortem mode needs the page incident to attach the"
-                " post-mortem to (Publication.existing_id), and none was given"
+        if pub.existing_id is not None:
+            return await self._attach(pub.existing_id, pub, unknown_outcome=unknown_outcome)
+        choice = await self.find_page_incident(pub, unknown_outcome=unknown_outcome)
+        if choice is None:
+            created = published_ref(
+                await self._client.create_incident(carrier_fields(pub, self._config))
             )
+            await self._save_and_publish(created.id, pub.body)
+            how = "created: no page incident was opened for it"
+            return PublishedRef(created.id, created.url, how)
+        found = published_ref(choice.incident)
+        if not carries(choice.incident, pub):
+            await self._save_and_publish(found.id, pub.body)
+        return PublishedRef(found.id, found.url, choice.how)
+
+    async def find_page_incident(self, pub: Publication, *, unknown_outcome: bool) -> Choice | None:
+        """The page incident `pub`'s post-mortem belongs to (see `matching`), or None.
+
+        Searched by the reference and by the name; with an unknown outcome also among
+        the newest incidents, where pmhub's own is even if someone renamed it.
+        """
+        queries: list[str | None] = []
+        for query in (pub.reference, pub.incident_name):
+            if query and query.strip() and query not in queries:
+                queries.append(query)
+        if unknown_outcome:
+            queries.append(None)
+        candidates: list[JsonDict] = []
+        for query in queries:
+            candidates += await self._client.list_incidents(query=query, limit=RECENT_INCIDENTS)
+        return choose(candidates, pub)
+
+    async def _attach(
+        self, incident_id: str, pub: Publication, *, unknown_outcome: bool
+    ) -> PublishedRef:
+        """The post-mortem on a page incident the caller named."""
         current = await self._client.get_postmortem(incident_id) if unknown_outcome else None
         if current is not None and current.get("published_at") and current.get("body") == pub.body:
-            return PublishedRef(incident_id)
-        if current is None or current.get("body_draft") != pub.body:
-            await self._client.put_postmortem(incident_id, pub.body)
+            return PublishedRef(incident_id, how="given")
+        draft = None if current is None else current.get("body_draft")
+        await self._save_and_publish(incident_id, pub.body, draft_saved=draft == pub.body)
+        return PublishedRef(incident_id, how="given")
+
+    async def _save_and_publish(
+        self, incident_id: str, body: str, *, draft_saved: bool = False
+    ) -> None:
+        if not draft_saved:
+            await self._client.put_postmortem(incident_id, body)
         await self._client.publish_postmortem(
             incident_id, notify_subscribers=self._config.notify_subscribers
         )
-        return PublishedRef(incident_id)

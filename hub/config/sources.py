@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from hub.config.connectors import ExistingFile
-from hub.config.types import FrozenModel, HttpUrlStr, Secret, SectionsModel
+from hub.config.types import FieldProblem, FrozenModel, HttpUrlStr, Secret, SectionsModel
+from hub.model.followup_event import DEFAULT_FOLLOW_UP_PRIORITIES, FollowUpPriority
 
 
 def _check_email(value: str) -> str:
@@ -55,6 +56,30 @@ class IncidentIoSource(FrozenModel):
         default=None, description="API key used to re-fetch incidents (deliveries are unordered)."
     )
     base_url: HttpUrlStr = "https://api.incident.io"
+    followup_priorities: dict[str, FollowUpPriority] = Field(
+        default_factory=lambda: dict(DEFAULT_FOLLOW_UP_PRIORITIES),
+        description=(
+            "Your organisation's follow-up priority names -> P0..P3 (replaces the default"
+            " map entirely). Names are compared ignoring case and spacing; P0..P3 pass"
+            " through; any other name is kept and the policy flags the follow-up."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distinct_priority_names(self) -> IncidentIoSource:
+        seen: dict[str, str] = {}
+        for name in self.followup_priorities:
+            folded = " ".join(name.split()).casefold()
+            if not folded:
+                raise FieldProblem("followup_priorities", "a priority name must not be blank")
+            if folded in seen:
+                raise FieldProblem(
+                    "followup_priorities",
+                    f"{seen[folded]!r} and {name!r} are the same name (case and spacing"
+                    " are ignored); keep one",
+                )
+            seen[folded] = name
+        return self
 
 
 class SlackSource(FrozenModel):

@@ -20,6 +20,15 @@ Called by the ingest job for each follow-up fact (`Wiring.on_follow_up`):
   retried and finds the same change still to make (transitions are idempotent).
 
 Every change is audited and asks for a reconcile of the incident.
+
+**Flags** (`FLAG_FOLLOWUP`, `flag_performer`): a follow-up the policy will not file
+(a P3 where the rule files P0/P1) is told to the post-mortem's owner by the chat
+performer (a DM; the incidents channel while nobody owns it yet, and the owner
+again once one is named, since the recipient is part of the intent), and its
+reason is kept on the follow-up (`flagged_reason`, shown by the admin API and
+`/postmortem status`) in the transaction that records the effect. The reason is
+kept even when no chat connector is configured: the ledger then says nobody was
+told. Filing the follow-up later (an override, a new priority) clears it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,10 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.errors import Permanent
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
+from hub.model.intent import Intent
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
 from hub.policy import PolicySet, evaluate
 from hub.ports import Tracker
@@ -281,3 +293,54 @@ def _state_for(status: FollowUpStatus, existing: FollowUp | None) -> FollowUpSta
     if existing is not None and existing.state is FollowUpState.DROPPED:
         return FollowUpState.DROPPED
     return FollowUpState.DONE if status is FollowUpStatus.DONE else FollowUpState.OPEN
+
+
+# -- flags ----------------------------------------------------------------------------
+
+
+def flag_performer(tell: Performer | None) -> Performer:
+    """FLAG_FOLLOWUP: `tell` the owner (the chat performer, if any), then keep the reason."""
+
+    async def perform(request: EffectRequest) -> Outcome:
+        follow_up_id = request.intent.payload.get("id")
+        if not isinstance(follow_up_id, str):
+            raise Permanent(f"{request.intent.key}: the flag names no follow-up")
+        reason = flag_reason(request.intent)
+        if tell is None:
+            told = Outcome(vendor_ref=None, detail={"told": "nobody: no chat connector"})
+        else:
+            told = await tell(request)
+        keep = _record_flag(follow_up_id, reason)
+        earlier = told.update
+
+        def update(pm: PostMortem) -> PostMortem:
+            return keep(earlier(pm) if earlier is not None else pm)
+
+        return Outcome(
+            vendor_ref=told.vendor_ref,
+            detail={**told.detail, "flagged_reason": reason},
+            update=update,
+        )
+
+    return perform
+
+
+def flag_reason(intent: Intent) -> str:
+    """Why the policy will not file the follow-up, as the owner is told it."""
+    # The policy states its reason as "do not file follow-up <id>: <why>".
+    return intent.reason.partition(": ")[2] or intent.reason
+
+
+def _record_flag(follow_up_id: str, reason: str) -> Callable[[PostMortem], PostMortem]:
+    def keep(pm: PostMortem) -> PostMortem:
+        item = _find(pm, follow_up_id)
+        # Filed or settled since the flag was planned: the reason no longer applies.
+        if item is None or item.filed or item.state is not FollowUpState.OPEN:
+            return pm
+        if item.flagged_reason == reason:
+            return pm
+        flagged = item.model_copy(update={"flagged_reason": reason})
+        follow_ups = tuple(flagged if f.id == item.id else f for f in pm.follow_ups)
+        return pm.model_copy(update={"follow_ups": follow_ups})
+
+    return keep

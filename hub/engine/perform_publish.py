@@ -4,8 +4,11 @@ PUBLISH_EXTERNAL_MESSAGE is only in a plan once the post-mortem is Reviewed and 
 message passes the wording lint (`hub.policy.outcomes`), and the effect runner
 re-evaluates the plan right before calling here, so the performer publishes what it
 is given; it still refuses a request whose post-mortem has no message (a plan and a
-store that disagree are a bug to surface, not to paper over). The status page's id
-is recorded on the message (`published_ref`) with the ledger row.
+store that disagree are a bug to surface, not to paper over). The publication carries
+the incident's reference and times, so that in `postmortem` mode the connector can
+find the page incident opened during the outage (or make one). The status page's id
+(the page incident's) is recorded on the message (`published_ref`) and in the ledger
+row, with how that page incident was chosen.
 
 PAGERDUTY_NOTE: PagerDuty notes have no idempotency key, so every note ends with a
 tag derived from the intent's key and fingerprint (`[pmhub 3f2a…]`); a retry whose
@@ -76,6 +79,10 @@ class MessagePublisher:
             incident_name=_text(payload.get("title")) or incident.title or _reference(incident),
             body=body,
             marker=request.intent.key,
+            # What lets the connector find the page incident opened during the outage.
+            reference=incident.reference,
+            started_at=incident.created_at,
+            resolved_at=incident.resolved_at,
         )
         ref = await self._status_page.publish(publication, unknown_outcome=request.unknown_outcome)
         published_at = self._clock()
@@ -89,7 +96,10 @@ class MessagePublisher:
             )
             return current.model_copy(update={"external_message": done})
 
-        return Outcome(vendor_ref=ref.id, detail={"url": ref.url}, update=record)
+        detail: dict[str, object] = {"url": ref.url, "page_incident_id": ref.id}
+        if ref.how:
+            detail["page_incident"] = ref.how
+        return Outcome(vendor_ref=ref.id, detail=detail, update=record)
 
 
 class NoteWriter:

@@ -15,6 +15,7 @@ by the publication's `marker` (the effect key), before writing again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 PageIncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
@@ -29,6 +30,10 @@ class Publication:
     with what is published so a retry can recognise pmhub's own earlier effect.
     `existing_id` names the status-page incident to update (or, in post-mortem mode,
     to attach the post-mortem to) when one is already known.
+
+    `reference` (e.g. `PD-1042`), `started_at` and `resolved_at` describe the
+    incident, so that in post-mortem mode the connector can find the page incident
+    people opened during the outage when `existing_id` is not known.
     """
 
     incident_name: str
@@ -37,6 +42,9 @@ class Publication:
     status: PageIncidentStatus = "resolved"
     component_ids: tuple[str, ...] = ()
     existing_id: str | None = None
+    reference: str | None = None
+    started_at: datetime | None = None
+    resolved_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.body.strip():
@@ -47,10 +55,15 @@ class Publication:
 
 @dataclass(frozen=True, slots=True)
 class PublishedRef:
-    """What was published: the status page's id (recorded) and a link to show people."""
+    """What was published: the status page's id (recorded) and a link to show people.
+
+    `how` says, for the ledger and the audit log, which page incident carries it
+    when the connector had to choose (e.g. "created", "found: PD-1042 in its name").
+    """
 
     id: str
     url: str | None = None
+    how: str | None = None
 
 
 class StatusPage(Protocol):

@@ -291,6 +291,13 @@ async def test_follow_ups_filed_closed_and_the_message_published_once_reviewed(
         assert len(world.jira.issues) == 2
         plan = await _plan(daemon)
         assert any("follow-up 3: priority P3" in problem for problem in plan["problems"])
+        # The flagged follow-up carries its reason (no chat is configured here: kept anyway).
+        response = await daemon.client.get(
+            f"/api/v1/postmortems/pm:{INCIDENT_ID}", headers=daemon.admin_headers()
+        )
+        shown = {f["id"]: f["flagged_reason"] for f in (await response.json())["follow_ups"]}
+        assert shown["1"] is None
+        assert shown["3"].startswith("priority P3 is not one the policy files (P0, P1)")
 
         # Jira says the P1's issue is done: so is the follow-up, in pmhub.
         await _jira_webhook(daemon, world, keys["1"], "done")

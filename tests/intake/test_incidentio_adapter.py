@@ -211,7 +211,8 @@ def test_follow_ups() -> None:
         title="Cat is stuck in the tree",
         status=FollowUpStatus.OPEN,
         owner=LISA,
-        priority="Urgent",
+        priority="P0",  # incident.io's default "Urgent" (see test_incidentio_followup_priorities)
+        priority_source="Urgent",
         at=T0,
         incident_id="incidentio:01FCNDV6P870EA6S7TK1DSYDG0",
         url="https://linear.app/incident-io/issue/INC-1609/find-copywriter-to-write-up",

@@ -9,7 +9,7 @@ merge keeps the newest. Private events become `RefetchRequest`s.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.intake.adapters.base import (
@@ -23,7 +23,13 @@ from hub.intake.adapters.base import (
     text,
     word,
 )
-from hub.model.followup_event import FollowUpFact, FollowUpStatus
+from hub.model.followup_event import (
+    DEFAULT_FOLLOW_UP_PRIORITIES,
+    FollowUpFact,
+    FollowUpPriority,
+    FollowUpStatus,
+    follow_up_priority,
+)
 from hub.model.incident import IncidentStatus, Person, Source, TeamRef, incident_id
 from hub.model.incident_record import IncidentUpdate
 from hub.model.severity_map import DEFAULT_SEVERITY_MAP, SeverityMap
@@ -78,6 +84,11 @@ class IncidentIoOptions:
     # names incident.io creates ("Resolved at" by a rule, "Fixed at" on Monitoring).
     resolved_timestamps: tuple[str, ...] = ("Resolved at", "Closed at", "Fixed at")
     acknowledged_timestamps: tuple[str, ...] = ("Accepted at", "Acknowledged at")
+    # Follow-up priority names are organisation-configurable too
+    # (`sources.incidentio.followup_priorities`); P0..P3 pass through as written.
+    follow_up_priorities: Mapping[str, FollowUpPriority] = field(
+        default_factory=lambda: dict(DEFAULT_FOLLOW_UP_PRIORITIES)
+    )
 
 
 def person(user: object) -> Person | None:
@@ -112,7 +123,7 @@ def parse_webhook(
         incident = obj(payload.get("incident"))
         result = incident_update(incident, severity_map, options, event_type=event_type)
     elif event_type in _FOLLOW_UP_EVENTS:
-        result = follow_up_fact(payload)
+        result = follow_up_fact(payload, options)
     elif event_type == _DOCUMENT_EVENT:
         # The incident's own postmortem_document_url is the authority; re-read it.
         parent = text(obj(payload.get("postmortem_document")).get("incident_id"))
@@ -248,11 +259,20 @@ def _roles(incident: Mapping[str, Any]) -> dict[str, object]:
     return fields
 
 
-def follow_up_fact(follow_up: Mapping[str, Any]) -> FollowUpFact | None:
-    """A follow-up (v2) or a follow-up action (v1, which has no title)."""
+def follow_up_fact(
+    follow_up: Mapping[str, Any], options: IncidentIoOptions | None = None
+) -> FollowUpFact | None:
+    """A follow-up (v2) or a follow-up action (v1, which has no title nor priority).
+
+    The priority (FollowUpPriorityV2: id, name, rank) is read by its name, the one
+    thing an organisation chooses and people see; `rank` only orders the options
+    and says nothing about which of P0..P3 they mean.
+    """
+    options = options or IncidentIoOptions()
     external_id = text(follow_up.get("id"))
     if external_id is None:
         return None
+    vendor_priority = text(obj(follow_up.get("priority")).get("name"))
     status = FollowUpStatus.DONE if word(follow_up.get("status")) in _DONE else FollowUpStatus.OPEN
     parent = text(follow_up.get("incident_id"))
     return FollowUpFact(
@@ -261,7 +281,8 @@ def follow_up_fact(follow_up: Mapping[str, Any]) -> FollowUpFact | None:
         title=text(follow_up.get("title")) or text(follow_up.get("description")) or "",
         status=status,
         owner=person(follow_up.get("assignee")),
-        priority=text(obj(follow_up.get("priority")).get("name")),
+        priority=follow_up_priority(vendor_priority, options.follow_up_priorities),
+        priority_source=vendor_priority,
         at=parse_time(follow_up.get("updated_at")) or parse_time(follow_up.get("created_at")),
         incident_id=incident_id(Source.INCIDENTIO, parent) if parent else None,
         url=text(obj(follow_up.get("external_issue_reference")).get("issue_permalink")),

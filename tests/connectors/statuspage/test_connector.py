@@ -248,9 +248,7 @@ async def test_unknown_postmortem_outcome_with_nothing_there_does_both(
     assert fake.postmortems[ours["id"]]["published_at"] is not None
 
 
-async def test_postmortem_needs_the_page_incident(postmortems: StatuspageConnector) -> None:
-    with pytest.raises(Permanent, match="existing_id"):
-        await postmortems.publish(publication())
+# Without `existing_id` the page incident is found or created: test_postmortem_lookup.py.
 
 
 async def test_postmortem_of_an_unknown_incident_is_permanent(
