@@ -37,14 +37,14 @@ from connectors.statuspage.connector import StatuspageConnector
 from hub.engine.actions import PostMortemActions
 from hub.engine.commands import CommandExecutor
 from hub.engine.effects import EffectRunner, Performer
-from hub.engine.followups import FollowUpHandler
+from hub.engine.followups import FollowUpHandler, flag_performer
 from hub.engine.perform_calendar import calendar_performers
 from hub.engine.perform_chat import chat_performers
 from hub.engine.perform_publish import publish_performers
 from hub.engine.perform_tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
 from hub.engine.worker import JobHandler, Worker
-from hub.intake.adapters import AdapterOptions
+from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import handle_webhook
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
@@ -132,9 +132,16 @@ def create_app(
     return app
 
 
-def adapter_options(policies: PolicySet) -> AdapterOptions:
-    """How the adapters read vendor values: the policies' `severities` feed the mapping."""
-    return AdapterOptions(severity_map=policies.severity_map())
+def adapter_options(policies: PolicySet, settings: Settings | None = None) -> AdapterOptions:
+    """How the adapters read vendor values: the policies' `severities` feed the mapping;
+    `sources.incidentio.followup_priorities` names incident.io's follow-up priorities."""
+    incidentio = settings.sources.incidentio if settings is not None else None
+    if incidentio is None:
+        return AdapterOptions(severity_map=policies.severity_map())
+    return AdapterOptions(
+        severity_map=policies.severity_map(),
+        incidentio=IncidentIoOptions(follow_up_priorities=dict(incidentio.followup_priorities)),
+    )
 
 
 async def build_sources(
@@ -284,9 +291,15 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     )
 
 
+def _performers(wiring: Wiring) -> dict[IntentKind, Performer]:
+    """The connectors' performers; a flagged follow-up keeps its reason with or without chat."""
+    flag = flag_performer(wiring.performers.get(IntentKind.FLAG_FOLLOWUP))
+    return {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
+
+
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
     engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
-    gatherer = FactGatherer(sources, adapter_options(policies), clock)
+    gatherer = FactGatherer(sources, adapter_options(policies, core.settings), clock)
     reconciler = Reconciler(engine, queue, policies, clock=clock)
     ingestor = Ingestor(
         engine,
@@ -300,7 +313,7 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
         INGEST: ingestor,
         RECONCILE: reconciler,
         EFFECT: EffectRunner(
-            engine, queue, policies, wiring.performers, clock=clock, reconcile=reconciler.request
+            engine, queue, policies, _performers(wiring), clock=clock, reconcile=reconciler.request
         ),
     }
 

@@ -224,18 +224,26 @@ class GoogleCalendarConnector:
         attendees: Sequence[str] | None = None,
         details: MeetingDetails | None = None,
     ) -> EventRef:
+        if attendees is None and details is None:
+            return await self._get(event_id)
+        # Read first: to keep people's answers, and to leave out what is already so.
+        current = await self._client.get_event(self._calendar_id, event_id)
         body: JsonDict = {}
         etag = None
         if attendees is not None:
-            # Read first to keep people's answers; If-Match makes a concurrent human
-            # edit fail this attempt (412 -> retried) rather than be overwritten.
-            current = await self._client.get_event(self._calendar_id, event_id)
+            # The whole list is replaced: If-Match makes a concurrent human edit fail
+            # this attempt (412 -> retried, re-read) rather than be overwritten.
             etag = _str(current.get("etag"))
             body["attendees"] = attendee_list(attendees, existing=current.get("attendees") or ())
         if details is not None:
-            body["description"] = describe(details)
+            description = describe(details)
+            # Unchanged: not patched, since `sendUpdates=all` would mail every guest.
+            if description != current.get("description"):
+                body["description"] = description
         if not body:
-            return await self._get(event_id)
+            return event_ref(current)
+        # Only the fields in `body` change (patch semantics): never the start or end a
+        # person chose.
         patched = await self._client.patch_event(self._calendar_id, event_id, body, etag=etag)
         return event_ref(patched)
 

@@ -52,6 +52,17 @@ TRANSIENT_ERRORS = frozenset(
     {"fatal_error", "internal_error", "request_timeout", "service_unavailable"}
 )
 USERS_NOT_FOUND = "users_not_found"
+# views.open: the trigger (3 seconds, single use) can no longer open anything.
+EXPIRED_TRIGGER, EXCHANGED_TRIGGER = "expired_trigger_id", "exchanged_trigger_id"
+TRIGGER_SPENT_ERRORS = frozenset({EXPIRED_TRIGGER, EXCHANGED_TRIGGER})
+
+
+class TriggerSpent(Permanent):
+    """views.open refused an expired or already used trigger; `error` says which."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(reason)
+        self.error = error
 
 
 def _status(response: Any) -> int | None:
@@ -81,6 +92,8 @@ def error_for(exc: SlackApiError, what: str) -> ConnectorError:
         return RateLimited(message, retry_after=retry_after)
     if error in AUTH_ERRORS:
         return AuthFailed(message)
+    if error in TRIGGER_SPENT_ERRORS:
+        return TriggerSpent(message, error)
     if (
         status is None
         or status >= HTTP_SERVER_ERROR
@@ -193,6 +206,19 @@ class SlackClient:
         meta = answer.get("response_metadata")
         next_cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None
         return messages, (next_cursor or None) if answer.get("has_more") else None
+
+    async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> str:
+        """Open a modal for the user behind `trigger_id`; the view's id.
+
+        Raises `TriggerSpent` when the trigger expired or was already used.
+        """
+        answer = await self._call(
+            "views.open", self._web.views_open(trigger_id=trigger_id, view=dict(view))
+        )
+        opened = answer.get("view")
+        return _required_str(
+            opened.get("id") if isinstance(opened, Mapping) else None, "views.open", "view.id"
+        )
 
     async def respond(self, response_url: str, body: Mapping[str, Any]) -> None:
         """POST a message to a command's response_url (not a Web API method: no token)."""

@@ -1,4 +1,4 @@
-"""Slack as pmhub's `Chat` (hub.ports.Chat): people, DMs, posts, edits, command replies.
+"""Slack as pmhub's `Chat` (hub.ports.Chat): people, DMs, posts, edits, replies, modals.
 
 Exactly once without an idempotency key: every post carries its effect key in
 Slack message metadata (`event_type: pmhub_effect`). When the engine does not know
@@ -12,13 +12,20 @@ is not made on every post: it costs a history call, and after a *known* failure
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import aiohttp
 
 from connectors.common.pacer import KeyedPacer
 from connectors.common.ttl_cache import TtlCache
-from connectors.slack.client import SlackClient, effect_key_of, metadata_for
+from connectors.slack.client import (
+    EXCHANGED_TRIGGER,
+    SlackClient,
+    TriggerSpent,
+    effect_key_of,
+    metadata_for,
+)
 from connectors.slack.config import SlackConfig
 from hub.errors import RateLimited
 from hub.ports import ChatMessage, MessageRef
@@ -152,3 +159,17 @@ class SlackConnector:
         if message.blocks:
             body["blocks"] = [dict(block) for block in message.blocks]
         await self._client.respond(response_url, body)
+
+    async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> bool:
+        """Open a modal with the trigger of a button press or command.
+
+        True when it is open: now, or by an earlier attempt with the same trigger (Slack
+        then answers `exchanged_trigger_id`; a retry after a lost answer lands there).
+        False when the trigger expired (Slack honours one for 3 seconds): the caller
+        answers some other way. Never paced: views are not channel posts.
+        """
+        try:
+            await self._client.open_view(trigger_id, view)
+        except TriggerSpent as spent:
+            return spent.error == EXCHANGED_TRIGGER
+        return True

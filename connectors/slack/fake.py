@@ -2,7 +2,8 @@
 
 State: users (by email), channels, DMs opened with `conversations.open`, messages per
 channel with `ts` and metadata, history with cursor pagination, and command replies
-posted to response_urls. Slack's failure shapes: `{"ok": false, "error": …}` answers
+posted to response_urls, trigger ids and the modals opened with them (`fake_views.py`).
+Slack's failure shapes: `{"ok": false, "error": …}` answers
 (`invalid_auth`, `channel_not_found`, `users_not_found`, …) and HTTP 429 with
 `Retry-After` when a channel gets more than one message per `min_post_interval`.
 Injectable faults: latency, 5xx, 429, Slack error answers, hanging, and committing a
@@ -25,11 +26,13 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from connectors.slack.fake_api import METHODS, Args, Json, decode_args, fail
+from connectors.slack.fake_views import FakeModals
 
 FaultKind = Literal["status", "rate_limit", "error", "hang", "drop_after_commit"]
 TEAM = "T0PMHUB001"
 BOT_USER = "U0PMHUBBOT"
 BOT_ID = "B0PMHUB001"
+APP_ID = "A0PMHUB001"
 MAX_RESPONSE_URL_USES = 5  # Slack: a response_url takes up to five replies (in 30 minutes)
 
 
@@ -89,6 +92,14 @@ class FakeSlack:
     _last_ts: float = 0.0
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _released: asyncio.Event = field(default_factory=asyncio.Event)
+    modals: FakeModals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.modals = FakeModals(clock=self._now, team=TEAM, app_id=APP_ID, bot_id=self.bot_id)
+
+    def _now(self) -> float:
+        # Read at each call, so a test that swaps `clock` afterwards moves triggers too.
+        return self.clock()
 
     # -- seeding ------------------------------------------------------------------
 
@@ -226,6 +237,73 @@ class FakeSlack:
         hook_id = f"{TEAM}/{next(self._ids)}/fakesecret"
         self.replies[hook_id] = []
         return f"{base_url}/commands/{hook_id}"
+
+    # -- interactions (what Slack sends the app when a person acts) --------------------
+
+    def press_button(
+        self, base_url: str, user_id: str, channel: str, ts: str, action_id: str
+    ) -> Json:
+        """The `block_actions` payload of `user_id` pressing a button on a posted message,
+        with a fresh trigger_id and response_url (LookupError: no such button)."""
+        message = self.find_message(channel, ts)
+        found = [
+            (block, element)
+            for block in (message or {}).get("blocks", [])
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("action_id") == action_id
+        ]
+        if not found:
+            raise LookupError(f"no {action_id} button on message {ts} in {channel}")
+        block, element = found[0]
+        return {
+            "type": "block_actions",
+            **self._who(user_id),
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": self.modals.issue_trigger(user_id),
+            "channel": {"id": channel, "name": self.channels[channel].get("name", "directmessage")},
+            "message": self.render(message or {}, metadata=False),
+            "state": {"values": {}},
+            "response_url": self.response_url(base_url),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block.get("block_id", "actions"),
+                    "text": element.get("text"),
+                    "value": element.get("value"),
+                    "type": element.get("type"),
+                    "action_ts": self._next_ts(),
+                }
+            ],
+        }
+
+    def submit_view(self, view_id: str, user_id: str, inputs: dict[str, Any]) -> Json:
+        """The `view_submission` payload of `user_id` submitting an opened view, `inputs`
+        by action id (ValueError for a submission Slack's client would not allow)."""
+        state = self.modals.submitted_state(view_id, user_id, inputs)
+        return {
+            "type": "view_submission",
+            **self._who(user_id),
+            "trigger_id": self.modals.issue_trigger(user_id),
+            "view": {**self.modals.views[view_id], "state": state},
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    def _who(self, user_id: str) -> Json:
+        handle = next((u["name"] for u in self.users.values() if u["id"] == user_id), user_id)
+        return {
+            "team": {"id": TEAM, "domain": "pmhub-fake"},
+            "user": {"id": user_id, "username": handle, "name": handle, "team_id": TEAM},
+            "api_app_id": APP_ID,
+            "token": "fake-verification-token",
+        }
 
     # -- faults -------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from connectors.slack.fake_views import VIEW_MAX_BYTES, TriggerCheck, view_problems, view_size
+
 if TYPE_CHECKING:
     from connectors.slack.fake import FakeSlack
 
@@ -28,7 +30,7 @@ MAX_HISTORY_LIMIT = 999
 # blocks: at most 50 per message).
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
-JSON_ARGS = frozenset({"blocks", "attachments", "metadata"})
+JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view"})
 _INVALID = object()  # a JSON argument that did not parse
 
 
@@ -36,9 +38,19 @@ def ok(body: Mapping[str, Any] | None = None) -> web.Response:
     return web.json_response({"ok": True, **(body or {})})
 
 
-def fail(error: str, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+def fail(
+    error: str,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    *,
+    messages: list[str] | None = None,
+) -> web.Response:
     # Slack answers most failures with HTTP 200 and ok:false; only rate limits are 429.
-    return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+    # `invalid_arguments` says what was wrong in `response_metadata.messages`.
+    body: Json = {"ok": False, "error": error}
+    if messages:
+        body["response_metadata"] = {"messages": messages}
+    return web.json_response(body, status=status, headers=headers)
 
 
 def decode_args(args: Args) -> Args:
@@ -204,10 +216,35 @@ async def conversations_history(state: FakeSlack, args: Args) -> web.Response:
     return ok(body)
 
 
+# One `return fail("…")` per documented error, spelled out so that the contract test
+# (which reads the literal errors passed to `fail`) checks each of them.
+async def views_open(state: FakeSlack, args: Args) -> web.Response:  # noqa: PLR0911
+    view = args.get("view")
+    if view is None:
+        return fail("invalid_arguments", messages=["[ERROR] missing required field: view"])
+    problems = view_problems(view if view is not _INVALID else None)
+    if problems:
+        return fail("invalid_arguments", messages=problems)
+    if view_size(view) > VIEW_MAX_BYTES:
+        return fail("view_too_large")
+    check, user_id = state.modals.exchange(args.get("trigger_id"))
+    if check is TriggerCheck.MALFORMED:
+        return fail("invalid_trigger_id")
+    if check is TriggerCheck.UNKNOWN:
+        return fail("invalid_arguments", messages=["invalid `trigger_id`"])
+    if check is TriggerCheck.EXPIRED:
+        return fail("expired_trigger_id")
+    if check is TriggerCheck.EXCHANGED:
+        return fail("exchanged_trigger_id")
+    assert user_id is not None  # noqa: S101 - an issued trigger always names its user
+    return ok({"view": state.modals.open(view, user_id)})
+
+
 METHODS: dict[str, Method] = {
     "users.lookupByEmail": users_lookup_by_email,
     "conversations.open": conversations_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "conversations.history": conversations_history,
+    "views.open": views_open,
 }

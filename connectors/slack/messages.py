@@ -32,6 +32,7 @@ from connectors.slack.blocks import (
     incident_name,
     incident_title,
     mention,
+    person_name,
     section,
     utc_text,
     when,
@@ -94,6 +95,23 @@ def owner_designation(
     return chat_message(text + ".", blocks)
 
 
+def owner_handed_off(
+    incident: Incident, former: Person, owner: Person, *, people: People = NO_PEOPLE
+) -> ChatMessage:
+    """The former owner's DM, edited after a hand-off: who owns it now; no buttons to press."""
+    name = incident_name(incident)
+    blocks = (
+        header(f"You handed off the post-mortem for {name}"),
+        section(
+            f"{mention(former, people)}, {mention(owner, people)} owns the post-mortem for "
+            f"{incident_link(incident)} now. Thank you for your part in it."
+        ),
+        context(f"Changed your mind? `/postmortem owner @yourname {escape(name)}` takes it back."),
+    )
+    text = f"{owner.display} owns the post-mortem for {name} now."
+    return chat_message(text, blocks)
+
+
 def optional_postmortem_question(
     incident: Incident, owner: Person, *, people: People = NO_PEOPLE
 ) -> ChatMessage:
@@ -128,15 +146,21 @@ def channel_announcement(
     *,
     deadline: datetime | None,
     people: People = NO_PEOPLE,
+    previous_owner: Person | None = None,
 ) -> ChatMessage:
-    """To the incidents channel: who owns the post-mortem, and when the meeting is."""
+    """To the incidents channel: who owns the post-mortem, and when the meeting is.
+
+    Edited in place when the meeting is booked or moved and on a hand-off (then it
+    names whom the post-mortem was taken over from), so the channel keeps one message.
+    """
     meeting = postmortem.meeting if postmortem else None
     name = incident_name(incident)
+    handed = f" (taken over from {escape(person_name(previous_owner))})" if previous_owner else ""
     blocks: list[dict[str, Any]] = [
         section(
             f":memo: *Post-mortem for {incident_link(incident)}* "
             f"({incident.severity.value}): {incident_title(incident)}\n"
-            f"*Owner:* {mention(owner, people)}\n"
+            f"*Owner:* {mention(owner, people)}{handed}\n"
             f"*Meeting:* {meeting_text(meeting, deadline)}"
         ),
     ]
@@ -144,6 +168,41 @@ def channel_announcement(
     if document:
         blocks.append(actions(button("Open post-mortem", OPEN, value=incident.id, url=document)))
     text = f"Post-mortem for {name}: owner {owner.display}; meeting {_meeting_plain(meeting)}."
+    return chat_message(text, blocks)
+
+
+def meeting_past_deadline(
+    incident: Incident,
+    owner: Person,
+    meeting: Meeting,
+    *,
+    deadline: datetime,
+    people: People = NO_PEOPLE,
+) -> ChatMessage:
+    """To the owner: someone moved the meeting, and it now ends after the deadline.
+
+    pmhub does not move it back (whoever moved it may know something pmhub does not),
+    so the message says what changed and leaves the decision with the owner.
+    """
+    name = incident_name(incident)
+    link = f" (<{meeting.html_link}|calendar event>)" if meeting.html_link else ""
+    body = (
+        f"{mention(owner, people)}, the post-mortem meeting for {incident_link(incident)} "
+        f"was moved: it now takes place {when(meeting.start)}{link} and ends after "
+        f"its deadline, *{when(deadline)}*."
+    )
+    blocks = (
+        section(f":warning: *The {escape(name)} post-mortem meeting is now past its deadline*"),
+        section(body),
+        context(
+            "pmhub will not move it back. If the new time is right, keep it; if not, "
+            "move it on the calendar to end by the deadline."
+        ),
+    )
+    text = (
+        f"The {name} post-mortem meeting was moved to {utc_text(meeting.start)}: it now ends "
+        f"after its deadline, {utc_text(deadline)}."
+    )
     return chat_message(text, blocks)
 
 
@@ -296,6 +355,10 @@ def _follow_up_line(item: FollowUp) -> str:
     summary = escape(clip(item.summary, SUMMARY_MAX))
     where = f"`{escape(item.tracker_key)}`" if item.tracker_key else "_not filed yet_"
     done = " :white_check_mark:" if item.state is FollowUpState.DONE else ""
+    if item.flagged_reason and not item.tracker_key:
+        # Flagged by the policy: say why here too, not only in the owner's DM.
+        flag = escape(item.flagged_reason)
+        return f"{where} {escape(item.priority)} {summary}\n    :triangular_flag_on_post: _{flag}_"
     return f"{where} {escape(item.priority)} {summary}{done}"
 
 

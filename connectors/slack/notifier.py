@@ -29,9 +29,12 @@ from connectors.slack.blocks import (
 )
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
+from connectors.slack.modals import handoff_modal
+from hub.errors import Permanent
+from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
 from hub.model.intent import Intent
-from hub.model.postmortem import FollowUp, PostMortem
+from hub.model.postmortem import FollowUp, Meeting, PostMortem
 from hub.ports import ChatMessage, MessageRef
 from hub.ports.notify import Answer, AnswerKind
 
@@ -41,6 +44,14 @@ People = dict[str, str | None]
 def ref_text(ref: MessageRef) -> str:
     """A posted message as one string for the effects ledger: `channel/ts`."""
     return f"{ref.channel}/{ref.ts}"
+
+
+def parse_ref(text: str | None) -> MessageRef | None:
+    """`ref_text` read back; None for anything that is not one message's reference."""
+    if not text or "," in text:  # several messages (a reminder to many) are not one
+        return None
+    channel, _, ts = text.partition("/")
+    return MessageRef(channel=channel, ts=ts) if channel and ts else None
 
 
 class SlackNotifier:
@@ -74,6 +85,34 @@ class SlackNotifier:
         ref = await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
         return ref_text(ref)
 
+    async def _kept(
+        self, target: str, message: ChatMessage, key: str, unknown: bool, earlier: str | None
+    ) -> str:
+        """Say `message` in a message pmhub keeps true: edited in place, never said twice.
+
+        `earlier` (what an earlier version of this effect posted) is edited with
+        `chat.update`; repeating an edit is harmless, so an edit whose outcome was lost
+        is simply made again. Without one, it is posted, and after an unknown outcome
+        the post found by its key is brought up to date rather than left as it was.
+        If Slack refuses an edit for good (the message was deleted, or edits are no
+        longer allowed), it is posted anew: the person should still learn what changed.
+        """
+        candidates = [parse_ref(earlier)]
+        if unknown:
+            candidates.append(await self._chat.find_posted(target, key))
+        for ref in candidates:
+            if ref is None:
+                continue
+            try:
+                return ref_text(await self._chat.update(ref, message))
+            except Permanent:
+                continue
+        return ref_text(await self._chat.post(target, message, effect_key=key))
+
+    async def _target(self, person: Person) -> str:
+        """Where a person is told: their DM, or the incidents channel that names them."""
+        return await self.chat_user(person) or self._config.incidents_channel
+
     # -- the process's messages -------------------------------------------------------
 
     async def notify_owner(
@@ -85,12 +124,24 @@ class SlackNotifier:
         deadline: datetime | None,
         effect_key: str,
         unknown_outcome: bool,
+        accepted_at: datetime | None = None,
+        earlier: str | None = None,
+        handed_to: Person | None = None,
     ) -> str:
-        people = await self.people(owner, *_designators(postmortem))
-        message = messages.owner_designation(
-            incident, postmortem, owner, deadline=deadline, people=people
-        )
-        return ref_text(await self._to_person(owner, message, effect_key, unknown_outcome))
+        people = await self.people(owner, handed_to, *_designators(postmortem))
+        if handed_to is not None:
+            message = messages.owner_handed_off(incident, owner, handed_to, people=people)
+        else:
+            message = messages.owner_designation(
+                incident,
+                postmortem,
+                owner,
+                deadline=deadline,
+                accepted_at=accepted_at,
+                people=people,
+            )
+        target = await self._target(owner)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
 
     async def announce_owner(
         self,
@@ -101,12 +152,44 @@ class SlackNotifier:
         deadline: datetime | None,
         effect_key: str,
         unknown_outcome: bool,
+        previous_owner: Person | None = None,
+        earlier: str | None = None,
     ) -> str:
         message = messages.channel_announcement(
-            incident, postmortem, owner, deadline=deadline, people=await self.people(owner)
+            incident,
+            postmortem,
+            owner,
+            deadline=deadline,
+            people=await self.people(owner),
+            previous_owner=previous_owner,
         )
+        own = incident.links.slack_channel_id
+        if own and own != self._config.incidents_channel:
+            # The incident's own channel is where its people are. pmhub may not be in it
+            # (not invited, archived since): then the incidents channel hears it instead.
+            try:
+                return await self._kept(own, message, effect_key, unknown_outcome, earlier)
+            except Permanent:
+                earlier = None if earlier and earlier.startswith(f"{own}/") else earlier
         channel = self._config.incidents_channel
-        return await self._to_channel(channel, message, effect_key, unknown_outcome)
+        return await self._kept(channel, message, effect_key, unknown_outcome, earlier)
+
+    async def report_late_meeting(
+        self,
+        incident: Incident,
+        owner: Person,
+        meeting: Meeting,
+        *,
+        deadline: datetime,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        message = messages.meeting_past_deadline(
+            incident, owner, meeting, deadline=deadline, people=await self.people(owner)
+        )
+        target = await self._target(owner)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
 
     async def ask_optional(
         self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
@@ -149,12 +232,13 @@ class SlackNotifier:
         *,
         effect_key: str,
         unknown_outcome: bool,
+        earlier: str | None = None,
     ) -> str:
         message = messages.review_request(
             incident, postmortem, owner, people=await self.people(owner)
         )
         channel = self._config.review_channel
-        return await self._to_channel(channel, message, effect_key, unknown_outcome)
+        return await self._kept(channel, message, effect_key, unknown_outcome, earlier)
 
     async def report_unresolved_roles(
         self,
@@ -208,6 +292,13 @@ class SlackNotifier:
 
     async def reply(self, response_url: str, answer: Answer) -> None:
         await self._chat.respond(response_url, await self._answer_message(answer))
+
+    async def open_handoff(
+        self, trigger_id: str, incident: Incident, owner: Person | None, context: HandoffContext
+    ) -> bool:
+        # The modal names the owner by the Slack id they already carry (or by name): no
+        # user look-up may delay views.open inside the trigger's 3 seconds.
+        return await self._chat.open_view(trigger_id, handoff_modal(incident, owner, context))
 
     async def _answer_message(self, answer: Answer) -> ChatMessage:
         if answer.kind is AnswerKind.HELP:

@@ -28,6 +28,7 @@ from hub.model.postmortem import AuditEntry as Decision
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
+    OwnerAcceptance,
     OwnerDesignation,
     PostMortem,
     PostMortemStatus,
@@ -45,6 +46,7 @@ REFUSED_SUFFIX = "_refused"
 # The audit actions an action writes: only these are searched for an earlier origin.
 ACTIONS = (
     "owner_designated",
+    "owner_accepted",
     "follow_up_added",
     "external_message_set",
     "transition",
@@ -125,6 +127,35 @@ class PostMortemActions:
             )
 
         return await self._run(incident_id, by, origin, change)
+
+    async def accept_ownership(
+        self, incident_id: str, owner: Person, *, origin: str
+    ) -> ActionResult:
+        """The owner pressed Accept: recorded (once), so their DM can show it.
+
+        Only the owner in force can accept; the first Accept stands (a second press
+        changes nothing). A later hand-off makes it moot: it counts for this owner only.
+        """
+
+        def change(state: _State) -> _Change:
+            pm, plan = state.postmortem, state.plan
+            current = plan.owner.person if plan.owner else None
+            if pm is None or current is None or current.key != owner.key:
+                return _refuse("owner_accepted", f"{owner.display} does not own it", plan)
+            accepted = pm.acceptance
+            if accepted is None or accepted.person.key != owner.key:
+                pm = pm.model_copy(
+                    update={"acceptance": OwnerAcceptance(person=current, at=state.now)}
+                )
+            return _Change(
+                "owner_accepted",
+                f"{owner.display} accepted the post-mortem",
+                pm,
+                plan.rule,
+                {"owner": owner.key},
+            )
+
+        return await self._run(incident_id, owner, origin, change)
 
     async def add_follow_up(
         self,

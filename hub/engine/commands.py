@@ -18,6 +18,10 @@ along. Anyone else is kept by their Slack id: they are still DMed and mentioned
 
 `help` and unparseable commands are answered by the front door in the HTTP
 response itself (Slack shows it at once), so they get no second answer here.
+
+Hand off…: the button opens a form (Slack: a modal) where the new owner is picked;
+its submission arrives as an `owner` command, so a hand-off from the form and one
+from `/postmortem owner @user` are the same action.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.actions import ActionResult, PostMortemActions
 from hub.errors import ConnectorError, Transient
-from hub.model.command import Command, CommandVerb
+from hub.model.command import Command, CommandVerb, HandoffContext
 from hub.model.incident import Incident, Person
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem, PostMortemStatus
@@ -90,6 +94,8 @@ class CommandExecutor:
         if incident is None:
             return Answer(AnswerKind.REFUSED, NO_INCIDENT, action=verb.value)
         postmortem = await load_postmortem(self.engine, incident.id)
+        if verb is CommandVerb.HANDOFF:
+            return await self._handoff(command, incident, postmortem)  # before any look-up
         request = _Request(
             command,
             origin,
@@ -99,7 +105,6 @@ class CommandExecutor:
         )
         handlers: dict[CommandVerb, Callable[[_Request], Awaitable[Answer]]] = {
             CommandVerb.STATUS: self._status,
-            CommandVerb.HANDOFF: self._handoff,
             CommandVerb.OWNER: self._owner,
             CommandVerb.ACCEPT: self._owner,
             CommandVerb.FOLLOWUP: self._follow_up,
@@ -142,12 +147,43 @@ class CommandExecutor:
             deadline=plan.meeting.deadline if plan.meeting else None,
         )
 
-    async def _handoff(self, request: _Request) -> Answer:
-        text = (
-            f"To hand it off, run `/postmortem owner @someone {_name(request.incident)}`: "
-            "they are told, and so is the channel."
+    async def _handoff(
+        self, command: Command, incident: Incident, postmortem: PostMortem | None
+    ) -> Answer | None:
+        """Open the hand-off form; if it cannot open, say how to hand off with the command.
+
+        Where this runs: in the ingest job, not in the front door's request, which stores
+        and answers without calling any vendor (a request that waited on Slack could lose
+        the delivery, and would hold Slack's own 3 s answer deadline hostage). The trigger
+        Slack gives with the press also lives 3 s, so this path is kept short: the front
+        door wakes the worker at once (the job usually starts within milliseconds), and
+        before views.open there are two reads from the store and a pure plan evaluation,
+        no Slack call (`_identify`, which may look people up, is not run for this verb).
+        When the workers are all busy the trigger may expire before the job starts;
+        Slack then answers `expired_trigger_id` and the person gets the command to use.
+        A Slack failure is not retried either: by the retry the trigger would be expired.
+        """
+        fallback = Answer(
+            AnswerKind.HELP,
+            "The hand-off form could not be opened. To hand the post-mortem off, run "
+            f"`/postmortem owner @someone {_name(incident)}`: they are told, and so is "
+            "the channel.",
         )
-        return Answer(AnswerKind.DONE, text, incident=request.incident)
+        if not command.trigger_id:
+            return fallback
+        plan = evaluate(incident, postmortem, self.policies, self._clock())
+        handoff = HandoffContext(
+            incident_id=incident.id,
+            response_url=command.response_url,
+            channel_id=command.channel_id,
+        )
+        owner = plan.owner.person if plan.owner else None
+        try:
+            opened = await self.notifier.open_handoff(command.trigger_id, incident, owner, handoff)
+        except Transient as exc:
+            log.warning("command.handoff_form_failed", error=str(exc))
+            opened = False
+        return None if opened else fallback
 
     async def _follow_up(self, request: _Request) -> Answer:
         command, incident = request.command, request.incident
@@ -183,11 +219,15 @@ class CommandExecutor:
             plan = evaluate(incident, postmortem, self.policies, self._clock())
             current = plan.owner.person if plan.owner else None
             if postmortem is not None and current and await self._same(current, actor):
+                # Recorded, so their DM is edited to show it (nobody is told anew).
+                await self.actions.accept_ownership(incident.id, current, origin=origin)
                 return Answer(
                     AnswerKind.DONE, "Thank you: the post-mortem is yours.", incident=incident
                 )
             person = actor
-        result = await self.actions.designate_owner(incident.id, person, actor, origin=origin)
+        result = await self.actions.designate_owner(
+            incident.id, person, actor, origin=origin, reason=command.text
+        )
         return _answer(result, "designate the owner")
 
     async def _transition(self, request: _Request) -> Answer:

@@ -6,6 +6,11 @@ If a job finds its row already `pending`, an earlier attempt's outcome is unknow
 own earlier effect (Slack metadata, a Jira marker, a derived Calendar id) before
 acting again. At run time the plan is evaluated afresh: an intent that is no
 longer wanted (a reminder whose condition stopped holding) is not carried out.
+
+An intent that changed since its effect was done (its fingerprint differs: the
+meeting got booked, the owner accepted) is carried out again, and the performer is
+handed what the ledger recorded for the earlier version (`earlier_ref`), so it can
+edit that (a Slack message, via `chat.update`) rather than make a second one.
 """
 
 from __future__ import annotations
@@ -49,6 +54,13 @@ class EffectRequest:
     postmortem: PostMortem | None
     plan: Plan
     unknown_outcome: bool  # an earlier attempt may have happened: look before acting
+    # What the ledger held under this key before this run: the vendor's reference and
+    # detail of the effect done for an earlier version of the intent (None: nothing
+    # was done yet). A changed intent (its fingerprint differs) is re-run with these,
+    # so a performer can edit what it made before (a Slack message) instead of
+    # making another.
+    earlier_ref: str | None = None
+    earlier_detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,7 @@ class EffectRunner:
         intent = factory.intent
         fingerprint = intent.fingerprint()
         row = await begin_effect(self.engine, intent.key, intent.kind.value, fingerprint, now=now)
-        unknown = _was_interrupted(row, fingerprint, now)
+        unknown = _was_interrupted(row, now)
         if row.state is EffectState.DONE and row.intent_hash == fingerprint:
             return
         if row.state is not EffectState.PENDING or row.intent_hash != fingerprint:
@@ -125,8 +137,11 @@ class EffectRunner:
             await complete_effect(self.engine, intent.key, None, {"skipped": reason}, now=now)
             await self._audit(factory, "effect_skipped", reason)
             return
+        request = factory.request(
+            unknown_outcome=unknown, earlier_ref=row.vendor_ref, earlier_detail=row.detail
+        )
         try:
-            outcome = await performer(factory.request(unknown_outcome=unknown))
+            outcome = await performer(request)
         except Permanent as refusal:
             await fail_effect(self.engine, intent.key, refusal.reason, now=self._clock())
             await self._audit(factory, "effect_failed", refusal.reason)
@@ -175,11 +190,13 @@ class EffectRunner:
         )
 
 
-def _was_interrupted(row: EffectRow, fingerprint: str, now: datetime) -> bool:
-    """A pending row for this very intent, made before this run: an earlier try may have acted."""
-    return (
-        row.state is EffectState.PENDING and row.intent_hash == fingerprint and row.created_at < now
-    )
+def _was_interrupted(row: EffectRow, now: datetime) -> bool:
+    """A pending row made before this run: an earlier try may have acted.
+
+    Whichever version of the intent that try was for: a DM whose post was cut off
+    and whose intent then changed (the meeting got booked) may still have landed.
+    """
+    return row.state is EffectState.PENDING and row.created_at < now
 
 
 @dataclass(frozen=True)
@@ -189,11 +206,19 @@ class _RequestFactory:
     plan: Plan
     intent: Intent
 
-    def request(self, *, unknown_outcome: bool) -> EffectRequest:
+    def request(
+        self,
+        *,
+        unknown_outcome: bool,
+        earlier_ref: str | None = None,
+        earlier_detail: Mapping[str, Any] | None = None,
+    ) -> EffectRequest:
         return EffectRequest(
             intent=self.intent,
             incident=self.incident,
             postmortem=self.postmortem,
             plan=self.plan,
             unknown_outcome=unknown_outcome,
+            earlier_ref=earlier_ref,
+            earlier_detail=dict(earlier_detail or {}),
         )

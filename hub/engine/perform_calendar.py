@@ -18,7 +18,13 @@ only books it and reports what no longer meets the policy).
 
 Everything the owner should be told (conflicts, unknown calendars, a meeting moved
 past the deadline) goes into the Outcome's `detail`, i.e. the effects ledger, with
-a `tell_owner` sentence the chat side can pick up.
+a `tell_owner` sentence.
+
+Keeping it true (hub.policy.upkeep): UPDATE_MEETING patches the event's description
+(the owner, the commander, a note while the incident is open again), never its
+time; CHECK_MEETING reads the event back and records its times as the calendar has
+them. A meeting a person moved past the deadline is then in pmhub's record, and the
+plan asks the chat side to tell the owner (REPORT_LATE_MEETING), once per move.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ def calendar_performers(
     return {
         IntentKind.SCHEDULE_MEETING: meetings.schedule,
         IntentKind.INVITE_TO_MEETING: meetings.invite,
+        IntentKind.UPDATE_MEETING: meetings.update,
+        IntentKind.CHECK_MEETING: meetings.check,
     }
 
 
@@ -130,6 +138,50 @@ class _Meetings:
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=True)
         return Outcome(vendor_ref=event.id, detail=detail, update=update)
 
+    async def update(self, request: EffectRequest) -> Outcome:
+        """Rewrite the description (owner, commander, reopen note); the time is left alone."""
+        intent = request.intent
+        event_id = _text(intent.payload.get("event_ref"))
+        if event_id is None:
+            raise Permanent(f"{intent.key}: no event to update")
+        current = await self.calendar.get_event(event_id)
+        if current is None or current.cancelled:
+            gone = "no longer exists" if current is None else "was cancelled"
+            return Outcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
+        reopened = intent.payload.get("reopened") is True
+        # The connector leaves an unchanged description alone: no update mail to everyone.
+        event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
+        detail = {
+            "owner": request.plan.owner.person.key if request.plan.owner else None,
+            "reopened": reopened,
+            "event_start": event.start.isoformat() if event.start else None,
+        }
+        return Outcome(vendor_ref=event.id, detail=detail)
+
+    async def check(self, request: EffectRequest) -> Outcome:
+        """Read the event back; record its times as they are now (a person may have moved it)."""
+        intent = request.intent
+        event_id = _text(intent.payload.get("event_ref"))
+        if event_id is None:
+            raise Permanent(f"{intent.key}: no event to check")
+        stored = request.postmortem.meeting if request.postmortem else None
+        current = await self.calendar.get_event(event_id)
+        if current is None:
+            gone = "The post-mortem meeting no longer exists; please schedule it again."
+            return Outcome(vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone})
+        deadline = request.plan.meeting.deadline if request.plan.meeting else None
+        detail = _timing(current, deadline)
+        calendar = stored.calendar if stored else _text(intent.payload.get("calendar")) or ""
+        meeting = _meeting(current, calendar, current.attendees, stored)
+        if meeting is None:
+            return Outcome(vendor_ref=current.id, detail=detail)  # cancelled: recorded, not undone
+        if stored is not None and (meeting.start, meeting.end) != (stored.start, stored.end):
+            detail["moved"] = {"from": stored.start.isoformat(), "to": meeting.start.isoformat()}
+        # Invitees only grow in pmhub's record: someone a person removed is not re-invited.
+        return Outcome(
+            vendor_ref=current.id, detail=detail, update=_set_meeting(meeting, merge_invitees=True)
+        )
+
     def _split(self, rule: str, invitees: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(required, optional): the rule's observers are optional, everyone else required.
 
@@ -158,10 +210,17 @@ def _headline(request: EffectRequest) -> str:
     return " ".join(part for part in (incident.reference, incident.title) if part) or incident.id
 
 
-def _details(request: EffectRequest) -> MeetingDetails:
+REOPENED_NOTE = (
+    "The incident was reopened: the post-mortem waits until it is resolved again. "
+    "pmhub leaves this meeting where it is; move it if it should wait too."
+)
+
+
+def _details(request: EffectRequest, reopened: bool = False) -> MeetingDetails:
     incident, postmortem, owner = request.incident, request.postmortem, request.plan.owner
     commander = incident.incident_commander
     return MeetingDetails(
+        notes=(REOPENED_NOTE,) if reopened else (),
         incident_title=incident.title or incident.id,
         incident_reference=incident.reference,
         severity=incident.severity.value,
@@ -246,7 +305,7 @@ def _booking_detail(
     if choice.unknown:
         told.append(f"calendars pmhub could not read: {', '.join(choice.unknown)}")
     if told:
-        # TODO(chat): the Slack side turns `tell_owner` into a DM to the owner.
+        # TODO(chat): recorded in the ledger and audit only; not yet DMed to the owner.
         told_before = [detail["tell_owner"]] if "tell_owner" in detail else []
         conflict = "No slot before the deadline suits everyone; " + "; ".join(told)
         detail["tell_owner"] = " ".join([*told_before, conflict])
@@ -263,8 +322,8 @@ def _timing(event: EventRef, deadline: datetime | None) -> dict[str, Any]:
     if event.cancelled:
         found["tell_owner"] = "The post-mortem meeting was cancelled; please schedule it again."
     elif deadline is not None and event.end is not None and instant(event.end) > instant(deadline):
-        # Not moved back: the person who moved it knows something pmhub does not.
-        # TODO(chat): the plan reports this as a problem; the Slack side tells the owner.
+        # Not moved back: the person who moved it knows something pmhub does not. The
+        # plan reports it as a problem and tells the owner (REPORT_LATE_MEETING).
         found["past_deadline"] = True
         found["tell_owner"] = (
             f"The post-mortem meeting now ends {event.end.isoformat()}, after the deadline "

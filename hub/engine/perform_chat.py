@@ -1,10 +1,15 @@
 """Performers for the intents a chat platform carries out, on the `Notifier` port.
 
 Each reads its intent's payload (written by `hub.policy`) back into models and
-says it through the notifier, under the intent's key. NOTIFY_OWNER is two
-messages, the owner's DM and the channel announcement, each under its own key
-derived from the intent's: after a partial success (DM sent, announcement timed
-out) the retry finds the DM by its key and posts only the announcement.
+says it through the notifier, under the intent's key. The owner's DM
+(NOTIFY_OWNER, one per owner, posted under `<key>/dm`) and the channel
+announcement (ANNOUNCE_OWNER, one per post-mortem) are separate intents.
+
+Keeping messages true: when an intent changed since its message went out (the
+meeting got booked or moved, the owner accepted, a hand-off), the effect runner
+re-runs it with the ledger's reference to that message (`earlier_ref`), and the
+performer has the notifier edit it (`chat.update`) instead of posting again. A new
+owner is a new key, so they get their own DM; the announcement is edited.
 
 A payload that cannot be read is a bug in the policy layer, not a vendor
 hiccup, so it is `Permanent`: retrying would not change it.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from datetime import datetime
 from typing import TypedDict
 
 from pydantic import JsonValue, ValidationError
@@ -25,7 +31,7 @@ from hub.model.intent import IntentKind
 from hub.model.postmortem import FollowUp
 from hub.ports.notify import Notifier
 
-DM_SUFFIX, ANNOUNCE_SUFFIX = "/dm", "/announce"
+DM_SUFFIX = "/dm"
 
 
 def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
@@ -33,6 +39,8 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
     chat = _ChatPerformers(notifier)
     table: dict[IntentKind, Performer] = {
         IntentKind.NOTIFY_OWNER: chat.notify_owner,
+        IntentKind.ANNOUNCE_OWNER: chat.announce_owner,
+        IntentKind.REPORT_LATE_MEETING: chat.report_late_meeting,
         IntentKind.ASK_OPTIONAL: chat.ask_optional,
         IntentKind.REPORT_UNRESOLVED_ROLE: chat.report_unresolved_role,
         IntentKind.REQUEST_REVIEW: chat.request_review,
@@ -69,27 +77,54 @@ class _ChatPerformers:
         self.notifier = notifier
 
     async def notify_owner(self, request: EffectRequest) -> Outcome:
-        intent, incident, postmortem = request.intent, request.incident, request.postmortem
+        intent = request.intent
         owner = _person(intent.payload.get("owner"), "owner")
-        deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        unknown = request.unknown_outcome
+        handed_to = _optional_person(intent.payload.get("handed_to"), "new owner")
+        if handed_to is not None and request.earlier_ref is None:
+            # A former owner who was never DMed: nothing to correct, nobody to bother.
+            return Outcome(vendor_ref=None, detail={"skipped": "no earlier DM to edit"})
         dm = await self.notifier.notify_owner(
-            incident,
-            postmortem,
+            request.incident,
+            request.postmortem,
             owner,
-            deadline=deadline,
+            deadline=_time(intent.payload.get("deadline")),
             effect_key=intent.key + DM_SUFFIX,
-            unknown_outcome=unknown,
+            unknown_outcome=request.unknown_outcome,
+            accepted_at=_time(intent.payload.get("accepted_at")),
+            earlier=request.earlier_ref,
+            handed_to=handed_to,
         )
-        announcement = await self.notifier.announce_owner(
-            incident,
-            postmortem,
-            owner,
+        return Outcome(vendor_ref=dm, detail=_edit_detail(request, dm))
+
+    async def announce_owner(self, request: EffectRequest) -> Outcome:
+        intent = request.intent
+        posted = await self.notifier.announce_owner(
+            request.incident,
+            request.postmortem,
+            _person(intent.payload.get("owner"), "owner"),
+            deadline=_time(intent.payload.get("deadline")),
+            effect_key=intent.key,
+            unknown_outcome=request.unknown_outcome,
+            previous_owner=_optional_person(intent.payload.get("previous_owner"), "owner"),
+            earlier=request.earlier_ref,
+        )
+        return Outcome(vendor_ref=posted, detail=_edit_detail(request, posted))
+
+    async def report_late_meeting(self, request: EffectRequest) -> Outcome:
+        intent = request.intent
+        meeting = request.postmortem.meeting if request.postmortem else None
+        deadline = _time(intent.payload.get("deadline"))
+        if meeting is None or deadline is None:
+            raise Permanent(f"{intent.key}: no meeting and deadline to report on")
+        ref = await self.notifier.report_late_meeting(
+            request.incident,
+            _person(intent.payload.get("recipient"), "recipient"),
+            meeting,
             deadline=deadline,
-            effect_key=intent.key + ANNOUNCE_SUFFIX,
-            unknown_outcome=unknown,
+            earlier=request.earlier_ref,
+            **_once(request),
         )
-        return Outcome(vendor_ref=dm, detail={"dm": dm, "announcement": announcement})
+        return Outcome(vendor_ref=ref, detail=_edit_detail(request, ref))
 
     async def ask_optional(self, request: EffectRequest) -> Outcome:
         recipient = _person(request.intent.payload.get("recipient"), "recipient")
@@ -112,10 +147,19 @@ class _ChatPerformers:
         if postmortem is None:
             raise Permanent(f"{request.intent.key}: no post-mortem to share for review")
         owner = _optional_person(request.intent.payload.get("owner"), "owner")
+        meeting_start = request.intent.payload.get("meeting_start")
+        # A new owner or document: the request already in the channel is edited. A
+        # moved meeting is asked for afresh, ahead of its new time.
+        same_meeting = request.earlier_detail.get("meeting_start") == meeting_start
         ref = await self.notifier.request_review(
-            request.incident, postmortem, owner, **_once(request)
+            request.incident,
+            postmortem,
+            owner,
+            earlier=request.earlier_ref if same_meeting else None,
+            **_once(request),
         )
-        return Outcome(vendor_ref=ref)
+        detail = _edit_detail(request, ref) | {"meeting_start": meeting_start}
+        return Outcome(vendor_ref=ref, detail=detail)
 
     async def remind(self, request: EffectRequest) -> Outcome:
         listed = request.intent.payload.get("recipients")
@@ -159,6 +203,22 @@ class _Once(TypedDict):
 
 def _once(request: EffectRequest) -> _Once:
     return {"effect_key": request.intent.key, "unknown_outcome": request.unknown_outcome}
+
+
+def _edit_detail(request: EffectRequest, ref: str) -> dict[str, object]:
+    """For the ledger: whether the message was edited in place or posted."""
+    edited = request.earlier_ref is not None and ref == request.earlier_ref
+    return {"message": ref, "edited": edited}
+
+
+def _time(value: JsonValue | None) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Permanent(f"the intent's time {value!r} is not ISO 8601") from None
+    return moment if moment.tzinfo is not None else None
 
 
 def _person(value: JsonValue | None, what: str) -> Person:

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 from hub.model.incident import Frozen, Person
+
+# The hand-off form (Slack: a modal) is built by the chat connector and read back by
+# the intake adapter when it is submitted; these ids are the contract between the two.
+HANDOFF_FORM = "pm_handoff"  # the form's callback id
+HANDOFF_OWNER_BLOCK, HANDOFF_OWNER_ACTION = "pm_handoff_owner", "new_owner"
+HANDOFF_REASON_BLOCK, HANDOFF_REASON_ACTION = "pm_handoff_reason", "reason"
+HANDOFF_REASON_MAX = 500
 
 
 class CommandVerb(StrEnum):
@@ -24,7 +33,7 @@ class CommandVerb(StrEnum):
     CLOSE = "close"
     # Buttons on pmhub's own messages (action_id pm_accept / pm_handoff / pm_open).
     ACCEPT = "accept"
-    HANDOFF = "handoff"
+    HANDOFF = "handoff"  # opens the hand-off form; submitting it is an `owner` command
     OPEN = "open"
     INVALID = "invalid"
 
@@ -44,3 +53,29 @@ class Command(Frozen):
     override_reason: str | None = None
     message: str | None = None  # for `invalid`: what was wrong, plus usage
     raw_text: str = ""
+
+
+class HandoffContext(Frozen):
+    """What the hand-off form carries from the button press to its submission.
+
+    Slack keeps it in the modal's `private_metadata` (at most 3000 characters) and
+    sends it back with the submission, which has no response_url of its own: the
+    button's is kept here so the answer reaches the person where they pressed it.
+    """
+
+    incident_id: str
+    response_url: str | None = None
+    channel_id: str | None = None
+
+    def encode(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def decode(cls, raw: str | None) -> HandoffContext | None:
+        """The context written by `encode`; None for anything else (never raises)."""
+        if not raw:
+            return None
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            return None

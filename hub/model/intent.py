@@ -23,9 +23,13 @@ from hub.model.incident import Frozen
 class IntentKind(StrEnum):
     CREATE_POSTMORTEM = "create_postmortem"
     NOTIFY_OWNER = "notify_owner"
+    ANNOUNCE_OWNER = "announce_owner"
     ASK_OPTIONAL = "ask_optional"
     SCHEDULE_MEETING = "schedule_meeting"
     INVITE_TO_MEETING = "invite_to_meeting"
+    UPDATE_MEETING = "update_meeting"
+    CHECK_MEETING = "check_meeting"
+    REPORT_LATE_MEETING = "report_late_meeting"
     REPORT_UNRESOLVED_ROLE = "report_unresolved_role"
     REQUEST_REVIEW = "request_review"
     REMIND = "remind"

@@ -106,6 +106,13 @@ class OwnerDesignation(Frozen):
     at: datetime
 
 
+class OwnerAcceptance(Frozen):
+    """The owner confirmed they took the post-mortem on (the Accept button)."""
+
+    person: Person
+    at: datetime
+
+
 class PostMortem(Frozen):
     incident_id: str
     status: PostMortemStatus = PostMortemStatus.DRAFT
@@ -114,6 +121,9 @@ class PostMortem(Frozen):
     document_url: str | None = None
     designations: tuple[OwnerDesignation, ...] = Field(
         default=(), description="explicit owner designations, oldest first (hand-off history)"
+    )
+    acceptance: OwnerAcceptance | None = Field(
+        default=None, description="the owner's Accept; it counts only while they are the owner"
     )
     meeting: Meeting | None = None
     follow_ups: tuple[FollowUp, ...] = ()

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hub.model.incident import Incident, IncidentStatus
+from hub.model.incident import Incident, IncidentStatus, Person
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem, PostMortemStatus
-from hub.policy.context import Context, person_json
+from hub.policy.context import Context, iso, person_json
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
 from hub.policy.outcomes import external_message_required, plan_external_message, plan_follow_ups
 from hub.policy.owner import choose_owner
@@ -23,6 +23,7 @@ from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
 from hub.policy.templates import person_value
+from hub.policy.upkeep import meeting_facts, update_details
 from hub.policy.writeback import plan_writeback
 
 
@@ -86,6 +87,9 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
         return None
     if ctx.resolved_at is None:
         ctx.notes.append("the post-mortem starts when the incident is resolved")
+        if pm is not None and pm.meeting is not None and pm.status is not PostMortemStatus.CLOSED:
+            # Reopened after the meeting was booked: the event says so; its time stays.
+            update_details(ctx, pm.meeting, reopened=True)
         return _meeting_only(ctx)
     if pm is not None and pm.status is PostMortemStatus.CLOSED:
         ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
@@ -111,6 +115,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     meeting = planned[0] if planned else None
     if required is True:
         _notify_owner(ctx, meeting)
+        _tell_former_owners(ctx)
     emit_meeting(ctx, planned)
     plan_reminders(
         ctx,
@@ -137,9 +142,19 @@ def _reminder_anchor(ctx: Context) -> datetime | None:
 
 
 def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
+    """The owner's DM (one per owner) and the channel's announcement (one per post-mortem).
+
+    Both payloads carry what their messages show - the deadline, the booked meeting,
+    the owner's Accept - so a change there re-runs them, and the chat side edits the
+    message it posted before rather than posting another. A hand-off is a new owner:
+    their own DM (a new key), and the one announcement edited to name them.
+    """
     owner = ctx.owner
     if owner is None:
         return
+    deadline = meeting.deadline if meeting else None
+    scheduled = meeting_facts(ctx.postmortem.meeting if ctx.postmortem else None)
+    previous = person_json(owner.previous) if owner.previous else None
     ctx.add(
         f"owner:notify:{owner.person.key}",
         IntentKind.NOTIFY_OWNER,
@@ -149,14 +164,57 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             "owner": person_json(owner.person),
             "reason": owner.reason,
             "designated_by": person_json(owner.designated_by) if owner.designated_by else None,
-            "previous_owner": person_json(owner.previous) if owner.previous else None,
+            "previous_owner": previous,
+            "deadline": iso(deadline),
+            "meeting": scheduled,
+            "accepted_at": iso(_accepted_at(ctx, owner.person)),
         },
         message=ctx.message(
-            "owner_notify",
-            previous_owner=person_value(owner.previous),
-            deadline=meeting.deadline if meeting else None,
+            "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline
         ),
     )
+    ctx.add(
+        "owner:announce",
+        IntentKind.ANNOUNCE_OWNER,
+        "owner",
+        f"tell the incidents channel that {owner.person.display} owns the post-mortem",
+        payload={
+            "owner": person_json(owner.person),
+            "previous_owner": previous,
+            "deadline": iso(deadline),
+            "meeting": scheduled,
+        },
+    )
+
+
+def _tell_former_owners(ctx: Context) -> None:
+    """Everyone who owned it before a hand-off: their DM is edited to say who owns it now.
+
+    Under their own NOTIFY_OWNER key, so it is the DM they got that changes (its
+    buttons go: Accept would take the post-mortem back). The chat side only edits;
+    someone who never got a DM is not sent one now.
+    """
+    owner, pm = ctx.owner, ctx.postmortem
+    if owner is None or pm is None or not pm.designations:
+        return
+    chosen = choose_owner(ctx.incident, None, ctx.rule.owner)  # before anyone designated
+    earlier = [chosen.person] if chosen else []
+    earlier += [d.person for d in sorted(pm.designations, key=lambda d: d.at.timestamp())]
+    former = {p.key: p for p in earlier if p.key != owner.person.key}
+    for person in former.values():
+        ctx.add(
+            f"owner:notify:{person.key}",
+            IntentKind.NOTIFY_OWNER,
+            "owner",
+            f"{person.display} handed the post-mortem on; {owner.person.display} owns it now",
+            payload={"owner": person_json(person), "handed_to": person_json(owner.person)},
+        )
+
+
+def _accepted_at(ctx: Context, owner: Person) -> datetime | None:
+    """When `owner` accepted; an Accept by an earlier owner does not count for a new one."""
+    acceptance = ctx.postmortem.acceptance if ctx.postmortem else None
+    return acceptance.at if acceptance and acceptance.person.key == owner.key else None
 
 
 def _ask_optional(ctx: Context) -> None:

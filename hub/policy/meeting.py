@@ -21,6 +21,7 @@ from hub.policy.durations import Elapsed
 from hub.policy.plan import MeetingPlan
 from hub.policy.schema import MeetingSpec
 from hub.policy.templates import person_value
+from hub.policy.upkeep import plan_upkeep
 
 
 def meeting_anchor(ctx: Context, spec: MeetingSpec) -> datetime | None:
@@ -146,6 +147,7 @@ def _check_scheduled(ctx: Context, plan: MeetingPlan) -> None:
             f"the meeting ends {meeting.end.isoformat()}, after the deadline "
             f"{plan.deadline.isoformat()}"
         )
+    plan_upkeep(ctx, plan)
     present = {email.casefold() for email in meeting.invitees}
     for email in plan.invitees:
         if email.casefold() not in present:

@@ -21,14 +21,22 @@ def choose_owner(
     incident: Incident, postmortem: PostMortem | None, chain: Sequence[str]
 ) -> OwnerChoice | None:
     designation = postmortem.designation if postmortem else None
+    found = _from_chain(incident, chain)
     if designation is not None and postmortem is not None:
+        # Handed over from the owner before: the previous designation, or for the
+        # first one the person the chain had chosen (unless they designated themselves).
+        chosen = found.person if found and found.person.key != designation.person.key else None
         return OwnerChoice(
             person=designation.person,
             reason="designated",
             designated_by=designation.by,
             designated_at=designation.at,
-            previous=postmortem.previous_owner,
+            previous=postmortem.previous_owner or chosen,
         )
+    return found
+
+
+def _from_chain(incident: Incident, chain: Sequence[str]) -> OwnerChoice | None:
     for entry in chain:
         person = _from_entry(entry, incident)
         if person is not None:

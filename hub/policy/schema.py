@@ -241,6 +241,19 @@ class MeetingSpec(Spec):
         default={}, description="invite these roles only when the condition matches"
     )
     observers: Annotated[list[Email], BeforeValidator(_as_list)] = []
+    check_every: DurationValue = Field(
+        default=Elapsed(timedelta(hours=1)),
+        description="how often pmhub reads the booked event back until it starts, to notice "
+        "a person moving it (and tell the owner if it now ends after the deadline)",
+    )
+
+    @field_validator("check_every")
+    @classmethod
+    def _some_time(cls, value: Duration) -> Duration:
+        empty = value.delta <= timedelta(0) if isinstance(value, Elapsed) else value.days <= 0
+        if empty:
+            raise ValueError("check_every must be longer than nothing, e.g. 1h")
+        return value
 
 
 class ReviewSpec(Spec):

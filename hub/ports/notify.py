@@ -26,9 +26,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
 from hub.model.intent import Intent
-from hub.model.postmortem import FollowUp, PostMortem
+from hub.model.postmortem import FollowUp, Meeting, PostMortem
 
 
 class AnswerKind(StrEnum):
@@ -69,8 +70,17 @@ class Notifier(Protocol):
         deadline: datetime | None,
         effect_key: str,
         unknown_outcome: bool,
+        accepted_at: datetime | None = None,
+        earlier: str | None = None,
+        handed_to: Person | None = None,
     ) -> str:
-        """Tell the owner, directly, that the post-mortem is theirs and what that means."""
+        """Tell the owner, directly, that the post-mortem is theirs and what that means.
+
+        The message shows the meeting once booked (`postmortem.meeting`) and when the
+        owner accepted. `earlier` is the reference this method returned for an earlier
+        version of the same effect: that message is edited in place, not posted again.
+        With `handed_to`, `owner` handed it off: their message says who owns it now.
+        """
         ...
 
     async def announce_owner(
@@ -82,8 +92,28 @@ class Notifier(Protocol):
         deadline: datetime | None,
         effect_key: str,
         unknown_outcome: bool,
+        previous_owner: Person | None = None,
+        earlier: str | None = None,
     ) -> str:
-        """Tell the incidents channel who owns the post-mortem and when the meeting is due."""
+        """Tell the incidents channel who owns the post-mortem and when the meeting is.
+
+        With `earlier` (a hand-off, the meeting booked or moved) that announcement is
+        edited to say so, rather than a second one posted.
+        """
+        ...
+
+    async def report_late_meeting(
+        self,
+        incident: Incident,
+        owner: Person,
+        meeting: Meeting,
+        *,
+        deadline: datetime,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """Tell the owner that the meeting, as someone moved it, now ends after the deadline."""
         ...
 
     async def ask_optional(
@@ -112,8 +142,9 @@ class Notifier(Protocol):
         *,
         effect_key: str,
         unknown_outcome: bool,
+        earlier: str | None = None,
     ) -> str:
-        """Share the post-mortem for review before the meeting."""
+        """Share the post-mortem for review before the meeting (edit `earlier` if given)."""
         ...
 
     async def report_unresolved_roles(
@@ -162,4 +193,15 @@ class Notifier(Protocol):
 
     async def reply(self, response_url: str, answer: Answer) -> None:
         """Answer a command, only to the person who gave it, through its response URL."""
+        ...
+
+    async def open_handoff(
+        self, trigger_id: str, incident: Incident, owner: Person | None, context: HandoffContext
+    ) -> bool:
+        """Open the hand-off form for the person who pressed Hand off… (Slack: a modal).
+
+        `trigger_id` is the press's; Slack honours it for 3 seconds and once. True when
+        the form is open (now, or by an earlier attempt with the same trigger); False
+        when the trigger expired, so the caller can point them at the command instead.
+        """
         ...

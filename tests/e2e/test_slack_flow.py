@@ -176,7 +176,12 @@ def _owner_dms(slack: FakeSlack, user: str) -> list[str]:
 
 
 def _announcements(slack: FakeSlack) -> list[str]:
-    return [k for k in _keys(slack, INCIDENTS_CHANNEL) if k.endswith("/announce")]
+    return [k for k in _keys(slack, INCIDENTS_CHANNEL) if k.endswith(":owner:announce")]
+
+
+def _announced(slack: FakeSlack) -> list[dict[str, object]]:
+    keys = set(_announcements(slack))
+    return [m for m in slack.posts(INCIDENTS_CHANNEL) if effect_key_of(m) in keys]
 
 
 def _every_key_once(slack: FakeSlack) -> None:
@@ -358,13 +363,19 @@ async def test_postmortem_commands_over_the_signed_endpoint(
         assert _owner_dms(slack, SLACK_BOB) == [
             f"pm:{INCIDENT_ID}:owner:notify:email:bob@example.com/dm"
         ]
-        assert len(_announcements(slack)) == 2
+        # One announcement, edited to name the new owner (not a second one).
+        [announced] = _announced(slack)
+        assert f"<@{SLACK_BOB}>" in json.dumps(announced["blocks"])
+        assert "edited" in announced
         _, [again] = await slash(f"owner <@{SLACK_BOB}|bob> PD-1042")
         assert "already owns" in again
 
-        # Bob's Accept button: he is the owner, so nothing changes and nobody is re-told.
+        # Bob's Accept button: he is the owner, so nobody is re-told; his DM says so.
         [thanks] = await slash.press("pm_accept", SLACK_BOB)
         assert "the post-mortem is yours" in thanks
+        dm_key = f"pm:{INCIDENT_ID}:owner:notify:email:bob@example.com/dm"
+        [bob_dm] = [m for m in slack.posts(slack.dms[SLACK_BOB]) if effect_key_of(m) == dm_key]
+        assert "Accepted" in json.dumps(bob_dm["blocks"])
 
         _, [p1] = await slash(f"followup P1 <@{SLACK_BOB}|bob> Alert on checkout 5xx PD-1042")
         assert "(P1) added" in p1

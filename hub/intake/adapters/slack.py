@@ -14,6 +14,10 @@ Grammar (the incident may be named last, or left out inside an incident channel)
 Slack sends mentions escaped as `<@U123|name>` (with "Escape channels, users,
 and links" on); a bare `@name` where a person is expected means that setting is
 off or the name was typed by hand, and gets an explanation instead of a guess.
+
+Interactions: pmhub's buttons (`block_actions`) and the submitted hand-off form
+(`view_submission` with callback id `pm_handoff`), which becomes the same `owner`
+command as `/postmortem owner @user INCIDENT`, plus the reason given in the form.
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from hub.intake.adapters.base import AdapterResult, Ignored, load_json, obj, objs, text, word
-from hub.model.command import Command, CommandVerb
+from hub.model.command import (
+    HANDOFF_FORM,
+    HANDOFF_OWNER_ACTION,
+    HANDOFF_OWNER_BLOCK,
+    HANDOFF_REASON_ACTION,
+    HANDOFF_REASON_BLOCK,
+    HANDOFF_REASON_MAX,
+    Command,
+    CommandVerb,
+    HandoffContext,
+)
 from hub.model.incident import Person
 
 HELP_TEXT = "\n".join(
@@ -44,6 +58,7 @@ HELP_TEXT = "\n".join(
 )
 _TOKEN = re.compile(r"<[^>]*>|\S+")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _REF = re.compile(r"^(?:(pagerduty|incidentio):[A-Za-z0-9_-]+|PD-\d+|INC-\d+)$", re.IGNORECASE)
 _PRIORITY = re.compile(r"^P[0-9]$", re.IGNORECASE)
 _OVERRIDE = "--override"
@@ -209,14 +224,14 @@ _PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {
 
 
 def parse_interaction(payload: Mapping[str, Any]) -> tuple[AdapterResult, ...]:
-    """A `block_actions` payload: one Command per pmhub button pressed."""
+    """A `block_actions` payload: one Command per pmhub button pressed; a submitted
+    hand-off form: its `owner` command."""
     kind = text(payload.get("type"))
+    if kind == "view_submission":
+        return (_submission(payload),)
     if kind != "block_actions":
         return (Ignored(kind, "interaction type not used"),)
-    user = obj(payload.get("user"))
-    actor = Person(
-        slack_id=text(user.get("id")), name=text(user.get("username")) or text(user.get("name"))
-    )
+    actor = _actor(payload)
     channel_id = text(obj(payload.get("channel")).get("id")) or text(
         obj(payload.get("container")).get("channel_id")
     )
@@ -233,6 +248,71 @@ def parse_interaction(payload: Mapping[str, Any]) -> tuple[AdapterResult, ...]:
         if (action_id := word(action.get("action_id"))) in _BUTTONS
     ]
     return tuple(commands) or (Ignored(kind, "no pmhub button in the actions"),)
+
+
+def view_submission_ack(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How to answer a submitted form at once: None for Slack's empty 200 (the modal
+    closes), or `response_action: errors` naming the fields to fix (it stays open)."""
+    if _is_handoff(payload):
+        _, errors = _read_handoff(payload)
+        if errors:
+            return {"response_action": "errors", "errors": errors}
+    return None
+
+
+def _submission(payload: Mapping[str, Any]) -> AdapterResult:
+    if not _is_handoff(payload):
+        return Ignored("view_submission", "not a pmhub form")
+    command, errors = _read_handoff(payload)
+    if command is None:
+        # Answered with the errors already (the modal stayed open); nothing to do.
+        return Ignored("view_submission", "hand-off form with errors: " + ", ".join(errors))
+    return command
+
+
+def _is_handoff(payload: Mapping[str, Any]) -> bool:
+    return text(obj(payload.get("view")).get("callback_id")) == HANDOFF_FORM
+
+
+def _read_handoff(payload: Mapping[str, Any]) -> tuple[Command | None, dict[str, str]]:
+    """The hand-off form's `owner` command, or the errors to show by input block id."""
+    view = obj(payload.get("view"))
+    values = obj(obj(view.get("state")).get("values"))
+    picked = obj(obj(values.get(HANDOFF_OWNER_BLOCK)).get(HANDOFF_OWNER_ACTION))
+    new_owner = text(picked.get("selected_user"))
+    reason = text(
+        obj(obj(values.get(HANDOFF_REASON_BLOCK)).get(HANDOFF_REASON_ACTION)).get("value")
+    )
+    handoff = HandoffContext.decode(text(view.get("private_metadata")))
+    errors: dict[str, str] = {}
+    if handoff is None:
+        errors[HANDOFF_OWNER_BLOCK] = (
+            "This form is out of date: close it and press Hand off… again."
+        )
+    elif new_owner is None or not _USER_ID.match(new_owner):
+        errors[HANDOFF_OWNER_BLOCK] = "Choose the person who takes the post-mortem over."
+    if reason is not None and len(reason) > HANDOFF_REASON_MAX:
+        errors[HANDOFF_REASON_BLOCK] = f"At most {HANDOFF_REASON_MAX} characters, please."
+    if errors or handoff is None or new_owner is None:
+        return None, errors
+    command = Command(
+        verb=CommandVerb.OWNER,
+        actor=_actor(payload),
+        channel_id=handoff.channel_id,
+        response_url=handoff.response_url,
+        trigger_id=text(payload.get("trigger_id")),
+        incident_ref=handoff.incident_id,
+        mentions=(Person(slack_id=new_owner),),
+        text=reason or "",
+    )
+    return command, {}
+
+
+def _actor(payload: Mapping[str, Any]) -> Person:
+    user = obj(payload.get("user"))
+    return Person(
+        slack_id=text(user.get("id")), name=text(user.get("username")) or text(user.get("name"))
+    )
 
 
 def parse_delivery(source: str, body: bytes) -> tuple[AdapterResult, ...]:
