@@ -99,14 +99,20 @@ def _config(
 
 
 async def _drain(daemon: Daemon) -> None:
-    """Wait until no job due now is pending or running (timers may stay queued)."""
+    """Wait until no job due now is pending or running (timers may stay queued).
+
+    A job retrying after a fault sits pending with a run_at a moment ahead, so it is
+    not "due now": it is waited for too, or a test could end between its tries.
+    """
     queue = daemon.runtime.queue
     async with asyncio.timeout(60):
         while True:
             stats = await queue.stats(daemon.runtime.clock())
             if stats.depth == 0 and stats.running == 0:
                 ingests = await queue.list(kind="ingest", limit=100)
-                if all(job.state is JobState.DONE for job in ingests):
+                effects = await queue.list(kind="effect", limit=500)
+                retrying = [j for j in effects if j.attempts > 0 and j.state is JobState.PENDING]
+                if not retrying and all(job.state is JobState.DONE for job in ingests):
                     return
             await asyncio.sleep(0.05)
 
