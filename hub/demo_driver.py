@@ -10,7 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -189,9 +189,6 @@ class Driver:
                     await asyncio.sleep(0.1)
         except TimeoutError:
             raise DemoError(f"gave up after {seconds:.0f} s waiting for {what}") from None
-
-    def later(self, **delta: float) -> datetime:
-        return self.clock() + timedelta(**delta)
 
 
 def pagerduty_event(event_type: str, incident: Json, occurred_at: datetime) -> Json:

@@ -256,10 +256,9 @@ class Story:
                 ALICE.slack_id, f"close --override the P3 tidy-up goes to the team backlog {ref}"
             )
         )
-        for user, incident_ref in ((BOB, IO_REFERENCE),):
-            self.say(f"▶ Slack: Bob types /postmortem reviewed {incident_ref}, then close")
-            self.answer(await d.slash(user.slack_id, f"reviewed {incident_ref}"))
-            self.answer(await d.slash(user.slack_id, f"close {incident_ref}"))
+        self.say(f"▶ Slack: Bob types /postmortem reviewed {IO_REFERENCE}, then close")
+        self.answer(await d.slash(BOB.slack_id, f"reviewed {IO_REFERENCE}"))
+        self.answer(await d.slash(BOB.slack_id, f"close {IO_REFERENCE}"))
         for incident_id in (PD_ID, IO_ID):
             await d.until_postmortem(
                 incident_id, lambda pm: pm["status"] == "closed", f"{incident_id} to close"
