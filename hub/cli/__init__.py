@@ -11,11 +11,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
-from hub.cli_common import config_option, load_all_or_exit, load_or_exit, with_store
-from hub.cli_jobs import jobs
-from hub.cli_policy import policy
-from hub.cli_sign import sign
-from hub.cli_simulate import simulate
+from hub.cli.common import config_option, load_all_or_exit, load_or_exit, with_store
+from hub.cli.jobs import jobs
+from hub.cli.policy import policy
+from hub.cli.sign import sign
+from hub.cli.simulate import simulate
 from hub.demo import demo
 from hub.logging import REDACTOR, configure_logging
 from hub.policy import policy_json_schema

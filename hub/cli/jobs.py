@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.cli_common import config_option, load_or_exit, with_store
+from hub.cli.common import config_option, load_or_exit, with_store
 from hub.runtime import utc_now
 from hub.store.jobs import Job, JobQueue, JobState
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hub.cli_common import config_option, load_or_exit
+from hub.cli.common import config_option, load_or_exit
 from hub.intake.signing import SOURCES, check_body, signed_headers
 from hub.runtime import utc_now
 from hub.settings import Settings

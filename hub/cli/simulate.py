@@ -20,7 +20,7 @@ import aiohttp
 import click
 
 from hub.app import adapter_options, build_sources
-from hub.cli_common import config_option, load_all_or_exit
+from hub.cli.common import config_option, load_all_or_exit
 from hub.intake.ingest import FactGatherer, Sources
 from hub.intake.merge import merge
 from hub.logging import configure_logging
