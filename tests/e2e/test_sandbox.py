@@ -1,6 +1,6 @@
 """The whole process through the sandbox: every fake, the real daemon over HTTP.
 
-The story (hub/demo_story.py) is issue 6's first two end-to-end cases in one run:
+The story (hub/demo/story.py) is issue 6's first two end-to-end cases in one run:
 a PagerDuty SEV-1 triggered → acknowledged → resolved (owner DM, channel post, a
 meeting inside 3 calendar days, the PagerDuty note, follow-ups from Slack and the
 admin API filed in Jira with the policy's labels, a P3 flagged, "outage" refused,
@@ -18,10 +18,10 @@ from typing import Any
 from click.testing import CliRunner
 
 from hub.cli import main
-from hub.demo import SandboxOptions, play, running_sandbox
-from hub.demo_driver import z
-from hub.demo_story import PD_ID, PD_NUMBER
-from hub.demo_world import ALICE, World
+from hub.demo.driver import z
+from hub.demo.sandbox import SandboxOptions, play, running_sandbox
+from hub.demo.story import PD_ID, PD_NUMBER
+from hub.demo.world import ALICE, World
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 

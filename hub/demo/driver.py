@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from hub.demo_world import World
+from hub.demo.world import World
 from hub.intake.signing import signed_headers
 from hub.runtime import utc_now
 

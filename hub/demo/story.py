@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from hub.demo_driver import DemoError, Driver, Json, pagerduty_event, z
-from hub.demo_world import (
+from hub.demo.driver import DemoError, Driver, Json, pagerduty_event, z
+from hub.demo.world import (
     ALICE,
     BOB,
     CAROL,

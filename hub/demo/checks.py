@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hub.demo_driver import Driver
-from hub.demo_story import IO_ID, IO_REFERENCE, PD_ID, PD_NUMBER
-from hub.demo_world import ALICE, BOB, INCIDENTS_CHANNEL, SEARCH_CHANNEL, World
+from hub.demo.driver import Driver
+from hub.demo.story import IO_ID, IO_REFERENCE, PD_ID, PD_NUMBER
+from hub.demo.world import ALICE, BOB, INCIDENTS_CHANNEL, SEARCH_CHANNEL, World
 
 Json = dict[str, Any]
 # What the story leads to: two follow-ups filed for the SEV-1 and one for the SEV-2,

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.google_calendar.connector import PMHUB_KEY_PROPERTY as KEY_PROPERTY
-from hub.demo_world import CALENDAR_NAME, World
+from hub.demo.world import CALENDAR_NAME, World
 
 Json = dict[str, Any]
 NEW_YORK = ZoneInfo("America/New_York")

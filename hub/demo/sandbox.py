@@ -24,11 +24,11 @@ import click
 from aiohttp import web
 
 from hub.app import create_app
-from hub.demo_checks import Expectations
-from hub.demo_driver import DemoClock, DemoError, Driver
-from hub.demo_narrator import Narrator
-from hub.demo_story import Story, story_start, your_own_event
-from hub.demo_world import World, start_world
+from hub.demo.checks import Expectations
+from hub.demo.driver import DemoClock, DemoError, Driver
+from hub.demo.narrator import Narrator
+from hub.demo.story import Story, story_start, your_own_event
+from hub.demo.world import World, start_world
 from hub.logging import configure_logging
 from hub.policy import PolicyError, load_policies
 from hub.runtime import utc_now
