@@ -34,6 +34,7 @@ from connectors.slack.connector import SlackConnector
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
+from hub.config import Settings
 from hub.engine.actions import PostMortemActions
 from hub.engine.commands import CommandExecutor
 from hub.engine.effects import EffectRunner, Performer
@@ -54,7 +55,6 @@ from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, load_policies
 from hub.runtime import Runtime, utc_now
-from hub.settings import Settings
 from hub.store.db import create_engine
 from hub.store.jobkinds import EFFECT, INGEST, RECONCILE
 from hub.store.jobs import JobQueue

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.engine.actions import PostMortemActions
     from hub.engine.worker import Worker
     from hub.intake.inbox_writer import InboxWriter
     from hub.intake.verifiers import Verifier
     from hub.policy import PolicySet
-    from hub.settings import Settings
     from hub.store.jobs import JobQueue
 
 

@@ -16,10 +16,10 @@ from hub.cli.jobs import jobs
 from hub.cli.policy import policy
 from hub.cli.sign import sign
 from hub.cli.simulate import simulate
+from hub.config import secret_values, settings_json_schema
 from hub.demo.sandbox import demo
 from hub.logging import REDACTOR, configure_logging
 from hub.policy import policy_json_schema
-from hub.settings import secret_values, settings_json_schema
 from hub.store.migrate import head_revision, upgrade
 
 

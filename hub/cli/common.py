@@ -12,8 +12,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.config import ConfigError, Settings, load_settings
 from hub.policy import PolicyError, PolicySet, load_policies
-from hub.settings import ConfigError, Settings, load_settings
 from hub.store.db import create_engine
 
 DEFAULT_CONFIG = "config/pmhub.yaml"

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from hub.cli.common import config_option, load_or_exit
+from hub.config import Settings
 from hub.intake.signing import SOURCES, check_body, signed_headers
 from hub.runtime import utc_now
-from hub.settings import Settings
 
 
 def _secret(settings: Settings, source: str) -> str | None:

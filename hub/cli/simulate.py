@@ -21,12 +21,12 @@ import click
 
 from hub.app import adapter_options, build_sources
 from hub.cli.common import config_option, load_all_or_exit
+from hub.config import Settings, secret_values
 from hub.intake.ingest import FactGatherer, Sources
 from hub.intake.merge import merge
 from hub.logging import configure_logging
 from hub.model.incident_record import IncidentRecord
 from hub.policy import Plan, PolicySet, evaluate, plan_to_json
-from hub.settings import Settings, secret_values
 
 SIMULATED_SOURCES = ("pagerduty", "incidentio")
 

@@ -24,6 +24,7 @@ import click
 from aiohttp import web
 
 from hub.app import create_app
+from hub.config import ConfigError, load_settings, secret_values
 from hub.demo.checks import Expectations
 from hub.demo.driver import DemoClock, DemoError, Driver
 from hub.demo.narrator import Narrator
@@ -32,7 +33,6 @@ from hub.demo.world import World, start_world
 from hub.logging import configure_logging
 from hub.policy import PolicyError, load_policies
 from hub.runtime import utc_now
-from hub.settings import ConfigError, load_settings, secret_values
 
 DEFAULT_POLICY = Path("config/policies/pagerduty-process.yaml")
 

@@ -305,7 +305,7 @@ class _JiraSection(Protocol):
 
 
 class SourcesConfig(Protocol):
-    """What this module needs of `hub.settings.SourcesSettings`; a section is None when off."""
+    """What this module needs of `hub.config.SourcesSettings`; a section is None when off."""
 
     @property
     def pagerduty(self) -> _SecretList | None: ...

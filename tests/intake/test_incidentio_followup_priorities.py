@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from hub.app import adapter_options
+from hub.config import ConfigError, settings_from_text
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions, parse_delivery
 from hub.model.followup_event import FollowUpFact, FollowUpPriority, follow_up_priority
 from hub.policy import load_policies
-from hub.settings import ConfigError, settings_from_text
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "incidentio_webhook_examples"
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

@@ -11,6 +11,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 from pydantic import SecretStr
 
+from hub.config import SourcesSettings
 from hub.intake.verifiers import (
     IncidentIoVerifier,
     IntakeRejection,
@@ -19,7 +20,6 @@ from hub.intake.verifiers import (
     SlackVerifier,
     build_verifiers,
 )
-from hub.settings import SourcesSettings
 from tests.intake.helpers import (
     IO_EXAMPLES,
     NOW,

@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hub.app import create_app
+from hub.config import Settings, load_settings
 from hub.engine.worker import JobHandler
 from hub.runtime import Runtime, utc_now
-from hub.settings import Settings, load_settings
 from hub.web.keys import RUNTIME
 from tests.support.signing import PAGERDUTY_SECRET
 

@@ -12,8 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.config.envsubst import interpolate
-from hub.settings import (
+from hub.config import (
     ConfigError,
     ConfigProblem,
     Settings,
@@ -22,6 +21,7 @@ from hub.settings import (
     settings_from_text,
     settings_json_schema,
 )
+from hub.config.envsubst import interpolate
 from hub.yamlpos import ScalarError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import structlog
 
+from hub.config import load_settings, secret_values
 from hub.errors import Transient
 from hub.logging import configure_logging
-from hub.settings import load_settings, secret_values
 from hub.store.jobs import Job, JobState
 from tests.support.daemon import ADMIN_TOKEN, running_daemon, write_config
 from tests.support.signing import PAGERDUTY_SECRET, pagerduty_delivery
