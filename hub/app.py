@@ -44,20 +44,20 @@ from hub.engine.perform_chat import chat_performers
 from hub.engine.perform_publish import publish_performers
 from hub.engine.perform_tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
-from hub.engine.worker import JobHandler, Worker
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import handle_webhook
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
+from hub.jobs.kinds import EFFECT, INGEST, RECONCILE
+from hub.jobs.queue import JobQueue
+from hub.jobs.worker import JobHandler, Worker
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, load_policies
 from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
-from hub.store.jobkinds import EFFECT, INGEST, RECONCILE
-from hub.store.jobs import JobQueue
 from hub.store.migrate import upgrade
 from hub.web import admin, health
 from hub.web.keys import RUNTIME

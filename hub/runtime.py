@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 if TYPE_CHECKING:
     from hub.config import Settings
     from hub.engine.actions import PostMortemActions
-    from hub.engine.worker import Worker
     from hub.intake.inbox_writer import InboxWriter
     from hub.intake.verifiers import Verifier
+    from hub.jobs.queue import JobQueue
+    from hub.jobs.worker import Worker
     from hub.policy import PolicySet
-    from hub.store.jobs import JobQueue
 
 
 def utc_now() -> datetime:

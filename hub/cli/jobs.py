@@ -9,8 +9,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.cli.common import config_option, load_or_exit, with_store
+from hub.jobs.queue import Job, JobQueue, JobState
 from hub.runtime import utc_now
-from hub.store.jobs import Job, JobQueue, JobState
 
 _ERROR_WIDTH = 80
 

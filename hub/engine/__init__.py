@@ -1,1 +1,2 @@
-"""The engine: reconciler and worker (leases, retries, timers)."""
+"""The engine: the reconciler (plan → jobs), the effect runner (one intent, once),
+`performers/` (one per port) and `actions/` (what people do)."""

@@ -23,6 +23,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.jobs.kinds import RECONCILE, reconcile_key
+from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.incident import Incident, Person
 from hub.model.postmortem import AuditEntry as Decision
 from hub.model.postmortem import (
@@ -37,8 +39,6 @@ from hub.policy import Plan, PolicySet, close_as_not_needed, evaluate, lint_exte
 from hub.policy import transition as policy_transition
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.jobkinds import RECONCILE, reconcile_key
-from hub.store.jobs import JobQueue, enqueue_job
 from hub.store.state import load_incident, load_postmortem, lock_incident, save_postmortem
 from hub.store.tables import audit
 

@@ -24,6 +24,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import Permanent
+from hub.jobs.kinds import EFFECT, effect_key
+from hub.jobs.queue import Job, JobQueue, enqueue_job
 from hub.model.incident import Incident
 from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import PostMortem
@@ -38,8 +40,6 @@ from hub.store.effects import (
     fail_effect,
     restart_effect,
 )
-from hub.store.jobkinds import EFFECT, effect_key
-from hub.store.jobs import Job, JobQueue, enqueue_job
 from hub.store.state import load_incident, load_postmortem, save_postmortem
 
 log = structlog.get_logger("pmhub.effects")

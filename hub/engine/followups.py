@@ -43,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.engine.effects import EffectRequest, Outcome, Performer
 from hub.errors import Permanent
+from hub.jobs.kinds import RECONCILE, reconcile_key
+from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
 from hub.model.intent import Intent
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
@@ -50,8 +52,6 @@ from hub.policy import PolicySet, evaluate
 from hub.ports import Tracker
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.jobkinds import RECONCILE, reconcile_key
-from hub.store.jobs import JobQueue, enqueue_job
 from hub.store.state import list_open_postmortems, load_postmortem, lock_incident, save_postmortem
 
 log = structlog.get_logger("pmhub.followups")

@@ -16,14 +16,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.errors import Permanent
+from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, reconcile_key
+from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem
 from hub.policy import Plan, PolicySet, evaluate
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import EffectState, get_effect
-from hub.store.jobkinds import EFFECT, RECONCILE, effect_key, reconcile_key
-from hub.store.jobs import Job, JobQueue, enqueue_job, has_running_job
 from hub.store.state import load_incident, load_postmortem, save_postmortem
 
 log = structlog.get_logger("pmhub.reconcile")

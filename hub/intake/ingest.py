@@ -31,6 +31,8 @@ from hub.intake.adapters.pagerduty_rest import (
     user_update,
 )
 from hub.intake.merge import merge
+from hub.jobs.kinds import RECONCILE, reconcile_key
+from hub.jobs.queue import Job, JobQueue, enqueue_jobs
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Source
@@ -39,8 +41,6 @@ from hub.ports import IncidentIoApi, PagerDutyApi
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.inbox import StoredDelivery, get_deliveries, mark_all_processed
-from hub.store.jobkinds import RECONCILE, reconcile_key
-from hub.store.jobs import Job, JobQueue, enqueue_jobs
 from hub.store.state import lock_incidents, save_incidents
 
 log = structlog.get_logger("pmhub.ingest")

@@ -235,3 +235,8 @@ def dialect_insert(bind: Bind | Connection, table: Table) -> PgInsert | SqliteIn
     if is_sqlite(bind):
         return sqlite_insert(table)
     raise NotImplementedError(f"unsupported database dialect {bind.dialect.name!r}")
+
+
+def asyncpg_dsn(url: URL) -> str:
+    """The plain libpq-style DSN asyncpg understands, from a SQLAlchemy URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)

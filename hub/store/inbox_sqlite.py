@@ -35,8 +35,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.jobs.kinds import INGEST, ingest_key
 from hub.store.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file, sqlite_pragmas, writer_lock
-from hub.store.jobkinds import INGEST, ingest_key
 from hub.store.tables import inbox, jobs
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ _INSERT_INBOX = (
     " ON CONFLICT (source, delivery_id) DO NOTHING RETURNING id, source, delivery_id"
 )
 _INBOX_ROW = "(?, ?, ?, ?, ?, ?)"
-# The conflict target names the partial unique index of pending jobs (see hub.store.jobs).
+# The conflict target names the partial unique index of pending jobs (see hub.jobs.queue).
 _INSERT_JOBS = (
     "INSERT INTO jobs (kind, payload, dedupe_key, state, run_at, attempts, created_at,"
     " updated_at) VALUES {} ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING"

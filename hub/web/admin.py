@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from hub.jobs.queue import Job, JobState
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem
 from hub.policy import evaluate, plan_to_json
 from hub.store import audit, records
-from hub.store.jobs import Job, JobState
 from hub.store.state import load_incident
 from hub.web import admin_actions
 from hub.web.errors import error_response

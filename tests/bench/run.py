@@ -41,7 +41,7 @@ import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from hub.store.notify import asyncpg_dsn
+from hub.store.db import asyncpg_dsn
 from tests.bench.report import Target, machine_description, render_markdown, render_table
 from tests.support.signing import PAGERDUTY_SECRET
 

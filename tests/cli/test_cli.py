@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.errors import Permanent
+from hub.jobs.queue import JobQueue
 from hub.store.db import create_engine
-from hub.store.jobs import JobQueue
 from hub.store.migrate import upgrade
 
 BROKEN = {

@@ -16,7 +16,7 @@ import pytest
 
 from connectors.common.fakeserver import start_fake
 from connectors.pagerduty.fake import FakePagerDuty
-from hub.store.jobs import JobState
+from hub.jobs.queue import JobState
 from tests.support.daemon import Daemon, running_daemon, write_config
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls, loopback_tls

@@ -24,9 +24,9 @@ import pytest
 from connectors.pagerduty.fake import FakePagerDuty
 from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
+from hub.jobs.queue import JobState
 from hub.model.postmortem import Meeting
 from hub.store.audit import list_entries
-from hub.store.jobs import JobState
 from hub.store.state import load_postmortem, save_postmortem
 from tests.e2e.conftest import (
     INCIDENTS_CHANNEL,

@@ -29,6 +29,8 @@ from connectors.jira.fake import BULK, ISSUE, SEARCH_JQL, FakeJira
 from connectors.jira.payloads import marker_label
 from connectors.pagerduty.fake import FakePagerDuty
 from connectors.statuspage.fake import FakeStatuspage
+from hub.jobs.kinds import RECONCILE, reconcile_key
+from hub.jobs.queue import enqueue_job
 from hub.model.incident import Person
 from hub.model.postmortem import (
     ExternalMessage,
@@ -39,8 +41,6 @@ from hub.model.postmortem import (
     PostMortemStatus,
 )
 from hub.store.db import transaction
-from hub.store.jobkinds import RECONCILE, reconcile_key
-from hub.store.jobs import enqueue_job
 from hub.store.state import load_postmortem, save_postmortem
 from tests.support.daemon import Daemon, running_daemon, shifted_clock, write_config
 from tests.support.signing import pagerduty_delivery

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from hub.intake.signing import signed_headers
-from hub.store.jobs import JobState
+from hub.jobs.queue import JobState
 from tests.support.daemon import Daemon, running_daemon, write_config
 from tests.support.signing import pagerduty_signature
 

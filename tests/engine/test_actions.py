@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.actions import PostMortemActions, follow_up_id
 from hub.intake.merge import merge
+from hub.jobs.kinds import RECONCILE
+from hub.jobs.queue import JobQueue, JobState
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentRecord, IncidentUpdate
 from hub.model.postmortem import Meeting, PostMortem, PostMortemStatus
 from hub.policy import load_policies
 from hub.store.audit import list_entries
-from hub.store.jobkinds import RECONCILE
-from hub.store.jobs import JobQueue, JobState
 from hub.store.state import load_postmortem, save_incident, save_postmortem
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

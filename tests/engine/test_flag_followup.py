@@ -28,6 +28,8 @@ from hub.engine.perform_chat import chat_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.adapters import parse_delivery
 from hub.intake.merge import merge
+from hub.jobs.kinds import EFFECT
+from hub.jobs.queue import Job, JobQueue
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentUpdate
@@ -35,8 +37,6 @@ from hub.model.intent import IntentKind
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
 from hub.policy import evaluate, load_policies
 from hub.store.effects import get_effect
-from hub.store.jobkinds import EFFECT
-from hub.store.jobs import Job, JobQueue
 from hub.store.state import load_incident, load_postmortem, save_incident, save_postmortem
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

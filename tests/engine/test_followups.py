@@ -20,6 +20,8 @@ from connectors.jira.fake import TRANSITIONS, FakeJira
 from hub.engine.followups import FollowUpHandler
 from hub.errors import Transient
 from hub.intake.merge import merge
+from hub.jobs.kinds import RECONCILE
+from hub.jobs.queue import JobQueue, JobState
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentRecord, IncidentUpdate
@@ -27,8 +29,6 @@ from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
 from hub.policy import load_policies
 from hub.ports import StatusCategory, TicketRequest
 from hub.store.audit import list_entries
-from hub.store.jobkinds import RECONCILE
-from hub.store.jobs import JobQueue, JobState
 from hub.store.state import load_postmortem, save_incident, save_postmortem
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

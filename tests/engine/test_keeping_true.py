@@ -31,13 +31,13 @@ from hub.engine.effects import EffectRequest, Outcome, Performer
 from hub.engine.perform_calendar import REOPENED_NOTE, calendar_performers
 from hub.engine.perform_chat import chat_performers
 from hub.intake.merge import merge
+from hub.jobs.queue import JobQueue
 from hub.model.incident import Incident, IncidentStatus, Person, Source
 from hub.model.incident_record import IncidentUpdate
 from hub.model.intent import IntentKind
 from hub.model.postmortem import Meeting, OwnerAcceptance, OwnerDesignation, PostMortem
 from hub.policy import evaluate, load_policies
 from hub.store.audit import list_entries
-from hub.store.jobs import JobQueue
 from hub.store.state import load_postmortem, save_incident, save_postmortem
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

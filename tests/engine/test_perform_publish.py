@@ -26,13 +26,13 @@ from hub.engine.perform_publish import publish_performers
 from hub.engine.reconcile import Reconciler
 from hub.errors import Transient
 from hub.intake.merge import merge
+from hub.jobs.kinds import EFFECT
+from hub.jobs.queue import Job, JobQueue
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentUpdate
 from hub.model.postmortem import ExternalMessage, PostMortem, PostMortemStatus
 from hub.policy import load_policies
 from hub.store.effects import EffectState, get_effect
-from hub.store.jobkinds import EFFECT
-from hub.store.jobs import Job, JobQueue
 from hub.store.state import load_postmortem, save_incident, save_postmortem
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.engine.effects import EffectRunner
 from hub.engine.reconcile import Reconciler
 from hub.intake.merge import merge
+from hub.jobs.kinds import EFFECT
+from hub.jobs.queue import JobQueue, JobState
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentRecord, IncidentUpdate
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, evaluate, load_policies
 from hub.store.audit import list_entries
 from hub.store.effects import EffectState, begin_effect, complete_effect, get_effect
-from hub.store.jobkinds import EFFECT
-from hub.store.jobs import JobQueue, JobState
 from hub.store.state import load_postmortem, save_incident
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"

@@ -13,9 +13,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hub.engine.worker import Worker
+from hub.jobs.queue import Job, JobQueue
+from hub.jobs.worker import Worker
 from hub.store.db import create_engine
-from hub.store.jobs import Job, JobQueue
 
 
 async def main(db_path: str, marker: Path, lease_seconds: float) -> None:

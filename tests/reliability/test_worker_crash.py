@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.engine.worker import Worker
+from hub.jobs.queue import Job, JobQueue, JobState
+from hub.jobs.worker import Worker
 from hub.store.db import create_engine
-from hub.store.jobs import Job, JobQueue, JobState
 from hub.store.migrate import upgrade
 
 CHILD = Path(__file__).with_name("crash_child.py")

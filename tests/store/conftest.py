@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.store.jobs import JobQueue
+from hub.jobs.queue import JobQueue
 
 
 @pytest.fixture

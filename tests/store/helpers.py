@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from hub.store.jobs import Job, JobQueue, JobState
+from hub.jobs.queue import Job, JobQueue, JobState
 
 # A fixed instant: tests pass explicit `now` values instead of sleeping.
 T0 = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.engine.backoff import next_retry_delay
+from hub.jobs.backoff import next_retry_delay
 
 
 class Ceiling(random.Random):

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.jobs.queue import JobQueue, JobState, enqueue_jobs
 from hub.store.db import transaction
-from hub.store.jobs import JobQueue, JobState, enqueue_jobs
 from tests.store.helpers import T0
 
 LEASE = 30.0

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.store.jobs import SUPERSEDED, JobQueue, JobState, LeaseLost
+from hub.jobs.queue import SUPERSEDED, JobQueue, JobState, LeaseLost
 from tests.store.helpers import T0
 
 LEASE = 30.0

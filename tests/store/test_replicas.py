@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from hub.engine.worker import JobHandler, Worker
+from hub.jobs.queue import Job, JobQueue, JobState
+from hub.jobs.worker import JobHandler, Worker
 from hub.store.db import create_engine
-from hub.store.jobs import Job, JobQueue, JobState
 from hub.store.migrate import upgrade
 from tests.store.helpers import wait_for_state, wait_until
 

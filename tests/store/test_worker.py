@@ -11,10 +11,10 @@ from typing import Any
 import structlog
 from structlog.testing import capture_logs
 
-from hub.engine.worker import JobHandler, Worker
 from hub.errors import AuthFailed, Conflict, Permanent, RateLimited, Transient
+from hub.jobs.queue import Job, JobQueue, JobState
+from hub.jobs.worker import JobHandler, Worker
 from hub.store.db import utcnow
-from hub.store.jobs import Job, JobQueue, JobState
 from tests.store.helpers import wait_for_state, wait_until
 
 FAST: dict[str, Any] = {

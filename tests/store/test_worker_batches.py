@@ -9,9 +9,9 @@ from typing import Any
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
-from hub.engine.worker import BatchJobHandler, Worker
 from hub.errors import Conflict, Permanent, Transient
-from hub.store.jobs import Job, JobQueue, JobState
+from hub.jobs.queue import Job, JobQueue, JobState
+from hub.jobs.worker import BatchJobHandler, Worker
 from tests.store.helpers import wait_for_state, wait_until
 from tests.store.test_worker import FAST, enqueue
 

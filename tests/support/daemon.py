@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.app import create_app
 from hub.config import Settings, load_settings
-from hub.engine.worker import JobHandler
+from hub.jobs.worker import JobHandler
 from hub.runtime import Runtime, utc_now
 from hub.web.keys import RUNTIME
 from tests.support.signing import PAGERDUTY_SECRET

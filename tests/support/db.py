@@ -20,9 +20,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.store.db import create_engine
+from hub.store.db import asyncpg_dsn, create_engine
 from hub.store.migrate import upgrade
-from hub.store.notify import asyncpg_dsn
 
 POSTGRES_URL_ENV = "PMHUB_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "PMHUB_REQUIRE_POSTGRES"

@@ -9,7 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from hub.errors import Permanent
-from hub.store.jobs import Job, JobState
+from hub.jobs.queue import Job, JobState
 from tests.support.daemon import Daemon, running_daemon, write_config
 
 

@@ -14,8 +14,8 @@ import structlog
 
 from hub.config import load_settings, secret_values
 from hub.errors import Transient
+from hub.jobs.queue import Job, JobState
 from hub.logging import configure_logging
-from hub.store.jobs import Job, JobState
 from tests.support.daemon import ADMIN_TOKEN, running_daemon, write_config
 from tests.support.signing import PAGERDUTY_SECRET, pagerduty_delivery
 

@@ -18,15 +18,12 @@ import asyncpg
 import structlog
 from sqlalchemy.engine import URL
 
+from hub.store.db import asyncpg_dsn
+
 NOTIFY_CHANNEL = "pmhub_jobs"
 RECONNECT_DELAY_SECONDS = 2.0
 
 log = structlog.get_logger(__name__)
-
-
-def asyncpg_dsn(url: URL) -> str:
-    """The plain libpq-style DSN asyncpg understands, from a SQLAlchemy URL."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class Listener:

@@ -49,11 +49,11 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from structlog.contextvars import bound_contextvars
 
-from hub.engine.backoff import next_retry_delay
 from hub.errors import AuthFailed, Conflict, Permanent, Transient
+from hub.jobs.backoff import next_retry_delay
+from hub.jobs.queue import Job, JobQueue, LeaseLost
 from hub.metrics import JOB_DURATION, JOB_RUNS
 from hub.store.db import utcnow
-from hub.store.jobs import Job, JobQueue, LeaseLost
 
 JobHandler = Callable[[Job], Awaitable[None]]
 

@@ -26,9 +26,9 @@ from sqlalchemy import BindParameter, and_, bindparam, func, select, tuple_, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.store.db import is_postgres, reading, transaction, utcnow
-from hub.store.enqueue import enqueue_job, enqueue_jobs, has_running_job
-from hub.store.job_model import (
+from hub.jobs.enqueue import enqueue_job, enqueue_jobs, has_running_job
+from hub.jobs.leasing import pick_due
+from hub.jobs.model import (
     SUPERSEDED,
     Job,
     JobState,
@@ -36,8 +36,8 @@ from hub.store.job_model import (
     QueueStats,
     totals_by_state,
 )
-from hub.store.leasing import pick_due
-from hub.store.notify import Listener
+from hub.jobs.wakeups import Listener
+from hub.store.db import is_postgres, reading, transaction, utcnow
 from hub.store.tables import jobs
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-# The hot statements of leasing, built once (see hub.store.leasing for why).
+# The hot statements of leasing, built once (see hub.jobs.leasing for why).
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _TAKE = (
     update(jobs)

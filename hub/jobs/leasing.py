@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.job_model import JobState
+from hub.jobs.model import JobState
 from hub.store.tables import jobs
 
 

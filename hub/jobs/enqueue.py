@@ -1,4 +1,4 @@
-"""Adding jobs inside a caller's transaction (the queue itself is `hub.store.jobs`).
+"""Adding jobs inside a caller's transaction (the queue itself is `hub.jobs.queue`).
 
 Dedupe: at most one *pending* job per `dedupe_key` (a partial unique index).
 Enqueueing a key that is already pending is a no-op, except that the earlier
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.jobs.model import JobState
+from hub.jobs.wakeups import NOTIFY_CHANNEL
 from hub.store.db import dialect_insert, is_postgres, utcnow
-from hub.store.job_model import JobState
-from hub.store.notify import NOTIFY_CHANNEL
 from hub.store.tables import jobs
 
 # ON CONFLICT must name the partial index's predicate as a literal: with a bound
