@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-pytest_plugins = ["tests.support.db"]
+pytest_plugins = ["tests.support.db", "tests.support.queue"]
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,10 @@ from aiohttp import web
 from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.intake.inbox import Delivery
 from hub.intake.verifiers import IntakeRejection, VerifiedDelivery, Verifier
 from hub.metrics import DELIVERIES
 from hub.runtime import Runtime
-from hub.store.inbox import Delivery
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 

@@ -19,7 +19,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.store.inbox import AcceptResult, Delivery, accept_deliveries
+from hub.intake.inbox import AcceptResult, Delivery, accept_deliveries
 
 log = structlog.get_logger("pmhub.intake")
 _Item = tuple[Delivery, "asyncio.Future[AcceptResult]"]

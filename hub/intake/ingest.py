@@ -30,6 +30,7 @@ from hub.intake.adapters.pagerduty_rest import (
     primary_oncall_update,
     user_update,
 )
+from hub.intake.inbox import StoredDelivery, get_deliveries, mark_all_processed
 from hub.intake.merge import merge
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_jobs
@@ -40,7 +41,6 @@ from hub.model.incident_record import IncidentRecord, IncidentUpdate
 from hub.ports import IncidentIoApi, PagerDutyApi
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.inbox import StoredDelivery, get_deliveries, mark_all_processed
 from hub.store.state import lock_incidents, save_incidents
 
 log = structlog.get_logger("pmhub.ingest")

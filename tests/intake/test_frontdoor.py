@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from hub.intake.inbox import count_deliveries
 from hub.jobs.queue import JobState
-from hub.store.inbox import count_deliveries
 from tests.support.daemon import running_daemon, write_config
 from tests.support.signing import pagerduty_delivery, pagerduty_signature
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.intake.inbox import Delivery, count_deliveries
 from hub.intake.inbox_writer import InboxWriter
-from hub.store.inbox import Delivery, count_deliveries
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

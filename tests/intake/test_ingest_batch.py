@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import Permanent
 from hub.intake.adapters import AdapterOptions
+from hub.intake.inbox import Delivery, accept_deliveries, get_delivery
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.jobs.kinds import INGEST, RECONCILE, reconcile_key
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.store.db import create_engine
-from hub.store.inbox import Delivery, accept_deliveries, get_delivery
 from hub.store.migrate import upgrade
 from hub.store.state import load_incident
 from tests.support.signing import pagerduty_delivery

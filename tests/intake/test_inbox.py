@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.jobs.queue import JobQueue, JobState
-from hub.store.inbox import (
+from hub.intake.inbox import (
     INGEST_JOB,
     Delivery,
     accept_delivery,
@@ -16,6 +15,7 @@ from hub.store.inbox import (
     ingest_dedupe_key,
     mark_processed,
 )
+from hub.jobs.queue import JobQueue, JobState
 from tests.store.helpers import T0
 
 BODY = b'{"event": {"id": "01", "event_type": "incident.triggered"}}\n\x00\xff'

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.intake.inbox import Delivery, accept_deliveries, count_deliveries, get_delivery
 from hub.jobs.queue import JobQueue, JobState
 from hub.store.db import create_engine
-from hub.store.inbox import Delivery, accept_deliveries, count_deliveries, get_delivery
 from hub.store.migrate import upgrade
 
 NOW = datetime(2026, 11, 20, 15, 0, 0, 123456, tzinfo=UTC)

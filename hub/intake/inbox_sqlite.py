@@ -1,6 +1,6 @@
 """The webhook front door's group commit on a SQLite file: one hand-off per batch.
 
-Same rows as `hub.store.inbox`'s SQLAlchemy path (PostgreSQL, in-memory SQLite, a
+Same rows as `hub.intake.inbox`'s SQLAlchemy path (PostgreSQL, in-memory SQLite, a
 caller's open transaction): the inbox rows and one `ingest` job per new delivery, in
 one transaction that commits, and syncs, before anyone is answered.
 
@@ -40,7 +40,7 @@ from hub.store.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file, sqlite_pragmas, wr
 from hub.store.tables import inbox, jobs
 
 if TYPE_CHECKING:
-    from hub.store.inbox import Delivery
+    from hub.intake.inbox import Delivery
 
 Key = tuple[str, str]  # (source, delivery id)
 Stored = tuple[dict[Key, int], dict[Key, int]]  # (created now, stored earlier): inbox ids

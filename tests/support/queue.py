@@ -1,3 +1,5 @@
+"""The `queue` fixture: a JobQueue on the test's migrated engine, closed afterwards."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.intake.inbox import Delivery, accept_deliveries, count_deliveries
 from hub.jobs.queue import JobQueue
-from hub.store.inbox import Delivery, accept_deliveries, count_deliveries
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.intake.inbox_sqlite import sqlite_inbox
 from hub.jobs.kinds import INGEST, ingest_key
 from hub.jobs.queue import enqueue_job, enqueue_jobs
 from hub.store.db import Bind, dialect_insert, is_sqlite, reading, transaction, utcnow
-from hub.store.inbox_sqlite import sqlite_inbox
 from hub.store.tables import inbox
 
 INGEST_JOB = INGEST  # kept for callers that name it from here

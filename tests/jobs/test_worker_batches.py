@@ -13,7 +13,7 @@ from hub.errors import Conflict, Permanent, Transient
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.jobs.worker import BatchJobHandler, Worker
 from tests.store.helpers import wait_for_state, wait_until
-from tests.store.test_worker import FAST, enqueue
+from tests.jobs.test_worker import FAST, enqueue
 
 
 class Bulk:
