@@ -35,14 +35,14 @@ from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
 from hub.config import Settings
-from hub.engine.actions import PostMortemActions
-from hub.engine.commands import CommandExecutor
+from hub.engine.actions.commands import CommandExecutor
+from hub.engine.actions.followups import FollowUpHandler, flag_performer
+from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.effects import EffectRunner, Performer
-from hub.engine.followups import FollowUpHandler, flag_performer
-from hub.engine.perform_calendar import calendar_performers
-from hub.engine.perform_chat import chat_performers
-from hub.engine.perform_publish import publish_performers
-from hub.engine.perform_tracker import tracker_performers
+from hub.engine.performers.calendar import calendar_performers
+from hub.engine.performers.chat import chat_performers
+from hub.engine.performers.publish import publish_performers
+from hub.engine.performers.tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import handle_webhook

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
     from hub.config import Settings
-    from hub.engine.actions import PostMortemActions
+    from hub.engine.actions.transitions import PostMortemActions
     from hub.intake.inbox_writer import InboxWriter
     from hub.intake.verifiers import Verifier
     from hub.jobs.queue import JobQueue

@@ -1,6 +1,6 @@
 """The admin API's write side: everything a person can do with `/postmortem`, scriptable.
 
-Each request is one action of `hub.engine.actions` (the same code the Slack command
+Each request is one action of `hub.engine.actions.transitions` (the same code the Slack command
 runs), so the guards, the lint and the audit log are the same whichever way a person
 acts. A client may send `Idempotency-Key`: a repeated request with the same key is
 answered as the first one was and changes nothing.
@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.engine.actions import ActionResult
+from hub.engine.actions.transitions import ActionResult
 from hub.model.incident import Person
 from hub.model.postmortem import PostMortemStatus
 from hub.store.state import postmortem_id

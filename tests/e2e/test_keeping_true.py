@@ -25,7 +25,7 @@ import pytest
 
 from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
-from hub.engine.perform_calendar import REOPENED_NOTE
+from hub.engine.performers.calendar import REOPENED_NOTE
 from hub.runtime import utc_now
 from hub.store.effects import get_effect
 from tests.e2e.calendar_support import (

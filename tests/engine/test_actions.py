@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.engine.actions import PostMortemActions, follow_up_id
+from hub.engine.actions.transitions import PostMortemActions, follow_up_id
 from hub.intake.merge import merge
 from hub.jobs.kinds import RECONCILE
 from hub.jobs.queue import JobQueue, JobState

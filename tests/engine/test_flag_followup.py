@@ -22,9 +22,9 @@ from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.fake import FakeSlack
 from connectors.slack.messages import follow_ups_text
 from connectors.slack.notifier import SlackNotifier
+from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.effects import EffectRequest, EffectRunner, Performer
-from hub.engine.followups import FollowUpHandler, flag_performer
-from hub.engine.perform_chat import chat_performers
+from hub.engine.performers.chat import chat_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.adapters import parse_delivery
 from hub.intake.merge import merge

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.common.fakeserver import start_fake
 from connectors.jira import JiraConfig, JiraConnector
 from connectors.jira.fake import TRANSITIONS, FakeJira
-from hub.engine.followups import FollowUpHandler
+from hub.engine.actions.followups import FollowUpHandler
 from hub.errors import Transient
 from hub.intake.merge import merge
 from hub.jobs.kinds import RECONCILE

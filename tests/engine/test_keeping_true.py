@@ -26,10 +26,10 @@ from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
 from connectors.slack.notifier import SlackNotifier
-from hub.engine.actions import PostMortemActions
+from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.effects import EffectRequest, Outcome, Performer
-from hub.engine.perform_calendar import REOPENED_NOTE, calendar_performers
-from hub.engine.perform_chat import chat_performers
+from hub.engine.performers.calendar import REOPENED_NOTE, calendar_performers
+from hub.engine.performers.chat import chat_performers
 from hub.intake.merge import merge
 from hub.jobs.queue import JobQueue
 from hub.model.incident import Incident, IncidentStatus, Person, Source

@@ -18,7 +18,7 @@ from connectors.common.fakeserver import start_fake
 from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from hub.engine.effects import EffectRequest, Outcome, Performer
-from hub.engine.perform_calendar import calendar_performers
+from hub.engine.performers.calendar import calendar_performers
 from hub.errors import Permanent
 from hub.intake.merge import merge
 from hub.model.incident import Incident, Person, Source

@@ -22,7 +22,7 @@ from connectors.common.pacer import KeyedPacer
 from connectors.statuspage import StatuspageConfig, StatuspageConnector
 from connectors.statuspage.fake import FakeStatuspage
 from hub.engine.effects import EffectRunner
-from hub.engine.perform_publish import publish_performers
+from hub.engine.performers.publish import publish_performers
 from hub.engine.reconcile import Reconciler
 from hub.errors import Transient
 from hub.intake.merge import merge

@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 from hub.errors import Conflict, Permanent, Transient
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.jobs.worker import BatchJobHandler, Worker
-from tests.store.helpers import wait_for_state, wait_until
 from tests.jobs.test_worker import FAST, enqueue
+from tests.store.helpers import wait_for_state, wait_until
 
 
 class Bulk:

@@ -1,7 +1,7 @@
 """`/postmortem` commands and pmhub's buttons, carried out and answered.
 
 The intake adapter has parsed the text into a `Command`; here the incident is
-found, the verb is run through `hub.engine.actions` (the same actions the admin
+found, the verb is run through `hub.engine.actions.transitions` (the same actions the admin
 API will use) and the answer goes to the command's `response_url`, visible only
 to the person who asked.
 
@@ -33,7 +33,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.engine.actions import ActionResult, PostMortemActions
+from hub.engine.actions.transitions import ActionResult, PostMortemActions
 from hub.errors import ConnectorError, Transient
 from hub.model.command import Command, CommandVerb, HandoffContext
 from hub.model.incident import Incident, Person
