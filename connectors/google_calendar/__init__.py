@@ -2,7 +2,7 @@
 
 config.py settings · client.py `google-api-python-client` made async, errors mapped ·
 connector.py `hub.ports.Calendar` (event id from the effect key) · agenda.py the
-description · fake.py a Calendar v3 double.
+description · fake/ a Calendar v3 double.
 
 Error mapping (client.py): 401 -> AuthFailed; 403 rateLimitExceeded/userRateLimitExceeded/
 quotaExceeded/dailyLimitExceeded and 429 -> RateLimited (Retry-After when sent); 403

@@ -1,7 +1,7 @@
 """incident.io: the incident re-fetched from its REST API on every (unordered) webhook.
 
 config.py settings · client.py aiohttp on the shared session, errors mapped ·
-connector.py `hub.ports.IncidentIoApi` · fake.py an incident.io double.
+connector.py `hub.ports.IncidentIoApi` · fake/ an incident.io double.
 """
 
 from connectors.incidentio.config import IncidentIoConfig

@@ -2,7 +2,7 @@
 
 config.py settings · client.py the `jira` package made async, errors mapped (errors.py) ·
 payloads.py pure builders (fields, ADF, marker labels, JQL) · connector.py
-`hub.ports.Tracker` · fake.py (+ fake_api.py, fake_jql.py) a Jira Cloud/DC double.
+`hub.ports.Tracker` · fake/ (api, issues, jql) a Jira Cloud/DC double.
 """
 
 from connectors.jira.config import JiraConfig

@@ -1,7 +1,7 @@
 """PagerDuty: REST enrichment of incidents (who, how, when) and incident notes.
 
 config.py settings · client.py the `pagerduty` SDK made async, errors mapped ·
-connector.py `hub.ports.PagerDutyApi` · fake.py (+ fake_api.py) a PagerDuty double.
+connector.py `hub.ports.PagerDutyApi` · fake/ (with api.py) a PagerDuty double.
 """
 
 from connectors.pagerduty.config import PagerDutyConfig

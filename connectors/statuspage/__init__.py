@@ -2,7 +2,7 @@
 
 config.py settings · client.py aiohttp on the shared session (no maintained Python
 client exists), paced to 1 request/s per key, errors mapped · connector.py
-`hub.ports.StatusPage`, exactly once by marker · fake.py a Statuspage double.
+`hub.ports.StatusPage`, exactly once by marker · fake/ a Statuspage double.
 """
 
 from connectors.statuspage.config import StatuspageConfig

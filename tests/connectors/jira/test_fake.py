@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from connectors.jira.fake import FakeJira
-from connectors.jira.fake_jql import JqlError, parse
+from connectors.jira.fake.jql import JqlError, parse
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.jira.fake_jql import parse
+from connectors.jira.fake.jql import parse
 from connectors.jira.payloads import (
     adf_description,
     issue_fields,

@@ -16,8 +16,9 @@ from collections.abc import Awaitable
 import pytest
 from pydantic import SecretStr
 
-from connectors.slack import SlackConnector, fake_api
+from connectors.slack import SlackConnector
 from connectors.slack.fake import FakeSlack, _authorized
+from connectors.slack.fake import api as fake_api
 from hub.errors import ConnectorError
 from hub.ports import ChatMessage, MessageRef
 from tests.connectors.slack.conftest import ALICE, ALICE_EMAIL, INCIDENTS, ConnectorFactory

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from connectors.slack.blocks import Block
-from connectors.slack.fake_views import view_problems
+from connectors.slack.fake.views import view_problems
 from connectors.slack.modals import PRIVATE_METADATA_MAX, handoff_modal
 from hub.model.command import (
     HANDOFF_FORM,

@@ -1,7 +1,7 @@
 """The Jira fake's endpoints: what each answers, shaped as Jira shapes it.
 
-Split from `fake.py` (state, faults, serving); issue validation and rendering live
-in `fake_issues.py`, the JQL subset in `fake_jql.py`.
+Split from the fake's `__init__.py` (state, faults, serving); issue validation and rendering live
+in `issues.py`, the JQL subset in `jql.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from connectors.jira.fake_issues import (
+from connectors.jira.fake.issues import (
     FIELDS,
     SERVER_TIME,
     SITE,
@@ -23,7 +23,7 @@ from connectors.jira.fake_issues import (
     render_issue,
     status_json,
 )
-from connectors.jira.fake_jql import JqlError, parse
+from connectors.jira.fake.jql import JqlError, parse
 
 if TYPE_CHECKING:
     from connectors.jira.fake import FakeJira

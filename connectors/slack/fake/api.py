@@ -1,6 +1,6 @@
 """The Slack fake's Web API methods: what each answers, shaped as Slack shapes it.
 
-Split from `fake.py` (state, seeding, faults, serving) to keep both readable. Every
+Split from the fake's `__init__.py` (state, seeding, faults, serving) to keep both readable. Every
 method takes its arguments the ways Slack does (query string, form fields or a JSON
 body, as slack_sdk sends each) and answers HTTP 200 with `{"ok": …}`, except a rate
 limit: HTTP 429 with `Retry-After`.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from connectors.slack.fake_views import VIEW_MAX_BYTES, TriggerCheck, view_problems, view_size
+from connectors.slack.fake.views import VIEW_MAX_BYTES, TriggerCheck, view_problems, view_size
 
 if TYPE_CHECKING:
     from connectors.slack.fake import FakeSlack

@@ -28,7 +28,7 @@ from connectors.common.faults import (
     finish_exchange,
     record_exchange,
 )
-from connectors.pagerduty.fake_api import (
+from connectors.pagerduty.fake.api import (
     API,
     MAX_PAGE_SIZE,
     WEB,

@@ -1,6 +1,6 @@
 """The PagerDuty fake's endpoints: what each answers, shaped as PagerDuty shapes it.
 
-Split from `fake.py` (state, seeding, faults, serving) to keep both readable.
+Split from the fake's `__init__.py` (state, seeding, faults, serving) to keep both readable.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from connectors.common.faults import (
     finish_exchange,
     record_exchange,
 )
-from connectors.statuspage.fake_api import Json, add_routes, error, problems
+from connectors.statuspage.fake.api import Json, add_routes, error, problems
 
 API_PREFIX = "/v1"
 # Fields the live API sends as null while unset, and flags it sends as false.

@@ -32,8 +32,8 @@ from connectors.common.faults import (
     finish_exchange,
     record_exchange,
 )
-from connectors.jira.fake_api import SITE, Json, add_routes, error_response, user_json
-from connectors.jira.fake_issues import WORKFLOW
+from connectors.jira.fake.api import SITE, Json, add_routes, error_response, user_json
+from connectors.jira.fake.issues import WORKFLOW
 
 Deployment = Literal["Cloud", "Server"]
 

@@ -2,7 +2,7 @@
 
 State: users (by email), channels, DMs opened with `conversations.open`, messages per
 channel with `ts` and metadata, history with cursor pagination, and command replies
-posted to response_urls, trigger ids and the modals opened with them (`fake_views.py`).
+posted to response_urls, trigger ids and the modals opened with them (`views.py`).
 Slack's failure shapes: `{"ok": false, "error": …}` answers
 (`invalid_auth`, `channel_not_found`, `users_not_found`, …) and HTTP 429 with
 `Retry-After` when a channel gets more than one message per `min_post_interval`.
@@ -25,8 +25,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from connectors.slack.fake_api import METHODS, Args, Json, decode_args, fail
-from connectors.slack.fake_views import FakeModals
+from connectors.slack.fake.api import METHODS, Args, Json, decode_args, fail
+from connectors.slack.fake.views import FakeModals
 
 FaultKind = Literal["status", "rate_limit", "error", "hang", "drop_after_commit"]
 TEAM = "T0PMHUB001"
