@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import Permanent
 from hub.jobs.kinds import EFFECT, effect_key
-from hub.jobs.queue import Job, JobQueue, enqueue_job
+from hub.jobs.queue import Job, enqueue_job
 from hub.model.incident import Incident
 from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import PostMortem
@@ -33,7 +33,6 @@ from hub.policy import Plan, PolicySet, evaluate
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import (
-    EffectRow,
     EffectState,
     begin_effect,
     complete_effect,
@@ -87,14 +86,13 @@ class EffectRunner:
     def __init__(
         self,
         engine: AsyncEngine,
-        queue: JobQueue,
         policies: PolicySet,
         performers: Mapping[IntentKind, Performer],
         *,
         clock: Callable[[], datetime],
         reconcile: Callable[[str], Awaitable[None]],
     ) -> None:
-        self.engine, self.queue, self.policies = engine, queue, policies
+        self.engine, self.policies = engine, policies
         self.performers, self._clock, self._reconcile = performers, clock, reconcile
 
     async def __call__(self, job: Job) -> None:
@@ -123,8 +121,12 @@ class EffectRunner:
     async def _perform(self, factory: _RequestFactory, now: datetime) -> None:
         intent = factory.intent
         fingerprint = intent.fingerprint()
-        row = await begin_effect(self.engine, intent.key, intent.kind.value, fingerprint, now=now)
-        unknown = _was_interrupted(row, now)
+        started = await begin_effect(
+            self.engine, intent.key, intent.kind.value, fingerprint, now=now
+        )
+        # Whichever version of the intent an unfinished earlier attempt was for: a DM
+        # whose post was cut off and whose intent then changed may still have landed.
+        unknown, row = started.earlier_attempt_unfinished, started.row
         if row.state is EffectState.DONE and row.intent_hash == fingerprint:
             return
         if row.state is not EffectState.PENDING or row.intent_hash != fingerprint:
@@ -188,15 +190,6 @@ class EffectRunner:
             ),
             now=self._clock(),
         )
-
-
-def _was_interrupted(row: EffectRow, now: datetime) -> bool:
-    """A pending row made before this run: an earlier try may have acted.
-
-    Whichever version of the intent that try was for: a DM whose post was cut off
-    and whose intent then changed (the meeting got booked) may still have landed.
-    """
-    return row.state is EffectState.PENDING and row.created_at < now
 
 
 @dataclass(frozen=True)

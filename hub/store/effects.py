@@ -54,6 +54,20 @@ class EffectRow:
         )
 
 
+@dataclass(frozen=True)
+class EffectStart:
+    """What `begin_effect` found: the row, and whether this call made it. A row it did
+    not make and that is still `pending` was made by an earlier attempt, which may have
+    acted before it was cut off (a timeout, a crash): its outcome is unknown."""
+
+    row: EffectRow
+    created: bool
+
+    @property
+    def earlier_attempt_unfinished(self) -> bool:
+        return not self.created and self.row.state is EffectState.PENDING
+
+
 class EffectNotFound(LookupError):
     def __init__(self, key: str) -> None:
         super().__init__(f"no effect recorded with key {key!r}")
@@ -62,8 +76,9 @@ class EffectNotFound(LookupError):
 
 async def begin_effect(
     bind: Bind, key: str, kind: str, intent_hash: str, *, now: datetime | None = None
-) -> EffectRow:
-    """Create the `pending` row for `key` if missing; return the row either way.
+) -> EffectStart:
+    """Create the `pending` row for `key` if missing; return the row either way, and
+    whether this call created it (the store knows; a clock that stands still does not).
 
     An existing row is returned unchanged, whatever its state: deciding whether
     a done/failed/changed effect should be redone is the caller's business.
@@ -85,9 +100,10 @@ async def begin_effect(
     )
     async with transaction(bind) as conn:
         row = (await conn.execute(insert)).one_or_none()
+        created = row is not None
         if row is None:
             row = (await conn.execute(select(effects).where(effects.c.key == key))).one()
-    return EffectRow.from_row(row)
+    return EffectStart(EffectRow.from_row(row), created=created)
 
 
 async def _set(bind: Bind, key: str, values: dict[str, Any]) -> EffectRow:

@@ -107,7 +107,6 @@ def _runner(engine: AsyncEngine, queue: JobQueue, flag: Performer) -> EffectRunn
     reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
     return EffectRunner(
         engine,
-        queue,
         policies,
         {IntentKind.FLAG_FOLLOWUP: flag},
         clock=lambda: NOW,

@@ -108,9 +108,7 @@ def _runner(
     performers = publish_performers(status_page=connector, notes=None, clock=clock)
     policies = load_policies([POLICY])
     reconciler = Reconciler(engine, queue, policies, clock=clock)
-    return EffectRunner(
-        engine, queue, policies, performers, clock=clock, reconcile=reconciler.request
-    )
+    return EffectRunner(engine, policies, performers, clock=clock, reconcile=reconciler.request)
 
 
 async def test_the_postmortem_goes_on_the_page_incident_opened_during_the_outage(

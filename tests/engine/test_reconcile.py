@@ -50,7 +50,7 @@ def _policies() -> PolicySet:
 
 
 async def _effect_jobs(queue: JobQueue) -> dict[str, datetime]:
-    jobs = await queue.list(kind=EFFECT, state=JobState.PENDING, limit=1000)
+    jobs = await queue.list_jobs(kind=EFFECT, state=JobState.PENDING, limit=1000)
     return {str(job.payload["key"]): job.run_at for job in jobs}
 
 
@@ -133,9 +133,7 @@ async def test_effect_without_a_connector_is_recorded_as_skipped_once(engine: As
     policies = _policies()
     reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
     await reconciler.reconcile(record.id)
-    runner = EffectRunner(
-        engine, queue, policies, {}, clock=lambda: NOW, reconcile=reconciler.request
-    )
+    runner = EffectRunner(engine, policies, {}, clock=lambda: NOW, reconcile=reconciler.request)
     jobs = await queue.lease("t", limit=100, lease_seconds=60, now=NOW)
     notify = next(j for j in jobs if j.kind == EFFECT and ":owner:notify:" in str(j.payload["key"]))
 

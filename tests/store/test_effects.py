@@ -20,14 +20,29 @@ from tests.store.helpers import T0
 
 
 async def test_begin_creates_once_then_returns_the_existing_row(engine: AsyncEngine) -> None:
-    first = await begin_effect(engine, "pm:1:meeting", "calendar.event", "h1", now=T0)
+    started = await begin_effect(engine, "pm:1:meeting", "calendar.event", "h1", now=T0)
+    first = started.row
+    assert started.created
     assert (first.state, first.vendor_ref, first.intent_hash) == (EffectState.PENDING, None, "h1")
     later = T0 + timedelta(minutes=1)
     await complete_effect(engine, "pm:1:meeting", "evt-123", {"html_link": "x"}, now=later)
-    again = await begin_effect(engine, "pm:1:meeting", "calendar.event", "h2", now=later)
+    restarted = await begin_effect(engine, "pm:1:meeting", "calendar.event", "h2", now=later)
+    again = restarted.row
+    assert not restarted.created
+    assert not restarted.earlier_attempt_unfinished  # done: nothing is in doubt
     assert (again.state, again.vendor_ref, again.intent_hash) == (EffectState.DONE, "evt-123", "h1")
     assert again.detail == {"html_link": "x"}
     assert (again.created_at, again.updated_at) == (T0, later)
+
+
+async def test_a_pending_row_made_earlier_is_an_unfinished_attempt_even_at_the_same_instant(
+    engine: AsyncEngine,
+) -> None:
+    # A clock that stands still (tests, a frozen sandbox) must not hide an earlier attempt.
+    await begin_effect(engine, "pm:1:dm", "slack.dm", "h", now=T0)
+    again = await begin_effect(engine, "pm:1:dm", "slack.dm", "h", now=T0)
+    assert not again.created
+    assert again.earlier_attempt_unfinished
 
 
 async def test_fail_records_the_reason(engine: AsyncEngine) -> None:
