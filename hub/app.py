@@ -45,13 +45,14 @@ from hub.engine.performers.publish import publish_performers
 from hub.engine.performers.tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
-from hub.intake.frontdoor import handle_webhook
+from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
 from hub.jobs.kinds import EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
 from hub.jobs.worker import JobHandler, Worker
+from hub.metrics import Metrics
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
@@ -60,7 +61,7 @@ from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
 from hub.web import admin, health
-from hub.web.keys import RUNTIME
+from hub.web.keys import FRONT_DOOR, METRICS, RUNTIME
 from hub.web.middleware import request_context_middleware
 
 log = structlog.get_logger("pmhub.app")
@@ -76,10 +77,12 @@ def create_app(
     run_worker: bool = True,
 ) -> web.Application:
     """Build the daemon's application; nothing is opened until it starts."""
+    metrics = Metrics()
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context_middleware(), admin.admin_auth_middleware()],
+        middlewares=[request_context_middleware(metrics), admin.admin_auth_middleware()],
     )
+    app[METRICS] = metrics
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
     # The CLI passes the policies it has already validated; otherwise read them here.
     policy_set = policies if policies is not None else load_policies(settings.policies)
@@ -102,7 +105,17 @@ def create_app(
             inbox.start()
             stack.push_async_callback(inbox.stop)
             all_handlers = {**handlers, **(extra_handlers or {})}
-            worker = _make_worker(settings, queue, all_handlers, clock, inbox.busy)
+            worker = _make_worker(
+                settings, queue, all_handlers, clock, under_pressure=inbox.busy, metrics=metrics
+            )
+            app[FRONT_DOOR] = FrontDoor(
+                verifiers=chosen,
+                accept=inbox.accept,
+                wake=worker.wake,
+                count=metrics.count_delivery,
+                clock=clock,
+                max_body_bytes=settings.server.max_body_bytes,
+            )
             app[RUNTIME] = Runtime(
                 settings=settings,
                 engine=engine,
@@ -124,12 +137,16 @@ def create_app(
                 log.info("pmhub.stopped")
 
     app.cleanup_ctx.append(runtime_ctx)
-    app.router.add_post("/webhooks/{source:.+}", handle_webhook)
+    app.router.add_post("/webhooks/{source:.+}", _webhook)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)
     admin.add_routes(app)
     return app
+
+
+async def _webhook(request: web.Request) -> web.StreamResponse:
+    return await request.app[FRONT_DOOR].handle(request)
 
 
 def adapter_options(policies: PolicySet, settings: Settings | None = None) -> AdapterOptions:
@@ -313,7 +330,7 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
         INGEST: ingestor,
         RECONCILE: reconciler,
         EFFECT: EffectRunner(
-            engine, queue, policies, _performers(wiring), clock=clock, reconcile=reconciler.request
+            engine, policies, _performers(wiring), clock=clock, reconcile=reconciler.request
         ),
     }
 
@@ -323,7 +340,9 @@ def _make_worker(
     queue: JobQueue,
     handlers: Mapping[str, JobHandler],
     clock: Callable[[], datetime],
+    *,
     under_pressure: Callable[[], bool],
+    metrics: Metrics,
 ) -> Worker:
     cfg = settings.worker
     return Worker(
@@ -337,4 +356,5 @@ def _make_worker(
         poll_interval_seconds=cfg.poll_interval_seconds,
         clock=clock,
         under_pressure=under_pressure,
+        observer=metrics,
     )

@@ -92,9 +92,6 @@ class SecretRedactor:
         return self.scrub_text(text)
 
 
-REDACTOR = SecretRedactor()
-
-
 def _render_exception_safely(
     logger: WrappedLogger, method: str, event_dict: EventDict
 ) -> EventDict:
@@ -142,14 +139,17 @@ def configure_logging(
     fmt: Literal["auto", "json", "console"] = "auto",
     secrets: Iterable[str] = (),
     stream: Any = None,
-) -> None:
+) -> SecretRedactor:
     """Set up structlog and the stdlib root logger for the whole process.
 
     Both paths run the same processors (context, level, logger name, time stamp,
     exception text, redaction, renderer) and write to the same stream. Events below
     `level` cost one no-op call: the level filter is compiled into the logger class.
+    Returns the redactor it installed, for text that leaves by another way (the
+    one-line start-up error).
     """
-    REDACTOR.set_secrets(secrets)
+    redactor = SecretRedactor()
+    redactor.set_secrets(secrets)
     out = stream if stream is not None else sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not _is_tty(out))
     shared: list[Processor] = [
@@ -165,7 +165,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(out)
     structlog.configure(
-        processors=[*shared, _render_exception_safely, REDACTOR, renderer],
+        processors=[*shared, _render_exception_safely, redactor, renderer],
         logger_factory=_LineWriterFactory(handler),
         wrapper_class=structlog.make_filtering_bound_logger(_level_number(level)),
         cache_logger_on_first_use=False,
@@ -175,7 +175,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             _render_exception_safely,
-            REDACTOR,
+            redactor,
             renderer,
         ],
     )
@@ -189,6 +189,7 @@ def configure_logging(
     # would narrate every /readyz migration check.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    return redactor
 
 
 _LEVEL_NUMBERS = {

@@ -18,7 +18,7 @@ from hub.cli.sign import sign
 from hub.cli.simulate import simulate
 from hub.config import secret_values, settings_json_schema
 from hub.demo.sandbox import demo
-from hub.logging import REDACTOR, configure_logging
+from hub.logging import configure_logging
 from hub.policy import policy_json_schema
 from hub.store.migrate import head_revision, upgrade
 
@@ -52,7 +52,7 @@ def check(config_path: Path) -> None:
 def serve(config_path: Path) -> None:
     """Run the daemon: webhooks, worker, admin API. Refuses to start on a bad configuration."""
     settings, policies = load_all_or_exit(config_path)
-    configure_logging(
+    redactor = configure_logging(
         level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
     )
     try:
@@ -65,7 +65,7 @@ def serve(config_path: Path) -> None:
         )
     except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
         # The message may echo a URL or a vendor's answer: scrub configured secrets.
-        reason = REDACTOR.scrub_text(f"{type(exc).__name__}: {exc}")
+        reason = redactor.scrub_text(f"{type(exc).__name__}: {exc}")
         click.echo(f"pmhub: could not start: {reason}", err=True)
         sys.exit(1)
 

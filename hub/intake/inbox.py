@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.intake.inbox_sqlite import sqlite_inbox
+from hub.intake.inbox_sqlite import SqliteInbox
 from hub.jobs.kinds import INGEST, ingest_key
 from hub.jobs.queue import enqueue_job, enqueue_jobs
-from hub.store.db import Bind, dialect_insert, is_sqlite, reading, transaction, utcnow
+from hub.store.db import Bind, dialect_insert, reading, transaction, utcnow
 from hub.store.tables import inbox
 
 INGEST_JOB = INGEST  # kept for callers that name it from here
@@ -151,7 +151,7 @@ async def count_deliveries(bind: Bind, source: str | None = None) -> int:
 
 
 async def accept_deliveries(
-    bind: Bind, deliveries: list[Delivery], *, now: datetime
+    bind: Bind, deliveries: list[Delivery], *, now: datetime, sqlite: SqliteInbox | None = None
 ) -> list[AcceptResult]:
     """Store many deliveries and their `ingest` jobs in ONE transaction (group commit).
 
@@ -159,16 +159,16 @@ async def accept_deliveries(
     deliveries costs one write transaction per batch instead of one per delivery,
     and each request is still answered only after the commit that made it durable.
     Results come back in the order given; a delivery already stored (or repeated
-    within the batch) is `new=False`.
+    within the batch) is `new=False`. With `sqlite` (the SQLite file's own writer, see
+    `hub.intake.inbox_sqlite`) the batch is one call into its thread.
     """
     if not deliveries:
         return []
     unique: dict[tuple[str, str], Delivery] = {}
     for delivery in deliveries:
         unique.setdefault((delivery.source, delivery.delivery_id), delivery)
-    fast = sqlite_inbox(bind) if isinstance(bind, AsyncEngine) and is_sqlite(bind) else None
-    if fast is not None and isinstance(bind, AsyncEngine):
-        created, existing = await fast.store(bind, list(unique.values()), now)
+    if sqlite is not None and isinstance(bind, AsyncEngine):
+        created, existing = await sqlite.store(bind, list(unique.values()), now)
     else:
         created, existing = await _store_with_core(bind, unique, now=now)
     results: list[AcceptResult] = []

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -93,6 +92,22 @@ class SqliteInbox:
                     raise wrapped from exc
                 raise
 
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> SqliteInbox | None:
+        """The group-commit writer for a SQLite file engine; None for any other store (and
+        for an in-memory database, where another connection would be another database).
+        Its owner (the application's `InboxWriter`) closes it."""
+        if engine.dialect.name != "sqlite":
+            return None
+        path = sqlite_file(engine)
+        return cls(engine, path) if path is not None else None
+
+    def close(self) -> None:
+        """Close the connection and end the thread (after any batch in progress)."""
+        with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+            self._thread.submit(self._close)
+        self._thread.shutdown(wait=True)
+
     def _on_dispose(self, _engine: Any) -> None:
         # In the thread, after any batch in progress; the next batch connects again.
         with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
@@ -155,21 +170,6 @@ class SqliteInbox:
                 found = connection.execute(sql, [part for key in seen for part in key])
                 existing |= {(source, delivery_id): row_id for row_id, source, delivery_id in found}
         return created, existing
-
-
-_INBOXES: weakref.WeakKeyDictionary[AsyncEngine, SqliteInbox] = weakref.WeakKeyDictionary()
-
-
-def sqlite_inbox(engine: AsyncEngine) -> SqliteInbox | None:
-    """The group-commit writer of a SQLite file engine; None for an in-memory database
-    (another connection would be another database)."""
-    found = _INBOXES.get(engine)
-    if found is None:
-        path = sqlite_file(engine)
-        if path is None:
-            return None
-        found = _INBOXES[engine] = SqliteInbox(engine, path)
-    return found
 
 
 def _encoder(column: Any, dialect: Any) -> Callable[[Any], Any]:

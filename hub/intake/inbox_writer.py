@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.intake.inbox import AcceptResult, Delivery, accept_deliveries
+from hub.intake.inbox_sqlite import SqliteInbox
 
 log = structlog.get_logger("pmhub.intake")
 _Item = tuple[Delivery, "asyncio.Future[AcceptResult]"]
@@ -39,6 +40,9 @@ class InboxWriter:
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._last_busy = -1e9  # monotonic time of the last batch of `busy_batch` or more
+        # On a SQLite file the batch goes through a thread and connection of its own;
+        # this writer owns them and closes them when it stops.
+        self._sqlite = SqliteInbox.for_engine(engine)
 
     def busy(self, within_seconds: float = 1.0) -> bool:
         """Whether requests have been piling up behind the commits lately.
@@ -55,11 +59,18 @@ class InboxWriter:
     async def stop(self) -> None:
         """Store what is queued, then end (the server has stopped taking requests)."""
         if self._task is None:
+            self._close_sqlite()
             return
         self._queue.put_nowait(None)
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        self._close_sqlite()
+
+    def _close_sqlite(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
     async def accept(self, delivery: Delivery) -> AcceptResult:
         """Durably store one delivery (with its ingest job); raises what the store raised."""
@@ -95,7 +106,10 @@ class InboxWriter:
     async def _write(self, batch: list[_Item]) -> None:
         try:
             results = await accept_deliveries(
-                self._engine, [delivery for delivery, _ in batch], now=self._clock()
+                self._engine,
+                [delivery for delivery, _ in batch],
+                now=self._clock(),
+                sqlite=self._sqlite,
             )
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             for _, future in batch:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -211,13 +210,16 @@ class _WriterLock:
         self._held = False
 
 
-_WRITER_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, _WriterLock] = weakref.WeakKeyDictionary()
+_WRITER_LOCK_ATTRIBUTE = "pmhub_writer_lock"
 
 
 def writer_lock(engine: AsyncEngine) -> _WriterLock:
-    lock = _WRITER_LOCKS.get(engine)
-    if lock is None:
-        lock = _WRITER_LOCKS[engine] = _WriterLock()
+    """The engine's own writer lock: it lives and dies with the engine (one per store a
+    process opens), so two applications in one process never share one by accident."""
+    lock = getattr(engine.sync_engine, _WRITER_LOCK_ATTRIBUTE, None)
+    if not isinstance(lock, _WriterLock):
+        lock = _WriterLock()
+        setattr(engine.sync_engine, _WRITER_LOCK_ATTRIBUTE, lock)
     return lock
 
 

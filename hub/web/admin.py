@@ -89,7 +89,7 @@ async def list_jobs(request: web.Request) -> web.Response:
                 reason=f"unknown state '{state_name}' (allowed: {', '.join(allowed)})"
             )
         state = JobState(state_name)
-    jobs = await runtime.queue.list(
+    jobs = await runtime.queue.list_jobs(
         state=state, kind=request.query.get("kind"), limit=_limit(request)
     )
     return web.json_response({"jobs": [job_json(job) for job in jobs]})

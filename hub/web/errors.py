@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from hub.intake.frontdoor import refusal_response
 
-
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response(
-        {"error": {"code": code, "message": message}}, status=status, headers=headers
-    )
+# One shape for every endpoint: the webhook front door's (intake may not import web).
+error_response = refusal_response
 
 
 # aiohttp raises these for routing and protocol problems before a handler runs.

@@ -11,9 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import __version__
-from hub.metrics import DEAD_JOBS, JOBS, OLDEST_PENDING_AGE, QUEUE_DEPTH, REGISTRY
 from hub.store.migrate import is_current
-from hub.web.keys import RUNTIME
+from hub.web.keys import METRICS, RUNTIME
 
 log = structlog.get_logger("pmhub.health")
 _DB_CHECK_TIMEOUT = 2.0
@@ -55,13 +54,8 @@ async def metrics(request: web.Request) -> web.Response:
         # Keep serving the process metrics; the queue gauges keep their last values.
         log.warning("metrics.queue_stats_failed", exc_info=True)
     else:
-        JOBS.clear()
-        for (kind, state), count in stats.counts.items():
-            JOBS.labels(kind=kind, state=state).set(count)
-        QUEUE_DEPTH.set(stats.depth)
-        OLDEST_PENDING_AGE.set(stats.oldest_pending_age_seconds)
-        DEAD_JOBS.set(stats.dead)
-    payload = generate_latest(REGISTRY)
+        request.app[METRICS].set_queue_stats(stats)
+    payload = generate_latest(request.app[METRICS].registry)
     response = web.Response(body=payload)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

@@ -10,9 +10,8 @@ from http import HTTPStatus
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from prometheus_client import Histogram
 
-from hub.metrics import REQUEST_LATENCY
+from hub.metrics import Metrics
 from hub.web.errors import HTTP_ERROR_CODES, error_response
 
 log = structlog.get_logger("pmhub.http")
@@ -35,7 +34,7 @@ def _request_id(request: web.Request) -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
-def request_context_middleware() -> Middleware:
+def request_context_middleware(metrics: Metrics) -> Middleware:
     """Bind a request id, answer every failure as JSON, and log one line per request."""
     # Made once, with the app (after `configure_logging`): the module's lazy logger
     # rebuilds itself on every call, a cost paid even when the line is filtered out.
@@ -53,7 +52,7 @@ def request_context_middleware() -> Middleware:
         response.headers["X-Request-Id"] = request_id
         elapsed = time.perf_counter() - started
         route = _route_name(request)
-        _latency(route, response.status).observe(elapsed)
+        metrics.observe_request(route, response.status, elapsed)
         summary.info(
             "http.request",
             method=request.method,
@@ -64,18 +63,6 @@ def request_context_middleware() -> Middleware:
         return response
 
     return middleware
-
-
-_LATENCY: dict[tuple[str, int], Histogram] = {}
-
-
-def _latency(route: str, status: int) -> Histogram:
-    """The latency histogram for (route, status class); `labels()` takes a lock and a lookup."""
-    key = (route, status // 100)
-    child = _LATENCY.get(key)
-    if child is None:
-        child = _LATENCY[key] = REQUEST_LATENCY.labels(route=route, status=f"{key[1]}xx")
-    return child
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from hub.metrics import Metrics
 from hub.web.middleware import request_context_middleware
 
 
@@ -21,7 +22,7 @@ async def _broken(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = web.Application(middlewares=[request_context_middleware()])
+    app = web.Application(middlewares=[request_context_middleware(Metrics())])
     app.router.add_get("/ok", _ok)
     app.router.add_get("/broken", _broken)
     async with TestClient(TestServer(app)) as made:
