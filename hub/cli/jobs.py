@@ -39,7 +39,7 @@ def list_jobs(config_path: Path, state: str | None, kind: str | None, limit: int
 
     async def work(engine: AsyncEngine) -> list[Job]:
         wanted = JobState(state) if state else None
-        return await JobQueue(engine).list(state=wanted, kind=kind, limit=limit)
+        return await JobQueue(engine).list_jobs(state=wanted, kind=kind, limit=limit)
 
     found = with_store(settings, work)
     for job in found:

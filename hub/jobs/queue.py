@@ -17,7 +17,6 @@ pending one will do the same work.
 from __future__ import annotations
 
 import asyncio
-import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,7 +173,7 @@ class JobQueue:
         lease_seconds: float,
         now: datetime | None = None,
         batch: Mapping[str, int] | None = None,
-    ) -> builtins.list[Job]:
+    ) -> list[Job]:
         """Lease up to `limit` due jobs: pending ones, and running ones whose lease expired.
 
         `batch` names kinds that are run in batches (kind → batch size): when the
@@ -333,9 +332,9 @@ class JobQueue:
             row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
         return Job.from_row(row) if row is not None else None
 
-    async def list(
+    async def list_jobs(
         self, state: JobState | str | None = None, kind: str | None = None, limit: int = 100
-    ) -> builtins.list[Job]:
+    ) -> list[Job]:
         """Newest first, optionally filtered by state and kind."""
         query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
         if state is not None:
@@ -350,6 +349,16 @@ class JobQueue:
         now = now or utcnow()
         query = select(func.min(jobs.c.run_at)).where(
             jobs.c.state == JobState.PENDING.value, jobs.c.run_at > now
+        )
+        async with reading(self.engine) as conn:
+            value: datetime | None = (await conn.execute(query)).scalar_one()
+        return value
+
+    async def next_retry_at(self, now: datetime | None = None) -> datetime | None:
+        """When the next job waiting to be retried comes due (pending, tried before)."""
+        now = now or utcnow()
+        query = select(func.min(jobs.c.run_at)).where(
+            jobs.c.state == JobState.PENDING.value, jobs.c.attempts > 0
         )
         async with reading(self.engine) as conn:
             value: datetime | None = (await conn.execute(query)).scalar_one()

@@ -52,7 +52,6 @@ from structlog.contextvars import bound_contextvars
 from hub.errors import AuthFailed, Conflict, Permanent, Transient
 from hub.jobs.backoff import next_retry_delay
 from hub.jobs.queue import Job, JobQueue, LeaseLost
-from hub.metrics import JOB_DURATION, JOB_RUNS
 from hub.store.db import utcnow
 
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -69,6 +68,17 @@ class BatchJobHandler(Protocol):
     async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Exception | None]:
         """Per job, in order: None when it succeeded, else the error that stopped it."""
         ...
+
+
+class RunObserver(Protocol):
+    """Told about every job run (the application's metrics implement it)."""
+
+    def job_finished(self, kind: str, outcome: str, seconds: float) -> None: ...
+
+
+class _NoObserver:
+    def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
+        return None
 
 
 log = structlog.get_logger(__name__)
@@ -103,11 +113,13 @@ class Worker:
         under_pressure: Callable[[], bool] = lambda: False,
         pressure_pause_seconds: float = 0.5,
         linger_seconds: float = 0.1,
+        observer: RunObserver | None = None,
     ) -> None:
         if concurrency < 1 or max_attempts < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
         self.queue = queue
         self.handlers = dict(handlers)
+        self._observer = observer or _NoObserver()
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.backoff_base_seconds = backoff_base_seconds
@@ -183,6 +195,49 @@ class Worker:
         await self.queue.close()
         log.info("worker.stopped", owner=self.owner, released=released)
         return released
+
+    async def run_until_idle(
+        self, *, max_seconds: float = 60.0, retries_within: float = 5.0
+    ) -> None:
+        """Burst mode: run every due job, and return once none is due and none is running.
+
+        For tests and one-off drains (arq's burst mode). A job that failed and will be
+        retried within `retries_within` seconds is waited for too, so a drain does not
+        end between a fault and its retry; timers further ahead (reminders) stay queued.
+        Works whether or not the leasing loop runs: "running" is read from the store, so
+        the loop's jobs (and other replicas') count as well as this call's own.
+        Raises TimeoutError after `max_seconds`.
+        """
+        async with asyncio.timeout(max_seconds):
+            while True:
+                if len(self._tasks) >= self._slots():
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+                    continue
+                self.queue.wakeup.clear()
+                self._next_lease = -1e9  # no lingering: leasing at once is the point here
+                if await self._lease_and_spawn() == 0.0:
+                    continue  # more is due
+                if self._tasks:
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+                    continue
+                wait = await self._until_busy_or_retry(retries_within)
+                if wait is None:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.queue.wakeup.wait(), wait)
+
+    async def _until_busy_or_retry(self, retries_within: float) -> float | None:
+        """None when the store is idle; else how long to wait before looking again."""
+        now = self._clock()
+        stats = await self.queue.stats(now)
+        if stats.depth or stats.running:
+            return _IDLE_RECHECK_SECONDS  # someone else's job, or one just come due
+        retry_at = await self.queue.next_retry_at(now)
+        if retry_at is None or retry_at > now + timedelta(seconds=retries_within):
+            return None
+        return max(0.0, (retry_at - now).total_seconds())
 
     # -- the leasing loop ----------------------------------------------------------
 
@@ -456,9 +511,7 @@ class Worker:
 
     def _report(self, job: Job, result: _Outcome, seconds: float, *, batch: int = 1) -> None:
         """The one summary line per run, and the metrics (a batch's jobs share its time)."""
-        if result.outcome in ("done", "retry", "dead"):
-            JOB_RUNS.labels(job.kind, result.outcome).inc()
-        JOB_DURATION.labels(job.kind).observe(seconds)
+        self._observer.job_finished(job.kind, result.outcome, seconds)
         fields: dict[str, object] = {
             "outcome": result.outcome,
             "duration_ms": round(seconds * 1000, 1),
@@ -478,6 +531,8 @@ class Worker:
 def _is_done(error: Exception) -> bool:
     return isinstance(error, Conflict)  # the effect already exists: that is success
 
+
+_IDLE_RECHECK_SECONDS = 0.05
 
 _LEVELS = {
     "done": logging.INFO,

@@ -6,7 +6,6 @@ fixtures it uses (and lists them in `__all__`, as with `loopback_tls`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,8 @@ import pytest
 from connectors.common.fakeserver import start_fake
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from connectors.pagerduty.fake import FakePagerDuty
-from hub.jobs.queue import JobState
 from tests.support.daemon import Daemon, write_config
+from tests.support.daemon import settle as settle_daemon
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls
 
@@ -148,27 +147,15 @@ async def resolve_incident(
 
 async def settle(
     daemon: Daemon,
-    clock: Callable[[], datetime],
     until: Callable[[], Awaitable[bool]] | None = None,
     *,
     seconds: float = 60,
 ) -> None:
-    """Wait until `until` holds and no job is due or running by the daemon's own clock.
-
-    The daemon's clock is shifted, so "due" must be asked with it, not the real time.
-    Jobs retrying after a fault sit pending with a run_at a moment ahead: `until`
-    (the outcome the test waits for) covers them.
-    """
-    queue = daemon.runtime.queue
-    async with asyncio.timeout(seconds):
-        while True:
-            stats = await queue.stats(now=clock())
-            if stats.depth == 0 and stats.running == 0:
-                ingests = await queue.list(kind="ingest", limit=100)
-                ingested = all(job.state is JobState.DONE for job in ingests)
-                if ingested and (until is None or await until()):
-                    return
-            await asyncio.sleep(0.05)
+    """Run the daemon until it is quiet (the worker's burst mode, by the daemon's own
+    shifted clock, retries after faults included), then `until` must hold."""
+    await settle_daemon(daemon, max_seconds=seconds)
+    if until is not None:
+        assert await until(), "the daemon went quiet without reaching the expected outcome"
 
 
 async def postmortem(daemon: Daemon) -> dict[str, Any] | None:

@@ -85,7 +85,7 @@ async def test_sev1_books_one_meeting_in_the_earliest_common_free_slot(
         await resolve_incident(
             daemon, fakes, priority="P1", created=ny(11, 19, 9), resolved=SEV1_RESOLVED
         )
-        await settle(daemon, clock, meeting_booked(daemon))
+        await settle(daemon, meeting_booked(daemon))
         body = await postmortem(daemon)
         ledger = await get_effect(daemon.runtime.engine, MEETING_KEY)
 
@@ -167,7 +167,7 @@ async def test_sev2_deadline_counts_business_days_across_holidays(
         await resolve_incident(
             daemon, fakes, priority="P2", created=resolved.replace(hour=8), resolved=resolved
         )
-        await settle(daemon, clock, meeting_booked(daemon))
+        await settle(daemon, meeting_booked(daemon))
         body = await postmortem(daemon)
 
     assert body is not None
@@ -191,7 +191,7 @@ async def test_a_minor_incident_books_nothing(
         await resolve_incident(
             daemon, fakes, priority="P3", created=ny(11, 19, 9), resolved=SEV1_RESOLVED
         )
-        await settle(daemon, clock)
+        await settle(daemon)
         assert await postmortem(daemon) is None
     assert fakes.calendar.stored() == []
     assert not fakes.calendar.exchanges
@@ -225,7 +225,7 @@ async def test_every_calendar_fault_still_ends_with_exactly_one_event(
         await resolve_incident(
             daemon, fakes, priority="P1", created=ny(11, 19, 9), resolved=SEV1_RESOLVED
         )
-        await settle(daemon, clock, meeting_booked(daemon))
+        await settle(daemon, meeting_booked(daemon))
         body = await postmortem(daemon)
 
     [event] = fakes.calendar.stored()

@@ -165,12 +165,12 @@ def booked_and_told(daemon: Daemon, slack: FakeSlack) -> Callable[[], Awaitable[
 async def replay(daemon: Daemon, fakes: Fakes, clock: MovableClock) -> None:
     """The same resolution again, as a new delivery (PagerDuty retries and re-sends)."""
     await resolve_incident(daemon, fakes, priority="P1", created=CREATED, resolved=RESOLVED)
-    await settle(daemon, clock)
+    await settle(daemon)
 
 
 async def start(daemon: Daemon, fakes: Fakes, slack: FakeSlack, clock: MovableClock) -> None:
     await resolve_incident(daemon, fakes, priority="P1", created=CREATED, resolved=RESOLVED)
-    await settle(daemon, clock, booked_and_told(daemon, slack))
+    await settle(daemon, booked_and_told(daemon, slack))
 
 
 async def test_the_owner_dm_and_the_announcement_are_edited_once_the_meeting_is_booked(
@@ -228,7 +228,7 @@ async def test_a_hand_off_edits_the_announcement_dms_the_new_owner_and_patches_t
                 and "Post-mortem owner: carol@example.com" in event["description"]
             )
 
-        await settle(daemon, clock, handed_over)
+        await settle(daemon, handed_over)
         before = counts(slack, fakes)
         await replay(daemon, fakes, clock)
         after = counts(slack, fakes)
@@ -278,22 +278,22 @@ async def test_the_owner_is_told_once_per_move_past_the_deadline_and_it_is_not_m
 
         clock.advance(timedelta(hours=1))  # the next hourly read-back comes due
         daemon.runtime.queue.wake()
-        await settle(daemon, clock, told(1))
+        await settle(daemon, told(1))
         recorded = await postmortem(daemon)
         # Another read-back, and the same webhook again: no second message.
         clock.advance(timedelta(hours=1))
         daemon.runtime.queue.wake()
-        await settle(daemon, clock)
+        await settle(daemon)
         await replay(daemon, fakes, clock)
         once = posts(slack, SLACK_ALICE, LATE)
         # Moved again, still late: told again, once.
         fakes.calendar.move_event(event["id"], tuesday, tuesday + timedelta(minutes=30))
         clock.advance(timedelta(hours=1))
         daemon.runtime.queue.wake()
-        await settle(daemon, clock, told(2))
+        await settle(daemon, told(2))
         clock.advance(timedelta(hours=1))
         daemon.runtime.queue.wake()
-        await settle(daemon, clock)
+        await settle(daemon)
 
     [late] = once
     assert late["text"].endswith(
@@ -346,7 +346,7 @@ async def test_a_reopened_incident_is_noted_on_the_event_and_nothing_is_resent(
         async def noted() -> bool:
             return REOPENED_NOTE in fakes.calendar.stored()[0]["description"]
 
-        await settle(daemon, clock, noted)
+        await settle(daemon, noted)
         while_open = counts(slack, fakes)
 
         # Resolved again: the note goes; the new deadline is edited into the messages.
@@ -364,7 +364,7 @@ async def test_a_reopened_incident_is_noted_on_the_event_and_nothing_is_resent(
             description = fakes.calendar.stored()[0]["description"]
             return REOPENED_NOTE not in description and date_token(new_deadline) in shown(dm)
 
-        await settle(daemon, clock, resolved)
+        await settle(daemon, resolved)
 
     assert while_open["posts"] == posted  # reopening says nothing in Slack
     assert counts(slack, fakes)["posts"] == posted  # and neither does resolving again

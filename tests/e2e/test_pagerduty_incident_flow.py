@@ -7,7 +7,6 @@ resolved; and, the policy requiring one, a post-mortem with its plan.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ import pytest
 
 from connectors.common.fakeserver import start_fake
 from connectors.pagerduty.fake import FakePagerDuty
-from hub.jobs.queue import JobState
-from tests.support.daemon import Daemon, running_daemon, write_config
+from tests.support.daemon import Daemon, running_daemon, settle, write_config
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls, loopback_tls
 
@@ -65,20 +63,7 @@ async def _deliver(daemon: Daemon, event_type: str, status: str, at: str) -> Non
     )
     response = await daemon.client.post("/webhooks/pagerduty", data=body, headers=headers)
     assert response.status == 202
-    await _drain(daemon)
-
-
-async def _drain(daemon: Daemon) -> None:
-    """Wait until no job is pending or running that is due now (timers may stay queued)."""
-    queue = daemon.runtime.queue
-    async with asyncio.timeout(20):
-        while True:
-            stats = await queue.stats()
-            if stats.depth == 0 and stats.running == 0:
-                ingests = await queue.list(kind="ingest", limit=100)
-                if all(job.state is JobState.DONE for job in ingests):
-                    return
-            await asyncio.sleep(0.05)
+    await settle(daemon, max_seconds=20)
 
 
 async def test_triggered_acknowledged_resolved_gives_a_complete_incident(

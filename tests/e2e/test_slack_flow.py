@@ -8,7 +8,6 @@ answers come back through the response_url the Slack fake serves.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -24,7 +23,6 @@ import pytest
 from connectors.pagerduty.fake import FakePagerDuty
 from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
-from hub.jobs.queue import JobState
 from hub.model.postmortem import Meeting
 from hub.store.audit import list_entries
 from hub.store.state import load_postmortem, save_postmortem
@@ -38,7 +36,7 @@ from tests.e2e.conftest import (
     SLACK_BOB,
     Served,
 )
-from tests.support.daemon import Daemon, running_daemon, shifted_clock, write_config
+from tests.support.daemon import Daemon, running_daemon, settle, shifted_clock, write_config
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls
 
@@ -98,25 +96,6 @@ def _config(
     return config
 
 
-async def _drain(daemon: Daemon) -> None:
-    """Wait until no job due now is pending or running (timers may stay queued).
-
-    A job retrying after a fault sits pending with a run_at a moment ahead, so it is
-    not "due now": it is waited for too, or a test could end between its tries.
-    """
-    queue = daemon.runtime.queue
-    async with asyncio.timeout(60):
-        while True:
-            stats = await queue.stats(daemon.runtime.clock())
-            if stats.depth == 0 and stats.running == 0:
-                ingests = await queue.list(kind="ingest", limit=100)
-                effects = await queue.list(kind="effect", limit=500)
-                retrying = [j for j in effects if j.attempts > 0 and j.state is JobState.PENDING]
-                if not retrying and all(job.state is JobState.DONE for job in ingests):
-                    return
-            await asyncio.sleep(0.05)
-
-
 async def _deliver(daemon: Daemon, event_type: str, status: str, at: str, priority: str) -> None:
     body, headers = pagerduty_delivery(
         event_type,
@@ -126,7 +105,7 @@ async def _deliver(daemon: Daemon, event_type: str, status: str, at: str, priori
     )
     response = await daemon.client.post("/webhooks/pagerduty", data=body, headers=headers)
     assert response.status == 202
-    await _drain(daemon)
+    await settle(daemon)
 
 
 async def _incident_lifecycle(daemon: Daemon, pd: FakePagerDuty, priority: str = "P1") -> None:
@@ -214,7 +193,7 @@ async def test_sev1_gives_one_owner_dm_and_one_announcement(
     slack = slack_fake.fake
     async with running_daemon(config, clock=shifted_clock(NOW)) as daemon:
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
-        await _drain(daemon)
+        await settle(daemon)
 
     # Alice is the IC (first acknowledger): her DM, and the channel hears who owns it.
     [dm] = _owner_dms(slack, SLACK_ALICE)
@@ -259,7 +238,7 @@ async def test_every_slack_fault_still_ends_in_exactly_one_dm(
     inject(slack)
     async with running_daemon(config, clock=shifted_clock(NOW)) as daemon:
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
-        await _drain(daemon)
+        await settle(daemon)
         effects = await daemon.client.get(
             "/api/v1/jobs?kind=effect&state=dead", headers=daemon.admin_headers()
         )
@@ -313,7 +292,7 @@ class Slash:
         assert response.status == 200
         immediate = await response.json()
         assert immediate["response_type"] == "ephemeral"
-        await _drain(self.daemon)
+        await settle(self.daemon)
         hook = url.split("/commands/", 1)[1]
         replies = [json.dumps(r) for r in self.slack.fake.replies[hook]]
         return immediate["text"], replies
@@ -333,7 +312,7 @@ class Slash:
             "/webhooks/slack/interactions", data=body, headers=headers
         )
         assert response.status == 200
-        await _drain(self.daemon)
+        await settle(self.daemon)
         return [json.dumps(r) for r in self.slack.fake.replies[url.split("/commands/", 1)[1]]]
 
 
@@ -387,7 +366,7 @@ async def test_postmortem_commands_over_the_signed_endpoint(
         assert "(P1) added" in p1
         _, [p2] = await slash("followup P2 Tidy the dashboards PD-1042")
         assert "(P2) added" in p2
-        await _drain(daemon)
+        await settle(daemon)
         flags = [k for k in _keys(slack, SLACK_BOB) if k.endswith(":flag")]
         assert len(flags) == 1, "the P2 is flagged to the owner, not filed"
 

@@ -31,12 +31,11 @@ from tests.e2e.test_slack_flow import (
     INCIDENT_ID,
     NOW,
     _config,
-    _drain,
     _incident_lifecycle,
     _owner_dms,
     _signed,
 )
-from tests.support.daemon import Daemon, running_daemon, shifted_clock
+from tests.support.daemon import Daemon, running_daemon, settle, shifted_clock
 from tests.support.tls import LoopbackTls
 
 Clock = Callable[[], datetime]
@@ -67,7 +66,7 @@ async def _press_hand_off(daemon: Daemon, slack: Served[FakeSlack], clock: Clock
     press = fake.press_button(slack.base_url, SLACK_ALICE, channel, dm["ts"], "pm_handoff")
     response = await _interact(daemon, press, clock)
     assert response.status == 200
-    await _drain(daemon)
+    await settle(daemon)
     return press
 
 
@@ -82,7 +81,7 @@ async def test_hand_off_through_the_modal(
     slack, clock = slack_fake.fake, shifted_clock(NOW)
     async with running_daemon(config, clock=clock) as daemon:
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
-        await _drain(daemon)
+        await settle(daemon)
         press = await _press_hand_off(daemon, slack_fake, clock)
 
         # The modal opened, for Alice, with the trigger of her press.
@@ -101,7 +100,7 @@ async def test_hand_off_through_the_modal(
         response = await _interact(daemon, submitted, clock)
         assert response.status == 200
         assert await response.read() == b"", "an empty 200 closes the modal"
-        await _drain(daemon)
+        await settle(daemon)
         pm = await load_postmortem(daemon.runtime.engine, INCIDENT_ID)
 
     assert pm is not None
@@ -136,7 +135,7 @@ async def test_when_the_modal_cannot_open_the_command_is_offered(
     slack, clock = slack_fake.fake, shifted_clock(NOW)
     async with running_daemon(config, clock=clock) as daemon:
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
-        await _drain(daemon)
+        await settle(daemon)
         spoil(slack)
         press = await _press_hand_off(daemon, slack_fake, clock)
         dead = await daemon.client.get("/api/v1/jobs?state=dead", headers=daemon.admin_headers())
@@ -155,7 +154,7 @@ async def test_a_form_that_cannot_be_carried_out_stays_open(
     slack, clock = slack_fake.fake, shifted_clock(NOW)
     async with running_daemon(config, clock=clock) as daemon:
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
-        await _drain(daemon)
+        await settle(daemon)
         await _press_hand_off(daemon, slack_fake, clock)
         [view_id] = slack.modals.views
         submitted = slack.submit_view(view_id, SLACK_ALICE, {"new_owner": SLACK_BOB})
@@ -163,7 +162,7 @@ async def test_a_form_that_cannot_be_carried_out_stays_open(
         response = await _interact(daemon, submitted, clock)
         assert response.status == 200
         answer = await response.json()
-        await _drain(daemon)
+        await settle(daemon)
         pm = await load_postmortem(daemon.runtime.engine, INCIDENT_ID)
 
     assert answer["response_action"] == "errors"

@@ -42,7 +42,7 @@ from hub.model.postmortem import (
 )
 from hub.store.db import transaction
 from hub.store.state import load_postmortem, save_postmortem
-from tests.support.daemon import Daemon, running_daemon, shifted_clock, write_config
+from tests.support.daemon import Daemon, running_daemon, settle, shifted_clock, write_config
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls, loopback_tls
 
@@ -183,22 +183,6 @@ async def _until(
             await asyncio.sleep(0.05)
 
 
-async def _settle(daemon: Daemon) -> None:
-    """Nothing left to run now or on retry (future timers, such as reminders, may remain)."""
-    queue = daemon.runtime.queue
-    async with asyncio.timeout(60):
-        while True:
-            stats = await queue.stats(now=daemon.runtime.clock())
-            retrying = [
-                job
-                for job in await queue.list(kind="effect", limit=500)
-                if job.attempts > 0 and job.state.value == "pending"
-            ]
-            if stats.running == 0 and stats.depth == 0 and not retrying:
-                return
-            await asyncio.sleep(0.05)
-
-
 def _follow_ups(pm: PostMortem) -> PostMortem:
     alice = Person(name="Alice Chen", email="alice@example.com")
     bob = Person(name="Bob Okafor", email="bob@example.com")
@@ -272,7 +256,7 @@ async def test_follow_ups_filed_closed_and_the_message_published_once_reviewed(
         await _resolve(daemon)
         await _change(daemon, _follow_ups)
         pm = await _until(daemon, _filed)
-        await _settle(daemon)
+        await settle(daemon)
 
         assert pm is not None
         keys = {f.id: f.tracker_key for f in pm.follow_ups}
@@ -309,12 +293,12 @@ async def test_follow_ups_filed_closed_and_the_message_published_once_reviewed(
 
         # The message waits for the review...
         await _change(daemon, _message(PostMortemStatus.IN_REVIEW))
-        await _settle(daemon)
+        await settle(daemon)
         assert world.statuspage.incidents == {}
         # ...and goes out once it is Reviewed, its id recorded.
         await _change(daemon, _message(PostMortemStatus.REVIEWED))
         pm = await _until(daemon, _published)
-        await _settle(daemon)
+        await settle(daemon)
         assert pm is not None
         assert pm.external_message is not None
         [page_incident] = world.statuspage.incidents.values()
@@ -324,7 +308,7 @@ async def test_follow_ups_filed_closed_and_the_message_published_once_reviewed(
         # Owner and meeting known: one note on the PagerDuty incident, from pmhub.
         await _change(daemon, _meeting)
         await _until_notes(world, 1)
-        await _settle(daemon)
+        await settle(daemon)
     [note] = world.pagerduty.notes[INCIDENT]
     assert "Alice Chen <alice@example.com>" in note["content"]
     assert "https://calendar.example.com/evt1" in note["content"]
@@ -352,7 +336,7 @@ async def test_every_effect_exactly_once_under_faults(world: World) -> None:
         await _change(daemon, _meeting)
         await _until_notes(world, 1)
         # Let every retry that could still act run out.
-        await _settle(daemon)
+        await settle(daemon)
         pm = await load_postmortem(daemon.runtime.engine, INCIDENT_ID)
 
     assert pm is not None
@@ -378,7 +362,7 @@ async def test_a_hung_vendor_times_out_and_is_retried_without_duplicates(world: 
         await _resolve(daemon)
         await _change(daemon, _follow_ups)
         await _until(daemon, _filed, seconds=90)
-        await _settle(daemon)
+        await settle(daemon)
     # The hung request never reached the handler's commit; the retry filed both, once.
     assert len(world.jira.issues) == 2
     assert world.jira.count("POST", BULK) == 2

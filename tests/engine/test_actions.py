@@ -74,7 +74,7 @@ async def test_designation_is_done_once_per_origin_and_asks_for_a_reconcile(
     assert pm.designation is not None
     assert [d.person.key for d in pm.designations] == ["email:bob@example.com"]
     assert pm.designation.by == ALICE
-    reconciles = await JobQueue(engine).list(kind=RECONCILE, state=JobState.PENDING)
+    reconciles = await JobQueue(engine).list_jobs(kind=RECONCILE, state=JobState.PENDING)
     assert [j.payload["incident_id"] for j in reconciles] == [incident_id]
     # A different request naming the same owner changes nothing, and says so.
     same = await actions.designate_owner(incident_id, BOB, ALICE, origin="slack:2")

@@ -136,7 +136,7 @@ async def test_a_follow_up_for_an_incident_that_needs_a_postmortem_creates_the_d
     assert item.state is FollowUpState.OPEN
     assert item.tracker_key is None
     assert await _actions(engine) == ["postmortem_created", "follow_up_updated"]
-    [reconcile] = await JobQueue(engine).list(kind=RECONCILE, state=JobState.PENDING)
+    [reconcile] = await JobQueue(engine).list_jobs(kind=RECONCILE, state=JobState.PENDING)
     assert reconcile.payload == {"incident_id": INCIDENT_ID}
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from hub.intake.inbox import count_deliveries
 from hub.jobs.queue import JobState
-from tests.support.daemon import running_daemon, write_config
+from tests.support.daemon import running_daemon, settle, write_config
 from tests.support.signing import pagerduty_delivery, pagerduty_signature
 
 URL = "/webhooks/pagerduty"
@@ -27,7 +26,7 @@ async def test_authentic_delivery_is_stored_once_and_acknowledged(
         assert again.status == 202
         assert (await again.json())["duplicate"] is True
         assert await count_deliveries(daemon.runtime.engine, source="pagerduty") == 1
-        assert len(await daemon.runtime.queue.list(kind="ingest", limit=10)) == 1
+        assert len(await daemon.runtime.queue.list_jobs(kind="ingest", limit=10)) == 1
 
 
 async def test_stored_delivery_is_ingested_by_the_worker(tmp_path: Path, db_url: str) -> None:
@@ -35,12 +34,9 @@ async def test_stored_delivery_is_ingested_by_the_worker(tmp_path: Path, db_url:
         body, headers = pagerduty_delivery()
         response = await daemon.client.post(URL, data=body, headers=headers)
         assert response.status == 202
-        async with asyncio.timeout(10):
-            while True:
-                jobs = await daemon.runtime.queue.list(kind="ingest", limit=10)
-                if jobs and jobs[0].state is JobState.DONE:
-                    break
-                await asyncio.sleep(0.05)
+        await settle(daemon, max_seconds=10)
+        jobs = await daemon.runtime.queue.list_jobs(kind="ingest", limit=10)
+        assert [job.state for job in jobs] == [JobState.DONE]
 
 
 async def test_body_over_the_limit_is_413(tmp_path: Path, db_url: str) -> None:

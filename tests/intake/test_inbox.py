@@ -38,7 +38,7 @@ async def test_a_redelivery_is_a_no_op(engine: AsyncEngine, queue: JobQueue) -> 
     assert not again.new
     assert again.inbox_id == first.inbox_id
     assert await count_deliveries(engine) == 1
-    [job] = await queue.list()
+    [job] = await queue.list_jobs()
     assert (job.kind, job.payload, job.state) == (
         INGEST_JOB,
         {"inbox_id": first.inbox_id},
@@ -55,7 +55,7 @@ async def test_redelivery_after_processing_still_adds_nothing(
     await queue.complete(job, "w", now=T0)
     assert await mark_processed(engine, first.inbox_id, now=T0)
     assert not (await accept_delivery(engine, delivery(), now=T0)).new
-    assert len(await queue.list()) == 1
+    assert len(await queue.list_jobs()) == 1
 
 
 async def test_same_delivery_id_from_another_source_is_distinct(engine: AsyncEngine) -> None:

@@ -23,7 +23,7 @@ async def test_a_batch_stores_each_delivery_once_with_its_job(engine: AsyncEngin
     assert [r.new for r in results] == [True, True, False, True]
     assert results[2].inbox_id == results[0].inbox_id
     assert await count_deliveries(engine) == 3
-    jobs = await JobQueue(engine).list(kind="ingest", limit=10)
+    jobs = await JobQueue(engine).list_jobs(kind="ingest", limit=10)
     assert sorted(job.dedupe_key or "" for job in jobs) == [
         "ingest:jira:a",
         "ingest:pagerduty:a",
@@ -36,7 +36,7 @@ async def test_a_redelivery_in_a_later_batch_is_a_duplicate(engine: AsyncEngine)
     again, other = await accept_deliveries(engine, [_delivery("a"), _delivery("c")], now=NOW)
     assert (again.new, again.inbox_id) == (False, first.inbox_id)
     assert other.new
-    assert len(await JobQueue(engine).list(kind="ingest", limit=10)) == 2
+    assert len(await JobQueue(engine).list_jobs(kind="ingest", limit=10)) == 2
 
 
 async def test_an_empty_batch_does_nothing(engine: AsyncEngine) -> None:

@@ -89,7 +89,7 @@ async def test_a_batch_marks_its_deliveries_and_asks_one_reconcile_per_incident(
         stored = await get_delivery(engine, job.payload["inbox_id"])
         assert stored is not None
         assert stored.processed_at == NOW
-    reconciles = await queue.list(kind=RECONCILE, state=JobState.PENDING)
+    reconciles = await queue.list_jobs(kind=RECONCILE, state=JobState.PENDING)
     assert sorted(job.dedupe_key or "" for job in reconciles) == [
         reconcile_key("pagerduty:PA"),
         reconcile_key("pagerduty:PB"),

@@ -98,7 +98,7 @@ async def test_enqueue_many_can_bring_a_pending_job_forward(
             now=T0,
             move_earlier=True,
         )
-    pending = {job.dedupe_key: job for job in await queue.list(state=JobState.PENDING)}
+    pending = {job.dedupe_key: job for job in await queue.list_jobs(state=JobState.PENDING)}
     assert set(pending) == {"r:1", "r:2"}
     assert pending["r:1"].id == timer
     assert pending["r:1"].run_at == T0  # brought forward, not doubled

@@ -24,7 +24,7 @@ async def test_enqueue_with_a_pending_dedupe_key_is_a_no_op(queue: JobQueue) -> 
     second = await queue.enqueue("remind", {"n": 2}, dedupe_key="k", now=T0)
     assert first is not None
     assert second is None
-    jobs = await queue.list()
+    jobs = await queue.list_jobs()
     assert [(j.id, j.payload) for j in jobs] == [(first, {"n": 1})]
 
 
@@ -145,7 +145,7 @@ async def test_a_retry_superseded_by_a_newer_pending_job_is_closed(queue: JobQue
     closed = await queue.get(job.id)
     assert closed is not None
     assert closed.last_error == f"boom ({SUPERSEDED})"
-    assert [j.id for j in await queue.list(state=JobState.PENDING)] == [newer]
+    assert [j.id for j in await queue.list_jobs(state=JobState.PENDING)] == [newer]
 
 
 async def test_admin_retry_requeues_a_dead_job(queue: JobQueue) -> None:
@@ -211,9 +211,9 @@ async def test_list_filters_and_orders_newest_first(queue: JobQueue) -> None:
     a1 = await queue.enqueue("a", {}, now=T0)
     b1 = await queue.enqueue("b", {}, now=T0)
     a2 = await queue.enqueue("a", {}, now=T0)
-    assert [j.id for j in await queue.list()] == [a2, b1, a1]
-    assert [j.id for j in await queue.list(kind="a", limit=1)] == [a2]
-    assert await queue.list(state=JobState.DEAD) == []
+    assert [j.id for j in await queue.list_jobs()] == [a2, b1, a1]
+    assert [j.id for j in await queue.list_jobs(kind="a", limit=1)] == [a2]
+    assert await queue.list_jobs(state=JobState.DEAD) == []
     assert await queue.get(999_999) is None
 
 
@@ -230,10 +230,10 @@ async def test_enqueue_joins_the_callers_transaction(engine: AsyncEngine) -> Non
 
     with pytest.raises(Rollback):
         await enqueue_then_fail()
-    assert await queue.list() == []
+    assert await queue.list_jobs() == []
     async with engine.begin() as conn:
         await queue.enqueue("t", {}, conn=conn, now=T0)
-    assert len(await queue.list()) == 1
+    assert len(await queue.list_jobs()) == 1
 
 
 async def test_dedupe_survives_prepared_statement_reuse(queue: JobQueue) -> None:

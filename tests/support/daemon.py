@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.app import create_app
 from hub.config import Settings, load_settings
+from hub.jobs.queue import JobState
 from hub.jobs.worker import JobHandler
 from hub.runtime import Runtime, utc_now
 from hub.web.keys import RUNTIME
@@ -93,3 +94,14 @@ async def running_daemon(
     client: TestClient[web.Request, web.Application] = TestClient(server)
     async with client:
         yield Daemon(client=client, app=app, settings=settings)
+
+
+async def settle(daemon: Daemon, *, max_seconds: float = 60) -> None:
+    """Run the daemon's work until it is quiet: nothing due, nothing running, no retry on
+    its way (timers further ahead, such as reminders, stay queued). The worker's burst
+    mode does it, by the daemon's own clock; then no delivery may have failed to ingest."""
+    await daemon.runtime.worker.run_until_idle(max_seconds=max_seconds, retries_within=max_seconds)
+    ingests = await daemon.runtime.queue.list_jobs(kind="ingest", limit=1000)
+    assert all(job.state is JobState.DONE for job in ingests), [
+        (job.id, job.state, job.last_error) for job in ingests if job.state is not JobState.DONE
+    ]
