@@ -53,7 +53,8 @@ async def _make_database_disappear(db_url: str) -> None:
         await conn.close()
 
 
-async def test_readyz_is_503_when_the_database_is_gone(tmp_path: Path, db_url: str) -> None:
+async def test_readyz_is_503_when_the_database_is_gone(tmp_path: Path, empty_db_url: str) -> None:
+    db_url = empty_db_url  # a database of its own: this test destroys it
     async with running_daemon(write_config(tmp_path, db_url), run_worker=False) as daemon:
         await daemon.runtime.engine.dispose()  # drop pooled connections, as a restart would
         await _make_database_disappear(db_url)
