@@ -1,9 +1,29 @@
+import os
 from collections.abc import Iterator
 
 import pytest
 import structlog
+from hypothesis import settings
+
+# How hard the property tests look. `dev` (the default) keeps `make test` quick; CI runs
+# `ci`, which tries four times as many examples per property. A property that states
+# its own `max_examples` (a slow one) keeps it under both.
+settings.register_profile("dev", max_examples=25)
+settings.register_profile("ci", max_examples=100, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 pytest_plugins = ["tests.support.db", "tests.support.queue"]
+
+# Whole-daemon, process and benchmark tests: `pytest -m "not slow"` leaves them out for a
+# quick inner loop (they still run in `make test` and CI).
+_SLOW_FOLDERS = ("e2e", "reliability", "bench", "deploy")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.parts
+        if "tests" in parts and parts[parts.index("tests") + 1] in _SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

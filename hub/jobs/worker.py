@@ -157,6 +157,11 @@ class Worker:
     def running(self) -> bool:
         return self._loop_task is not None and not self._loop_task.done() and not self._stopping
 
+    @property
+    def stopped(self) -> bool:
+        """True once `stop` has ended the leasing loop: nothing more is leased."""
+        return self._loop_task is not None and self._loop_task.done()
+
     def wake(self) -> None:
         """Look for due jobs now instead of at the next poll."""
         self.queue.wake()

@@ -84,7 +84,7 @@ def calendar_config(
         f"    ca_bundle: {tls.ca_pem}\n"
         f"    from_email: pmhub@example.com\n"
     )
-    # A hang costs one socket timeout (10 s) per attempt: allow a few attempts.
+    # A hang costs one socket timeout per attempt: allow a few attempts.
     text = config.read_text().replace("admin:", f"{pagerduty_api}admin:")
     text = text.replace("max_attempts: 3", "max_attempts: 5")
     text += (

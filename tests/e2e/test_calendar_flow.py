@@ -42,7 +42,7 @@ from tests.e2e.calendar_support import (
     resolve_incident,
     settle,
 )
-from tests.support.daemon import running_daemon, shifted_clock
+from tests.support.daemon import running_daemon, shifted_clock, shorten_vendor_timeout
 from tests.support.tls import LoopbackTls, loopback_tls
 
 __all__ = ["fakes", "loopback_tls"]
@@ -221,6 +221,7 @@ async def test_every_calendar_fault_still_ends_with_exactly_one_event(
     fakes.calendar.faults.append(injected)
     clock = shifted_clock(SEV1_NOW)
     config = calendar_config(tmp_path, db_url, fakes, loopback_tls)
+    shorten_vendor_timeout(config, "google_calendar")  # a hang costs one short timeout
     async with running_daemon(config, clock=clock) as daemon:
         await resolve_incident(
             daemon, fakes, priority="P1", created=ny(11, 19, 9), resolved=SEV1_RESOLVED

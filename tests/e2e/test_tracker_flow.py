@@ -42,7 +42,14 @@ from hub.model.postmortem import (
 )
 from hub.store.db import transaction
 from hub.store.state import load_postmortem, save_postmortem
-from tests.support.daemon import Daemon, running_daemon, settle, shifted_clock, write_config
+from tests.support.daemon import (
+    Daemon,
+    running_daemon,
+    settle,
+    shifted_clock,
+    shorten_vendor_timeout,
+    write_config,
+)
 from tests.support.signing import pagerduty_delivery
 from tests.support.tls import LoopbackTls, loopback_tls
 
@@ -358,6 +365,7 @@ async def test_every_effect_exactly_once_under_faults(world: World) -> None:
 
 async def test_a_hung_vendor_times_out_and_is_retried_without_duplicates(world: World) -> None:
     world.jira.hang(method="POST", route=BULK)
+    shorten_vendor_timeout(world.config, "jira")  # the hang costs one short timeout
     async with running_daemon(world.config, clock=shifted_clock(NOW)) as daemon:
         await _resolve(daemon)
         await _change(daemon, _follow_ups)

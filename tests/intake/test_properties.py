@@ -117,7 +117,7 @@ def check_results(results: tuple[AdapterResult, ...]) -> None:
         merge(None, item).record.incident  # noqa: B018 - materialising must not fail either
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     body=st.binary(max_size=300),
     headers=st.dictionaries(
@@ -144,7 +144,7 @@ def signed(source: str, body: bytes) -> dict[str, str]:
     return slack_headers("s1", body)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(max_size=200) | documents.map(lambda d: json.dumps(d).encode()))
 def test_authentic_but_odd_bodies_accepted_or_400(body: bytes) -> None:
     for verifier in VERIFIERS:
@@ -156,7 +156,7 @@ def test_authentic_but_odd_bodies_accepted_or_400(body: bytes) -> None:
         assert status == 400 or delivery_id
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents, source=st.sampled_from(SOURCES))
 def test_adapters_never_crash_on_json(document: dict[str, Any], source: str) -> None:
     check_results(parse_delivery(source, json.dumps(document).encode()))
@@ -221,7 +221,7 @@ IO_DOCUMENTS = [
 ENVELOPE_AGENT = {"id": "PU", "type": "user_reference", "summary": "U"}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.sampled_from(PD_DATA).flatmap(mutate),
     event_type=st.sampled_from(PD_EVENTS),
@@ -233,7 +233,7 @@ def test_pagerduty_mutated_examples(data: Any, event_type: str, agent: Any) -> N
     check_results(pagerduty.parse_webhook(body))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     incident=mutate(load(PD_REST / "get_incident.json")["incident"]),
     entries=mutate(load(PD_REST / "list_log_entries.json")["log_entries"] * 2),
@@ -255,20 +255,20 @@ def test_pagerduty_rest_mutated_examples(
             merge(None, update).record.incident  # noqa: B018
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=st.sampled_from(IO_DOCUMENTS).flatmap(mutate))
 def test_incidentio_mutated_examples(document: Any) -> None:
     check_results(incidentio.parse_webhook(document))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=documents, event_type=st.sampled_from(EVENT_TYPES))
 def test_jira_and_slack_random_documents(data: dict[str, Any], event_type: str) -> None:
     check_results(jira.parse_webhook({**data, "webhookEvent": event_type}))
     check_results(slack.parse_interaction({**data, "type": "block_actions"}))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     text=st.text(max_size=80)
     | st.lists(
@@ -340,7 +340,7 @@ updates = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), deliveries=st.lists(updates, min_size=1, max_size=6))
 def test_any_order_with_duplicates_converges(
     data: st.DataObject, deliveries: list[IncidentUpdate]

@@ -175,9 +175,12 @@ async def test_graceful_stop_releases_unfinished_jobs(queue: JobQueue) -> None:
     job = await queue.get(slow_id)
     assert job is not None
     assert (job.state, job.lease_until) == (JobState.PENDING, None)
-    # Stopped means stopped: nothing is leased any more.
+    # Stopped means stopped: the leasing loop has ended, so nothing is leased any more,
+    # not even after a wake-up.
+    assert worker.stopped
     quick_id = await enqueue(queue, "quick")
-    await asyncio.sleep(0.2)
+    queue.wake()
+    assert worker.stopped
     quick_job = await queue.get(quick_id)
     assert quick_job is not None
     assert quick_job.state is JobState.PENDING

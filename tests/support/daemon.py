@@ -105,3 +105,13 @@ async def settle(daemon: Daemon, *, max_seconds: float = 60) -> None:
     assert all(job.state is JobState.DONE for job in ingests), [
         (job.id, job.state, job.last_error) for job in ingests if job.state is not JobState.DONE
     ]
+
+
+def shorten_vendor_timeout(config: Path, connector: str, seconds: float = 1.0) -> None:
+    """Give `connectors.<connector>` a short request timeout: a test of a vendor that hangs
+    then waits one short timeout per attempt instead of the default ten seconds."""
+    text = config.read_text()
+    start = text.index("connectors:\n")
+    header = f"\n  {connector}:\n"
+    at = text.index(header, start - 1) + len(header)
+    config.write_text(f"{text[:at]}    timeout_seconds: {seconds:g}\n{text[at:]}")

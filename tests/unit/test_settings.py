@@ -424,7 +424,7 @@ _yamlish = st.lists(_yamlish_line, max_size=12).map("\n".join) | st.text(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_yamlish)
 def test_any_text_loads_or_raises_config_error(text: str) -> None:
     path = Path("/nonexistent/pmhub.yaml")

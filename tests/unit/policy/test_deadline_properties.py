@@ -35,7 +35,7 @@ def calendars(draw: st.DrawFn) -> WorkCalendar:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(calendar=calendars(), anchor=anchors, days=st.integers(min_value=0, max_value=15))
 def test_business_deadline_is_a_working_day_inside_working_hours(
     calendar: WorkCalendar, anchor: datetime, days: int
@@ -54,7 +54,7 @@ def _skipped(calendar: WorkCalendar, local: datetime) -> bool:
     return earlier.utcoffset() != local.utcoffset()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(calendar=calendars(), anchor=anchors, days=st.integers(min_value=0, max_value=15))
 def test_deadline_is_never_before_its_anchor(
     calendar: WorkCalendar, anchor: datetime, days: int
@@ -63,7 +63,7 @@ def test_deadline_is_never_before_its_anchor(
     assert instant(add_calendar_days(calendar, anchor, days)) >= instant(anchor)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(calendar=calendars(), anchor=anchors, days=st.integers(min_value=1, max_value=10))
 def test_more_business_days_never_come_sooner(
     calendar: WorkCalendar, anchor: datetime, days: int
@@ -73,13 +73,13 @@ def test_more_business_days_never_come_sooner(
     assert instant(later) > instant(sooner)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(calendar=calendars(), anchor=anchors, days=st.integers(min_value=0, max_value=10))
 def test_going_back_never_goes_forward(calendar: WorkCalendar, anchor: datetime, days: int) -> None:
     assert instant(shift_back(calendar, anchor, BusinessDays(days))) <= instant(anchor)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     calendar=calendars(),
     anchor=anchors,

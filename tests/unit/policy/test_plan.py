@@ -60,7 +60,7 @@ def cases(draw: st.DrawFn) -> tuple[Incident, PostMortem | None, datetime]:
     return inc, pm, now
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(case=cases())
 def test_evaluating_twice_gives_identical_intents(
     case: tuple[Incident, PostMortem | None, datetime],
