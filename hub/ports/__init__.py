@@ -1,7 +1,7 @@
 """The Protocols connectors implement. The core depends on these, never on a vendor SDK.
 
-One module per capability (incidents, chat, calendar, tracker, status page); every
-method raises only `hub.errors` types.
+One module per capability (incidents, chat, calendar, tracker, status page, documents,
+mail, incident history); every method raises only `hub.errors` types.
 """
 
 from hub.ports.calendar import (
@@ -13,31 +13,71 @@ from hub.ports.calendar import (
     MeetingDetails,
 )
 from hub.ports.chat import Block, Chat, ChatMessage, MessageRef
+from hub.ports.documents import (
+    DocumentFormat,
+    DocumentRef,
+    DocumentRequest,
+    Documents,
+    DocumentSection,
+    DocumentSnapshot,
+    DraftOutcome,
+    DraftUpdate,
+    section_name,
+)
+from hub.ports.history import (
+    Actor,
+    ChannelHistory,
+    EntryKind,
+    HistoryEntry,
+    HistoryRead,
+    HistorySource,
+    IncidentLog,
+)
 from hub.ports.incidents import IncidentIoApi, JsonObject, PagerDutyApi
+from hub.ports.mail import Mailer, MailMessage, SentMail
 from hub.ports.statuspage import PageIncidentStatus, Publication, PublishedRef, StatusPage
 from hub.ports.tracker import StatusCategory, TicketLink, TicketRef, TicketRequest, Tracker
 
 __all__ = [
+    "Actor",
     "Block",
     "BusyInterval",
     "Calendar",
+    "ChannelHistory",
     "Chat",
     "ChatMessage",
+    "DocumentFormat",
+    "DocumentRef",
+    "DocumentRequest",
+    "DocumentSection",
+    "DocumentSnapshot",
+    "Documents",
+    "DraftOutcome",
+    "DraftUpdate",
+    "EntryKind",
     "EventRef",
     "EventRequest",
     "FreeBusy",
+    "HistoryEntry",
+    "HistoryRead",
+    "HistorySource",
     "IncidentIoApi",
+    "IncidentLog",
     "JsonObject",
+    "MailMessage",
+    "Mailer",
     "MeetingDetails",
     "MessageRef",
     "PageIncidentStatus",
     "PagerDutyApi",
     "Publication",
     "PublishedRef",
+    "SentMail",
     "StatusCategory",
     "StatusPage",
     "TicketLink",
     "TicketRef",
     "TicketRequest",
     "Tracker",
+    "section_name",
 ]
