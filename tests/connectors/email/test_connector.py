@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from connectors.email import EmailConfig, EmailConnector, build_message, message_id_for
 from connectors.email.fake import FakeSmtp
@@ -64,7 +64,7 @@ async def test_sends_over_implicit_tls(loopback_tls: LoopbackTls) -> None:
             security="tls",
             from_address=SENDER,
             username=USER,
-            password=PASSWORD,  # type: ignore[arg-type]
+            password=SecretStr(PASSWORD),
             ca_bundle=loopback_tls.ca_pem,
         )
         sent = await EmailConnector.from_config(config).send(RESULTS)
