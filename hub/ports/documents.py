@@ -16,10 +16,10 @@ creating, looks for what an earlier attempt made, so a retry after a lost answer
 returns the first document instead of making a second.
 
 Never a person's words: pmhub writes the whole document once. After that it writes
-only into its own *draft section* (a heading the connector is configured with, e.g.
-"pmhub draft", placed at the end on creation), and only while that section still holds
-exactly what pmhub last put there. If a person edited or removed it, `update_draft`
-writes nothing and says so.
+only into its own *draft section*: from a heading the connector is configured with
+(e.g. "pmhub draft"), placed last on creation, to the end of the document. It does so
+only while that section still holds exactly what pmhub last put there; if a person
+edited it (or wrote below it) or removed it, `update_draft` writes nothing and says so.
 
 Every method raises only `hub.errors` types.
 """
@@ -82,6 +82,7 @@ class DocumentSection:
     heading: str  # as written
     level: int  # 1 for a title-level heading
     text: str  # plain text of its body (subsections not included), stripped
+    draft: bool = False  # inside pmhub's draft section (pmhub's words, not a person's)
 
     @property
     def name(self) -> str:
@@ -110,10 +111,11 @@ class DocumentSnapshot:
         return next((s for s in self.sections if s.name == wanted), None)
 
     def filled(self, name: str) -> bool:
-        """Whether the section called `name` exists and has text (or its subsections do)."""
+        """Whether the section called `name` has text (or its subsections do), outside
+        pmhub's draft section: a draft is pmhub's proposal, not the owner's writing."""
         wanted = section_name(name)
         for index, section in enumerate(self.sections):
-            if section.name != wanted:
+            if section.name != wanted or section.draft:
                 continue
             if section.filled:
                 return True
