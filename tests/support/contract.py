@@ -93,8 +93,12 @@ class OpenApiContract:
         *,
         errata: Mapping[str, Any] | None = None,
         one_of_as_any_of: bool = False,
+        slashed: Iterable[str] = (),
     ) -> None:
+        """`slashed`: path parameters whose values may contain '/' (GitHub's `{path}`,
+        `{ref}`: the document says so only in prose)."""
         doc = copy.deepcopy(dict(document))
+        greedy = frozenset(slashed)
         for pointer, value in (errata or {}).items():
             _set_pointer(doc, pointer, value)
         if one_of_as_any_of:
@@ -103,22 +107,27 @@ class OpenApiContract:
         self._registry: Registry[Any] = Registry().with_resource(
             BASE_URI, DRAFT4.create_resource(doc)
         )
+
+        def group(found: re.Match[str]) -> str:
+            name = found.group(1)
+            return f"(?P<{name}>{'.+' if name in greedy else '[^/]+'})"
+
         self._templates = [
-            (
-                template,
-                re.compile(
-                    "^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
-                ),
-            )
+            (template, re.compile("^" + re.sub(r"\\{(\w+)\\}", group, re.escape(template)) + "$"))
             for template in doc["paths"]
         ]
 
     @classmethod
     def load(
-        cls, path: Path, *, errata: Mapping[str, Any] | None = None, one_of_as_any_of: bool = False
+        cls,
+        path: Path,
+        *,
+        errata: Mapping[str, Any] | None = None,
+        one_of_as_any_of: bool = False,
+        slashed: Iterable[str] = (),
     ) -> OpenApiContract:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return cls(document, errata=errata, one_of_as_any_of=one_of_as_any_of)
+        return cls(document, errata=errata, one_of_as_any_of=one_of_as_any_of, slashed=slashed)
 
     # -- lookup -------------------------------------------------------------------
 
@@ -200,6 +209,17 @@ class OpenApiContract:
                 f"{method.upper()} {template} {status} answer:\n" + "\n".join(errors)
             )
 
+    def documents_status(self, method: str, template: str, status: int) -> bool:
+        responses = self.operation(method, template).get("responses", {})
+        return any(k in responses for k in (str(status), f"{str(status)[0]}XX", "default"))
+
+    def validate_component(self, name: str, instance: Any) -> None:
+        """Check a body against `#/components/schemas/<name>` (e.g. a vendor's error shape
+        for statuses every operation may answer but none lists: 401, 429, 5xx)."""
+        errors = self._errors(f"/components/schemas/{_escape(name)}", instance, write=False)
+        if errors:
+            raise ContractViolation(f"not a {name}:\n" + "\n".join(errors))
+
     # -- requests -----------------------------------------------------------------
 
     def validate_request(
@@ -224,7 +244,7 @@ class OpenApiContract:
                 errors.append(f"path parameter {name} is not documented")
             else:
                 schema = self._resolve(param.get("schema", {}))
-                errors += self._check_value(f"path {name}", schema, value)
+                errors += self._check_value(f"path {name}", schema, _coerce(value, schema))
 
         errors += self._check_query(params, list(query))
         errors += self._check_headers(params, sent_headers, has_body=body is not None)

@@ -62,6 +62,7 @@ class FakeGitHub(FaultInjection):
     blobs: dict[str, bytes] = field(default_factory=dict)
     pulls: list[Json] = field(default_factory=list)
     installation_tokens: set[str] = field(default_factory=set)
+    pending_edits: list[tuple[str, str, str, str]] = field(default_factory=list)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     exchanges: list[Exchange] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -114,6 +115,10 @@ class FakeGitHub(FaultInjection):
     def commit_as(self, login: str, branch: str, path: str, text: str) -> Commit:
         """A person edits the file in GitHub's editor."""
         return self.commit(branch, {path: text.encode()}, f"Update {path}", login)
+
+    def edit_before_next_write(self, login: str, branch: str, path: str, text: str) -> None:
+        """A person saves the file just before pmhub's next write lands (a race)."""
+        self.pending_edits.append((login, branch, path, text))
 
     def file(self, branch: str, path: str) -> str | None:
         head = self.branches.get(branch)

@@ -270,6 +270,8 @@ async def put_contents(request: web.Request) -> web.Response:  # noqa: PLR0911
         content = base64.b64decode(body["content"], validate=True)
     except binascii.Error:
         return json_response(422, error("content is not valid Base64", 422))
+    while state.pending_edits:
+        state.commit_as(*state.pending_edits.pop(0))
     head = state.branches.get(branch)
     if head is None:
         return json_response(404, error(f"Branch {branch} not found", 404))
