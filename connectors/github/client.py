@@ -25,7 +25,10 @@ import base64
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import jwt
+from cryptography.hazmat.primitives import serialization
 from githubkit import AppInstallationAuthStrategy, GitHub, TokenAuthStrategy
+from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
     AuthCredentialError,
     AuthExpiredError,
@@ -92,7 +95,9 @@ def _auth(config: GitHubConfig) -> TokenAuthStrategy | AppInstallationAuthStrate
         raise AuthFailed("GitHub: neither a token nor a complete GitHub App is configured")
     try:
         key = config.private_key_file.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+        # Checked now: githubkit would only find out when signing the first request.
+        serialization.load_pem_private_key(key.encode("ascii"), password=None)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise AuthFailed(f"GitHub App key {config.private_key_file}: {exc}") from None
     return AppInstallationAuthStrategy(config.app_id, key, config.installation_id)
 
@@ -109,6 +114,9 @@ class GitHubClient:
             timeout=config.timeout_seconds,
             http_cache=False,
             auto_retry=False,
+            # The App's installation token is cached here, per connector: githubkit's
+            # default cache is process-wide and would hand one GitHub's token to another.
+            cache_strategy=MemCacheStrategy(),
         )
 
     async def branch_head(self, branch: str) -> str | None:
@@ -205,8 +213,10 @@ class GitHubClient:
         except (AuthCredentialError, AuthExpiredError) as exc:
             raise AuthFailed(f"GitHub {what}: {type(exc).__name__}: {exc}") from None
         except RequestError as exc:
-            # No answer: refused, reset, dropped after sending, timed out.
             cause = exc.exc
+            if isinstance(cause, jwt.PyJWTError):  # the App's JWT could not be signed
+                raise AuthFailed(f"GitHub {what}: App JWT: {cause}") from None
+            # No answer: refused, reset, dropped after sending, timed out.
             raise Transient(f"GitHub {what}: {type(cause).__name__}: {cause}") from None
         try:
             return response.json()

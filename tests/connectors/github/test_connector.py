@@ -215,11 +215,8 @@ async def test_a_wrong_app_key_is_auth_failed(
 ) -> None:
     other = tmp_path / "other.pem"
     other.write_text("not a key")
-    documents = make_documents(
-        token=None, app_id=fake.app_id, private_key_file=other, installation_id=42
-    )
-    with pytest.raises(AuthFailed):
-        await documents.create(request())
+    with pytest.raises(AuthFailed, match=r"other\.pem"):
+        make_documents(token=None, app_id=fake.app_id, private_key_file=other, installation_id=42)
 
 
 async def test_a_bad_token_is_auth_failed(make_documents: DocumentsFactory) -> None:
