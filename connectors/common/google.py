@@ -171,9 +171,11 @@ class GoogleApi:
         credentials: Any,
         timeout: float,
         max_concurrency: int,
+        ca_certs: Path | None = None,
     ) -> None:
         self.product = product
         self._timeout = timeout
+        self._ca_certs = str(ca_certs) if ca_certs else None
         self._credentials = credentials
         self.service = build(
             api,
@@ -206,7 +208,7 @@ class GoogleApi:
     def _http(self) -> Any:
         own = getattr(self._local, "http", None)
         if own is None:
-            own = httplib2.Http(timeout=self._timeout)
+            own = httplib2.Http(timeout=self._timeout, ca_certs=self._ca_certs)
             # As googleapiclient's own build_http: 308 is "resume incomplete" to Google.
             own.redirect_codes = own.redirect_codes - {308}
             if self._credentials is not None:
