@@ -128,9 +128,7 @@ class GoogleDocsDocuments:
         heading = self._config.draft_heading
         text = document.draft_text(found, heading)
         stored = _properties(file).get(DRAFT_PROPERTY)
-        last = (
-            file.get("lastModifyingUser") if isinstance(file.get("lastModifyingUser"), dict) else {}
-        )
+        last: dict[str, Any] = file.get("lastModifyingUser") or {}
         return DocumentSnapshot(
             ref=self._ref(file),
             title=str(doc.get("title") or file.get("name") or ""),
