@@ -22,7 +22,9 @@ JsonDict = dict[str, Any]
 DRIVE = "Google Drive"
 DOCS = "Google Docs"
 GOOGLE_DOC = "application/vnd.google-apps.document"
-FILE_FIELDS = "id,name,webViewLink,appProperties,modifiedTime,version,trashed,lastModifyingUser"
+FILE_FIELDS = (
+    "id,name,webViewLink,appProperties,createdTime,modifiedTime,version,trashed,lastModifyingUser"
+)
 UPLOAD_TYPES = {"markdown": "text/markdown", "html": "text/html"}
 
 
@@ -125,6 +127,14 @@ class DriveDocsClient:
             ),
         )
         return _checked(answer, DRIVE, "files.update")
+
+    async def trash(self, file_id: str) -> None:
+        await self._drive.call(
+            "files.update",
+            lambda s: s.files().update(
+                fileId=file_id, body={"trashed": True}, supportsAllDrives=True, fields="id"
+            ),
+        )
 
     async def get_document(self, document_id: str) -> JsonDict:
         answer = await self._docs.call(

@@ -5,8 +5,12 @@ converts it to a Google Doc in the configured folder, with `appProperties`
 `pmhub_key=<digest of the effect key>`. Drive has no idempotency key and only accepts
 file ids it generated, so before creating, the connector looks for that marker
 (`files.list`, `appProperties has {key='pmhub_key' and value='…'}`): a retry after a
-lost answer finds the first document. (Drive's search can lag a write by seconds; the
-job runner's backoff puts a retry well after that.)
+lost answer finds the first document. Two ways remain to make a second one: httplib2
+re-sends a request once when the connection drops before the answer's status line
+(it takes that for a stale keep-alive connection; googleapiclient gives no way to turn
+it off), and Drive's search can lag a write by seconds. So after creating, the
+connector lists the marker again and keeps the oldest document, trashing the others
+that only pmhub ever touched: what people see is one document.
 
 pmhub's own facts live on the file, private to pmhub's OAuth client: `pmhub_draft`,
 the digest of its draft section as written, and `pmhub_others=1` once it has seen
@@ -90,17 +94,17 @@ class GoogleDocsDocuments:
     async def create(self, request: DocumentRequest) -> DocumentRef:
         marker = key_marker(request.key)
         found = await self._client.find_by_property(KEY_PROPERTY, marker)
-        if found:
-            file = found[0]
-        else:
+        if not found:
             content = upload_content(request, self._config.draft_heading)
-            file = await self._client.create_document(
+            made = await self._client.create_document(
                 name=f"Post-mortem: {request.title}",
                 folder_id=self._config.folder_id,
                 properties={KEY_PROPERTY: marker},
                 content=content.encode("utf-8"),
                 kind=request.content_format,
             )
+            found = await self._client.find_by_property(KEY_PROPERTY, marker) or [made]
+        file = await self._keep_one(found)
         file_id = str(file["id"])
         if DRAFT_PROPERTY not in _properties(file):
             # Digest of the draft as Drive's conversion wrote it (only known by reading).
@@ -110,6 +114,14 @@ class GoogleDocsDocuments:
                 file_id, {DRAFT_PROPERTY: document.digest(text)}
             )
         return self._ref(file)
+
+    async def _keep_one(self, found: list[JsonDict]) -> JsonDict:
+        """The oldest document with the marker; pmhub's untouched duplicates trashed."""
+        ordered = sorted(found, key=lambda f: (str(f.get("createdTime") or ""), str(f["id"])))
+        for duplicate in ordered[1:]:
+            if not _others_edited(duplicate):
+                await self._client.trash(str(duplicate["id"]))
+        return ordered[0]
 
     def _ref(self, file: JsonDict) -> DocumentRef:
         url = file.get("webViewLink") or f"https://docs.google.com/document/d/{file['id']}/edit"

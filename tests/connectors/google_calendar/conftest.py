@@ -12,7 +12,7 @@ from connectors.common.fakeserver import start_fake
 from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from hub.ports import EventRequest, MeetingDetails
-from tests.connectors.google_calendar.discovery import DiscoveryContract
+from tests.support.discovery import DiscoveryContract
 
 NY = ZoneInfo("America/New_York")
 IC, OWNER, ENG, PM = (

@@ -25,7 +25,7 @@ from tests.connectors.google_calendar.conftest import (
     booking,
     ny,
 )
-from tests.connectors.google_calendar.discovery import ContractViolation, DiscoveryContract
+from tests.support.discovery import ContractViolation, DiscoveryContract
 
 METHODS = {
     "calendar.freebusy.query",

@@ -1,7 +1,7 @@
-"""Check Calendar requests and answers against Google's discovery document.
+"""Check Google API requests and answers against Google's discovery documents.
 
-Google publishes Calendar v3 as a *discovery* document, not OpenAPI, so
-`tests/support/contract.py` does not apply. This converts its schemas to JSON Schema
+Google publishes its APIs (Calendar v3, Drive v3, Docs v1) as *discovery* documents,
+not OpenAPI, so `tests/support/contract.py` does not apply. This converts its schemas to JSON Schema
 (draft 2020-12, checked with openapi-schema-validator's OAS 3.1 validator, which is
 that dialect; typed, unlike `jsonschema` here) and checks:
 
@@ -30,7 +30,8 @@ from typing import Any
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-SPEC = Path(__file__).resolve().parents[2] / "fixtures/specs/google_calendar.v3.trimmed.json"
+SPECS = Path(__file__).resolve().parents[1] / "fixtures/specs"
+SPEC = SPECS / "google_calendar.v3.trimmed.json"
 KEPT_FORMATS = {"date-time", "date"}
 
 # Google's error body, as its "Handle API errors" guide for Calendar shows it.
@@ -114,7 +115,8 @@ class Method:
 class DiscoveryContract:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
-        self._base = "/" + str(document["servicePath"]).strip("/") + "/"
+        service_path = str(document["servicePath"]).strip("/")
+        self._base = f"/{service_path}/" if service_path else "/"  # Docs' is ""
         self.methods = [
             self._method(desc)
             for resource in document["resources"].values()
