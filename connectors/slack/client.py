@@ -189,7 +189,14 @@ class SlackClient:
         return _ref(answer, "chat.update")
 
     async def history_page(
-        self, channel: str, *, oldest: str, cursor: str | None, limit: int
+        self,
+        channel: str,
+        *,
+        oldest: str,
+        cursor: str | None,
+        limit: int,
+        latest: str | None = None,
+        inclusive: bool = False,
     ) -> tuple[list[JsonDict], str | None]:
         """One page of a channel's history, newest first, with metadata; and the next cursor."""
         answer = await self._call(
@@ -197,15 +204,35 @@ class SlackClient:
             self._web.conversations_history(
                 channel=channel,
                 oldest=oldest,
+                latest=latest,
+                inclusive=inclusive or None,
                 cursor=cursor,
                 limit=limit,
                 include_all_metadata=True,
             ),
         )
-        messages = [dict(m) for m in answer.get("messages") or () if isinstance(m, Mapping)]
-        meta = answer.get("response_metadata")
-        next_cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None
-        return messages, (next_cursor or None) if answer.get("has_more") else None
+        return _messages(answer), _next_cursor(answer)
+
+    async def replies_page(
+        self, channel: str, ts: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[JsonDict], str | None]:
+        """One page of a thread, oldest first (the parent message first); the next cursor."""
+        answer = await self._call(
+            "conversations.replies",
+            self._web.conversations_replies(channel=channel, ts=ts, cursor=cursor, limit=limit),
+        )
+        return _messages(answer), _next_cursor(answer)
+
+    async def pins(self, channel: str) -> list[JsonDict]:
+        """The channel's pinned items (messages carry their permalink)."""
+        answer = await self._call("pins.list", self._web.pins_list(channel=channel))
+        return [dict(i) for i in answer.get("items") or () if isinstance(i, Mapping)]
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        answer = await self._call(
+            "chat.getPermalink", self._web.chat_getPermalink(channel=channel, message_ts=ts)
+        )
+        return _required_str(answer.get("permalink"), "chat.getPermalink", "permalink")
 
     async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> str:
         """Open a modal for the user behind `trigger_id`; the view's id.
@@ -275,6 +302,16 @@ def _required_str(value: object, what: str, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise Transient(f"Slack {what}: the answer has no {field}")
     return value
+
+
+def _messages(answer: Mapping[str, Any]) -> list[JsonDict]:
+    return [dict(m) for m in answer.get("messages") or () if isinstance(m, Mapping)]
+
+
+def _next_cursor(answer: Mapping[str, Any]) -> str | None:
+    meta = answer.get("response_metadata")
+    cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None
+    return (cursor or None) if answer.get("has_more") else None
 
 
 def _ref(answer: Mapping[str, Any], what: str) -> MessageRef:

@@ -15,8 +15,8 @@ class SlackConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     bot_token: SecretStr = Field(
-        description="Bot token (xoxb-…) with chat:write, im:write, users:read.email and "
-        "channels:history/groups:history/im:history."
+        description="Bot token (xoxb-…) with chat:write, im:write, users:read.email, "
+        "channels:history/groups:history/im:history and pins:read (timeline reads)."
     )
     base_url: str = Field(
         default="https://slack.com/api/", description="Slack's Web API root; the fake's in tests."
@@ -44,6 +44,20 @@ class SlackConfig(BaseModel):
     )
     find_max_pages: int = Field(
         default=5, ge=1, description="History pages read at most when looking for an earlier post."
+    )
+
+    history_page_size: int = Field(
+        default=200,
+        ge=1,
+        le=999,
+        description="Messages per conversations.history/replies page when reading a channel "
+        "for the timeline. Commercially distributed non-Marketplace apps get 15 at most.",
+    )
+    history_max_wait_seconds: float = Field(
+        default=120,
+        ge=0,
+        description="How long one timeline read waits out Slack's 429s before the job is "
+        "retried later instead.",
     )
 
     @field_validator("base_url")

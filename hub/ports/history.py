@@ -97,7 +97,8 @@ class IncidentLog(Protocol):
     """An incident tool's own log of the incident (PagerDuty, incident.io)."""
 
     async def read_log(self, incident_id: str, *, limit: int) -> HistoryRead:
-        """Every entry of the incident's log, oldest first, at most `limit` (the oldest)."""
+        """Every entry of the incident's log, oldest first, at most `limit` of them (the
+        oldest: these logs page oldest first); `truncated` when there were more."""
         ...
 
 
@@ -112,6 +113,7 @@ class ChannelHistory(Protocol):
         until: datetime | None = None,
         limit: int,
     ) -> HistoryRead:
-        """Messages and their thread replies between `since` and `until`, oldest first,
-        at most `limit` of them (the oldest, so the start of the incident is never lost)."""
+        """Messages and their thread replies between `since` and `until` (both included),
+        oldest first, at most `limit` of them. Slack pages newest first, so a cut read
+        keeps the newest messages; `truncated` says so (narrow the window to see more)."""
         ...

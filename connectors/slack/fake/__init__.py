@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from connectors.slack.fake.api import METHODS, Args, Json, decode_args, fail
+from connectors.slack.fake.history import ChannelHistorySeeding
 from connectors.slack.fake.views import FakeModals
 
 FaultKind = Literal["status", "rate_limit", "error", "hang", "drop_after_commit"]
@@ -67,7 +68,7 @@ class Exchange:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(ChannelHistorySeeding):
     """The fake's state: seed it, point a connector at it, then read `messages`/`exchanges`."""
 
     token: str = "xoxb-fake-token"  # noqa: S105 - the fake's own, not a credential
@@ -84,6 +85,8 @@ class FakeSlack:
     archived: set[str] = field(default_factory=set)
     not_member: set[str] = field(default_factory=set)
     replies: dict[str, list[Json]] = field(default_factory=dict)  # response_url id -> bodies
+    pins: dict[str, list[Json]] = field(default_factory=dict)  # channel -> pinned items
+    domain: str = "pmhub-fake.slack.com"  # the workspace's host, in permalinks
     calls: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)  # channel -> 429s given
     exchanges: list[Exchange] = field(default_factory=list)
@@ -158,12 +161,6 @@ class FakeSlack:
             self.channels[channel_id] = {"id": channel_id, "is_im": True, "user": user_id}
             self.messages.setdefault(channel_id, [])
         return self.dms[user_id]
-
-    def add_message(self, channel_id: str, text: str, *, user: str = "U0HUMAN001") -> Json:
-        """Someone else's message, so history has more in it than pmhub's posts."""
-        message: Json = {"type": "message", "user": user, "text": text, "ts": self._next_ts()}
-        self.messages[channel_id].append(message)
-        return message
 
     # -- what the methods use -------------------------------------------------------
 

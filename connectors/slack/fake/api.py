@@ -26,6 +26,7 @@ Method = Callable[["FakeSlack", Args], Awaitable[web.Response]]
 
 DEFAULT_HISTORY_LIMIT = 100
 MAX_HISTORY_LIMIT = 999
+MAX_REPLIES_LIMIT = 1000
 # Slack's own limits (docs.slack.dev chat.postMessage: text is truncated past 40,000;
 # blocks: at most 50 per message).
 MAX_TEXT = 40_000
@@ -200,6 +201,7 @@ async def conversations_history(state: FakeSlack, args: Args) -> web.Response:
         for m in reversed(state.messages.get(channel, []))
         if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
         and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        and _in_channel_view(m)
     ]
     page = newest_first[offset : offset + limit]
     with_metadata = truthy(args.get("include_all_metadata"))
@@ -214,6 +216,79 @@ async def conversations_history(state: FakeSlack, args: Args) -> web.Response:
     if has_more:
         body["response_metadata"] = {"next_cursor": _cursor(offset + limit)}
     return ok(body)
+
+
+def _in_channel_view(message: Json) -> bool:
+    """History shows thread parents and plain messages; replies only when broadcast."""
+    thread = message.get("thread_ts")
+    return not thread or thread == message["ts"] or message.get("subtype") == "thread_broadcast"
+
+
+def _limit(args: Args, default: int, ceiling: int) -> int:
+    try:
+        return max(1, min(int(args.get("limit") or default), ceiling))
+    except (TypeError, ValueError):
+        return default
+
+
+async def conversations_replies(state: FakeSlack, args: Args) -> web.Response:
+    channel = state.resolve_channel(str(args.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    ts = str(args.get("ts") or "")
+    parent = state.find_message(channel, ts)
+    if parent is None:
+        return fail("thread_not_found")
+    thread = str(parent.get("thread_ts") or ts)
+    if thread != ts:  # `ts` of a reply: the thread is its parent's
+        parent = state.find_message(channel, thread) or parent
+    replies = [
+        m
+        for m in state.messages.get(channel, [])
+        if m.get("thread_ts") == thread and m is not parent
+    ]
+    limit = min(_limit(args, MAX_REPLIES_LIMIT, MAX_REPLIES_LIMIT), state.max_page_size)
+    offset = 0
+    if args.get("cursor"):
+        found = _offset(str(args["cursor"]))
+        if found is None:
+            return fail("invalid_cursor")
+        offset = found
+    # The parent comes first on every page, then the next replies, oldest first.
+    page = replies[offset : offset + limit]
+    has_more = offset + limit < len(replies)
+    body: Json = {
+        "messages": [state.render(parent), *map(state.render, page)],
+        "has_more": has_more,
+    }
+    if has_more:
+        body["response_metadata"] = {"next_cursor": _cursor(offset + limit)}
+    return ok(body)
+
+
+async def pins_list(state: FakeSlack, args: Args) -> web.Response:
+    channel = state.resolve_channel(str(args.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    items = []
+    for pin in state.pins.get(channel, []):
+        message = state.find_message(channel, pin["ts"])
+        if message is None:
+            continue
+        shown = {**state.render(message), "permalink": state.permalink(channel, message)}
+        item = {k: v for k, v in pin.items() if k != "ts"}
+        items.append({**item, "message": shown})
+    return ok({"items": items})
+
+
+async def chat_get_permalink(state: FakeSlack, args: Args) -> web.Response:
+    channel = state.resolve_channel(str(args.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    message = state.find_message(channel, str(args.get("message_ts") or ""))
+    if message is None:
+        return fail("message_not_found")
+    return ok({"channel": channel, "permalink": state.permalink(channel, message)})
 
 
 # One `return fail("…")` per documented error, spelled out so that the contract test
@@ -246,5 +321,8 @@ METHODS: dict[str, Method] = {
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "pins.list": pins_list,
+    "chat.getPermalink": chat_get_permalink,
     "views.open": views_open,
 }
