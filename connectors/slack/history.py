@@ -130,12 +130,17 @@ class SlackChannelHistory:
 
     @classmethod
     def from_config(
-        cls, config: SlackConfig, session: aiohttp.ClientSession
+        cls,
+        config: SlackConfig,
+        session: aiohttp.ClientSession,
+        *,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> SlackChannelHistory:
         return cls(
             SlackClient(config, session),
             page_size=config.history_page_size,
             max_wait_seconds=config.history_max_wait_seconds,
+            sleep=sleep,
         )
 
     def __init__(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiohttp
@@ -33,20 +33,18 @@ def make_history(base_url: str, session: aiohttp.ClientSession) -> HistoryFactor
             **overrides,
         }
         config = SlackConfig.model_validate(settings)
-        history = SlackChannelHistory.from_config(config, session)
-        if waits is not None:
 
-            async def record(seconds: float) -> None:
+        async def record(seconds: float) -> None:
+            if waits is not None:
                 waits.append(seconds)  # no real waiting in tests
 
-            history._sleep = record  # noqa: SLF001 - the clock is the test's
-        return history
+        return SlackChannelHistory.from_config(config, session, sleep=record)
 
     return make
 
 
 @pytest.fixture
-async def incident_channel(fake: FakeSlack) -> AsyncIterator[dict[str, str]]:
+def incident_channel(fake: FakeSlack) -> dict[str, str]:
     """#inc-1042: joins, talk, a thread, a pin, a :pushpin: reaction, a bot."""
     fake.add_channel(CHANNEL, "inc-1042-checkout-5xx")
     ts = {}
@@ -64,7 +62,7 @@ async def incident_channel(fake: FakeSlack) -> AsyncIterator[dict[str, str]]:
     )["ts"]
     fake.pin(CHANNEL, ts["zoom"], by=ALICE)
     ts["todo"] = fake.add_message(CHANNEL, "TODO: alert on config drift", user=BOB)["ts"]
-    yield ts
+    return ts
 
 
 async def test_reads_the_whole_channel_oldest_first(
