@@ -150,6 +150,17 @@ class PagerDutyClient:
         url = _path("/incidents/{}/log_entries", incident_id)
         return await self._run("GET log entries", lambda: list(self._api.iter_all(url)))
 
+    async def log_entries_page(
+        self, incident_id: str, *, offset: int, limit: int, total: bool = False
+    ) -> JsonDict:
+        """One page of the incident's log, as PagerDuty answers it (`log_entries`,
+        `more`, and `total` when asked): newest first, classic offset pagination."""
+        url = _path("/incidents/{}/log_entries", incident_id)
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        if total:
+            params["total"] = "true"
+        return await self._run("GET log entries", lambda: self._api.jget(url, params=params))
+
     async def get_user(self, user_id: str) -> JsonDict:
         url = _path("/users/{}", user_id)
         return await self._run("GET user", lambda: self._api.rget(url))

@@ -166,6 +166,8 @@ class FakePagerDuty(FaultInjection):
         channel: Mapping[str, Any] | None = None,
         summary: str | None = None,
         assignees: Sequence[str] = (),
+        user: str | None = None,
+        note: str | None = None,
     ) -> Json:
         """`type_` as PagerDuty spells it: trigger_log_entry, acknowledge_log_entry, ..."""
         incident = self.incidents[incident_id]
@@ -192,6 +194,10 @@ class FakePagerDuty(FaultInjection):
             )
         if assignees:
             entry["assignees"] = [self._user_ref(user_id) for user_id in assignees]
+        if user is not None:  # notify_log_entry: who was notified
+            entry["user"] = self._user_ref(user)
+        if note is not None:
+            entry["note"] = note
         self.log_entries.setdefault(incident_id, []).append(entry)
         if type_ == "trigger_log_entry" and "first_trigger_log_entry" not in incident:
             incident["first_trigger_log_entry"] = {
