@@ -1,8 +1,8 @@
 """incident.io REST transport over aiohttp.
 
-Why no SDK: pmhub makes one call (`GET /v2/incidents/{id}`), and there is no
+Why no SDK: pmhub makes two reads (`GET /v2/incidents/{id}`, the activity log), and there is no
 maintained Python client worth using for it (the `incident-io` package is generated,
-blocking, and brings its own HTTP stack for what is one GET). So this is aiohttp, on
+blocking, and brings its own HTTP stack for what are two GETs). So this is aiohttp, on
 the daemon's one shared `ClientSession` (passed in; never owned or closed here), with
 a per-request timeout.
 
@@ -74,10 +74,26 @@ class IncidentIoClient:
             raise Transient("incident.io GET incident: the answer has no `incident` object")
         return incident
 
-    async def _get(self, path: str, what: str) -> JsonDict:
+    async def activity_page(
+        self, incident_id: str, *, after: str | None, page_size: int
+    ) -> list[JsonDict]:
+        """One page of the incident's activity log, oldest first (GET
+        /v2/incident_activity_log_entries); the next page starts after the last id."""
+        params = {"incident_id": incident_id, "page_size": str(page_size)}
+        if after:
+            params["after"] = after
+        body = await self._get(
+            "/v2/incident_activity_log_entries", "GET activity log", params=params
+        )
+        entries = body.get("incident_activity_log_entries")
+        if not isinstance(entries, list):
+            raise Transient("incident.io GET activity log: the answer has no entries list")
+        return [e for e in entries if isinstance(e, dict)]
+
+    async def _get(self, path: str, what: str, *, params: dict[str, str] | None = None) -> JsonDict:
         try:
             async with self._session.get(
-                self._base_url + path, headers=self._headers, timeout=self._timeout
+                self._base_url + path, headers=self._headers, timeout=self._timeout, params=params
             ) as response:
                 body = await _json_or_none(response)
                 if response.status >= 400:  # noqa: PLR2004

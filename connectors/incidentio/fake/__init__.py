@@ -1,4 +1,5 @@
-"""An incident.io REST API double: `GET /v2/incidents/{id}` from seeded incidents.
+"""An incident.io REST API double: `GET /v2/incidents/{id}` from seeded incidents, and
+`GET /v2/incident_activity_log_entries` (paged by `after`) from seeded activity.
 
 Bearer auth, incident.io's ErrorResponse bodies (401, 404, 429 with Retry-After and
 `rate_limit`, 500), lookup by full id or by the number of the reference (as the real
@@ -70,6 +71,7 @@ class FakeIncidentIo:
     latency: float = 0.0
     incidents: dict[str, Json] = field(default_factory=dict)
     users: dict[str, Json] = field(default_factory=dict)
+    activity: dict[str, list[Json]] = field(default_factory=dict)  # incident id -> log
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     exchanges: list[Exchange] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -164,6 +166,45 @@ class FakeIncidentIo:
         self.incidents[id_] = incident
         return incident
 
+    def add_activity(
+        self,
+        incident_id: str,
+        type_: str,
+        title: str,
+        *,
+        occurred_at: str,
+        content: Json | None = None,
+        by: str | None = None,
+    ) -> Json:
+        """An activity log entry; `by` (a user id) becomes the content's `updater`."""
+        body = dict(content or {})
+        if by is not None:
+            body.setdefault("updater", {"user": self.users[by]})
+        entry: Json = {
+            "id": f"01J{next(self._ids):023d}",
+            "incident_id": incident_id,
+            "type": type_,
+            "title": title,
+            "occurred_at": occurred_at,
+            "created_at": occurred_at,
+            "content": {type_: body},
+        }
+        self.activity.setdefault(incident_id, []).append(entry)
+        return entry
+
+    def role(self, name: str) -> Json:
+        """An incident role as incident.io describes one (for role_update content)."""
+        role: Json = self._role(name, next(iter(self.users)))["role"]
+        return role
+
+    def status(self, name: str, category: str) -> Json:
+        return {
+            **self._stamped(name),
+            "description": f"The incident is {category}.",
+            "category": category,
+            "rank": 1,
+        }
+
     def update_incident(self, id_: str, **fields: Any) -> Json:
         """Change top-level fields as incident.io would (bumping `updated_at`)."""
         self.incidents[id_].update(fields)
@@ -240,6 +281,7 @@ class FakeIncidentIo:
         app = web.Application(middlewares=[_middleware])
         app[STATE] = self
         app.router.add_get("/v2/incidents/{id}", _show_incident)
+        app.router.add_get("/v2/incident_activity_log_entries", _list_activity)
 
         async def release_hanging(_: web.Application) -> None:
             self._released.set()
@@ -259,6 +301,32 @@ async def _show_incident(request: web.Request) -> web.Response:
         body = error_body(404, "not_found", "Incident not found", _request_id(request))
         return web.json_response(body, status=404)
     return web.json_response({"incident": copy.deepcopy(incident)})
+
+
+async def _list_activity(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    request_id = _request_id(request)
+    incident_id = request.query.get("incident_id")
+    if not incident_id:
+        body = error_body(422, "missing_field", "incident_id is required", request_id)
+        return web.json_response(body, status=422)
+    try:
+        page_size = int(request.query.get("page_size", "25"))
+    except ValueError:
+        page_size = 0
+    if not 1 <= page_size <= 250:  # noqa: PLR2004 - the documented range
+        body = error_body(422, "invalid_value", "page_size must be between 1 and 250", request_id)
+        return web.json_response(body, status=422)
+    entries = state.activity.get(incident_id, [])
+    after = request.query.get("after")
+    if after:
+        ids = [e["id"] for e in entries]
+        if after not in ids:
+            body = error_body(422, "invalid_value", "after is not an entry of this log", request_id)
+            return web.json_response(body, status=422)
+        entries = entries[ids.index(after) + 1 :]
+    page = copy.deepcopy(entries[:page_size])
+    return web.json_response({"incident_activity_log_entries": page})
 
 
 def _request_id(request: web.Request) -> str:
