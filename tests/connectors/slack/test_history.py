@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from connectors.slack import SlackChannelHistory, SlackConfig, fake_api
+from connectors.slack import SlackChannelHistory, SlackConfig
 from connectors.slack.fake import FakeSlack
+from connectors.slack.fake import api as fake_api
 from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited
 from hub.ports import EntryKind, HistorySource
 from tests.connectors.slack.conftest import ALICE, BOB, INCIDENTS
