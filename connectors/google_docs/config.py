@@ -76,6 +76,4 @@ class GoogleDocsConfig(BaseModel):
 
     @property
     def talks_to_google(self) -> bool:
-        return GOOGLE_ROOT_URL in (self.root_url, self.docs_root_url) or (
-            self.docs_root_url == DOCS_ROOT_URL
-        )
+        return self.root_url == GOOGLE_ROOT_URL or self.docs_root_url == DOCS_ROOT_URL

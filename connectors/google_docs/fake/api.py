@@ -58,8 +58,8 @@ async def list_files(request: web.Request) -> web.Response:
     drive_id = request.query.get("driveId")
     if corpora == "drive" and (not drive_id or not _truthy(request, "includeItemsFromAllDrives")):
         return google_error(
-            403,
-            "teamDriveIdRequiresCorpora",
+            400,
+            "invalid",
             "The driveId parameter requires corpora=drive and includeItemsFromAllDrives.",
         )
     key, value, trashed = found.groups()

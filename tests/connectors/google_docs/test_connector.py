@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from pydantic import ValidationError
 
-from connectors.google_docs import GoogleDocsDocuments, key_marker
+from connectors.google_docs import GoogleDocsConfig, GoogleDocsDocuments, key_marker
 from connectors.google_docs.fake import FakeGoogleDocs
 from hub.errors import AuthFailed, Permanent, RateLimited, Transient
 from hub.ports import DraftOutcome
@@ -248,3 +249,20 @@ async def test_retry_after_is_carried(documents: GoogleDocsDocuments, fake: Fake
 async def test_a_folder_outside_any_shared_drive_setting(make_documents: DocumentsFactory) -> None:
     with pytest.raises(Permanent, match="404"):
         await make_documents(folder_id="0ANoSuchFolder").create(request())
+
+
+def test_configuration() -> None:
+    with pytest.raises(ValidationError, match="credentials_file and subject"):
+        GoogleDocsConfig(folder_id="f")  # Google itself needs delegated credentials
+    with pytest.raises(ValidationError, match="go together"):
+        GoogleDocsConfig(
+            folder_id="f",
+            root_url="https://127.0.0.1:1/",
+            docs_root_url="https://127.0.0.1:1/",
+            subject="pmhub@example.com",
+        )
+    local = GoogleDocsConfig(
+        folder_id="f", root_url="https://127.0.0.1:1", docs_root_url="https://127.0.0.1:1"
+    )
+    assert local.root_url.endswith("/")
+    assert not local.talks_to_google
