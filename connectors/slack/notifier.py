@@ -33,7 +33,7 @@ from connectors.slack.modals import handoff_modal
 from hub.errors import Permanent
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Intent
+from hub.model.intent import Remind
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
 from hub.ports import ChatMessage, MessageRef
 from hub.ports.notify import Answer, AnswerKind
@@ -201,15 +201,16 @@ class SlackNotifier:
 
     async def remind(
         self,
-        intent: Intent,
         incident: Incident,
-        recipients: Sequence[Person],
+        reminder: Remind,
+        text: str,
         *,
         effect_key: str,
         unknown_outcome: bool,
     ) -> str:
+        recipients = reminder.recipients
         people = await self.people(*recipients)
-        message = messages.reminder(intent, incident, people=people)
+        message = messages.reminder(reminder, text, incident, people=people)
         refs: list[str] = []
         unreachable = False
         for person in recipients:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 
-from pydantic import JsonValue
-
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    FileFollowUp,
+    FlagFollowUp,
+    PublishExternalMessage,
+    RequestExternalMessage,
+)
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortemStatus
-from hub.policy.context import Context, person_json
+from hub.policy.context import Context
 from hub.policy.templates import (
     TemplateProblem,
     incident_value,
@@ -48,23 +51,21 @@ def plan_follow_ups(ctx: Context) -> None:
         labels = _labels(ctx, item)
         if labels is None:
             continue
-        payload: dict[str, JsonValue] = {
-            "id": item.id,
-            "summary": item.summary,
-            "priority": item.priority,
-            "owner": person_json(item.owner) if item.owner else None,
-            "labels": list[JsonValue](labels),
-            "incident_ref": ctx.incident.reference or ctx.incident.id,
-            "postmortem_url": pm.document_url,
-        }
-        if item.priority_override:
-            payload["priority_override_reason"] = item.priority_override.reason
+        override = item.priority_override
         ctx.add(
             f"followup:{item.id}:ticket",
-            IntentKind.FILE_FOLLOWUP,
             "follow_ups",
             f"file follow-up {item.id} ({item.priority}) as a ticket",
-            payload=payload,
+            FileFollowUp(
+                id=item.id,
+                summary=item.summary,
+                priority=item.priority,
+                owner=item.owner,
+                labels=tuple(labels),
+                incident_ref=ctx.incident.reference or ctx.incident.id,
+                postmortem_url=pm.document_url,
+                priority_override_reason=override.reason if override else None,
+            ),
         )
 
 
@@ -76,16 +77,15 @@ def _flag(ctx: Context, item: FollowUp, allowed: list[str]) -> None:
     ctx.problems.append(f"follow-up {item.id}: {reason}")
     ctx.add(
         f"followup:{item.id}:flag",
-        IntentKind.FLAG_FOLLOWUP,
         "follow_ups.priorities",
         f"do not file follow-up {item.id}: {reason}",
-        payload={
-            "id": item.id,
-            "summary": item.summary,
-            "priority": item.priority,
-            "allowed": list(allowed),
-            "recipient": person_json(ctx.owner_person) if ctx.owner_person else None,
-        },
+        FlagFollowUp(
+            id=item.id,
+            summary=item.summary,
+            priority=item.priority,
+            allowed=tuple(allowed),
+            recipient=ctx.owner_person,
+        ),
         message=f"Follow-up {item.id} ({item.summary!r}) was not filed: {reason}.",
     )
 
@@ -122,10 +122,9 @@ def plan_external_message(ctx: Context) -> None:
         if external_message_required(ctx) and ctx.owner_person is not None:
             ctx.add(
                 "external-message:request",
-                IntentKind.REQUEST_EXTERNAL_MESSAGE,
                 "external_message",
                 f"{ctx.incident.severity} needs an external message, reviewed in the meeting",
-                payload={"recipient": person_json(ctx.owner_person)},
+                RequestExternalMessage(recipient=ctx.owner_person),
             )
         return
     if message.published:
@@ -139,12 +138,11 @@ def plan_external_message(ctx: Context) -> None:
         return
     ctx.add(
         "external-message:publish",
-        IntentKind.PUBLISH_EXTERNAL_MESSAGE,
         "external_message",
         "the post-mortem is reviewed: publish the external message on the status page",
-        payload={
-            "body": message.body.strip(),
-            "incident_ref": ctx.incident.reference or ctx.incident.id,
-            "title": ctx.incident.title,
-        },
+        PublishExternalMessage(
+            body=message.body.strip(),
+            incident_ref=ctx.incident.reference or ctx.incident.id,
+            title=ctx.incident.title,
+        ),
     )

@@ -42,11 +42,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.engine.effects import EffectRequest, Outcome, Performer
-from hub.errors import Permanent
+from hub.engine.performers import payload_of
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
-from hub.model.intent import Intent
+from hub.model.intent import FlagFollowUp, Intent
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
 from hub.policy import PolicySet, evaluate
 from hub.ports import Tracker
@@ -302,9 +302,7 @@ def flag_performer(tell: Performer | None) -> Performer:
     """FLAG_FOLLOWUP: `tell` the owner (the chat performer, if any), then keep the reason."""
 
     async def perform(request: EffectRequest) -> Outcome:
-        follow_up_id = request.intent.payload.get("id")
-        if not isinstance(follow_up_id, str):
-            raise Permanent(f"{request.intent.key}: the flag names no follow-up")
+        follow_up_id = payload_of(request.intent, FlagFollowUp).id
         reason = flag_reason(request.intent)
         if tell is None:
             told = Outcome(vendor_ref=None, detail={"told": "nobody: no chat connector"})

@@ -35,9 +35,16 @@ from datetime import datetime
 from typing import Any
 
 from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.incident import Incident, Source
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    CheckMeeting,
+    IntentKind,
+    InviteToMeeting,
+    ScheduleMeeting,
+    UpdateMeeting,
+)
 from hub.model.postmortem import Meeting, PostMortem
 from hub.policy import PolicySet
 from hub.policy.calendar import instant
@@ -70,6 +77,7 @@ class _Meetings:
 
     async def schedule(self, request: EffectRequest) -> Outcome:
         intent, plan = request.intent, _meeting_plan(request)
+        booking = payload_of(request.intent, ScheduleMeeting)
         deadline, window_start = plan.deadline, plan.window_start
         if deadline is None or window_start is None:
             raise Permanent(f"{intent.key}: the plan has no meeting window to schedule in")
@@ -95,13 +103,13 @@ class _Meetings:
         event = await self.calendar.create_event(
             EventRequest(
                 key=intent.key,
-                summary=_text(intent.payload.get("title")) or f"Post-mortem: {_headline(request)}",
+                summary=booking.title or f"Post-mortem: {_headline(request)}",
                 start=choice.slot.start,
                 end=choice.slot.end,
                 attendees=required,
                 optional_attendees=optional,
                 details=_details(request),
-                time_zone=_text(intent.payload.get("timezone")) or work.tz.key,
+                time_zone=booking.timezone or work.tz.key,
             )
         )
         detail = _booking_detail(choice, free_busy, event, deadline)
@@ -110,10 +118,10 @@ class _Meetings:
         return Outcome(vendor_ref=event.id, detail=detail, update=update)
 
     async def invite(self, request: EffectRequest) -> Outcome:
-        intent = request.intent
-        email, event_id = _text(intent.payload.get("email")), _text(intent.payload.get("event_ref"))
-        if email is None or event_id is None:
-            raise Permanent(f"{intent.key}: an invitation needs an email and an event")
+        invitation = payload_of(request.intent, InviteToMeeting)
+        email, event_id = invitation.email, invitation.event_ref
+        if not email or not event_id:
+            raise Permanent(f"{request.intent.key}: an invitation needs an email and an event")
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
@@ -133,22 +141,19 @@ class _Meetings:
         deadline = _meeting_plan(request).deadline
         detail: dict[str, Any] = {"invited": email, **_timing(event, deadline)}
         stored = request.postmortem.meeting if request.postmortem else None
-        calendar = stored.calendar if stored else _text(intent.payload.get("calendar")) or ""
+        calendar = stored.calendar if stored else invitation.calendar
         meeting = _meeting(event, calendar, event.attendees, stored)
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=True)
         return Outcome(vendor_ref=event.id, detail=detail, update=update)
 
     async def update(self, request: EffectRequest) -> Outcome:
         """Rewrite the description (owner, commander, reopen note); the time is left alone."""
-        intent = request.intent
-        event_id = _text(intent.payload.get("event_ref"))
-        if event_id is None:
-            raise Permanent(f"{intent.key}: no event to update")
+        change = payload_of(request.intent, UpdateMeeting)
+        event_id, reopened = change.event_ref, change.reopened
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
             return Outcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
-        reopened = intent.payload.get("reopened") is True
         # The connector leaves an unchanged description alone: no update mail to everyone.
         event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
         detail = {
@@ -160,10 +165,8 @@ class _Meetings:
 
     async def check(self, request: EffectRequest) -> Outcome:
         """Read the event back; record its times as they are now (a person may have moved it)."""
-        intent = request.intent
-        event_id = _text(intent.payload.get("event_ref"))
-        if event_id is None:
-            raise Permanent(f"{intent.key}: no event to check")
+        check = payload_of(request.intent, CheckMeeting)
+        event_id = check.event_ref
         stored = request.postmortem.meeting if request.postmortem else None
         current = await self.calendar.get_event(event_id)
         if current is None:
@@ -171,7 +174,7 @@ class _Meetings:
             return Outcome(vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone})
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
         detail = _timing(current, deadline)
-        calendar = stored.calendar if stored else _text(intent.payload.get("calendar")) or ""
+        calendar = stored.calendar if stored else check.calendar
         meeting = _meeting(current, calendar, current.attendees, stored)
         if meeting is None:
             return Outcome(vendor_ref=current.id, detail=detail)  # cancelled: recorded, not undone
@@ -199,10 +202,6 @@ def _meeting_plan(request: EffectRequest) -> MeetingPlan:
     if request.plan.meeting is None:
         raise Permanent(f"{request.intent.key}: the plan has no meeting")
     return request.plan.meeting
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _headline(request: EffectRequest) -> str:
