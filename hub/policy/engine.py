@@ -22,8 +22,9 @@ from hub.model.intent import (
 )
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy.context import Context
+from hub.policy.external_message import external_message_required, plan_external_message
+from hub.policy.followups import plan_follow_ups
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
-from hub.policy.outcomes import external_message_required, plan_external_message, plan_follow_ups
 from hub.policy.owner import choose_owner
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet

@@ -17,7 +17,7 @@ recorded, not undone (seed 004 makes the owner responsible for the meeting; pmhu
 only books it and reports what no longer meets the policy).
 
 Everything the owner should be told (conflicts, unknown calendars, a meeting moved
-past the deadline) goes into the Outcome's `detail`, i.e. the effects ledger, with
+past the deadline) goes into the outcome's `detail`, i.e. the effects ledger, with
 a `tell_owner` sentence.
 
 Keeping it true (hub.policy.upkeep): UPDATE_MEETING patches the event's description
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.incident import Incident, Source
@@ -75,7 +75,7 @@ class _Meetings:
     policies: PolicySet
     clock: Clock
 
-    async def schedule(self, request: EffectRequest) -> Outcome:
+    async def schedule(self, request: EffectRequest) -> EffectOutcome:
         intent, plan = request.intent, _meeting_plan(request)
         booking = payload_of(request.intent, ScheduleMeeting)
         deadline, window_start = plan.deadline, plan.window_start
@@ -115,9 +115,9 @@ class _Meetings:
         detail = _booking_detail(choice, free_busy, event, deadline)
         meeting = _meeting(event, plan.calendar, required + optional)
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=False)
-        return Outcome(vendor_ref=event.id, detail=detail, update=update)
+        return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
-    async def invite(self, request: EffectRequest) -> Outcome:
+    async def invite(self, request: EffectRequest) -> EffectOutcome:
         invitation = payload_of(request.intent, InviteToMeeting)
         email, event_id = invitation.email, invitation.event_ref
         if not email or not event_id:
@@ -126,7 +126,7 @@ class _Meetings:
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
             # A person removed the meeting: re-creating it would fight their decision.
-            return Outcome(
+            return EffectOutcome(
                 vendor_ref=event_id,
                 detail={
                     "skipped": f"the meeting {gone}; {email} was not invited",
@@ -144,16 +144,16 @@ class _Meetings:
         calendar = stored.calendar if stored else invitation.calendar
         meeting = _meeting(event, calendar, event.attendees, stored)
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=True)
-        return Outcome(vendor_ref=event.id, detail=detail, update=update)
+        return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
-    async def update(self, request: EffectRequest) -> Outcome:
+    async def update(self, request: EffectRequest) -> EffectOutcome:
         """Rewrite the description (owner, commander, reopen note); the time is left alone."""
         change = payload_of(request.intent, UpdateMeeting)
         event_id, reopened = change.event_ref, change.reopened
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
-            return Outcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
+            return EffectOutcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
         # The connector leaves an unchanged description alone: no update mail to everyone.
         event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
         detail = {
@@ -161,9 +161,9 @@ class _Meetings:
             "reopened": reopened,
             "event_start": event.start.isoformat() if event.start else None,
         }
-        return Outcome(vendor_ref=event.id, detail=detail)
+        return EffectOutcome(vendor_ref=event.id, detail=detail)
 
-    async def check(self, request: EffectRequest) -> Outcome:
+    async def check(self, request: EffectRequest) -> EffectOutcome:
         """Read the event back; record its times as they are now (a person may have moved it)."""
         check = payload_of(request.intent, CheckMeeting)
         event_id = check.event_ref
@@ -171,17 +171,21 @@ class _Meetings:
         current = await self.calendar.get_event(event_id)
         if current is None:
             gone = "The post-mortem meeting no longer exists; please schedule it again."
-            return Outcome(vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone})
+            return EffectOutcome(
+                vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone}
+            )
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
         detail = _timing(current, deadline)
         calendar = stored.calendar if stored else check.calendar
         meeting = _meeting(current, calendar, current.attendees, stored)
         if meeting is None:
-            return Outcome(vendor_ref=current.id, detail=detail)  # cancelled: recorded, not undone
+            return EffectOutcome(
+                vendor_ref=current.id, detail=detail
+            )  # cancelled: recorded, not undone
         if stored is not None and (meeting.start, meeting.end) != (stored.start, stored.end):
             detail["moved"] = {"from": stored.start.isoformat(), "to": meeting.start.isoformat()}
         # Invitees only grow in pmhub's record: someone a person removed is not re-invited.
-        return Outcome(
+        return EffectOutcome(
             vendor_ref=current.id, detail=detail, update=_set_meeting(meeting, merge_invitees=True)
         )
 

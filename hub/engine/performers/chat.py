@@ -21,7 +21,7 @@ import asyncio
 import weakref
 from typing import TypedDict
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.intent import (
@@ -71,7 +71,7 @@ def _one_at_a_time(performer: Performer) -> Performer:
     """
     running: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def perform(request: EffectRequest) -> Outcome:
+    async def perform(request: EffectRequest) -> EffectOutcome:
         lock = running.get(request.intent.key)
         if lock is None:
             lock = running[request.intent.key] = asyncio.Lock()
@@ -85,12 +85,12 @@ class _ChatPerformers:
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
 
-    async def notify_owner(self, request: EffectRequest) -> Outcome:
+    async def notify_owner(self, request: EffectRequest) -> EffectOutcome:
         intent, payload = request.intent, request.intent.payload
         if isinstance(payload, NotifyFormerOwner):
             if request.earlier_ref is None:
                 # A former owner who was never DMed: nothing to correct, nobody to bother.
-                return Outcome(vendor_ref=None, detail={"skipped": "no earlier DM to edit"})
+                return EffectOutcome(vendor_ref=None, detail={"skipped": "no earlier DM to edit"})
             owner, handed_to = payload.owner, payload.handed_to
             deadline = accepted_at = None
         else:
@@ -108,9 +108,9 @@ class _ChatPerformers:
             earlier=request.earlier_ref,
             handed_to=handed_to,
         )
-        return Outcome(vendor_ref=dm, detail=_edit_detail(request, dm))
+        return EffectOutcome(vendor_ref=dm, detail=_edit_detail(request, dm))
 
-    async def announce_owner(self, request: EffectRequest) -> Outcome:
+    async def announce_owner(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, AnnounceOwner)
         posted = await self.notifier.announce_owner(
             request.incident,
@@ -122,9 +122,9 @@ class _ChatPerformers:
             previous_owner=payload.previous_owner,
             earlier=request.earlier_ref,
         )
-        return Outcome(vendor_ref=posted, detail=_edit_detail(request, posted))
+        return EffectOutcome(vendor_ref=posted, detail=_edit_detail(request, posted))
 
-    async def report_late_meeting(self, request: EffectRequest) -> Outcome:
+    async def report_late_meeting(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, ReportLateMeeting)
         meeting = request.postmortem.meeting if request.postmortem else None
         if meeting is None:
@@ -137,21 +137,21 @@ class _ChatPerformers:
             earlier=request.earlier_ref,
             **_once(request),
         )
-        return Outcome(vendor_ref=ref, detail=_edit_detail(request, ref))
+        return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
 
-    async def ask_optional(self, request: EffectRequest) -> Outcome:
+    async def ask_optional(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, AskOptional).recipient
         ref = await self.notifier.ask_optional(request.incident, recipient, **_once(request))
-        return Outcome(vendor_ref=ref)
+        return EffectOutcome(vendor_ref=ref)
 
-    async def report_unresolved_role(self, request: EffectRequest) -> Outcome:
+    async def report_unresolved_role(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, ReportUnresolvedRole)
         ref = await self.notifier.report_unresolved_roles(
             request.incident, payload.recipient, [payload.role], **_once(request)
         )
-        return Outcome(vendor_ref=ref)
+        return EffectOutcome(vendor_ref=ref)
 
-    async def request_review(self, request: EffectRequest) -> Outcome:
+    async def request_review(self, request: EffectRequest) -> EffectOutcome:
         postmortem = request.postmortem
         if postmortem is None:
             raise Permanent(f"{request.intent.key}: no post-mortem to share for review")
@@ -168,17 +168,19 @@ class _ChatPerformers:
             **_once(request),
         )
         detail = _edit_detail(request, ref) | {"meeting_start": meeting_start}
-        return Outcome(vendor_ref=ref, detail=detail)
+        return EffectOutcome(vendor_ref=ref, detail=detail)
 
-    async def remind(self, request: EffectRequest) -> Outcome:
+    async def remind(self, request: EffectRequest) -> EffectOutcome:
         reminder = payload_of(request.intent, Remind)
         intent = request.intent
         ref = await self.notifier.remind(
             request.incident, reminder, intent.message or intent.reason, **_once(request)
         )
-        return Outcome(vendor_ref=ref, detail={"recipients": [p.key for p in reminder.recipients]})
+        return EffectOutcome(
+            vendor_ref=ref, detail={"recipients": [p.key for p in reminder.recipients]}
+        )
 
-    async def flag_follow_up(self, request: EffectRequest) -> Outcome:
+    async def flag_follow_up(self, request: EffectRequest) -> EffectOutcome:
         intent, payload = request.intent, payload_of(request.intent, FlagFollowUp)
         # The policy states its reason as "do not file follow-up <id>: <why>".
         reason = intent.reason.partition(": ")[2] or intent.reason
@@ -190,14 +192,14 @@ class _ChatPerformers:
             allowed=payload.allowed,
             **_once(request),
         )
-        return Outcome(vendor_ref=ref)
+        return EffectOutcome(vendor_ref=ref)
 
-    async def request_external_message(self, request: EffectRequest) -> Outcome:
+    async def request_external_message(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, RequestExternalMessage).recipient
         ref = await self.notifier.request_external_message(
             request.incident, recipient, **_once(request)
         )
-        return Outcome(vendor_ref=ref)
+        return EffectOutcome(vendor_ref=ref)
 
 
 class _Once(TypedDict):

@@ -1,7 +1,7 @@
 """Telling the world: the external message on the status page, notes on the PagerDuty incident.
 
 PUBLISH_EXTERNAL_MESSAGE is only in a plan once the post-mortem is Reviewed and the
-message passes the wording lint (`hub.policy.outcomes`), and the effect runner
+message passes the wording lint (`hub.policy.external_message`), and the effect runner
 re-evaluates the plan right before calling here, so the performer publishes what it
 is given; it still refuses a request whose post-mortem has no message (a plan and a
 store that disagree are a bug to surface, not to paper over). The publication carries
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.incident import Incident, Person, Source
@@ -74,7 +74,7 @@ class MessagePublisher:
     def __init__(self, status_page: StatusPage, clock: Callable[[], datetime]) -> None:
         self._status_page, self._clock = status_page, clock
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
         pm, payload = request.postmortem, payload_of(request.intent, PublishExternalMessage)
         if pm is None or pm.external_message is None:
             raise Permanent("asked to publish an external message the post-mortem does not have")
@@ -104,7 +104,7 @@ class MessagePublisher:
         detail: dict[str, object] = {"url": ref.url, "page_incident_id": ref.id}
         if ref.how:
             detail["page_incident"] = ref.how
-        return Outcome(vendor_ref=ref.id, detail=detail, update=record)
+        return EffectOutcome(vendor_ref=ref.id, detail=detail, update=record)
 
 
 class NoteWriter:
@@ -113,7 +113,7 @@ class NoteWriter:
     def __init__(self, notes: IncidentNotes) -> None:
         self._notes = notes
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
         incident = request.incident
         if incident.source is not Source.PAGERDUTY:
             raise Permanent(f"{incident.id} is not a PagerDuty incident: no note to add")
@@ -122,10 +122,10 @@ class NoteWriter:
             for note in await self._notes.list_notes(incident.source_id):
                 content, note_id = note.get("content"), note.get("id")
                 if isinstance(content, str) and tag in content and isinstance(note_id, str):
-                    return Outcome(vendor_ref=note_id, detail={"found_earlier": True})
+                    return EffectOutcome(vendor_ref=note_id, detail={"found_earlier": True})
         content = f"{note_text(request.intent, incident)}\n\n{tag}"
         note_id = await self._notes.add_note(incident.source_id, content)
-        return Outcome(vendor_ref=note_id)
+        return EffectOutcome(vendor_ref=note_id)
 
 
 def note_tag(intent: Intent) -> str:

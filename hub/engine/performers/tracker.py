@@ -4,7 +4,7 @@ Why one job files a batch: the reconciler enqueues one `effect` job per intent, 
 post-mortem usually yields its follow-ups together (after the meeting), and Jira
 files up to 50 in one `POST /issue/bulk`. So the performer for one FILE_FOLLOWUP
 intent files *its own* follow-up and every sibling FILE_FOLLOWUP of the same,
-freshly evaluated plan in one `create_many`, and its `Outcome.update` records every
+freshly evaluated plan in one `create_many`, and its `EffectOutcome.update` records every
 filed key on the post-mortem. The ledger row is its own; a sibling's effect job,
 when it runs, re-evaluates the plan, finds its follow-up filed and ends as "no
 longer wanted" without a vendor call. The job's `detail` names every key it filed.
@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import ConnectorError, Permanent
 from hub.model.incident import Incident, Source
@@ -67,7 +67,7 @@ class FollowUpFiler:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._recent: OrderedDict[str, TicketRef] = OrderedDict()
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
         batch = _batch(request)
         lock = self._locks.setdefault(request.incident.id, asyncio.Lock())
         async with lock:
@@ -82,7 +82,7 @@ class FollowUpFiler:
             for intent in batch
             if isinstance(ref := refs.get(intent.key), TicketRef)
         }
-        return Outcome(
+        return EffectOutcome(
             vendor_ref=own.key,
             detail={"url": own.url, "filed": {fid: ref.key for fid, ref in filed.items()}},
             update=_record_keys({fid: ref.key for fid, ref in filed.items()}),

@@ -1,27 +1,18 @@
-"""What a post-mortem produces: follow-up tickets and the external message.
+"""Follow-ups: which action items become tickets, and which are flagged to the owner.
 
-Follow-ups (seed 004: "generally we only want to create things that are
-P0/P1's"): an item whose priority is outside the rule's list is not filed; it
-is flagged to the owner with the reason, until someone overrides its priority
-(recorded with who and why) or drops it. Labels are the rule's templates,
-rendered per item; Jira labels cannot hold spaces, so whitespace becomes '-'.
-
-The external message is requested from the owner where the rule requires one,
-linted, and published only once the post-mortem is Reviewed (seed 004: Support
-posts it after the meeting agreed on it).
+Seed 004: "generally we only want to create things that are P0/P1's". An item whose
+priority is outside the rule's list is not filed; it is flagged to the owner with the
+reason, until someone overrides its priority (recorded with who and why) or drops it.
+Labels are the rule's templates, rendered per item; Jira labels cannot hold spaces, so
+whitespace becomes '-'.
 """
 
 from __future__ import annotations
 
 import re
 
-from hub.model.intent import (
-    FileFollowUp,
-    FlagFollowUp,
-    PublishExternalMessage,
-    RequestExternalMessage,
-)
-from hub.model.postmortem import FollowUp, FollowUpState, PostMortemStatus
+from hub.model.intent import FileFollowUp, FlagFollowUp
+from hub.model.postmortem import FollowUp, FollowUpState
 from hub.policy.context import Context
 from hub.policy.templates import (
     TemplateProblem,
@@ -29,7 +20,6 @@ from hub.policy.templates import (
     postmortem_value,
     render,
 )
-from hub.policy.wording import lint_external_message
 
 
 def plan_follow_ups(ctx: Context) -> None:
@@ -108,41 +98,3 @@ def _labels(ctx: Context, item: FollowUp) -> list[str] | None:
         if label and label not in labels:
             labels.append(label)
     return labels
-
-
-def external_message_required(ctx: Context) -> bool:
-    spec = ctx.rule.external_message
-    return spec is not None and ctx.incident.severity in spec.required_for
-
-
-def plan_external_message(ctx: Context) -> None:
-    pm = ctx.postmortem
-    message = pm.external_message if pm else None
-    if message is None:
-        if external_message_required(ctx) and ctx.owner_person is not None:
-            ctx.add(
-                "external-message:request",
-                "external_message",
-                f"{ctx.incident.severity} needs an external message, reviewed in the meeting",
-                RequestExternalMessage(recipient=ctx.owner_person),
-            )
-        return
-    if message.published:
-        return
-    problems = lint_external_message(message, ctx.rule.external_message, ctx.incident)
-    ctx.problems += [f"external message: {problem}" for problem in problems]
-    if ctx.status is not PostMortemStatus.REVIEWED:
-        ctx.notes.append("the external message is published once the post-mortem is Reviewed")
-        return
-    if problems:
-        return
-    ctx.add(
-        "external-message:publish",
-        "external_message",
-        "the post-mortem is reviewed: publish the external message on the status page",
-        PublishExternalMessage(
-            body=message.body.strip(),
-            incident_ref=ctx.incident.reference or ctx.incident.id,
-            title=ctx.incident.title,
-        ),
-    )
