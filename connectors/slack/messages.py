@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.slack.blocks import (
+    ChatMessage,
     actions,
     bullet_list,
     button,
@@ -40,7 +41,6 @@ from connectors.slack.blocks import (
 from hub.model.incident import Incident, Person
 from hub.model.intent import Remind
 from hub.model.postmortem import FollowUp, FollowUpState, Meeting, PostMortem
-from hub.ports import ChatMessage
 
 People = Mapping[str, str | None]
 NO_PEOPLE: People = {}

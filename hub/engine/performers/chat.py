@@ -38,7 +38,7 @@ from hub.model.intent import (
     RequestReview,
 )
 from hub.model.postmortem import FollowUp
-from hub.ports.notify import Notifier
+from hub.ports import Notifier
 
 DM_SUFFIX = "/dm"
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from connectors.slack import messages, replies
+from connectors.slack.blocks import ChatMessage
 from hub.model.incident import Incident, IncidentLinks, Person, Severity, Source
 from hub.model.intent import Remind
 from hub.model.postmortem import (
@@ -29,7 +30,6 @@ from hub.model.postmortem import (
     PostMortem,
     PostMortemStatus,
 )
-from hub.ports import ChatMessage
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("PMHUB_UPDATE_SNAPSHOTS") == "1"
