@@ -1,4 +1,8 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from: the one such module.
+
+Both the configuration loader (`hub.config`) and the policy loader (`hub.policy`)
+read their files through `load_yaml`; it imports nothing of pmhub, so the pure
+policy layer may use it.
 
 PyYAML's `safe_load` returns plain dicts and lists and forgets positions, so a
 validation error could only say *what* is wrong, never *where*. Here the text
@@ -7,21 +11,28 @@ hand, recording the line/column of every key and value under its path
 (`("sources", "pagerduty", "webhook_secrets", 0)`), so a later validation error
 can be pointed at the exact spot in the file.
 
-The walk also catches what `safe_load` lets through silently:
+The walk also catches what `safe_load` lets through silently, each at its
+line and column:
 
 * a key repeated in one mapping (YAML keeps the last one without a word);
-* tags other than the plain core-schema ones (`!!binary`, `!!set`, `!foo`);
-* alias bombs and recursive aliases (a bounded node budget and an ancestry set).
+* tags other than the plain core-schema ones (`!!binary`, `!!set`, `!foo`,
+  `!!python/...`);
+* recursive aliases (an ancestry set), alias bombs (a bounded node budget) and
+  nesting deeper than `MAX_DEPTH` (counted while composing, so a document of
+  thousands of `[` is refused before Python's recursion limit is near).
 
-Mapping keys are always taken as their literal text: configuration keys are
-names, so `no:` or `1:` should not turn into a boolean or an integer.
+Two YAML 1.1 surprises are undone because they bite people writing these files:
+mapping keys are always their literal text (`no:` or `1:` is a name, not a
+boolean or an integer), and a clock-like plain scalar (`start: 9:00`) stays text
+rather than becoming the base-60 integer 540.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
 
@@ -33,9 +44,20 @@ NodeKind = Literal["mapping", "sequence", "scalar"]
 # pathological nesting is refused in milliseconds instead of eating memory.
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+TOO_DEEP = f"the document is nested too deeply (more than {MAX_DEPTH} levels)"
 
 _CORE = "tag:yaml.org,2002:"
 _MERGE_TAG = _CORE + "merge"
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+
+
+class _ZeroBased(Protocol):
+    """A position as PyYAML counts it (its pure-Python and C marks alike)."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +68,7 @@ class Mark:
     column: int
 
     @classmethod
-    def of(cls, mark: yaml.Mark) -> Mark:
+    def of(cls, mark: _ZeroBased) -> Mark:
         return cls(mark.line + 1, mark.column + 1)
 
 
@@ -104,6 +126,20 @@ class YamlDocument:
     # their text is not in the file, so messages must not show it.
     rewritten: set[YamlPath] = field(default_factory=set)
 
+    def position(self, loc: Sequence[object], *, key: bool = False) -> Mark:
+        """Where the node along `loc` is (see `locate`): its key, or its value."""
+        located = self.locate(loc)[1]
+        return located.key if key else located.value
+
+    def data_at(self, path: Sequence[str]) -> Any:
+        """The loaded value at a path of mapping keys, or None where there is none."""
+        value = self.data
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value
+
     def locate(self, loc: Sequence[object]) -> tuple[YamlPath, Located]:
         """The deepest known node along `loc`, and the path that reaches it.
 
@@ -133,14 +169,44 @@ def load_yaml(text: str, *, on_string: StringHook | None = None) -> YamlDocument
                 data=None, positions={(): Located(Mark(1, 1), Mark(1, 1), "scalar")}
             )
         return _Walker(loader, on_string).run(root)
-    except RecursionError:
-        raise YamlSyntaxError(Mark(1, 1), "the document is nested too deeply") from None
+    except RecursionError:  # not expected past the depth guards; refused all the same
+        raise YamlSyntaxError(Mark.of(loader.get_mark()), TOO_DEEP) from None
     finally:
         loader.dispose()
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose constructor is used only for core-schema scalars."""
+    """SafeLoader whose constructor is used only for core-schema scalars.
+
+    Composing counts the depth (PyYAML composes recursively, so a document of
+    thousands of `[` would otherwise hit Python's recursion limit) and notes where
+    each alias is used: the node an alias resolves to carries its anchor's
+    position, but a problem with the value belongs where the alias stands.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+        # (id of the parent node, index or id of the key node) -> where the alias is
+        self.alias_marks: dict[tuple[int, int], Mark] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        here = Mark.of(event.start_mark or self.get_mark())
+        if self.depth > MAX_DEPTH:
+            raise YamlSyntaxError(here, TOO_DEEP)
+        if isinstance(event, yaml.AliasEvent) and parent is not None:
+            slot = index if isinstance(index, int) else id(index)
+            self.alias_marks[(id(parent), slot)] = here
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self.depth -= 1
+
+    def alias_mark(self, parent: yaml.Node, slot: int | yaml.Node) -> Mark | None:
+        """Where the alias stands that put a value into `parent` at `slot`, if one did."""
+        return self.alias_marks.get((id(parent), slot if isinstance(slot, int) else id(slot)))
 
 
 def _new_loader(text: str) -> _Loader:
@@ -200,8 +266,8 @@ class _Walker:
         self.budget -= 1
         if self.budget < 0:
             raise YamlSyntaxError(where.value, "the document is too large (too many aliases?)")
-        if len(path) > MAX_DEPTH:
-            raise YamlSyntaxError(where.value, "the document is nested too deeply")
+        if len(path) > MAX_DEPTH:  # deep through aliases, each shallow where it stands
+            raise YamlSyntaxError(where.value, TOO_DEEP)
         if id(node) in self.ancestors:
             return self.problem(path, where.value, "an alias refers to a value that contains it")
         self.ancestors.add(id(node))
@@ -235,7 +301,8 @@ class _Walker:
                 )
                 continue
             key = str(key_node.value)
-            where = Located(key_mark, _value_mark(value_node, key_mark), _kind(value_node))
+            value_mark = self.loader.alias_mark(node, key_node) or _value_mark(value_node, key_mark)
+            where = Located(key_mark, value_mark, _kind(value_node))
             result[key] = self.value(value_node, (*path, key), where)
         return result
 
@@ -259,12 +326,13 @@ class _Walker:
     def sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[Any]:
         items = []
         for index, item in enumerate(node.value):
-            here = Mark.of(item.start_mark)
+            here = self.loader.alias_mark(node, index) or Mark.of(item.start_mark)
             items.append(self.value(item, (*path, index), Located(here, here, _kind(item))))
         return items
 
     def scalar(self, node: yaml.ScalarNode, path: YamlPath, where: Located) -> Any:
-        if node.tag == _CORE + "str":
+        clock = node.style is None and _CLOCK.match(str(node.value)) is not None
+        if node.tag == _CORE + "str" or clock:
             return self.string(str(node.value), path, where)
         try:
             return self.loader.construct_object(node)

@@ -10,13 +10,14 @@ title can never make Slack refuse a reminder with `invalid_blocks`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from hub.model.incident import Incident, Person
-from hub.ports import ChatMessage
 
 Block = dict[str, Any]
+"""One Block Kit block, as the vendor's JSON."""
 
 SECTION_TEXT_MAX = 3000
 FIELD_TEXT_MAX = 2000
@@ -30,6 +31,22 @@ URL_MAX = 3000
 # The fallback is for notifications and screen readers: a few lines, not the document.
 FALLBACK_TEXT_MAX = 4000
 ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """What to say: rich `blocks`, and `text` for notifications and screen readers.
+
+    `text` is never empty: it is what a phone's notification and a screen reader
+    show, and what a client that cannot render the blocks falls back to.
+    """
+
+    text: str
+    blocks: tuple[Block, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("a chat message needs a plain-text fallback")
 
 
 def escape(text: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -31,7 +32,6 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from connectors.common.retry_after import parse_retry_after
 from connectors.slack.config import SlackConfig
 from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
-from hub.ports import MessageRef
 
 T = TypeVar("T")
 JsonDict = dict[str, Any]
@@ -55,6 +55,14 @@ USERS_NOT_FOUND = "users_not_found"
 # views.open: the trigger (3 seconds, single use) can no longer open anything.
 EXPIRED_TRIGGER, EXCHANGED_TRIGGER = "expired_trigger_id", "exchanged_trigger_id"
 TRIGGER_SPENT_ERRORS = frozenset({EXPIRED_TRIGGER, EXCHANGED_TRIGGER})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a posted message lives: enough to edit it later (its channel id and ts)."""
+
+    channel: str
+    ts: str
 
 
 class TriggerSpent(Permanent):

@@ -1,4 +1,4 @@
-"""Slack as pmhub's `Chat` (hub.ports.Chat): people, DMs, posts, edits, replies, modals.
+"""The Slack Web API as `SlackNotifier` uses it: people, DMs, posts, edits, replies, modals.
 
 Exactly once without an idempotency key: every post carries its effect key in
 Slack message metadata (`event_type: pmhub_effect`). When the engine does not know
@@ -19,8 +19,10 @@ import aiohttp
 
 from connectors.common.pacer import KeyedPacer
 from connectors.common.ttl_cache import TtlCache
+from connectors.slack.blocks import ChatMessage
 from connectors.slack.client import (
     EXCHANGED_TRIGGER,
+    MessageRef,
     SlackClient,
     TriggerSpent,
     effect_key_of,
@@ -28,7 +30,6 @@ from connectors.slack.client import (
 )
 from connectors.slack.config import SlackConfig
 from hub.errors import RateLimited
-from hub.ports import ChatMessage, MessageRef
 
 CACHE_MAX_ENTRIES = 4096
 # Someone without a Slack account may get one today: ask again sooner than for a hit.
@@ -43,7 +44,7 @@ def is_user_id(target: str) -> bool:
 
 
 class SlackConnector:
-    """Implements `hub.ports.Chat` on the Slack Web API."""
+    """Delivers chat messages on the Slack Web API, exactly once per effect key."""
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.slack.blocks import (
+    ChatMessage,
     actions,
     bullet_list,
     button,
@@ -38,9 +39,8 @@ from connectors.slack.blocks import (
     when,
 )
 from hub.model.incident import Incident, Person
-from hub.model.intent import Intent
+from hub.model.intent import Remind
 from hub.model.postmortem import FollowUp, FollowUpState, Meeting, PostMortem
-from hub.ports import ChatMessage
 
 People = Mapping[str, str | None]
 NO_PEOPLE: People = {}
@@ -206,29 +206,26 @@ def meeting_past_deadline(
     return chat_message(text, blocks)
 
 
-def reminder(intent: Intent, incident: Incident, *, people: People = NO_PEOPLE) -> ChatMessage:
-    """A `remind` intent: a reminder, or an escalation once the deadline has passed."""
-    escalation = intent.payload.get("condition") == "overdue"
+def reminder(
+    reminder: Remind, text: str, incident: Incident, *, people: People = NO_PEOPLE
+) -> ChatMessage:
+    """A `remind` intent's `text`: a reminder, or an escalation once the deadline has passed."""
     name = incident_name(incident)
     title = (
         f":rotating_light: Escalation: the {name} post-mortem is overdue"
-        if escalation
+        if reminder.escalation
         else f":alarm_clock: Reminder: the {name} post-mortem"
     )
-    recipients = [mention(p, people) for p in _people(intent.payload.get("recipients"))]
-    body = escape(intent.message or intent.reason)
+    recipients = [mention(p, people) for p in reminder.recipients]
     blocks: list[dict[str, Any]] = [
-        section(f"*{title}*\n{' '.join(recipients) + ': ' if recipients else ''}{body}"),
+        section(f"*{title}*\n{' '.join(recipients) + ': ' if recipients else ''}{escape(text)}"),
         context(f"{incident_link(incident)} · {incident_title(incident, 100)}"),
     ]
-    unresolved = [str(r) for r in _list(intent.payload.get("unresolved_roles"))]
-    if unresolved:
-        roles = ", ".join(f"`{escape(r)}`" for r in unresolved)
+    if reminder.unresolved_roles:
+        roles = ", ".join(f"`{escape(r)}`" for r in reminder.unresolved_roles)
         blocks.append(context(f":warning: Nobody holds {roles}, so they were not told."))
-    prefix = "Escalation" if escalation else "Reminder"
-    return chat_message(
-        f"{prefix} ({name}): {intent.message or intent.reason}", blocks=tuple(blocks)
-    )
+    prefix = "Escalation" if reminder.escalation else "Reminder"
+    return chat_message(f"{prefix} ({name}): {text}", blocks=tuple(blocks))
 
 
 def review_request(
@@ -409,19 +406,3 @@ def meeting_text(meeting: Meeting | None, deadline: datetime | None) -> str:
 
 def _meeting_plain(meeting: Meeting | None) -> str:
     return utc_text(meeting.start) if meeting else "not scheduled yet"
-
-
-def _list(value: object) -> list[object]:
-    return list(value) if isinstance(value, list) else []
-
-
-def _people(value: object) -> list[Person]:
-    """Recipients from an intent payload (`person_json` dicts); unreadable entries skipped."""
-    found = []
-    for item in _list(value):
-        if isinstance(item, dict):
-            try:
-                found.append(Person.model_validate(item))
-            except ValueError:
-                continue
-    return found

@@ -1,4 +1,4 @@
-"""Slack as pmhub's `Notifier` (hub.ports.notify): who hears what, where, in Block Kit.
+"""Slack as pmhub's `Notifier` (hub.ports): who hears what, where, in Block Kit.
 
 Routing: the owner hears about their post-mortem in a DM; the incidents channel
 hears who owns it and how it ended; review requests go to the post-mortem channel.
@@ -18,6 +18,7 @@ from datetime import datetime
 
 from connectors.slack import messages, replies
 from connectors.slack.blocks import (
+    ChatMessage,
     chat_message,
     context,
     escape,
@@ -27,16 +28,16 @@ from connectors.slack.blocks import (
     mention,
     section,
 )
+from connectors.slack.client import MessageRef
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
 from connectors.slack.modals import handoff_modal
 from hub.errors import Permanent
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Intent
+from hub.model.intent import Remind
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
-from hub.ports import ChatMessage, MessageRef
-from hub.ports.notify import Answer, AnswerKind
+from hub.ports import Answer, AnswerKind
 
 People = dict[str, str | None]
 
@@ -55,7 +56,7 @@ def parse_ref(text: str | None) -> MessageRef | None:
 
 
 class SlackNotifier:
-    """Implements `hub.ports.notify.Notifier` with a `SlackConnector` and the message builders."""
+    """Implements `hub.ports.Notifier` with a `SlackConnector` and the message builders."""
 
     def __init__(self, chat: SlackConnector, config: SlackConfig) -> None:
         self._chat, self._config = chat, config
@@ -201,15 +202,16 @@ class SlackNotifier:
 
     async def remind(
         self,
-        intent: Intent,
         incident: Incident,
-        recipients: Sequence[Person],
+        reminder: Remind,
+        text: str,
         *,
         effect_key: str,
         unknown_outcome: bool,
     ) -> str:
+        recipients = reminder.recipients
         people = await self.people(*recipients)
-        message = messages.reminder(intent, incident, people=people)
+        message = messages.reminder(reminder, text, incident, people=people)
         refs: list[str] = []
         unreachable = False
         for person in recipients:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from connectors.slack.blocks import (
+    ChatMessage,
     chat_message,
     clip,
     context,
@@ -30,7 +31,6 @@ from connectors.slack.messages import (
 )
 from hub.model.incident import Incident, Person
 from hub.model.postmortem import FollowUpState, PostMortem
-from hub.ports import ChatMessage
 
 REASON_MAX = 1500
 

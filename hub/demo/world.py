@@ -46,7 +46,9 @@ class SandboxSettings(Protocol):
 
 
 @dataclass(frozen=True)
-class Person:
+class Character:
+    """One of the demo's people, with the account every fake vendor knows them by."""
+
     name: str
     email: str
     pagerduty_id: str
@@ -55,7 +57,7 @@ class Person:
     jira_account: str
 
 
-ALICE = Person(
+ALICE = Character(
     "Alice Chen",
     "alice@example.com",
     "PTUXL6G",
@@ -63,10 +65,10 @@ ALICE = Person(
     "01HALICE00000000000000001",
     "acc-alice",
 )
-BOB = Person(
+BOB = Character(
     "Bob Okafor", "bob@example.com", "PVMGSML", "U0BOB00001", "01HBOB0000000000000000001", "acc-bob"
 )
-CAROL = Person(
+CAROL = Character(
     "Carol Diaz",
     "carol@example.com",
     "PCAR0L1",

@@ -63,7 +63,7 @@ class EffectRequest:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EffectOutcome:
     """What the vendor call produced.
 
     `update` changes pmhub's own record of the post-mortem as a consequence (the
@@ -77,7 +77,7 @@ class Outcome:
     update: Callable[[PostMortem], PostMortem] | None = None
 
 
-Performer = Callable[[EffectRequest], Awaitable[Outcome]]
+Performer = Callable[[EffectRequest], Awaitable[EffectOutcome]]
 
 
 class EffectRunner:

@@ -85,7 +85,7 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class RunResult:
     """How one run ended; becomes the job.finished log line and the metrics."""
 
     outcome: str  # done | retry | dead | lease_lost | cancelled | error
@@ -339,13 +339,13 @@ class Worker:
     async def _run(self, job: Job) -> None:
         started = time.monotonic()
         with bound_contextvars(job_id=job.id, job_kind=job.kind):
-            result = _Outcome("cancelled")
+            result = RunResult("cancelled")
             try:
                 result = await self._execute(job)
             finally:
                 self._report(job, result, time.monotonic() - started)
 
-    async def _execute(self, job: Job) -> _Outcome:
+    async def _execute(self, job: Job) -> RunResult:
         handler = self.handlers.get(job.kind)
         if handler is None:
             return await self._dead(job, f"no handler registered for kind {job.kind!r}")
@@ -360,7 +360,7 @@ class Worker:
             heartbeat.cancel()
         return await self._settle(job, None)
 
-    async def _expired(self, job: Job) -> _Outcome | None:
+    async def _expired(self, job: Job) -> RunResult | None:
         """Dead when a job has used up its attempts without ever reporting back."""
         if job.attempts <= (job.max_attempts or self.max_attempts):
             return None
@@ -368,7 +368,7 @@ class Worker:
         reason = f"lease expired (worker crashed or hung); last error: {job.last_error}"
         return await self._dead(job, f"gave up after {job.attempts - 1} attempts: {reason}")
 
-    async def _settle(self, job: Job, error: Exception | None) -> _Outcome:
+    async def _settle(self, job: Job, error: Exception | None) -> RunResult:
         """Record how a run ended, by the error taxonomy (one return per outcome)."""
         if error is None or isinstance(error, Conflict):  # Conflict: the effect exists
             self._auth_failed_kinds.discard(job.kind)
@@ -387,7 +387,7 @@ class Worker:
 
     async def _run_batch(self, jobs: list[Job]) -> None:
         started = time.monotonic()
-        results = {job.id: _Outcome("cancelled") for job in jobs}
+        results = {job.id: RunResult("cancelled") for job in jobs}
         try:
             await self._execute_batch(jobs, results)
         finally:
@@ -396,7 +396,7 @@ class Worker:
                 with bound_contextvars(job_id=job.id, job_kind=job.kind):
                     self._report(job, results[job.id], seconds, batch=len(jobs))
 
-    async def _execute_batch(self, jobs: list[Job], results: dict[int, _Outcome]) -> None:
+    async def _execute_batch(self, jobs: list[Job], results: dict[int, RunResult]) -> None:
         handler = self.handlers[jobs[0].kind]
         assert isinstance(handler, BatchJobHandler)  # noqa: S101 - only batch kinds are grouped
         runnable: list[Job] = []
@@ -420,20 +420,20 @@ class Worker:
             if error is not None and not _is_done(error):
                 results[job.id] = await self._settle(job, error)
 
-    async def _record_done(self, jobs: list[Job]) -> dict[int, _Outcome]:
+    async def _record_done(self, jobs: list[Job]) -> dict[int, RunResult]:
         """Mark jobs done in one statement, fenced by our leases like `_record`."""
         if not jobs:
             return {}
         try:
             completed = await self.queue.complete_many(jobs, self.owner)
         except Exception as exc:  # noqa: BLE001 - logged in each job's summary line
-            error = _Outcome("error", f"could not record outcome done: {exc}", exc=exc)
+            error = RunResult("error", f"could not record outcome done: {exc}", exc=exc)
             return {job.id: error for job in jobs}
         self._auth_failed_kinds.difference_update(job.kind for job in jobs)
         return {
-            job.id: _Outcome("done")
+            job.id: RunResult("done")
             if job.id in completed
-            else _Outcome("lease_lost", str(LeaseLost(job.id, self.owner)))
+            else RunResult("lease_lost", str(LeaseLost(job.id, self.owner)))
             for job in jobs
         }
 
@@ -445,11 +445,11 @@ class Worker:
         retry_after: float | None = None,
         delay: float | None = None,
         unexpected: bool = False,
-    ) -> _Outcome:
+    ) -> RunResult:
         error = f"{type(exc).__name__}: {exc}"
         if job.attempts >= (job.max_attempts or self.max_attempts):
             dead = await self._dead(job, f"gave up after {job.attempts} attempts: {error}")
-            return _Outcome(dead.outcome, dead.error, exc=exc if unexpected else None)
+            return RunResult(dead.outcome, dead.error, exc=exc if unexpected else None)
         if delay is None:
             delay = next_retry_delay(
                 job.attempts,
@@ -460,9 +460,9 @@ class Worker:
             )
         retry_at = self._clock() + timedelta(seconds=delay)
         result = await self._record(job, "retry", error, retry_at=retry_at)
-        return _Outcome(result.outcome, error, delay, exc=exc if unexpected else None)
+        return RunResult(result.outcome, error, delay, exc=exc if unexpected else None)
 
-    async def _dead(self, job: Job, reason: str) -> _Outcome:
+    async def _dead(self, job: Job, reason: str) -> RunResult:
         return await self._record(job, "dead", reason)
 
     async def _record(
@@ -472,7 +472,7 @@ class Worker:
         error: str | None,
         *,
         retry_at: datetime | None = None,
-    ) -> _Outcome:
+    ) -> RunResult:
         """Write the run's outcome, fenced by our lease."""
         try:
             if outcome == "done":
@@ -480,11 +480,11 @@ class Worker:
             else:
                 await self.queue.fail(job, self.owner, error or "", retry_at=retry_at)
         except LeaseLost as exc:
-            return _Outcome("lease_lost", str(exc))
+            return RunResult("lease_lost", str(exc))
         except Exception as exc:  # noqa: BLE001 - logged in the job's summary line
             # The lease will expire and the job will run again; idempotency covers it.
-            return _Outcome("error", f"could not record outcome {outcome}: {exc}", exc=exc)
-        return _Outcome(outcome, error)
+            return RunResult("error", f"could not record outcome {outcome}: {exc}", exc=exc)
+        return RunResult(outcome, error)
 
     async def _heartbeat(self, jobs: list[Job]) -> None:
         interval = self.lease_seconds / 3
@@ -514,7 +514,7 @@ class Worker:
                 hint="check the connector's credentials; jobs of this kind are paused",
             )
 
-    def _report(self, job: Job, result: _Outcome, seconds: float, *, batch: int = 1) -> None:
+    def _report(self, job: Job, result: RunResult, seconds: float, *, batch: int = 1) -> None:
         """The one summary line per run, and the metrics (a batch's jobs share its time)."""
         self._observer.job_finished(job.kind, result.outcome, seconds)
         fields: dict[str, object] = {

@@ -33,10 +33,10 @@ __all__ = [
 # Post-mortem and intent types (appended separately to keep concurrent edits apart).
 from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import (
-    AuditEntry,
     ExternalMessage,
     FollowUp,
     FollowUpState,
+    LifecycleDecision,
     Meeting,
     Override,
     OwnerAcceptance,
@@ -46,12 +46,12 @@ from hub.model.postmortem import (
 )
 
 __all__ += [
-    "AuditEntry",
     "ExternalMessage",
     "FollowUp",
     "FollowUpState",
     "Intent",
     "IntentKind",
+    "LifecycleDecision",
     "Meeting",
     "Override",
     "OwnerAcceptance",

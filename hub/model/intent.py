@@ -6,6 +6,27 @@ therefore derived only from the incident id and facts that identify the effect
 (`pm:<id>:meeting`, `pm:<id>:followup:<n>:ticket`, `pm:<id>:remind:<clause>@<utc>`),
 never from the evaluation time, so evaluating the same state twice yields the
 same keys.
+
+What an intent carries is a typed payload, one model per intent kind (a union
+discriminated by `kind`): `hub.policy` builds it, the performers (`hub.engine`) and
+the connectors read it, and mypy checks both sides. Two kinds have two shapes:
+NOTIFY_OWNER (the owner's own DM, or the DM of a former owner after a hand-off) and
+PAGERDUTY_NOTE (when the owner and meeting are known, and at close).
+
+The fingerprint is a stored contract. The effects ledger keeps it, and an effect
+whose fingerprint changed is done again, so the canonical JSON a payload hashes to
+(`Payload.canonical`) must not change for an unchanged intent: a person as their
+known identities only (no nulls), a time as `datetime.isoformat()` in the offset it
+was planned in, and an optional key left out rather than null where the payload
+never had it (`OMIT_WHEN_NONE`). tests/unit/test_intent_fingerprints.py pins the
+digests.
+
+Adding an intent kind: a member of `IntentKind`; a payload model here whose
+`kind` is that member (a `Literal` with it as the default) and whose fields are
+what the effect depends on, nothing worded; the model in `IntentPayload`; the
+policy adds it with `Context.add`; a performer registered for the kind reads it
+with `hub.engine.performers.payload_of`. Then add a scenario to the fingerprint
+test and check that only new digests appear.
 """
 
 from __future__ import annotations
@@ -14,10 +35,11 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import Field, JsonValue
+from pydantic import Discriminator, Field, JsonValue, PlainSerializer, Tag
 
-from hub.model.incident import Frozen
+from hub.model.incident import Frozen, Person
 
 
 class IntentKind(StrEnum):
@@ -41,19 +63,298 @@ class IntentKind(StrEnum):
     SHARE_OUTCOME = "share_outcome"
 
 
+def _identities(person: Person) -> dict[str, str]:
+    return person.model_dump(exclude_none=True)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+# A person in a payload: every identity we know, nothing empty (the canonical form).
+PersonRef = Annotated[Person, PlainSerializer(_identities, when_used="json")]
+# A time in a payload: ISO 8601 with the offset it was planned in (pydantic would
+# write UTC as "Z", which is not what was hashed before payloads were typed).
+Moment = Annotated[datetime, PlainSerializer(_iso, when_used="json")]
+
+
+class Payload(Frozen):
+    """Base of every intent payload: what the effect depends on, and nothing worded."""
+
+    # Keys left out of the canonical form when None, rather than written as null.
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset()
+
+    def canonical(self) -> dict[str, JsonValue]:
+        """The JSON `Intent.fingerprint` hashes (the kind is hashed beside it, not in it)."""
+        data: dict[str, JsonValue] = self.model_dump(mode="json", exclude={"kind"})
+        for name in self.OMIT_WHEN_NONE:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class MeetingFacts(Frozen):
+    """What a message about the booked meeting shows: its time and link."""
+
+    start: Moment
+    end: Moment
+    html_link: str | None
+
+
+# -- the post-mortem and its owner -----------------------------------------------------
+
+
+class CreatePostMortem(Payload):
+    kind: Literal[IntentKind.CREATE_POSTMORTEM] = IntentKind.CREATE_POSTMORTEM
+    incident_id: str
+
+
+class NotifyOwner(Payload):
+    """The owner's DM: what it shows (deadline, meeting, Accept) is what re-runs it."""
+
+    kind: Literal[IntentKind.NOTIFY_OWNER] = IntentKind.NOTIFY_OWNER
+    owner: PersonRef
+    reason: str = Field(description="the owner chain entry that chose them")
+    designated_by: PersonRef | None
+    previous_owner: PersonRef | None
+    deadline: Moment | None
+    meeting: MeetingFacts | None
+    accepted_at: Moment | None
+
+
+class NotifyFormerOwner(Payload):
+    """A former owner's DM, under their NOTIFY_OWNER key, edited to name the new owner."""
+
+    kind: Literal[IntentKind.NOTIFY_OWNER] = IntentKind.NOTIFY_OWNER
+    owner: PersonRef = Field(description="the former owner, whose DM this is")
+    handed_to: PersonRef
+
+
+class AnnounceOwner(Payload):
+    kind: Literal[IntentKind.ANNOUNCE_OWNER] = IntentKind.ANNOUNCE_OWNER
+    owner: PersonRef
+    previous_owner: PersonRef | None
+    deadline: Moment | None
+    meeting: MeetingFacts | None
+
+
+class AskOptional(Payload):
+    kind: Literal[IntentKind.ASK_OPTIONAL] = IntentKind.ASK_OPTIONAL
+    recipient: PersonRef
+    reason: str = Field(description="the owner chain entry that chose the recipient")
+
+
+# -- the meeting -----------------------------------------------------------------------
+
+
+class ScheduleMeeting(Payload):
+    """The window to book in, not a chosen time: the slot is chosen when the job runs."""
+
+    kind: Literal[IntentKind.SCHEDULE_MEETING] = IntentKind.SCHEDULE_MEETING
+    calendar: str
+    title: str
+    organizer: PersonRef
+    duration_minutes: int
+    window_start: Moment
+    deadline: Moment
+    timezone: str = Field(description="the policy's IANA time zone")
+    earliest_slot: Moment | None
+    invitees: tuple[str, ...]
+
+
+class InviteToMeeting(Payload):
+    kind: Literal[IntentKind.INVITE_TO_MEETING] = IntentKind.INVITE_TO_MEETING
+    email: str
+    event_ref: str | None = Field(description="None for a meeting recorded by hand")
+    calendar: str
+
+
+class UpdateMeeting(Payload):
+    """What pmhub writes on the event besides its time."""
+
+    kind: Literal[IntentKind.UPDATE_MEETING] = IntentKind.UPDATE_MEETING
+    event_ref: str
+    owner: PersonRef | None
+    commander: PersonRef | None
+    reopened: bool
+
+
+class CheckMeeting(Payload):
+    kind: Literal[IntentKind.CHECK_MEETING] = IntentKind.CHECK_MEETING
+    event_ref: str
+    calendar: str
+
+
+class ReportLateMeeting(Payload):
+    kind: Literal[IntentKind.REPORT_LATE_MEETING] = IntentKind.REPORT_LATE_MEETING
+    recipient: PersonRef
+    meeting: MeetingFacts
+    deadline: Moment
+
+
+class ReportUnresolvedRole(Payload):
+    kind: Literal[IntentKind.REPORT_UNRESOLVED_ROLE] = IntentKind.REPORT_UNRESOLVED_ROLE
+    role: str
+    recipient: PersonRef
+
+
+class RequestReview(Payload):
+    kind: Literal[IntentKind.REQUEST_REVIEW] = IntentKind.REQUEST_REVIEW
+    meeting_start: Moment
+    document_url: str | None
+    owner: PersonRef | None
+
+
+class Remind(Payload):
+    kind: Literal[IntentKind.REMIND] = IntentKind.REMIND
+    condition: str = Field(description="the reminder's `if` (hub.policy.schema.ReminderCondition)")
+    recipients: tuple[PersonRef, ...]
+    unresolved_roles: tuple[str, ...] = Field(description="roles nobody holds: not told")
+
+    @property
+    def escalation(self) -> bool:
+        """An `overdue` reminder escalates: the deadline has passed."""
+        return self.condition == "overdue"
+
+
+# -- what the post-mortem produces -----------------------------------------------------
+
+
+class FileFollowUp(Payload):
+    kind: Literal[IntentKind.FILE_FOLLOWUP] = IntentKind.FILE_FOLLOWUP
+    id: str
+    summary: str
+    priority: str
+    owner: PersonRef | None
+    labels: tuple[str, ...]
+    incident_ref: str
+    postmortem_url: str | None
+    priority_override_reason: str | None = Field(
+        default=None, description="why it is filed despite a priority the policy does not file"
+    )
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"priority_override_reason"})
+
+
+class FlagFollowUp(Payload):
+    kind: Literal[IntentKind.FLAG_FOLLOWUP] = IntentKind.FLAG_FOLLOWUP
+    id: str
+    summary: str
+    priority: str
+    allowed: tuple[str, ...] = Field(description="the priorities the policy files")
+    recipient: PersonRef | None
+
+
+class RequestExternalMessage(Payload):
+    kind: Literal[IntentKind.REQUEST_EXTERNAL_MESSAGE] = IntentKind.REQUEST_EXTERNAL_MESSAGE
+    recipient: PersonRef
+
+
+class PublishExternalMessage(Payload):
+    kind: Literal[IntentKind.PUBLISH_EXTERNAL_MESSAGE] = IntentKind.PUBLISH_EXTERNAL_MESSAGE
+    body: str
+    incident_ref: str
+    title: str
+
+
+# -- telling the incident tools and the team -------------------------------------------
+
+
+class OwnerAndMeetingNote(Payload):
+    """The PagerDuty incident names the post-mortem owner and meeting."""
+
+    kind: Literal[IntentKind.PAGERDUTY_NOTE] = IntentKind.PAGERDUTY_NOTE
+    moment: Literal["owner_and_meeting"] = "owner_and_meeting"
+    owner: PersonRef
+    meeting_start: Moment
+    meeting_link: str | None
+    document_url: str | None
+
+
+class _Closing(Payload):
+    """What is said when the post-mortem closes: the same facts to PagerDuty and the team."""
+
+    moment: Literal["closed"] = "closed"
+    not_needed_reason: str | None
+    document_url: str | None
+    follow_ups: tuple[str, ...] = Field(description="tracker keys, else summaries")
+
+
+class ClosedNote(_Closing):
+    kind: Literal[IntentKind.PAGERDUTY_NOTE] = IntentKind.PAGERDUTY_NOTE
+
+
+class ShareOutcome(_Closing):
+    kind: Literal[IntentKind.SHARE_OUTCOME] = IntentKind.SHARE_OUTCOME
+
+
+def _owner_dm_shape(value: Any) -> str:
+    """Which NOTIFY_OWNER shape: a former owner's DM is the one naming whom it went to."""
+    if isinstance(value, dict):
+        return "former" if "handed_to" in value else "owner"
+    return "former" if isinstance(value, NotifyFormerOwner) else "owner"
+
+
+OwnerDm = Annotated[
+    Annotated[NotifyOwner, Tag("owner")] | Annotated[NotifyFormerOwner, Tag("former")],
+    Discriminator(_owner_dm_shape),
+]
+PagerDutyNote = Annotated[OwnerAndMeetingNote | ClosedNote, Field(discriminator="moment")]
+
+IntentPayload = Annotated[
+    CreatePostMortem
+    | OwnerDm
+    | AnnounceOwner
+    | AskOptional
+    | ScheduleMeeting
+    | InviteToMeeting
+    | UpdateMeeting
+    | CheckMeeting
+    | ReportLateMeeting
+    | ReportUnresolvedRole
+    | RequestReview
+    | Remind
+    | FileFollowUp
+    | FlagFollowUp
+    | RequestExternalMessage
+    | PublishExternalMessage
+    | PagerDutyNote
+    | ShareOutcome,
+    Field(discriminator="kind"),
+]
+
+
+def payload_types() -> dict[IntentKind, tuple[type[Payload], ...]]:
+    """Every payload model of the union, by the intent kind it carries (in union order)."""
+    found: dict[IntentKind, tuple[type[Payload], ...]] = {}
+
+    def visit(hint: Any) -> None:
+        if isinstance(hint, type) and issubclass(hint, Payload):
+            kind = hint.model_fields["kind"].default
+            found[kind] = (*found.get(kind, ()), hint)
+        for inner in get_args(hint):
+            visit(inner)
+
+    visit(IntentPayload)
+    return found
+
+
 class Intent(Frozen):
     key: str = Field(description="stable identity, e.g. 'pm:pagerduty:P1:meeting'")
-    kind: IntentKind
     due_at: datetime | None = Field(
         default=None, description="when to carry it out; None means as soon as possible"
     )
     rule: str = Field(description="name of the policy rule that asked for it")
     clause: str = Field(description="the part of the rule, e.g. 'meeting' or 'reminders.overdue'")
     reason: str = Field(description="one sentence a person can read")
-    payload: dict[str, JsonValue] = Field(default_factory=dict)
+    payload: IntentPayload
     message: str = Field(
         default="", description="text for people; rewording it is not a change worth re-sending"
     )
+
+    @property
+    def kind(self) -> IntentKind:
+        return self.payload.kind
 
     def fingerprint(self) -> str:
         """A digest of what the effect depends on: equal fingerprints mean nothing changed.
@@ -67,7 +368,7 @@ class Intent(Frozen):
             "due_at": due,
             "rule": self.rule,
             "clause": self.clause,
-            "payload": self.payload,
+            "payload": self.payload.canonical(),
         }
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -147,8 +147,11 @@ class PostMortem(Frozen):
         return ordered[-2].person if ordered[1:] else None
 
 
-class AuditEntry(Frozen):
-    """One lifecycle decision, allowed or refused: who asked for what, why, under which rule."""
+class LifecycleDecision(Frozen):
+    """One lifecycle decision, allowed or refused: who asked for what, why, under which rule.
+
+    The audit trail records it (as a `hub.store.audit.AuditEntry` row, among others).
+    """
 
     at: datetime
     incident_id: str

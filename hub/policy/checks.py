@@ -27,13 +27,13 @@ from hub.policy.templates import (
     make_environment,
     validate,
 )
-from hub.policy.yamlnodes import YamlDoc
+from hub.yamlpos import YamlDocument
 
 Loc = tuple[str | int, ...]
 
 
 class _Report:
-    def __init__(self, doc: YamlDoc, filename: str) -> None:
+    def __init__(self, doc: YamlDocument, filename: str) -> None:
         self.doc, self.filename = doc, filename
         self.problems: list[Problem] = []
 
@@ -43,7 +43,7 @@ class _Report:
 
 
 def build_policy(
-    spec: PolicySpec, doc: YamlDoc, filename: str
+    spec: PolicySpec, doc: YamlDocument, filename: str
 ) -> tuple[Policy | None, list[Problem]]:
     report = _Report(doc, filename)
     calendar = _calendar(spec.calendar)
@@ -67,7 +67,7 @@ def build_policy(
     return Policy(filename, spec, calendar, messages, labels, _positions(spec, doc)), []
 
 
-def _positions(spec: PolicySpec, doc: YamlDoc) -> dict[tuple[str, ...], tuple[int, int]]:
+def _positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tuple[int, int]]:
     found: dict[tuple[str, ...], tuple[int, int]] = {}
     for index, rule in enumerate(spec.rules):
         pos = doc.position(("rules", index, "name"))

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import JsonValue
-
 from hub.model.incident import Incident, IncidentStatus, Person
-from hub.model.intent import Intent, IntentKind
+from hub.model.intent import Intent, IntentPayload
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy.calendar import WorkCalendar
 from hub.policy.plan import OwnerChoice
@@ -26,15 +23,6 @@ from hub.policy.templates import (
 
 RESOLVED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
 OPEN_STATUSES = (PostMortemStatus.DRAFT, PostMortemStatus.IN_REVIEW)
-
-
-def person_json(person: Person) -> dict[str, JsonValue]:
-    """A person for a connector: every identity we know, nothing empty."""
-    return {name: value for name, value in person.model_dump().items() if value is not None}
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 @dataclass
@@ -71,23 +59,22 @@ class Context:
     def add(
         self,
         suffix: str,
-        kind: IntentKind,
         clause: str,
         reason: str,
+        payload: IntentPayload,
         *,
         due_at: datetime | None = None,
-        payload: Mapping[str, JsonValue] | None = None,
         message: str = "",
     ) -> None:
+        """An intent of `payload`'s kind under `pm:<incident id>:<suffix>`."""
         self.intents.append(
             Intent(
                 key=f"pm:{self.incident.id}:{suffix}",
-                kind=kind,
                 due_at=due_at,
                 rule=self.rule.name,
                 clause=clause,
                 reason=reason,
-                payload=dict(payload or {}),
+                payload=payload,
                 message=message,
             )
         )

@@ -13,11 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.model.incident import Incident, IncidentStatus, Person
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    AnnounceOwner,
+    AskOptional,
+    CreatePostMortem,
+    NotifyFormerOwner,
+    NotifyOwner,
+)
 from hub.model.postmortem import PostMortem, PostMortemStatus
-from hub.policy.context import Context, iso, person_json
+from hub.policy.context import Context
+from hub.policy.external_message import external_message_required, plan_external_message
+from hub.policy.followups import plan_follow_ups
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
-from hub.policy.outcomes import external_message_required, plan_external_message, plan_follow_ups
 from hub.policy.owner import choose_owner
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
@@ -106,10 +113,9 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     if pm is None:
         ctx.add(
             "create",
-            IntentKind.CREATE_POSTMORTEM,
             "postmortem",
             f"rule {ctx.rule.name!r} requires a post-mortem for this {ctx.incident.severity}",
-            payload={"incident_id": ctx.incident.id},
+            CreatePostMortem(incident_id=ctx.incident.id),
         )
     planned = plan_meeting(ctx)
     meeting = planned[0] if planned else None
@@ -153,37 +159,35 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
     if owner is None:
         return
     deadline = meeting.deadline if meeting else None
-    scheduled = meeting_facts(ctx.postmortem.meeting if ctx.postmortem else None)
-    previous = person_json(owner.previous) if owner.previous else None
+    booked = ctx.postmortem.meeting if ctx.postmortem else None
+    scheduled = meeting_facts(booked) if booked else None
     ctx.add(
         f"owner:notify:{owner.person.key}",
-        IntentKind.NOTIFY_OWNER,
         "owner",
         f"{owner.person.display} owns the post-mortem (chosen by: {owner.reason})",
-        payload={
-            "owner": person_json(owner.person),
-            "reason": owner.reason,
-            "designated_by": person_json(owner.designated_by) if owner.designated_by else None,
-            "previous_owner": previous,
-            "deadline": iso(deadline),
-            "meeting": scheduled,
-            "accepted_at": iso(_accepted_at(ctx, owner.person)),
-        },
+        NotifyOwner(
+            owner=owner.person,
+            reason=owner.reason,
+            designated_by=owner.designated_by,
+            previous_owner=owner.previous,
+            deadline=deadline,
+            meeting=scheduled,
+            accepted_at=_accepted_at(ctx, owner.person),
+        ),
         message=ctx.message(
             "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline
         ),
     )
     ctx.add(
         "owner:announce",
-        IntentKind.ANNOUNCE_OWNER,
         "owner",
         f"tell the incidents channel that {owner.person.display} owns the post-mortem",
-        payload={
-            "owner": person_json(owner.person),
-            "previous_owner": previous,
-            "deadline": iso(deadline),
-            "meeting": scheduled,
-        },
+        AnnounceOwner(
+            owner=owner.person,
+            previous_owner=owner.previous,
+            deadline=deadline,
+            meeting=scheduled,
+        ),
     )
 
 
@@ -204,10 +208,9 @@ def _tell_former_owners(ctx: Context) -> None:
     for person in former.values():
         ctx.add(
             f"owner:notify:{person.key}",
-            IntentKind.NOTIFY_OWNER,
             "owner",
             f"{person.display} handed the post-mortem on; {owner.person.display} owns it now",
-            payload={"owner": person_json(person), "handed_to": person_json(owner.person)},
+            NotifyFormerOwner(owner=person, handed_to=owner.person),
         )
 
 
@@ -224,9 +227,8 @@ def _ask_optional(ctx: Context) -> None:
         return
     ctx.add(
         f"optional:ask:{owner.person.key}",
-        IntentKind.ASK_OPTIONAL,
         "postmortem",
         "a post-mortem is optional: ask whether a quick one should tune the alerting",
-        payload={"recipient": person_json(owner.person), "reason": owner.reason},
+        AskOptional(recipient=owner.person, reason=owner.reason),
         message=ctx.message("optional_ask"),
     )

@@ -23,14 +23,3 @@ class PolicyError(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-def describe(path: Sequence[object]) -> str:
-    """`rules[0].meeting.deadline`; the top level reads as such."""
-    text = ""
-    for elem in path:
-        if isinstance(elem, int):
-            text += f"[{elem}]"
-        else:
-            text += f".{elem}" if text else str(elem)
-    return text or "the top level"

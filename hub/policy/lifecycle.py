@@ -1,6 +1,6 @@
 """Post-mortem status changes with their guards: Draft -> In Review -> Reviewed -> Closed.
 
-Every request, allowed or refused, yields an `AuditEntry` (who, what, why, under
+Every request, allowed or refused, yields a `LifecycleDecision` (who, what, why, under
 which rule), so "why is this still in review?" always has an answer.
 
 Guards (seed 004):
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.model.incident import Frozen, Person
-from hub.model.postmortem import AuditEntry, FollowUpState, PostMortem, PostMortemStatus
+from hub.model.postmortem import FollowUpState, LifecycleDecision, PostMortem, PostMortemStatus
 from hub.policy.calendar import instant
 from hub.policy.plan import Plan
 
@@ -38,7 +38,7 @@ BACKWARD = {S.IN_REVIEW: {S.DRAFT}, S.REVIEWED: {S.IN_REVIEW}, S.CLOSED: {S.DRAF
 class TransitionResult(Frozen):
     allowed: bool
     reason: str
-    audit: AuditEntry
+    audit: LifecycleDecision
     postmortem: PostMortem  # the new value when allowed, the unchanged one when refused
 
 
@@ -67,8 +67,8 @@ class _Request:
         audit = self.audit(reason, tuple(g.name for g in failed or []), allowed=False)
         return TransitionResult(allowed=False, reason=reason, audit=audit, postmortem=self.pm)
 
-    def audit(self, reason: str, guards: tuple[str, ...], *, allowed: bool) -> AuditEntry:
-        return AuditEntry(
+    def audit(self, reason: str, guards: tuple[str, ...], *, allowed: bool) -> LifecycleDecision:
+        return LifecycleDecision(
             at=self.now,
             incident_id=self.pm.incident_id,
             actor=self.actor,

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from hub.policy.checks import across_files, build_policy
-from hub.policy.errors import PolicyError, Problem, describe
+from hub.policy.errors import PolicyError, Problem
 from hub.policy.policyset import Policy, PolicySet
 from hub.policy.schema import PolicySpec
-from hub.policy.yamlnodes import YamlDoc, YamlSyntaxError, load
+from hub.yamlpos import YamlDocument, YamlSyntaxError, describe_path, load_yaml
 
 
 def load_policies(paths: Iterable[str | Path]) -> PolicySet:
@@ -47,14 +47,19 @@ def parse_policy(text: str, filename: str) -> Policy:
 
 def check_policy_text(text: str, filename: str) -> tuple[Policy | None, list[Problem]]:
     try:
-        doc = load(text)
+        doc = load_yaml(text)
     except YamlSyntaxError as exc:
-        return None, [Problem(filename, exc.pos.line, exc.pos.column, exc.message)]
-    problems = [Problem(filename, pos.line, pos.column, msg) for pos, msg in doc.problems]
+        return None, [Problem(filename, exc.mark.line, exc.mark.column, exc.message)]
+    problems = [Problem(filename, p.mark.line, p.mark.column, p.message) for p in doc.problems]
     try:
         spec = PolicySpec.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
-        problems += [_schema_problem(filename, doc, error) for error in exc.errors()]
+        # A value the YAML walk already refused (an unknown tag, a recursive alias)
+        # was replaced by a stand-in: a schema complaint about it would only echo.
+        refused = [p.path for p in doc.problems if p.invalidates]
+        for error in exc.errors():
+            if not any(doc.locate(error["loc"])[0][: len(bad)] == bad for bad in refused):
+                problems.append(_schema_problem(filename, doc, error))
         return None, problems
     policy, more = build_policy(spec, doc, filename)
     return policy, problems + more
@@ -81,7 +86,7 @@ def _load_all(paths: Iterable[str | Path]) -> tuple[list[Policy], list[Problem]]
 # -- turning pydantic errors into file:line:column messages --------------------------
 
 
-def _schema_problem(filename: str, doc: YamlDoc, error: ErrorDetails) -> Problem:
+def _schema_problem(filename: str, doc: YamlDocument, error: ErrorDetails) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
     is_key = kind == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")
@@ -92,7 +97,7 @@ def _schema_problem(filename: str, doc: YamlDoc, error: ErrorDetails) -> Problem
 
 def _message(error: ErrorDetails, path: tuple[int | str, ...]) -> str:
     kind, value = error["type"], error.get("input")
-    parent, leaf = describe(path[:-1]), path[-1] if path else ""
+    parent, leaf = describe_path(path[:-1]), path[-1] if path else ""
     where = f"in {parent}" if path[:-1] else "at the top level"
     if kind == "extra_forbidden":
         return f"unknown key {leaf!r} {where}{_allowed(path[:-1], keys=True)}"
@@ -101,9 +106,9 @@ def _message(error: ErrorDetails, path: tuple[int | str, ...]) -> str:
     if kind in ("literal_error", "enum"):
         if error["loc"] and error["loc"][-1] == "[key]":
             return f"unknown key {value!r} in {parent}{_allowed(path[:-1], keys=True)}"
-        return f"{value!r} is not allowed for {describe(path)}{_allowed(path)}"
+        return f"{value!r} is not allowed for {describe_path(path)}{_allowed(path)}"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{describe(path)}: {message}"
+    return f"{describe_path(path)}: {message}"
 
 
 def _allowed(path: Sequence[int | str], *, keys: bool = False) -> str:

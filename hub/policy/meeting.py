@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    InviteToMeeting,
+    ReportUnresolvedRole,
+    RequestReview,
+    ScheduleMeeting,
+)
 from hub.policy.calendar import instant
 from hub.policy.conditions import matches
-from hub.policy.context import Context, iso, person_json
+from hub.policy.context import Context
 from hub.policy.deadlines import candidate_slots, shift, shift_back
 from hub.policy.directory import Invitees, resolve_invitees
 from hub.policy.durations import Elapsed
@@ -108,20 +113,19 @@ def _intents(ctx: Context, plan: MeetingPlan, invitees: Invitees) -> None:
         )
     ctx.add(
         "meeting",
-        IntentKind.SCHEDULE_MEETING,
         "meeting",
         f"schedule the post-mortem meeting to end by {plan.deadline.isoformat()}",
-        payload={
-            "calendar": plan.calendar,
-            "title": ctx.message("meeting_title"),
-            "organizer": person_json(ctx.owner.person),
-            "duration_minutes": int(plan.duration.total_seconds() // 60),
-            "window_start": iso(plan.window_start),
-            "deadline": iso(plan.deadline),
-            "timezone": ctx.calendar.tz.key,
-            "earliest_slot": iso(first[0].start) if first else None,
-            "invitees": list(plan.invitees),
-        },
+        ScheduleMeeting(
+            calendar=plan.calendar,
+            title=ctx.message("meeting_title"),
+            organizer=ctx.owner.person,
+            duration_minutes=int(plan.duration.total_seconds() // 60),
+            window_start=plan.window_start,
+            deadline=plan.deadline,
+            timezone=ctx.calendar.tz.key,
+            earliest_slot=first[0].start if first else None,
+            invitees=plan.invitees,
+        ),
     )
 
 
@@ -131,10 +135,9 @@ def _unresolved(ctx: Context, role: str) -> None:
         return
     ctx.add(
         f"meeting:unresolved:{role}",
-        IntentKind.REPORT_UNRESOLVED_ROLE,
         "meeting.invite",
         f"no one was found for {role!r}; the owner should invite them by hand",
-        payload={"role": role, "recipient": person_json(ctx.owner.person)},
+        ReportUnresolvedRole(role=role, recipient=ctx.owner.person),
         message=f"pmhub found nobody for the role {role!r}: please invite them to the meeting.",
     )
 
@@ -153,14 +156,11 @@ def _check_scheduled(ctx: Context, plan: MeetingPlan) -> None:
         if email.casefold() not in present:
             ctx.add(
                 f"meeting:invite:{email.casefold()}",
-                IntentKind.INVITE_TO_MEETING,
                 "meeting.invite",
                 f"invite {email}: the policy wants them at the meeting",
-                payload={
-                    "email": email,
-                    "event_ref": meeting.event_ref,
-                    "calendar": meeting.calendar,
-                },
+                InviteToMeeting(
+                    email=email, event_ref=meeting.event_ref, calendar=meeting.calendar
+                ),
             )
 
 
@@ -177,15 +177,14 @@ def _review_request(ctx: Context, plan: MeetingPlan) -> None:
     due = shift_back(ctx.calendar, meeting.start, spec.share_before_meeting)
     ctx.add(
         "review-request",
-        IntentKind.REQUEST_REVIEW,
         "review",
         f"share the post-mortem for review {spec.share_before_meeting} before the meeting",
+        RequestReview(
+            meeting_start=meeting.start,
+            document_url=ctx.postmortem.document_url if ctx.postmortem else None,
+            owner=ctx.owner_person,
+        ),
         due_at=due,
-        payload={
-            "meeting_start": iso(meeting.start),
-            "document_url": ctx.postmortem.document_url if ctx.postmortem else None,
-            "owner": person_json(ctx.owner.person) if ctx.owner else None,
-        },
         message=ctx.message(
             "review_request", meeting=meeting.model_dump(), owner=person_value(ctx.owner_person)
         ),

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from hub.model.incident import Person
-from hub.model.intent import IntentKind, utc_stamp
+from hub.model.intent import Remind, utc_stamp
 from hub.model.postmortem import FollowUpState, PostMortemStatus
 from hub.policy.calendar import WorkCalendar, instant
-from hub.policy.context import OPEN_STATUSES, Context, person_json
+from hub.policy.context import OPEN_STATUSES, Context
 from hub.policy.deadlines import shift, shift_back
 from hub.policy.directory import resolve_role
 from hub.policy.durations import Duration, Elapsed
@@ -149,15 +149,14 @@ def _emit(ctx: Context, reminder: ReminderSpec, due: datetime, deadline: datetim
     condition = CONDITION_TEXT[reminder.if_]
     ctx.add(
         f"remind:{reminder.clause}@{utc_stamp(due)}",
-        IntentKind.REMIND,
         f"reminders.{reminder.clause}",
         f"reminder: {condition}",
+        Remind(
+            condition=reminder.if_,
+            recipients=tuple(_unique(recipients)),
+            unresolved_roles=tuple(unresolved),
+        ),
         due_at=due,
-        payload={
-            "condition": reminder.if_,
-            "recipients": [person_json(p) for p in _unique(recipients)],
-            "unresolved_roles": list(unresolved),
-        },
         message=ctx.message(
             "reminder", clause=reminder.clause, condition=condition, deadline=deadline
         ),

@@ -24,23 +24,23 @@ invited them on purpose.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import JsonValue
-
-from hub.model.intent import IntentKind, utc_stamp
+from hub.model.intent import (
+    CheckMeeting,
+    MeetingFacts,
+    ReportLateMeeting,
+    UpdateMeeting,
+    utc_stamp,
+)
 from hub.model.postmortem import Meeting
 from hub.policy.calendar import instant
-from hub.policy.context import OPEN_STATUSES, Context, iso, person_json
+from hub.policy.context import OPEN_STATUSES, Context
 from hub.policy.plan import MeetingPlan
 from hub.policy.reminders import occurrences
 
 
-def meeting_facts(meeting: Meeting | None) -> dict[str, JsonValue] | None:
+def meeting_facts(meeting: Meeting) -> MeetingFacts:
     """What a message about the meeting depends on (its time and link), for a payload."""
-    if meeting is None:
-        return None
-    return {"start": iso(meeting.start), "end": iso(meeting.end), "html_link": meeting.html_link}
+    return MeetingFacts(start=meeting.start, end=meeting.end, html_link=meeting.html_link)
 
 
 def plan_upkeep(ctx: Context, plan: MeetingPlan) -> None:
@@ -59,41 +59,35 @@ def update_details(ctx: Context, meeting: Meeting, *, reopened: bool) -> None:
     """Patch the event's description when who owns or leads it changes, or on a reopen."""
     if meeting.event_ref is None:
         return
-    commander = ctx.incident.incident_commander
     ctx.add(
         "meeting:details",
-        IntentKind.UPDATE_MEETING,
         "meeting",
         "keep the meeting's description true: the owner, the commander, a reopened incident",
-        payload={
-            "event_ref": meeting.event_ref,
-            "owner": person_json(ctx.owner.person) if ctx.owner else None,
-            "commander": person_json(commander) if commander else None,
-            "reopened": reopened,
-        },
+        UpdateMeeting(
+            event_ref=meeting.event_ref,
+            owner=ctx.owner_person,
+            commander=ctx.incident.incident_commander,
+            reopened=reopened,
+        ),
     )
 
 
 def _checks(ctx: Context, plan: MeetingPlan, meeting: Meeting) -> None:
     spec = ctx.rule.meeting
     first = plan.anchor or ctx.resolved_at
-    if spec is None or first is None:
+    if spec is None or first is None or meeting.event_ref is None:
         return
+    check = CheckMeeting(event_ref=meeting.event_ref, calendar=meeting.calendar)
     last, upcoming = occurrences(ctx.calendar, first, spec.check_every, ctx.now)
     for due in (last, upcoming):
         if due is not None and instant(due) < instant(meeting.start):
-            _check(ctx, meeting, due)
-
-
-def _check(ctx: Context, meeting: Meeting, due: datetime) -> None:
-    ctx.add(
-        f"meeting:check@{utc_stamp(due)}",
-        IntentKind.CHECK_MEETING,
-        "meeting.check",
-        "read the meeting back from the calendar: a person may have moved it",
-        due_at=due,
-        payload={"event_ref": meeting.event_ref, "calendar": meeting.calendar},
-    )
+            ctx.add(
+                f"meeting:check@{utc_stamp(due)}",
+                "meeting.check",
+                "read the meeting back from the calendar: a person may have moved it",
+                check,
+                due_at=due,
+            )
 
 
 def _late(ctx: Context, plan: MeetingPlan, meeting: Meeting) -> None:
@@ -102,13 +96,12 @@ def _late(ctx: Context, plan: MeetingPlan, meeting: Meeting) -> None:
         return
     ctx.add(
         f"meeting:late:{owner.person.key}@{utc_stamp(meeting.end)}",
-        IntentKind.REPORT_LATE_MEETING,
         "meeting",
         f"the meeting now ends {meeting.end.isoformat()}, after the deadline "
         f"{deadline.isoformat()}: tell the owner (pmhub does not move it back)",
-        payload={
-            "recipient": person_json(owner.person),
-            "meeting": meeting_facts(meeting),
-            "deadline": iso(deadline),
-        },
+        ReportLateMeeting(
+            recipient=owner.person,
+            meeting=meeting_facts(meeting),
+            deadline=deadline,
+        ),
     )

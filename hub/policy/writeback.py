@@ -8,12 +8,10 @@ both; the incidents channel hears the outcome at close.
 
 from __future__ import annotations
 
-from pydantic import JsonValue
-
 from hub.model.incident import Source
-from hub.model.intent import IntentKind
+from hub.model.intent import ClosedNote, OwnerAndMeetingNote, ShareOutcome
 from hub.model.postmortem import PostMortemStatus
-from hub.policy.context import Context, person_json
+from hub.policy.context import Context
 
 
 def plan_writeback(ctx: Context) -> None:
@@ -30,40 +28,38 @@ def plan_writeback(ctx: Context) -> None:
         return
     ctx.add(
         "pagerduty-note:owner-meeting",
-        IntentKind.PAGERDUTY_NOTE,
         "writeback",
         "the PagerDuty incident names the post-mortem owner and meeting",
-        payload={
-            "moment": "owner_and_meeting",
-            "owner": person_json(owner.person),
-            "meeting_start": meeting.start.isoformat(),
-            "meeting_link": meeting.html_link,
-            "document_url": pm.document_url,
-        },
+        OwnerAndMeetingNote(
+            owner=owner.person,
+            meeting_start=meeting.start,
+            meeting_link=meeting.html_link,
+            document_url=pm.document_url,
+        ),
     )
 
 
 def _closed(ctx: Context) -> None:
     pm = ctx.postmortem
     assert pm is not None  # noqa: S101 - checked by the caller
-    payload: dict[str, JsonValue] = {
-        "moment": "closed",
-        "not_needed_reason": pm.not_needed_reason,
-        "document_url": pm.document_url,
-        "follow_ups": [str(f.tracker_key or f.summary) for f in pm.follow_ups],
-    }
+    not_needed_reason, document_url = pm.not_needed_reason, pm.document_url
+    follow_ups = tuple(str(f.tracker_key or f.summary) for f in pm.follow_ups)
     ctx.add(
         "outcome:share",
-        IntentKind.SHARE_OUTCOME,
         "writeback",
         "the post-mortem closed: share the outcome in the incidents channel (seed 000)",
-        payload=payload,
+        ShareOutcome(
+            not_needed_reason=not_needed_reason, document_url=document_url, follow_ups=follow_ups
+        ),
     )
     if ctx.incident.source is Source.PAGERDUTY:
         ctx.add(
             "pagerduty-note:closed",
-            IntentKind.PAGERDUTY_NOTE,
             "writeback",
             "the PagerDuty incident records that the post-mortem closed",
-            payload=payload,
+            ClosedNote(
+                not_needed_reason=not_needed_reason,
+                document_url=document_url,
+                follow_ups=follow_ups,
+            ),
         )

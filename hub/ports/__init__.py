@@ -1,7 +1,9 @@
 """The Protocols connectors implement. The core depends on these, never on a vendor SDK.
 
-One module per capability (incidents, chat, calendar, tracker, status page, documents,
-mail, incident history); every method raises only `hub.errors` types.
+One module per capability (incidents, notify, calendar, tracker, status page, documents,
+mail, incident history); every method raises only `hub.errors` types. Chat is reached
+through `Notifier`: one method per thing the process says, so the engine never builds a
+platform's messages.
 """
 
 from hub.ports.calendar import (
@@ -12,7 +14,6 @@ from hub.ports.calendar import (
     FreeBusy,
     MeetingDetails,
 )
-from hub.ports.chat import Block, Chat, ChatMessage, MessageRef
 from hub.ports.documents import (
     DocumentFormat,
     DocumentRef,
@@ -35,17 +36,17 @@ from hub.ports.history import (
 )
 from hub.ports.incidents import IncidentIoApi, JsonObject, PagerDutyApi
 from hub.ports.mail import Mailer, MailMessage, SentMail
+from hub.ports.notify import Answer, AnswerKind, Notifier
 from hub.ports.statuspage import PageIncidentStatus, Publication, PublishedRef, StatusPage
 from hub.ports.tracker import StatusCategory, TicketLink, TicketRef, TicketRequest, Tracker
 
 __all__ = [
     "Actor",
-    "Block",
+    "Answer",
+    "AnswerKind",
     "BusyInterval",
     "Calendar",
     "ChannelHistory",
-    "Chat",
-    "ChatMessage",
     "DocumentFormat",
     "DocumentRef",
     "DocumentRequest",
@@ -67,7 +68,7 @@ __all__ = [
     "MailMessage",
     "Mailer",
     "MeetingDetails",
-    "MessageRef",
+    "Notifier",
     "PageIncidentStatus",
     "PagerDutyApi",
     "Publication",

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Intent
+from hub.model.intent import Remind
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
 
 
@@ -124,14 +124,14 @@ class Notifier(Protocol):
 
     async def remind(
         self,
-        intent: Intent,
         incident: Incident,
-        recipients: Sequence[Person],
+        reminder: Remind,
+        text: str,
         *,
         effect_key: str,
         unknown_outcome: bool,
     ) -> str:
-        """A reminder, or an escalation when the deadline has passed, to each recipient."""
+        """`text`, as a reminder (an escalation when it is one) to each of its recipients."""
         ...
 
     async def request_review(

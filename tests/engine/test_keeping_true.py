@@ -27,7 +27,7 @@ from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
 from connectors.slack.notifier import SlackNotifier
 from hub.engine.actions.transitions import PostMortemActions
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers.calendar import REOPENED_NOTE, calendar_performers
 from hub.engine.performers.chat import chat_performers
 from hub.intake.merge import merge
@@ -95,7 +95,7 @@ def request(
     pm: PostMortem,
     kind: IntentKind,
     *,
-    earlier: Outcome | None = None,
+    earlier: EffectOutcome | None = None,
     now: datetime = NOW,
     unknown: bool = False,
 ) -> EffectRequest:

@@ -17,7 +17,7 @@ import pytest
 from connectors.common.fakeserver import start_fake
 from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
 from connectors.google_calendar.fake import FakeGoogleCalendar
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers.calendar import calendar_performers
 from hub.errors import Permanent
 from hub.intake.merge import merge
@@ -111,14 +111,14 @@ def performer(
     return calendar_performers(calendar, policies, lambda: now)[kind]
 
 
-def applied(outcome: Outcome, postmortem: PostMortem) -> PostMortem:
+def applied(outcome: EffectOutcome, postmortem: PostMortem) -> PostMortem:
     assert outcome.update is not None
     return outcome.update(postmortem)
 
 
 async def booked(
     calendar: GoogleCalendarConnector, policies: PolicySet, subject: Incident
-) -> tuple[PostMortem, Outcome]:
+) -> tuple[PostMortem, EffectOutcome]:
     draft = PostMortem(incident_id=subject.id, created_at=NOW)
     schedule = performer(calendar, policies, IntentKind.SCHEDULE_MEETING)
     outcome = await schedule(request(policies, subject, draft, IntentKind.SCHEDULE_MEETING))

@@ -8,6 +8,7 @@ import pytest
 
 from hub.yamlpos import (
     MAX_DEPTH,
+    TOO_DEEP,
     Located,
     Mark,
     ScalarError,
@@ -180,3 +181,42 @@ def test_describe_path() -> None:
         "sources.pagerduty.webhook_secrets[1]"
     )
     assert describe_path([]) == "the top level"
+
+
+def test_clock_like_plain_scalars_stay_text() -> None:
+    # YAML 1.1 reads 9:30 as the base-60 integer 570; nobody writing a time means that.
+    doc = load_yaml("start: 9:30\nend: '17:00'\nat: 09:00:30\nn: 930\nr: 1:2:3:4\n")
+    assert doc.data == {"start": "9:30", "end": "17:00", "at": "09:00:30", "n": 930, "r": 223384}
+
+
+def test_a_value_reached_through_an_alias_is_located_at_the_alias() -> None:
+    doc = load_yaml("a: &x {k: v}\nb:\n  c: *x\nd: [1, *x]\n")
+    assert doc.data["b"]["c"] == {"k": "v"}
+    assert doc.positions[("b", "c")].value == Mark(3, 6)
+    assert doc.positions[("d", 1)].value == Mark(4, 8)
+    # What is inside the anchored value is where it was written.
+    assert doc.positions[("b", "c", "k")].value == Mark(1, 11)
+
+
+def test_a_recursive_alias_is_located_where_it_recurses() -> None:
+    [problem] = load_yaml("a: &x\n  b: [1, *x]\n").problems
+    assert (problem.mark, problem.message) == (
+        Mark(2, 10),
+        "a.b[1]: an alias refers to a value that contains it",
+    )
+
+
+def test_nesting_is_refused_while_composing_at_the_first_level_too_deep() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_yaml("[" * 100_000)
+    assert caught.value.mark == Mark(1, MAX_DEPTH + 2)
+    assert caught.value.message == TOO_DEEP
+
+
+def test_position_and_data_at() -> None:
+    doc = load_yaml("a:\n  b: 1\n  c: [x]\n")
+    assert doc.position(["a", "b"]) == Mark(2, 6)
+    assert doc.position(["a", "b"], key=True) == Mark(2, 3)
+    assert doc.position(["a", "missing"]) == Mark(2, 3)  # the parent's value
+    assert doc.data_at(["a", "c"]) == ["x"]
+    assert doc.data_at(["a", "b", "deeper"]) is None

@@ -10,7 +10,7 @@ Finding the incident: a pmhub id (`pagerduty:P123`), a human reference (`PD-123`
 of those, the incident whose Slack channel the command was typed in.
 
 People: Slack names people by user id, pmhub by email where it can (calendar
-invites need an email). The Chat port has no user-profile call, so a mention is
+invites need an email). The Notifier port has no user-profile call, so a mention is
 matched against the people pmhub already knows for the incident (commander,
 responders, owner…) through `Notifier.chat_user`; a match carries its email
 along. Anyone else is kept by their Slack id: they are still DMed and mentioned
@@ -40,7 +40,7 @@ from hub.model.incident import Incident, Person
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy import PolicySet, evaluate
-from hub.ports.notify import Answer, AnswerKind, Notifier
+from hub.ports import Answer, AnswerKind, Notifier
 from hub.store.records import list_incidents
 from hub.store.state import load_incident, load_postmortem, postmortem_id
 

@@ -41,12 +41,12 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
-from hub.errors import Permanent
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
+from hub.engine.performers import payload_of
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
-from hub.model.intent import Intent
+from hub.model.intent import FlagFollowUp, Intent
 from hub.model.postmortem import FollowUp, FollowUpState, PostMortem
 from hub.policy import PolicySet, evaluate
 from hub.ports import Tracker
@@ -301,13 +301,11 @@ def _state_for(status: FollowUpStatus, existing: FollowUp | None) -> FollowUpSta
 def flag_performer(tell: Performer | None) -> Performer:
     """FLAG_FOLLOWUP: `tell` the owner (the chat performer, if any), then keep the reason."""
 
-    async def perform(request: EffectRequest) -> Outcome:
-        follow_up_id = request.intent.payload.get("id")
-        if not isinstance(follow_up_id, str):
-            raise Permanent(f"{request.intent.key}: the flag names no follow-up")
+    async def perform(request: EffectRequest) -> EffectOutcome:
+        follow_up_id = payload_of(request.intent, FlagFollowUp).id
         reason = flag_reason(request.intent)
         if tell is None:
-            told = Outcome(vendor_ref=None, detail={"told": "nobody: no chat connector"})
+            told = EffectOutcome(vendor_ref=None, detail={"told": "nobody: no chat connector"})
         else:
             told = await tell(request)
         keep = _record_flag(follow_up_id, reason)
@@ -316,7 +314,7 @@ def flag_performer(tell: Performer | None) -> Performer:
         def update(pm: PostMortem) -> PostMortem:
             return keep(earlier(pm) if earlier is not None else pm)
 
-        return Outcome(
+        return EffectOutcome(
             vendor_ref=told.vendor_ref,
             detail={**told.detail, "flagged_reason": reason},
             update=update,

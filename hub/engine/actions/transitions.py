@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.incident import Incident, Person
-from hub.model.postmortem import AuditEntry as Decision
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
+    LifecycleDecision,
     OwnerAcceptance,
     OwnerDesignation,
     PostMortem,
@@ -315,7 +315,7 @@ def _refuse(action: str, reason: str, plan: Plan) -> _Change:
     return _Change(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
 
 
-def _decided(entry: Decision, postmortem: PostMortem | None) -> _Change:
+def _decided(entry: LifecycleDecision, postmortem: PostMortem | None) -> _Change:
     """A lifecycle decision (allowed or refused) as an audited change."""
     return _Change(
         entry.action,

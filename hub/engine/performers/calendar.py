@@ -17,7 +17,7 @@ recorded, not undone (seed 004 makes the owner responsible for the meeting; pmhu
 only books it and reports what no longer meets the policy).
 
 Everything the owner should be told (conflicts, unknown calendars, a meeting moved
-past the deadline) goes into the Outcome's `detail`, i.e. the effects ledger, with
+past the deadline) goes into the outcome's `detail`, i.e. the effects ledger, with
 a `tell_owner` sentence.
 
 Keeping it true (hub.policy.upkeep): UPDATE_MEETING patches the event's description
@@ -34,10 +34,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
+from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.incident import Incident, Source
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    CheckMeeting,
+    IntentKind,
+    InviteToMeeting,
+    ScheduleMeeting,
+    UpdateMeeting,
+)
 from hub.model.postmortem import Meeting, PostMortem
 from hub.policy import PolicySet
 from hub.policy.calendar import instant
@@ -68,8 +75,9 @@ class _Meetings:
     policies: PolicySet
     clock: Clock
 
-    async def schedule(self, request: EffectRequest) -> Outcome:
+    async def schedule(self, request: EffectRequest) -> EffectOutcome:
         intent, plan = request.intent, _meeting_plan(request)
+        booking = payload_of(request.intent, ScheduleMeeting)
         deadline, window_start = plan.deadline, plan.window_start
         if deadline is None or window_start is None:
             raise Permanent(f"{intent.key}: the plan has no meeting window to schedule in")
@@ -95,30 +103,30 @@ class _Meetings:
         event = await self.calendar.create_event(
             EventRequest(
                 key=intent.key,
-                summary=_text(intent.payload.get("title")) or f"Post-mortem: {_headline(request)}",
+                summary=booking.title or f"Post-mortem: {_headline(request)}",
                 start=choice.slot.start,
                 end=choice.slot.end,
                 attendees=required,
                 optional_attendees=optional,
                 details=_details(request),
-                time_zone=_text(intent.payload.get("timezone")) or work.tz.key,
+                time_zone=booking.timezone or work.tz.key,
             )
         )
         detail = _booking_detail(choice, free_busy, event, deadline)
         meeting = _meeting(event, plan.calendar, required + optional)
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=False)
-        return Outcome(vendor_ref=event.id, detail=detail, update=update)
+        return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
-    async def invite(self, request: EffectRequest) -> Outcome:
-        intent = request.intent
-        email, event_id = _text(intent.payload.get("email")), _text(intent.payload.get("event_ref"))
-        if email is None or event_id is None:
-            raise Permanent(f"{intent.key}: an invitation needs an email and an event")
+    async def invite(self, request: EffectRequest) -> EffectOutcome:
+        invitation = payload_of(request.intent, InviteToMeeting)
+        email, event_id = invitation.email, invitation.event_ref
+        if not email or not event_id:
+            raise Permanent(f"{request.intent.key}: an invitation needs an email and an event")
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
             # A person removed the meeting: re-creating it would fight their decision.
-            return Outcome(
+            return EffectOutcome(
                 vendor_ref=event_id,
                 detail={
                     "skipped": f"the meeting {gone}; {email} was not invited",
@@ -133,22 +141,19 @@ class _Meetings:
         deadline = _meeting_plan(request).deadline
         detail: dict[str, Any] = {"invited": email, **_timing(event, deadline)}
         stored = request.postmortem.meeting if request.postmortem else None
-        calendar = stored.calendar if stored else _text(intent.payload.get("calendar")) or ""
+        calendar = stored.calendar if stored else invitation.calendar
         meeting = _meeting(event, calendar, event.attendees, stored)
         update = None if meeting is None else _set_meeting(meeting, merge_invitees=True)
-        return Outcome(vendor_ref=event.id, detail=detail, update=update)
+        return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
-    async def update(self, request: EffectRequest) -> Outcome:
+    async def update(self, request: EffectRequest) -> EffectOutcome:
         """Rewrite the description (owner, commander, reopen note); the time is left alone."""
-        intent = request.intent
-        event_id = _text(intent.payload.get("event_ref"))
-        if event_id is None:
-            raise Permanent(f"{intent.key}: no event to update")
+        change = payload_of(request.intent, UpdateMeeting)
+        event_id, reopened = change.event_ref, change.reopened
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
             gone = "no longer exists" if current is None else "was cancelled"
-            return Outcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
-        reopened = intent.payload.get("reopened") is True
+            return EffectOutcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
         # The connector leaves an unchanged description alone: no update mail to everyone.
         event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
         detail = {
@@ -156,29 +161,31 @@ class _Meetings:
             "reopened": reopened,
             "event_start": event.start.isoformat() if event.start else None,
         }
-        return Outcome(vendor_ref=event.id, detail=detail)
+        return EffectOutcome(vendor_ref=event.id, detail=detail)
 
-    async def check(self, request: EffectRequest) -> Outcome:
+    async def check(self, request: EffectRequest) -> EffectOutcome:
         """Read the event back; record its times as they are now (a person may have moved it)."""
-        intent = request.intent
-        event_id = _text(intent.payload.get("event_ref"))
-        if event_id is None:
-            raise Permanent(f"{intent.key}: no event to check")
+        check = payload_of(request.intent, CheckMeeting)
+        event_id = check.event_ref
         stored = request.postmortem.meeting if request.postmortem else None
         current = await self.calendar.get_event(event_id)
         if current is None:
             gone = "The post-mortem meeting no longer exists; please schedule it again."
-            return Outcome(vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone})
+            return EffectOutcome(
+                vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone}
+            )
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
         detail = _timing(current, deadline)
-        calendar = stored.calendar if stored else _text(intent.payload.get("calendar")) or ""
+        calendar = stored.calendar if stored else check.calendar
         meeting = _meeting(current, calendar, current.attendees, stored)
         if meeting is None:
-            return Outcome(vendor_ref=current.id, detail=detail)  # cancelled: recorded, not undone
+            return EffectOutcome(
+                vendor_ref=current.id, detail=detail
+            )  # cancelled: recorded, not undone
         if stored is not None and (meeting.start, meeting.end) != (stored.start, stored.end):
             detail["moved"] = {"from": stored.start.isoformat(), "to": meeting.start.isoformat()}
         # Invitees only grow in pmhub's record: someone a person removed is not re-invited.
-        return Outcome(
+        return EffectOutcome(
             vendor_ref=current.id, detail=detail, update=_set_meeting(meeting, merge_invitees=True)
         )
 
@@ -199,10 +206,6 @@ def _meeting_plan(request: EffectRequest) -> MeetingPlan:
     if request.plan.meeting is None:
         raise Permanent(f"{request.intent.key}: the plan has no meeting")
     return request.plan.meeting
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _headline(request: EffectRequest) -> str:

@@ -1,7 +1,7 @@
 """Telling the world: the external message on the status page, notes on the PagerDuty incident.
 
 PUBLISH_EXTERNAL_MESSAGE is only in a plan once the post-mortem is Reviewed and the
-message passes the wording lint (`hub.policy.outcomes`), and the effect runner
+message passes the wording lint (`hub.policy.external_message`), and the effect runner
 re-evaluates the plan right before calling here, so the performer publishes what it
 is given; it still refuses a request whose post-mortem has no message (a plan and a
 store that disagree are a bug to surface, not to paper over). The publication carries
@@ -24,12 +24,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import JsonValue
-
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
+from hub.engine.performers import payload_of
 from hub.errors import Permanent
-from hub.model.incident import Incident, Source
-from hub.model.intent import Intent, IntentKind
+from hub.model.incident import Incident, Person, Source
+from hub.model.intent import (
+    ClosedNote,
+    Intent,
+    IntentKind,
+    OwnerAndMeetingNote,
+    PublishExternalMessage,
+)
 from hub.model.postmortem import PostMortem
 from hub.ports import JsonObject, Publication, StatusPage
 
@@ -69,14 +74,14 @@ class MessagePublisher:
     def __init__(self, status_page: StatusPage, clock: Callable[[], datetime]) -> None:
         self._status_page, self._clock = status_page, clock
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
-        pm, payload = request.postmortem, request.intent.payload
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
+        pm, payload = request.postmortem, payload_of(request.intent, PublishExternalMessage)
         if pm is None or pm.external_message is None:
             raise Permanent("asked to publish an external message the post-mortem does not have")
-        body = _text(payload.get("body")) or pm.external_message.body.strip()
+        body = _nonblank(payload.body) or pm.external_message.body.strip()
         incident = request.incident
         publication = Publication(
-            incident_name=_text(payload.get("title")) or incident.title or _reference(incident),
+            incident_name=_nonblank(payload.title) or incident.title or _reference(incident),
             body=body,
             marker=request.intent.key,
             # What lets the connector find the page incident opened during the outage.
@@ -99,7 +104,7 @@ class MessagePublisher:
         detail: dict[str, object] = {"url": ref.url, "page_incident_id": ref.id}
         if ref.how:
             detail["page_incident"] = ref.how
-        return Outcome(vendor_ref=ref.id, detail=detail, update=record)
+        return EffectOutcome(vendor_ref=ref.id, detail=detail, update=record)
 
 
 class NoteWriter:
@@ -108,7 +113,7 @@ class NoteWriter:
     def __init__(self, notes: IncidentNotes) -> None:
         self._notes = notes
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
         incident = request.incident
         if incident.source is not Source.PAGERDUTY:
             raise Permanent(f"{incident.id} is not a PagerDuty incident: no note to add")
@@ -117,10 +122,10 @@ class NoteWriter:
             for note in await self._notes.list_notes(incident.source_id):
                 content, note_id = note.get("content"), note.get("id")
                 if isinstance(content, str) and tag in content and isinstance(note_id, str):
-                    return Outcome(vendor_ref=note_id, detail={"found_earlier": True})
+                    return EffectOutcome(vendor_ref=note_id, detail={"found_earlier": True})
         content = f"{note_text(request.intent, incident)}\n\n{tag}"
         note_id = await self._notes.add_note(incident.source_id, content)
-        return Outcome(vendor_ref=note_id)
+        return EffectOutcome(vendor_ref=note_id)
 
 
 def note_tag(intent: Intent) -> str:
@@ -132,43 +137,32 @@ def note_text(intent: Intent, incident: Incident) -> str:
     """What people read on the PagerDuty incident: the owner, the meeting, the links."""
     payload = intent.payload
     lines: list[str] = []
-    if payload.get("moment") == "closed":
-        reason = _text(payload.get("not_needed_reason"))
+    if isinstance(payload, ClosedNote):
+        reason = _nonblank(payload.not_needed_reason)
         lines.append(f"Post-mortem closed: {reason}." if reason else "Post-mortem closed.")
-        follow_ups = payload.get("follow_ups")
-        items = (
-            [item for item in follow_ups if isinstance(item, str)]
-            if isinstance(follow_ups, list)
-            else []
-        )
-        if items:
-            lines.append(f"Follow-ups: {', '.join(items)}")
+        if payload.follow_ups:
+            lines.append(f"Follow-ups: {', '.join(payload.follow_ups)}")
+        document = payload.document_url
     else:
-        lines.append(f"Post-mortem owner: {_person(payload.get('owner'))}")
-        start = _text(payload.get("meeting_start"))
-        if start:
-            lines.append(f"Post-mortem meeting: {_when(start)}")
-        if link := _text(payload.get("meeting_link")):
+        note = payload_of(intent, OwnerAndMeetingNote)
+        lines.append(f"Post-mortem owner: {_person(note.owner)}")
+        lines.append(f"Post-mortem meeting: {_when(note.meeting_start)}")
+        if link := _nonblank(note.meeting_link):
             lines.append(f"Meeting: {link}")
-    if document := _text(payload.get("document_url")) or incident.links.postmortem_document_url:
+        document = note.document_url
+    if document := _nonblank(document) or incident.links.postmortem_document_url:
         lines.append(f"Post-mortem document: {document}")
     return "\n".join(lines)
 
 
-def _person(value: JsonValue) -> str:
-    if not isinstance(value, dict):
-        return "unknown"
-    name, email = _text(value.get("name")), _text(value.get("email"))
+def _person(person: Person) -> str:
+    name, email = _nonblank(person.name), _nonblank(person.email)
     if name and email:
         return f"{name} <{email}>"
     return name or email or "unknown"
 
 
-def _when(iso: str) -> str:
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
+def _when(moment: datetime) -> str:
     # The policy's own time zone (the offset it was written with), spelled for people.
     return moment.strftime("%a %d %b %Y %H:%M (UTC%z)")
 
@@ -177,5 +171,5 @@ def _reference(incident: Incident) -> str:
     return incident.reference or incident.id
 
 
-def _text(value: JsonValue) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+def _nonblank(text: str | None) -> str | None:
+    return text if text and text.strip() else None

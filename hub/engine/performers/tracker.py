@@ -4,7 +4,7 @@ Why one job files a batch: the reconciler enqueues one `effect` job per intent, 
 post-mortem usually yields its follow-ups together (after the meeting), and Jira
 files up to 50 in one `POST /issue/bulk`. So the performer for one FILE_FOLLOWUP
 intent files *its own* follow-up and every sibling FILE_FOLLOWUP of the same,
-freshly evaluated plan in one `create_many`, and its `Outcome.update` records every
+freshly evaluated plan in one `create_many`, and its `EffectOutcome.update` records every
 filed key on the post-mortem. The ledger row is its own; a sibling's effect job,
 when it runs, re-evaluates the plan, finds its follow-up filed and ends as "no
 longer wanted" without a vendor call. The job's `detail` names every key it filed.
@@ -33,12 +33,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 import structlog
-from pydantic import JsonValue
 
-from hub.engine.effects import EffectRequest, Outcome, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
+from hub.engine.performers import payload_of
 from hub.errors import ConnectorError, Permanent
 from hub.model.incident import Incident, Source
-from hub.model.intent import Intent, IntentKind
+from hub.model.intent import FileFollowUp, Intent, IntentKind
 from hub.model.postmortem import PostMortem
 from hub.ports import TicketLink, TicketRef, TicketRequest, Tracker
 
@@ -67,7 +67,7 @@ class FollowUpFiler:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._recent: OrderedDict[str, TicketRef] = OrderedDict()
 
-    async def __call__(self, request: EffectRequest) -> Outcome:
+    async def __call__(self, request: EffectRequest) -> EffectOutcome:
         batch = _batch(request)
         lock = self._locks.setdefault(request.incident.id, asyncio.Lock())
         async with lock:
@@ -82,7 +82,7 @@ class FollowUpFiler:
             for intent in batch
             if isinstance(ref := refs.get(intent.key), TicketRef)
         }
-        return Outcome(
+        return EffectOutcome(
             vendor_ref=own.key,
             detail={"url": own.url, "filed": {fid: ref.key for fid, ref in filed.items()}},
             update=_record_keys({fid: ref.key for fid, ref in filed.items()}),
@@ -150,10 +150,7 @@ def _batch(request: EffectRequest) -> list[Intent]:
 
 
 def _followup_id(intent: Intent) -> str:
-    value = intent.payload.get("id")
-    if not isinstance(value, str):
-        raise Permanent(f"{intent.key}: the intent names no follow-up id")
-    return value
+    return payload_of(intent, FileFollowUp).id
 
 
 def _record_keys(keys: Mapping[str, str]) -> Callable[[PostMortem], PostMortem]:
@@ -172,38 +169,32 @@ def _record_keys(keys: Mapping[str, str]) -> Callable[[PostMortem], PostMortem]:
 
 
 def _ticket(intent: Intent, incident: Incident, parent_key: str | None) -> TicketRequest:
-    payload = intent.payload
-    owner = payload.get("owner")
-    owner_email = _text(owner.get("email")) if isinstance(owner, dict) else None
-    labels = payload.get("labels")
-    document = _text(payload.get("postmortem_url"))
+    follow_up = payload_of(intent, FileFollowUp)
+    owner = follow_up.owner
     return TicketRequest(
-        summary=_text(payload.get("summary")) or f"Follow-up {_followup_id(intent)}",
-        description=_description(intent, incident, owner),
+        summary=_nonblank(follow_up.summary) or f"Follow-up {follow_up.id}",
+        description=_description(follow_up, incident),
         marker=intent.key,
-        labels=tuple(label for label in labels or () if isinstance(label, str))
-        if isinstance(labels, list)
-        else (),
-        priority_name=_text(payload.get("priority")),
-        assignee_email=owner_email,
+        labels=follow_up.labels,
+        priority_name=_nonblank(follow_up.priority),
+        assignee_email=_nonblank(owner.email) if owner else None,
         parent_key=parent_key,
-        links=_links(incident, document),
+        links=_links(incident, _nonblank(follow_up.postmortem_url)),
     )
 
 
-def _description(intent: Intent, incident: Incident, owner: JsonValue) -> str:
-    payload = intent.payload
+def _description(follow_up: FileFollowUp, incident: Incident) -> str:
     lines = [
         f"Follow-up action from the post-mortem of {_reference(incident)}"
         + (f" ({incident.title})" if incident.title else "")
         + ".",
         "",
-        f"Priority: {_text(payload.get('priority')) or 'unset'}",
+        f"Priority: {_nonblank(follow_up.priority) or 'unset'}",
     ]
-    if isinstance(owner, dict):
-        name, email = _text(owner.get("name")), _text(owner.get("email"))
+    if owner := follow_up.owner:
+        name, email = _nonblank(owner.name), _nonblank(owner.email)
         lines.append(f"Owner: {' '.join(p for p in (name, f'<{email}>' if email else None) if p)}")
-    if reason := _text(payload.get("priority_override_reason")):
+    if reason := _nonblank(follow_up.priority_override_reason):
         # Filed despite a priority the policy does not file: say why, for the reader.
         lines.append(f"Filed despite its priority: {reason}")
     lines += ["", "Filed by pmhub; closing this ticket marks the follow-up done."]
@@ -227,5 +218,5 @@ def _reference(incident: Incident) -> str:
     return incident.reference or incident.id
 
 
-def _text(value: JsonValue) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+def _nonblank(text: str | None) -> str | None:
+    return text if text and text.strip() else None

@@ -7,10 +7,12 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from connectors.slack import SlackConfig, SlackConnector
-from connectors.slack.client import SlackClient
+from connectors.slack.blocks import ChatMessage
+from connectors.slack.client import MessageRef, SlackClient
 from connectors.slack.fake import FakeSlack
+from connectors.slack.notifier import SlackNotifier
 from hub.errors import AuthFailed, Permanent, RateLimited, Transient
-from hub.ports import Chat, ChatMessage, MessageRef
+from hub.ports import Notifier
 from tests.connectors.slack.conftest import (
     ALICE,
     ALICE_EMAIL,
@@ -26,9 +28,10 @@ HELLO = ChatMessage(
 )
 
 
-def test_the_connector_is_a_chat(connector: SlackConnector) -> None:
-    chat: Chat = connector  # mypy checks the Protocol; this line documents it
-    assert chat is connector
+def test_the_notifier_on_the_connector_is_the_cores_notifier(connector: SlackConnector) -> None:
+    config = SlackConfig(bot_token=SecretStr(FakeSlack.token), incidents_channel=INCIDENTS)
+    notifier: Notifier = SlackNotifier(connector, config)  # mypy checks the Protocol
+    assert isinstance(notifier, SlackNotifier)
 
 
 # -- people ---------------------------------------------------------------------------

@@ -17,10 +17,11 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.slack import SlackConnector
+from connectors.slack.blocks import ChatMessage
+from connectors.slack.client import MessageRef
 from connectors.slack.fake import FakeSlack, _authorized
 from connectors.slack.fake import api as fake_api
 from hub.errors import ConnectorError
-from hub.ports import ChatMessage, MessageRef
 from tests.connectors.slack.conftest import ALICE, ALICE_EMAIL, INCIDENTS, ConnectorFactory
 from tests.connectors.slack.contract import ContractViolation, SlackContract
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from connectors.slack import messages, replies
+from connectors.slack.blocks import ChatMessage
 from hub.model.incident import Incident, IncidentLinks, Person, Severity, Source
-from hub.model.intent import Intent, IntentKind
+from hub.model.intent import Remind
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
@@ -29,7 +30,6 @@ from hub.model.postmortem import (
     PostMortem,
     PostMortemStatus,
 )
-from hub.ports import ChatMessage
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("PMHUB_UPDATE_SNAPSHOTS") == "1"
@@ -82,30 +82,12 @@ CLOSED = BOOKED.model_copy(
         ),
     }
 )
-REMIND = Intent(
-    key="pm:pagerduty:PGR0VU2:remind:draft@2026-03-11T09:00:00Z",
-    kind=IntentKind.REMIND,
-    due_at=T0,
-    rule="sev1",
-    clause="reminders.draft",
-    reason="reminder: the post-mortem is still a draft",
-    payload={
-        "condition": "status_is_draft",
-        "recipients": [ALICE.model_dump(exclude_none=True)],
-        "unresolved_roles": [],
-    },
-    message="The PD-1042 post-mortem is still a draft; the meeting is in two days.",
+REMIND = Remind(condition="status_is_draft", recipients=(ALICE,), unresolved_roles=())
+REMIND_TEXT = "The PD-1042 post-mortem is still a draft; the meeting is in two days."
+ESCALATE = Remind(
+    condition="overdue", recipients=(ALICE, BOB), unresolved_roles=("engineering_manager",)
 )
-ESCALATE = REMIND.model_copy(
-    update={
-        "payload": {
-            "condition": "overdue",
-            "recipients": [ALICE.model_dump(exclude_none=True), BOB.model_dump(exclude_none=True)],
-            "unresolved_roles": ["engineering_manager"],
-        },
-        "message": "The PD-1042 post-mortem meeting deadline has passed.",
-    }
-)
+ESCALATE_TEXT = "The PD-1042 post-mortem meeting deadline has passed."
 USAGE = "*`/postmortem` commands*\n• `help`: this list\n• `status [INCIDENT]`: where it stands"
 
 CASES: dict[str, Callable[[], ChatMessage]] = {
@@ -134,8 +116,8 @@ CASES: dict[str, Callable[[], ChatMessage]] = {
     "channel_announcement_unscheduled": lambda: messages.channel_announcement(
         INCIDENT, None, CAROL, deadline=DEADLINE, people=PEOPLE
     ),
-    "reminder": lambda: messages.reminder(REMIND, INCIDENT, people=PEOPLE),
-    "escalation": lambda: messages.reminder(ESCALATE, INCIDENT, people=PEOPLE),
+    "reminder": lambda: messages.reminder(REMIND, REMIND_TEXT, INCIDENT, people=PEOPLE),
+    "escalation": lambda: messages.reminder(ESCALATE, ESCALATE_TEXT, INCIDENT, people=PEOPLE),
     "review_request": lambda: messages.review_request(INCIDENT, BOOKED, ALICE, people=PEOPLE),
     "unresolved_roles": lambda: messages.unresolved_roles(
         INCIDENT, ["product_manager", "customer_liaison"]
@@ -246,7 +228,7 @@ def test_huge_inputs_stay_within_slacks_limits() -> None:
         messages.channel_announcement(huge, postmortem, CAROL, deadline=DEADLINE),
         messages.outcome_summary(huge, postmortem, CAROL),
         messages.unresolved_roles(huge, ["role" * 50] * 200),
-        messages.reminder(REMIND.model_copy(update={"message": "m" * 9000}), huge),
+        messages.reminder(REMIND, "m" * 9000, huge),
         replies.status_reply(huge, postmortem, CAROL),
         replies.refusal_reply("close", "because " * 2000, incident=huge),
     ]

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.slack import SlackConfig, SlackConnector
+from connectors.slack.blocks import ChatMessage
 from connectors.slack.fake import FakeSlack
 from connectors.slack.modals import handoff_modal
 from connectors.slack.notifier import SlackNotifier
@@ -24,7 +25,6 @@ from hub.errors import ConnectorError, Permanent, Transient
 from hub.intake.adapters.slack import parse_interaction, view_submission_ack
 from hub.model.command import HANDOFF_FORM, Command, CommandVerb, HandoffContext
 from hub.model.incident import Incident, Person, Severity, Source
-from hub.ports import ChatMessage
 from tests.connectors.slack.conftest import ALICE, BOB, INCIDENTS, ConnectorFactory
 from tests.connectors.slack.contract import SlackContract
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hub.model.incident import (
@@ -18,6 +18,7 @@ from hub.model.incident import (
     Severity,
     Source,
 )
+from hub.model.intent import Intent, Payload
 from hub.model.postmortem import Meeting, PostMortem
 from hub.policy import Plan, PolicySet, evaluate, load_policies, parse_policy
 from hub.policy.calendar import WorkCalendar
@@ -119,3 +120,13 @@ def plan_for(
 
 def keys(plan: Plan) -> list[str]:
     return [intent.key for intent in plan.intents]
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def payload(intent: Intent | None, expected: type[P]) -> P:
+    """The intent's payload, asserted to be of the model its kind carries."""
+    assert intent is not None
+    assert isinstance(intent.payload, expected)
+    return intent.payload

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hub.model.incident import Person, RoleHolder, ServiceRef, Severity, TeamRef
-from hub.model.intent import IntentKind
+from hub.model.intent import IntentKind, InviteToMeeting, ReportUnresolvedRole, ScheduleMeeting
 from hub.model.postmortem import OwnerDesignation
 
 from .factories import (
@@ -17,6 +17,7 @@ from .factories import (
     keys,
     meeting,
     ny,
+    payload,
     plan_for,
     policy_from,
     postmortem,
@@ -113,7 +114,7 @@ def test_unresolved_roles_are_reported_to_the_owner() -> None:
     report = plan.intent("pm:pagerduty:P1:meeting:unresolved:incident_commander_shadow")
     assert report is not None
     assert report.kind is IntentKind.REPORT_UNRESOLVED_ROLE
-    assert report.payload["recipient"] == {"email": IC.email, "name": IC.name}
+    assert payload(report, ReportUnresolvedRole).recipient == IC
 
 
 def test_schedule_intent_carries_the_window() -> None:
@@ -121,12 +122,14 @@ def test_schedule_intent_carries_the_window() -> None:
     schedule = plan.intent("pm:pagerduty:P1:meeting")
     assert schedule is not None
     assert schedule.due_at is None  # as soon as the owner is known
-    assert schedule.payload["calendar"] == "Incident Post-Mortem Meetings"
-    assert schedule.payload["window_start"] == "2026-03-02T10:00:00-05:00"
-    assert schedule.payload["deadline"] == "2026-03-09T10:00:00-04:00"
-    assert schedule.payload["earliest_slot"] == "2026-03-02T10:00:00-05:00"
-    assert schedule.payload["duration_minutes"] == 30
-    assert schedule.payload["title"] == "Post-mortem: PD-1 Checkout errors"
+    booking = payload(schedule, ScheduleMeeting)
+    assert booking.calendar == "Incident Post-Mortem Meetings"
+    assert booking.window_start.isoformat() == "2026-03-02T10:00:00-05:00"
+    assert booking.deadline.isoformat() == "2026-03-09T10:00:00-04:00"
+    assert booking.earliest_slot is not None
+    assert booking.earliest_slot.isoformat() == "2026-03-02T10:00:00-05:00"
+    assert booking.duration_minutes == 30
+    assert booking.title == "Post-mortem: PD-1 Checkout errors"
 
 
 def test_scheduled_meeting_is_not_scheduled_again_but_missing_invitees_are_added() -> None:
@@ -138,7 +141,7 @@ def test_scheduled_meeting_is_not_scheduled_again_but_missing_invitees_are_added
     assert "pm:pagerduty:P1:meeting" not in keys(plan)
     invite = plan.intent("pm:pagerduty:P1:meeting:invite:responder@example.com")
     assert invite is not None
-    assert invite.payload["event_ref"] == "evt1"
+    assert payload(invite, InviteToMeeting).event_ref == "evt1"
 
 
 def test_meeting_after_the_deadline_is_a_problem() -> None:
@@ -163,7 +166,7 @@ def test_window_without_any_working_slot_is_reported() -> None:
     assert any(problem.startswith("no slot inside working hours") for problem in plan.problems)
     schedule = plan.intent("pm:pagerduty:P1:meeting")
     assert schedule is not None
-    assert schedule.payload["earliest_slot"] is None
+    assert payload(schedule, ScheduleMeeting).earliest_slot is None
 
 
 def test_not_before_opens_the_window_later() -> None:

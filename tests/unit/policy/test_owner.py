@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from hub.model.incident import Acknowledgement, Person, Severity
-from hub.model.intent import IntentKind
+from hub.model.intent import IntentKind, NotifyOwner
 from hub.model.postmortem import OwnerDesignation
 from hub.policy.owner import choose_owner
 
@@ -20,6 +20,7 @@ from .factories import (
     TRIGGER,
     incident,
     ny,
+    payload,
     plan_for,
     policy_from,
     postmortem,
@@ -100,7 +101,7 @@ def test_hand_off_keeps_history_and_notifies_the_new_owner() -> None:
     assert (plan.owner.person, plan.owner.previous) == (RESPONDER, ALICE)
     notify = plan.intent("pm:pagerduty:P1:owner:notify:email:responder@example.com")
     assert notify is not None
-    assert notify.payload["previous_owner"] == {"email": ALICE.email, "name": ALICE.name}
+    assert payload(notify, NotifyOwner).previous_owner == ALICE
     assert "Handed over from Alice" in notify.message
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hub.model.incident import IncidentStatus, Severity
-from hub.model.intent import IntentKind
+from hub.model.intent import AskOptional, IntentKind
 from hub.model.postmortem import PostMortemStatus
 from hub.policy import load_policies, plan_to_json
 
-from .factories import IC, POSTHOG_POLICY, incident, keys, plan_for, postmortem
+from .factories import IC, POSTHOG_POLICY, incident, keys, payload, plan_for, postmortem
 
 POSTHOG = load_policies([POSTHOG_POLICY])
 
@@ -80,7 +80,7 @@ def test_false_positive_asks_the_owner_about_alerting() -> None:
     (ask,) = plan.intents
     assert ask.kind is IntentKind.ASK_OPTIONAL
     assert "alerting" in ask.message
-    assert ask.payload["recipient"] == {"email": IC.email, "name": IC.name}
+    assert payload(ask, AskOptional).recipient == IC
 
 
 def test_optional_post_mortem_started_by_the_owner_is_followed() -> None:

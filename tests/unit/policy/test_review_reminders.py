@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 
 from hub.model.incident import Severity
-from hub.model.intent import IntentKind
+from hub.model.intent import IntentKind, Remind
 from hub.model.postmortem import PostMortem, PostMortemStatus
 
-from .factories import ACK, IC, incident, keys, meeting, ny, plan_for, postmortem
+from .factories import ACK, IC, incident, keys, meeting, ny, payload, plan_for, postmortem
 
 INC = incident(severity=Severity.SEV2)  # resolved Mon 2026-03-02 10:00, due Mon 03-09 10:00 EDT
 PREFIX = "pm:pagerduty:P1:"
@@ -99,8 +99,8 @@ def test_escalation_goes_to_owner_and_incident_commander() -> None:
     assert escalation.due_at == ny(2026, 3, 11, 10)
     assert escalation.clause == "reminders.overdue"
     # Owner is the first acknowledger here; nobody holds incident_commander.
-    assert escalation.payload["recipients"] == [{"email": ACK.email, "name": ACK.name}]
-    assert escalation.payload["unresolved_roles"] == ["incident_commander"]
+    assert payload(escalation, Remind).recipients == (ACK,)
+    assert payload(escalation, Remind).unresolved_roles == ("incident_commander",)
     assert "reminder 'overdue': nobody holds incident_commander" in plan.problems
 
 
@@ -111,7 +111,7 @@ def test_escalation_recipients() -> None:
     escalation = plan.intent(PREFIX + "remind:overdue@2026-03-11T14:00:00Z")
     assert escalation is not None
     # Owner and IC are the same person: notified once.
-    assert escalation.payload["recipients"] == [{"email": ACK.email, "name": ACK.name}]
+    assert payload(escalation, Remind).recipients == (ACK,)
 
 
 def test_reminder_condition_is_checked_again_when_the_timer_fires() -> None:
@@ -129,4 +129,4 @@ def test_reminder_message_names_the_condition() -> None:
     reminder = plan.intent(PREFIX + "remind:meeting_not_scheduled@2026-03-03T15:00:00Z")
     assert reminder is not None
     assert reminder.message == "Post-mortem for PD-1: the post-mortem meeting is not scheduled yet"
-    assert reminder.payload["recipients"] == [{"email": IC.email, "name": IC.name}]
+    assert payload(reminder, Remind).recipients == (IC,)

@@ -49,13 +49,13 @@ def test_booking_the_meeting_changes_what_the_dm_and_announcement_depend_on() ->
         unbooked, booked = one(before, kind), one(after, kind)
         assert unbooked.key == booked.key  # the same message, to be edited
         assert unbooked.fingerprint() != booked.fingerprint()
-        assert unbooked.payload["meeting"] is None
-        assert booked.payload["meeting"] == {
+        assert unbooked.payload.canonical()["meeting"] is None
+        assert booked.payload.canonical()["meeting"] == {
             "start": BOOKED.start.isoformat(),
             "end": BOOKED.end.isoformat(),
             "html_link": None,
         }
-        assert booked.payload["deadline"] == DEADLINE.isoformat()
+        assert booked.payload.canonical()["deadline"] == DEADLINE.isoformat()
 
 
 def test_rewording_the_incident_sends_nothing_again() -> None:
@@ -80,20 +80,23 @@ def test_a_hand_off_is_a_new_dm_but_the_same_announcement() -> None:
     news_after = one(handed, IntentKind.ANNOUNCE_OWNER)
     assert news_before.key == news_after.key == "pm:pagerduty:P1:owner:announce"
     assert news_before.fingerprint() != news_after.fingerprint()
-    assert news_after.payload["owner"] == {"email": "carol@example.com", "name": "Carol Diaz"}
+    assert news_after.payload.canonical()["owner"] == {
+        "email": "carol@example.com",
+        "name": "Carol Diaz",
+    }
 
 
 def test_the_owners_accept_shows_in_their_dm_only() -> None:
     accepted_at = ny(2026, 3, 2, 11, 30)
     accepted = postmortem(acceptance=OwnerAcceptance(person=IC, at=accepted_at))
     dm = one(plan_for(incident(), accepted), IntentKind.NOTIFY_OWNER)
-    assert dm.payload["accepted_at"] == accepted_at.isoformat()
+    assert dm.payload.canonical()["accepted_at"] == accepted_at.isoformat()
     assert dm.fingerprint() != one(plan_for(incident(), postmortem()), dm.kind).fingerprint()
     # Handed off after the Accept: the new owner has not accepted anything.
     handed = handed_to(CAROL, acceptance=OwnerAcceptance(person=IC, at=accepted_at))
     carol_dm = plan_for(incident(), handed).intent(CAROL_DM)
     assert carol_dm is not None
-    assert carol_dm.payload["accepted_at"] is None
+    assert carol_dm.payload.canonical()["accepted_at"] is None
 
 
 def test_a_former_owners_dm_is_corrected_to_name_the_new_owner() -> None:
@@ -101,7 +104,7 @@ def test_a_former_owners_dm_is_corrected_to_name_the_new_owner() -> None:
     former = handed.intent(IC_DM)  # the chain chose the commander before Carol was named
     assert former is not None
     assert former.kind is IntentKind.NOTIFY_OWNER
-    assert former.payload == {
+    assert former.payload.canonical() == {
         "owner": {"email": "ic@example.com", "name": "Ida Commander"},
         "handed_to": {"email": "carol@example.com", "name": "Carol Diaz"},
     }
@@ -114,9 +117,12 @@ def test_a_former_owners_dm_is_corrected_to_name_the_new_owner() -> None:
     again = plan_for(incident(), postmortem(designations=designations))
     ic_dm, carol_dm = again.intent(IC_DM), again.intent(CAROL_DM)
     assert ic_dm is not None
-    assert "handed_to" not in ic_dm.payload
+    assert "handed_to" not in ic_dm.payload.canonical()
     assert carol_dm is not None
-    assert carol_dm.payload["handed_to"] == {"email": "ic@example.com", "name": "Ida Commander"}
+    assert carol_dm.payload.canonical()["handed_to"] == {
+        "email": "ic@example.com",
+        "name": "Ida Commander",
+    }
 
 
 # -- the booked event: details, checks, a move past the deadline -------------------------
@@ -126,7 +132,7 @@ def test_a_booked_meeting_is_kept_true_by_details_and_checks() -> None:
     plan = plan_for(incident(), postmortem(meeting=BOOKED), now=ny(2026, 3, 2, 12, 30))
     details = one(plan, IntentKind.UPDATE_MEETING)
     assert details.key == "pm:pagerduty:P1:meeting:details"
-    assert details.payload == {
+    assert details.payload.canonical() == {
         "event_ref": "evt1",
         "owner": {"email": "ic@example.com", "name": "Ida Commander"},
         "commander": {"email": "ic@example.com", "name": "Ida Commander"},
@@ -139,7 +145,7 @@ def test_a_booked_meeting_is_kept_true_by_details_and_checks() -> None:
         "pm:pagerduty:P1:meeting:check@2026-03-02T18:00:00Z",
     ]
     assert [c.due_at for c in checks] == [ny(2026, 3, 2, 12, 0), ny(2026, 3, 2, 13, 0)]
-    assert {c.payload["event_ref"] for c in checks} == {"evt1"}
+    assert {c.payload.canonical()["event_ref"] for c in checks} == {"evt1"}
     assert of_kind(plan, IntentKind.REPORT_LATE_MEETING) == []
 
 
@@ -168,8 +174,11 @@ def test_a_meeting_moved_past_the_deadline_is_reported_once_per_move() -> None:
     late = meeting(ny(2026, 3, 9, 14, 0))  # Monday 14:00, after the 10:00 deadline
     report = one(plan_for(incident(), postmortem(meeting=late)), IntentKind.REPORT_LATE_MEETING)
     assert report.key == "pm:pagerduty:P1:meeting:late:email:ic@example.com@2026-03-09T18:30:00Z"
-    assert report.payload["recipient"] == {"email": "ic@example.com", "name": "Ida Commander"}
-    assert report.payload["deadline"] == DEADLINE.isoformat()
+    assert report.payload.canonical()["recipient"] == {
+        "email": "ic@example.com",
+        "name": "Ida Commander",
+    }
+    assert report.payload.canonical()["deadline"] == DEADLINE.isoformat()
     # Evaluated again later: the same report (the ledger has it done).
     again = plan_for(incident(), postmortem(meeting=late), now=ny(2026, 3, 3, 9, 0))
     assert one(again, IntentKind.REPORT_LATE_MEETING) == report
@@ -193,7 +202,10 @@ def test_a_new_owner_is_told_about_a_late_meeting_too() -> None:
         plan_for(incident(), handed_to(CAROL, meeting=late)), IntentKind.REPORT_LATE_MEETING
     )
     assert handed.key != first.key
-    assert handed.payload["recipient"] == {"email": "carol@example.com", "name": "Carol Diaz"}
+    assert handed.payload.canonical()["recipient"] == {
+        "email": "carol@example.com",
+        "name": "Carol Diaz",
+    }
 
 
 def test_a_hand_off_updates_the_event_details() -> None:
@@ -201,7 +213,10 @@ def test_a_hand_off_updates_the_event_details() -> None:
     handed = one(plan_for(incident(), handed_to(CAROL, meeting=BOOKED)), IntentKind.UPDATE_MEETING)
     assert plain.key == handed.key
     assert plain.fingerprint() != handed.fingerprint()
-    assert handed.payload["owner"] == {"email": "carol@example.com", "name": "Carol Diaz"}
+    assert handed.payload.canonical()["owner"] == {
+        "email": "carol@example.com",
+        "name": "Carol Diaz",
+    }
 
 
 def test_a_reopened_incident_only_notes_it_on_the_event() -> None:
@@ -209,7 +224,7 @@ def test_a_reopened_incident_only_notes_it_on_the_event() -> None:
     plan = plan_for(reopened, postmortem(meeting=BOOKED))
     [details] = plan.intents
     assert details.kind is IntentKind.UPDATE_MEETING
-    assert details.payload["reopened"] is True
+    assert details.payload.canonical()["reopened"] is True
     assert details.key == one(plan_for(incident(), postmortem(meeting=BOOKED)), details.kind).key
     # Without a booked meeting there is nothing to note.
     assert plan_for(reopened, postmortem()).intents == ()

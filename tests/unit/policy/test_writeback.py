@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from hub.model.incident import Source
-from hub.model.intent import IntentKind
+from hub.model.intent import IntentKind, OwnerAndMeetingNote
 from hub.model.postmortem import PostMortemStatus
-from tests.unit.policy.factories import incident, meeting, ny, plan_for, postmortem
+from tests.unit.policy.factories import incident, meeting, ny, payload, plan_for, postmortem
 
 
 def _kinds(plan_intents: object) -> set[IntentKind]:
@@ -23,11 +23,10 @@ def test_note_once_owner_and_meeting_are_known() -> None:
     plan = plan_for(incident(), booked)
     [note] = [i for i in plan.intents if i.kind is IntentKind.PAGERDUTY_NOTE]
     assert note.key == "pm:pagerduty:P1:pagerduty-note:owner-meeting"
-    assert note.payload["moment"] == "owner_and_meeting"
-    assert note.payload["meeting_start"] == "2026-03-04T10:00:00-05:00"
-    owner = note.payload["owner"]
-    assert isinstance(owner, dict)
-    assert owner["email"] == "ic@example.com"
+    written = payload(note, OwnerAndMeetingNote)
+    assert written.moment == "owner_and_meeting"
+    assert written.meeting_start.isoformat() == "2026-03-04T10:00:00-05:00"
+    assert written.owner.email == "ic@example.com"
 
 
 def test_incident_io_incidents_get_no_pagerduty_note() -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hub.model.incident import Severity
-from hub.model.intent import IntentKind
+from hub.model.intent import (
+    FileFollowUp,
+    FlagFollowUp,
+    IntentKind,
+    PublishExternalMessage,
+    RequestExternalMessage,
+)
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
@@ -16,7 +22,7 @@ from hub.model.postmortem import (
 from hub.policy import lint_external_message
 from hub.policy.schema import STATUSPAGE_BODY_LIMIT, ExternalMessageSpec, ForbiddenWordSpec
 
-from .factories import ALICE, IC, incident, keys, meeting, ny, plan_for, postmortem
+from .factories import ALICE, IC, incident, keys, meeting, ny, payload, plan_for, postmortem
 
 PREFIX = "pm:pagerduty:P1:"
 OVERRIDE = Override(by=IC, reason="customer-facing data loss risk", at=ny(2026, 3, 5, 15))
@@ -32,9 +38,10 @@ def test_allowed_priorities_are_filed_with_rendered_labels() -> None:
     ticket = plan.intent(PREFIX + "followup:1:ticket")
     assert ticket is not None
     assert ticket.kind is IntentKind.FILE_FOLLOWUP
-    assert ticket.payload["labels"] == ["postmortem", "sev-2", "2026-03"]
-    assert ticket.payload["owner"] == {"email": ALICE.email, "name": ALICE.name}
-    assert ticket.payload["postmortem_url"] == "https://d/1"
+    filing = payload(ticket, FileFollowUp)
+    assert filing.labels == ("postmortem", "sev-2", "2026-03")
+    assert filing.owner == ALICE
+    assert filing.postmortem_url == "https://d/1"
 
 
 def test_label_month_is_the_local_month() -> None:
@@ -42,8 +49,7 @@ def test_label_month_is_the_local_month() -> None:
     inc = incident(resolved_at=ny(2026, 3, 31, 23, 30))
     plan = plan_for(inc, postmortem(follow_ups=(followup("1", "P0"),)), now=ny(2026, 4, 1, 9))
     ticket = plan.intent(PREFIX + "followup:1:ticket")
-    assert ticket is not None
-    assert ticket.payload["labels"] == ["postmortem", "sev-2", "2026-03"]
+    assert payload(ticket, FileFollowUp).labels == ("postmortem", "sev-2", "2026-03")
 
 
 @pytest.mark.parametrize(
@@ -69,7 +75,7 @@ def test_flagged_follow_up_says_why() -> None:
     flag = plan.intent(PREFIX + "followup:7:flag")
     assert flag is not None
     assert flag.kind is IntentKind.FLAG_FOLLOWUP
-    assert flag.payload["allowed"] == ["P0", "P1"]
+    assert payload(flag, FlagFollowUp).allowed == ("P0", "P1")
     assert "follow-up 7: priority P3 is not one the policy files (P0, P1)" in plan.problems[-1]
 
 
@@ -78,8 +84,8 @@ def test_override_reason_travels_with_the_ticket() -> None:
     ticket = plan_for(incident(), postmortem(follow_ups=(item,))).intent(
         PREFIX + "followup:1:ticket"
     )
-    assert ticket is not None
-    assert ticket.payload["priority_override_reason"] == "customer-facing data loss risk"
+    reason = payload(ticket, FileFollowUp).priority_override_reason
+    assert reason == "customer-facing data loss risk"
 
 
 SEV1 = incident(severity=Severity.SEV1)
@@ -91,7 +97,7 @@ def test_sev1_requests_an_external_message_from_the_owner() -> None:
     assert plan.external_message_required
     request = plan.intent(PREFIX + "external-message:request")
     assert request is not None
-    assert request.payload["recipient"] == {"email": IC.email, "name": IC.name}
+    assert payload(request, RequestExternalMessage).recipient == IC
     assert not plan_for(incident(), postmortem()).external_message_required
 
 
@@ -104,7 +110,7 @@ def test_external_message_is_published_only_after_review() -> None:
     publish = reviewed.intent(PREFIX + "external-message:publish")
     assert publish is not None
     assert publish.kind is IntentKind.PUBLISH_EXTERNAL_MESSAGE
-    assert publish.payload["body"] == "Checkout was degraded for 20 minutes."
+    assert payload(publish, PublishExternalMessage).body == "Checkout was degraded for 20 minutes."
 
 
 def test_external_message_failing_the_lint_is_not_published() -> None:

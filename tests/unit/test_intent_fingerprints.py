@@ -1,0 +1,270 @@
+"""Intent fingerprints are a stored contract: they must not change across upgrades.
+
+The effects ledger keeps each effect's `Intent.fingerprint()`; the reconciler redoes
+an effect whose fingerprint differs. A refactor that changed the digest of an
+unchanged intent would, on upgrade, re-send every DM, re-book every meeting and
+re-file every ticket. So the digests of every intent of a set of representative
+plans are pinned here: the simulate golden fixtures, and the policy scenarios
+(owner DM incl. a hand-off, meeting, invitations, upkeep, reminders, follow-ups
+incl. a flagged one and an override reason, external message, PagerDuty notes,
+the outcome).
+
+The expected digests are in tests/fixtures/intent_fingerprints.json. A failure
+here after an *intended* change of what an intent depends on means every running
+installation redoes those effects: say so in the release notes, then rewrite the
+file with `PMHUB_UPDATE_FINGERPRINTS=1 pytest tests/unit/test_intent_fingerprints.py`
+and review its diff. Never rewrite it to make a refactor pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hub.app import adapter_options
+from hub.config import load_settings
+from hub.intake.ingest import FactGatherer, Sources
+from hub.intake.merge import merge
+from hub.model.incident import IncidentStatus, Person, ServiceRef, Severity, Source
+from hub.model.incident_record import IncidentRecord
+from hub.model.intent import IntentKind
+from hub.model.postmortem import (
+    ExternalMessage,
+    FollowUp,
+    FollowUpState,
+    Meeting,
+    Override,
+    OwnerAcceptance,
+    OwnerDesignation,
+    PostMortemStatus,
+)
+from hub.policy import Plan, PolicySet, evaluate, load_policies
+
+from .policy.factories import (
+    ALICE,
+    IC,
+    POSTHOG_POLICY,
+    RESPONDER,
+    incident,
+    meeting,
+    ny,
+    plan_for,
+    policy_from,
+    postmortem,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+EXPECTED = FIXTURES / "intent_fingerprints.json"
+SIMULATE_CONFIG = FIXTURES / "simulate" / "pmhub.yaml"
+SIMULATE_NOW = datetime.fromisoformat("2026-11-20T10:00:00-05:00")
+PD_EXAMPLES = FIXTURES / "pagerduty_webhook_examples"
+IO_EXAMPLES = FIXTURES / "incidentio_webhook_examples"
+# The deliveries of the golden `pmhub simulate` cases (tests/cli/test_simulate.py).
+SIMULATE_CASES: dict[str, list[tuple[str, Path]]] = {
+    "pagerduty_sequence": [
+        ("pagerduty", FIXTURES / "simulate" / f"pagerduty_incident.{name}.json")
+        for name in ("triggered", "acknowledged", "resolved")
+    ],
+    "pagerduty_priority_updated_example": [
+        ("pagerduty", PD_EXAMPLES / "envelope_incident.priority_updated.json")
+    ],
+    **{
+        f"incidentio_{name}": [("incidentio", IO_EXAMPLES / f"public_incident.{name}.json")]
+        for name in ("incident_created_v2", "incident_updated_v2", "incident_status_updated_v2")
+    },
+}
+
+CAROL = Person(email="carol@example.com", name="Carol Diaz", slack_id="U0CAROL")
+BOOKED = meeting(ny(2026, 3, 4, 11, 0), invitees=("sre@example.com",))
+LINKED = BOOKED.model_copy(update={"html_link": "https://calendar.example/evt1"})
+# As a calendar may report it back: in UTC, not in the policy's zone.
+IN_UTC = Meeting(
+    event_ref="evt-utc",
+    start=datetime(2026, 3, 4, 16, 0, tzinfo=UTC),
+    end=datetime(2026, 3, 4, 16, 30, tzinfo=UTC),
+    calendar="Incident Post-Mortem Meetings",
+    invitees=("ic@example.com",),
+    html_link="https://calendar.example/evt-utc",
+)
+LATE = meeting(ny(2026, 3, 9, 14, 0))
+OVERRIDE = Override(by=IC, reason="customer-facing data loss risk", at=ny(2026, 3, 5, 15))
+
+
+def _designated(*handed: tuple[Person, Person]) -> tuple[OwnerDesignation, ...]:
+    """Each (new owner, named by), an hour apart from 11:00 on the day of resolution."""
+    return tuple(
+        OwnerDesignation(person=person, by=by, reason="on leave", at=ny(2026, 3, 2, 11 + n))
+        for n, (person, by) in enumerate(handed)
+    )
+
+
+def _follow_ups() -> tuple[FollowUp, ...]:
+    return (
+        FollowUp(id="1", summary="Alert on checkout 5xx", priority="P1", owner=ALICE),
+        FollowUp(id="2", summary="Runbook for TLS renewals", priority="P2"),
+        FollowUp(id="3", summary="Load test", priority="P2", priority_override=OVERRIDE),
+        FollowUp(id="4", summary="Filed already", priority="P0", tracker_key="OPS-4"),
+        FollowUp(id="5", summary="Dropped", priority="P3", state=FollowUpState.DROPPED),
+    )
+
+
+NO_SLOT_POLICY = """\
+version: 1
+calendar: {timezone: America/New_York, holidays: {country: US}}
+rules:
+  - name: major
+    postmortem: required
+    meeting: {calendar: PMs, deadline: {default: 12h}}
+"""
+
+SCENARIOS: dict[str, Callable[[], Plan]] = {
+    "sev1_fresh": lambda: plan_for(incident(severity=Severity.SEV1)),
+    "sev2_no_postmortem_yet": lambda: plan_for(incident()),
+    "sev2_draft": lambda: plan_for(incident(), postmortem(document_url="https://docs/pm1")),
+    "unresolved_role": lambda: plan_for(incident(services=(ServiceRef(id="PX", name="Other"),))),
+    "no_working_slot": lambda: plan_for(
+        incident(resolved_at=ny(2026, 11, 25, 18)), policies=policy_from(NO_SLOT_POLICY)
+    ),
+    "booked_with_invites": lambda: plan_for(
+        incident(),
+        postmortem(meeting=BOOKED, document_url="https://docs/pm1"),
+        now=ny(2026, 3, 2, 12, 30),
+    ),
+    "booked_with_link": lambda: plan_for(
+        incident(severity=Severity.SEV1), postmortem(meeting=LINKED)
+    ),
+    "booked_by_hand": lambda: plan_for(
+        incident(), postmortem(meeting=BOOKED.model_copy(update={"event_ref": None}))
+    ),
+    "booked_in_utc": lambda: plan_for(incident(), postmortem(meeting=IN_UTC)),
+    "accepted": lambda: plan_for(
+        incident(),
+        postmortem(
+            meeting=BOOKED, acceptance=OwnerAcceptance(person=IC, at=ny(2026, 3, 2, 11, 30))
+        ),
+    ),
+    "hand_off": lambda: plan_for(
+        incident(),
+        postmortem(designations=_designated((CAROL, IC)), meeting=LINKED),
+        now=ny(2026, 3, 3, 10),
+    ),
+    "two_hand_offs": lambda: plan_for(
+        incident(),
+        postmortem(designations=_designated((ALICE, IC), (RESPONDER, ALICE))),
+        now=ny(2026, 3, 3, 10),
+    ),
+    "handed_back": lambda: plan_for(
+        incident(), postmortem(designations=_designated((CAROL, IC), (IC, IC)))
+    ),
+    "late_meeting": lambda: plan_for(incident(), postmortem(meeting=LATE)),
+    "reopened": lambda: plan_for(
+        incident(status=IncidentStatus.ACKNOWLEDGED, resolved_at=None), postmortem(meeting=BOOKED)
+    ),
+    "overdue_nobody_commands": lambda: plan_for(
+        incident(incident_commander=None), now=ny(2026, 3, 11, 12)
+    ),
+    "overdue_in_review": lambda: plan_for(
+        incident(),
+        postmortem(status=PostMortemStatus.IN_REVIEW, meeting=BOOKED),
+        now=ny(2026, 3, 11, 12),
+    ),
+    "follow_ups": lambda: plan_for(
+        incident(), postmortem(follow_ups=_follow_ups(), document_url="https://docs/pm1")
+    ),
+    "follow_ups_reviewed": lambda: plan_for(
+        incident(),
+        postmortem(status=PostMortemStatus.REVIEWED, meeting=BOOKED, follow_ups=_follow_ups()),
+        now=ny(2026, 3, 12, 12),
+    ),
+    "external_message_requested": lambda: plan_for(incident(severity=Severity.SEV1), postmortem()),
+    "external_message_published": lambda: plan_for(
+        incident(severity=Severity.SEV1),
+        postmortem(
+            status=PostMortemStatus.REVIEWED,
+            meeting=LINKED,
+            external_message=ExternalMessage(body="  Checkout was degraded for 20 minutes.\n"),
+        ),
+    ),
+    "closed_with_outcome": lambda: plan_for(
+        incident(),
+        postmortem(
+            status=PostMortemStatus.CLOSED,
+            document_url="https://docs/pm1",
+            follow_ups=(
+                FollowUp(id="1", summary="Alert", priority="P1", tracker_key="OPS-1"),
+                FollowUp(id="2", summary="Runbook", priority="P2"),
+            ),
+        ),
+    ),
+    "closed_incidentio": lambda: plan_for(
+        incident(id="incidentio:01X", source=Source.INCIDENTIO, source_id="01X"),
+        postmortem(incident_id="incidentio:01X", status=PostMortemStatus.CLOSED),
+    ),
+    "optional_false_positive": lambda: plan_for(
+        incident(severity=Severity.SEV3, false_positive=True)
+    ),
+    "posthog_policy": lambda: plan_for(
+        incident(
+            id="incidentio:01Y", source=Source.INCIDENTIO, source_id="01Y", severity=Severity.SEV1
+        ),
+        postmortem(incident_id="incidentio:01Y", meeting=IN_UTC),
+        policies=load_policies([POSTHOG_POLICY]),
+    ),
+}
+
+
+async def _simulated(policies: PolicySet, case: str) -> list[Plan]:
+    settings = load_settings(SIMULATE_CONFIG)
+    gatherer = FactGatherer(Sources(), adapter_options(policies, settings), lambda: SIMULATE_NOW)
+    records: dict[str, IncidentRecord] = {}
+    for source, path in SIMULATE_CASES[case]:
+        facts = await gatherer.gather(source, path.read_bytes())
+        for update in facts.updates:
+            records[update.incident_id] = merge(records.get(update.incident_id), update).record
+    incidents = [record.incident for _, record in sorted(records.items())]
+    # Each also as a SEV-1 resolved an hour ago: the people the vendors name (with
+    # their vendor and Slack ids) then appear in every kind of first intent.
+    major = [
+        i.model_copy(
+            update={
+                "severity": Severity.SEV1,
+                "status": IncidentStatus.RESOLVED,
+                "resolved_at": i.resolved_at or SIMULATE_NOW - timedelta(hours=1),
+            }
+        )
+        for i in incidents
+    ]
+    return [evaluate(i, None, policies, SIMULATE_NOW) for i in incidents + major]
+
+
+def current_fingerprints() -> dict[str, str]:
+    """`<scenario> <intent key>` -> fingerprint, for every intent of every scenario."""
+    found: dict[str, str] = {}
+    for name, scenario in SCENARIOS.items():
+        for intent in scenario().intents:
+            found[f"{name} {intent.key}"] = intent.fingerprint()
+    policies = load_policies(load_settings(SIMULATE_CONFIG).policies)
+    for case in SIMULATE_CASES:
+        for n, plan in enumerate(asyncio.run(_simulated(policies, case))):
+            for intent in plan.intents:
+                found[f"simulate:{case}#{n} {intent.key}"] = intent.fingerprint()
+    return found
+
+
+def test_every_intent_kind_is_covered() -> None:
+    kinds = {intent.kind for scenario in SCENARIOS.values() for intent in scenario().intents}
+    assert kinds == set(IntentKind)
+
+
+def test_fingerprints_have_not_changed() -> None:
+    found = current_fingerprints()
+    if os.environ.get("PMHUB_UPDATE_FINGERPRINTS"):
+        EXPECTED.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+    expected = json.loads(EXPECTED.read_text())
+    changed = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
+    assert changed == []
+    assert found == expected
