@@ -42,7 +42,7 @@ from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy import PolicySet, evaluate
 from hub.ports import Answer, AnswerKind, Notifier
 from hub.store.records import list_incidents
-from hub.store.state import load_incident, load_postmortem, postmortem_id
+from hub.store.state import load_incident, load_postmortem
 
 log = structlog.get_logger("pmhub.commands")
 # How many recent incidents a reference (PD-123) or a channel is looked for among.
@@ -56,11 +56,6 @@ _TRANSITIONS = {
     CommandVerb.REVIEWED: (PostMortemStatus.REVIEWED, "mark the post-mortem Reviewed"),
     CommandVerb.CLOSE: (PostMortemStatus.CLOSED, "close the post-mortem"),
 }
-
-
-def outcome_key(incident_id: str) -> str:
-    """The effect key of the outcome summary posted when a post-mortem closes."""
-    return f"{postmortem_id(incident_id)}:outcome"
 
 
 class CommandExecutor:
@@ -242,25 +237,12 @@ class CommandExecutor:
                 result = await self.actions.close_not_needed(
                     incident.id, actor, command.text, origin=origin
                 )
-                return await self._closed(result, action, actor)
+                return _answer(result, action)
+        # Closing shares the outcome in the channel: the plan of the closed post-mortem
+        # asks for it (SHARE_OUTCOME), so it is said once whoever closed it.
         result = await self.actions.transition(
             incident.id, to, actor, origin=origin, reason=reason, override=command.override
         )
-        if to is PostMortemStatus.CLOSED:
-            return await self._closed(result, action, actor)
-        return _answer(result, action)
-
-    async def _closed(self, result: ActionResult, action: str, actor: Person) -> Answer:
-        """Closing shares the outcome with the channel (once: the key is per post-mortem)."""
-        if result.allowed and result.incident is not None and result.postmortem is not None:
-            plan = evaluate(result.incident, result.postmortem, self.policies, self._clock())
-            await self.notifier.share_outcome(
-                result.incident,
-                result.postmortem,
-                plan.owner.person if plan.owner else None,
-                effect_key=outcome_key(result.incident.id),
-                unknown_outcome=True,  # a repeated delivery may have posted it: look first
-            )
         return _answer(result, action)
 
     async def _identify(

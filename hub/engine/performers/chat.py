@@ -36,6 +36,7 @@ from hub.model.intent import (
     ReportUnresolvedRole,
     RequestExternalMessage,
     RequestReview,
+    ShareOutcome,
 )
 from hub.model.postmortem import FollowUp
 from hub.ports import Notifier
@@ -56,6 +57,7 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         IntentKind.REMIND: chat.remind,
         IntentKind.FLAG_FOLLOWUP: chat.flag_follow_up,
         IntentKind.REQUEST_EXTERNAL_MESSAGE: chat.request_external_message,
+        IntentKind.SHARE_OUTCOME: chat.share_outcome,
     }
     return {kind: _one_at_a_time(performer) for kind, performer in table.items()}
 
@@ -198,6 +200,23 @@ class _ChatPerformers:
         recipient = payload_of(request.intent, RequestExternalMessage).recipient
         ref = await self.notifier.request_external_message(
             request.incident, recipient, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref)
+
+
+    async def share_outcome(self, request: EffectRequest) -> EffectOutcome:
+        """Seed 000: the closed post-mortem's outcome, once, whatever closed it.
+
+        A Slack command, the admin API and incident.io all close through the store; the
+        plan of a closed post-mortem asks for this, so the channel hears it exactly once.
+        """
+        payload_of(request.intent, ShareOutcome)
+        postmortem = request.postmortem
+        if postmortem is None:
+            raise Permanent(f"{request.intent.key}: no post-mortem to share")
+        owner = request.plan.owner.person if request.plan.owner else None
+        ref = await self.notifier.share_outcome(
+            request.incident, postmortem, owner, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
 
