@@ -7,17 +7,19 @@ Guards (seed 004):
 * In Review - someone owns it and the meeting is on the calendar.
 * Reviewed - the meeting has started (it is where the review happens).
 * Closed - follow-ups are filed, dropped, or declared none; an external message,
-  where one exists or the rule requires one, is published. From In Review a
-  post-mortem may skip Reviewed only when there is no external message
+  where the rule requires one (by severity) or one was written, is published. From
+  In Review a post-mortem may skip Reviewed only when there is no external message
   ("if no External Message, you can skip straight to this once the meeting is over").
 
 An override (with a reason) waives the *soft* guards - the meeting having
-started, follow-ups being filed - because people sometimes review
-asynchronously or file tickets elsewhere. It never waives an owner, the meeting
-being scheduled, or the publication of a customer message: those are the
-process's promises to other people. Moving backwards (reopen, pull back from
-review) needs a reason. Optional post-mortems may close as "not needed" from
-any open status, with a reason.
+started, follow-ups being filed, the external message being written or published -
+because people sometimes review asynchronously, file tickets elsewhere, or decide
+in the meeting that customers need no message after all (seed 004 makes the message
+part of the review, not a promise made before it). The override, its reason and the
+guards it waived are in the audit record. It never waives an owner or the meeting
+being scheduled: without them there was no review. Moving backwards (reopen, pull
+back from review) needs a reason. Optional post-mortems, and post-mortems that stopped
+being required, may close as "not needed" from any open status, with a reason.
 """
 
 from __future__ import annotations
@@ -152,14 +154,16 @@ def _closing_guards(pm: PostMortem, plan: Plan | None) -> list[_Guard]:
     elif not pm.follow_ups and not pm.no_follow_ups:
         message = "no follow-ups recorded: add them, or state that there are none"
         failed.append(_Guard("follow_ups_filed", message, soft=True))
-    message_expected = pm.external_message is not None or (
-        plan is not None and plan.external_message_required
-    )
-    if message_expected:
+    required = plan is not None and plan.external_message_required
+    message = pm.external_message
+    if required or message is not None:
         if pm.status is S.IN_REVIEW:
             text = "with an external message the post-mortem must be Reviewed first"
-            failed.append(_Guard("reviewed_first", text, soft=False))
-        if pm.external_message is None or not pm.external_message.published:
+            failed.append(_Guard("reviewed_first", text, soft=True))
+        if message is None:
+            text = "the policy requires an external message and none was written"
+            failed.append(_Guard("external_message_written", text, soft=True))
+        elif not message.published:
             text = "the external message is not published yet"
-            failed.append(_Guard("external_message_published", text, soft=False))
+            failed.append(_Guard("external_message_published", text, soft=True))
     return failed

@@ -145,6 +145,13 @@ def pm(status: PostMortemStatus, **changes: Any) -> PostMortem:
             S.CLOSED,
             {},
             SEV1_PLAN,
+            (False, "the policy requires an external message and none was written"),
+        ),
+        (
+            pm(S.REVIEWED, no_follow_ups=True, external_message=UNPUBLISHED),
+            S.CLOSED,
+            {},
+            SEV2_PLAN,
             (False, "the external message is not published yet"),
         ),
         (
@@ -152,7 +159,7 @@ def pm(status: PostMortemStatus, **changes: Any) -> PostMortem:
             S.CLOSED,
             {"override": True, "reason": "support is on it"},
             SEV2_PLAN,
-            (False, "the external message is not published yet"),
+            (True, "support is on it"),
         ),
         (
             pm(S.REVIEWED, no_follow_ups=True, external_message=PUBLISHED),
@@ -234,6 +241,39 @@ def test_allowed_transition_records_the_time_and_waived_guards() -> None:
     assert result.postmortem.status_changed_at == NOW
     assert result.audit.override
     assert result.audit.guards == ("meeting_held",)
+
+
+def test_sev1_cannot_close_without_a_public_message_unless_overridden() -> None:
+    """Seed 004: the external message is part of the review; the meeting may decide that
+    customers need none. An override with a reason waives it, and the audit says so."""
+    reviewed = pm(S.REVIEWED, meeting=MEETING, no_follow_ups=True)
+    refused = transition(reviewed, S.CLOSED, ALICE, NOW, plan=SEV1_PLAN)
+    assert not refused.allowed
+    assert refused.audit.guards == ("external_message_written",)
+
+    reason = "internal-only impact: no customer saw it"
+    closed = transition(
+        reviewed, S.CLOSED, ALICE, NOW, plan=SEV1_PLAN, override=True, reason=reason
+    )
+    assert closed.allowed
+    assert closed.postmortem.status is S.CLOSED
+    assert (closed.audit.override, closed.audit.reason) == (True, reason)
+    assert closed.audit.guards == ("external_message_written",)
+
+    # From In Review, skipping Reviewed with a required message is waived the same way.
+    in_review = pm(S.IN_REVIEW, meeting=MEETING, no_follow_ups=True)
+    skipped = transition(
+        in_review, S.CLOSED, ALICE, NOW, plan=SEV1_PLAN, override=True, reason=reason
+    )
+    assert skipped.allowed
+    assert skipped.audit.guards == ("reviewed_first", "external_message_written")
+
+
+def test_external_message_is_required_only_where_the_policy_requires_it() -> None:
+    """A SEV-2 without a message closes from In Review once the meeting is over."""
+    in_review = pm(S.IN_REVIEW, meeting=MEETING, no_follow_ups=True)
+    assert not SEV2_PLAN.external_message_required
+    assert transition(in_review, S.CLOSED, ALICE, NOW, plan=SEV2_PLAN).allowed
 
 
 def test_refused_transition_names_the_failed_guards() -> None:
