@@ -312,7 +312,7 @@ def outcome_summary(
         header(f"Post-mortem closed: {name}"),
         section(f"{incident_link(incident)}: {incident_title(incident)}"),
         fields(pairs),
-        section("*Follow-ups:*\n" + follow_ups_text(follow_ups)),
+        section("*Follow-ups:*\n" + follow_ups_text(follow_ups, postmortem)),
     ]
     if postmortem.not_needed_reason:
         blocks.append(context(f"No post-mortem was needed: {escape(postmortem.not_needed_reason)}"))
@@ -333,9 +333,10 @@ def outcome_summary(
 # -- shared pieces (also used by replies.py) ---------------------------------------------
 
 
-def follow_ups_text(follow_ups: Sequence[FollowUp]) -> str:
+def follow_ups_text(follow_ups: Sequence[FollowUp], postmortem: PostMortem | None = None) -> str:
     if not follow_ups:
-        return "none"
+        reason = postmortem.no_follow_ups_reason if postmortem else None
+        return f"none: {escape(reason)}" if reason else "none"
     return bullet_list([_follow_up_line(f) for f in follow_ups])
 
 

@@ -68,7 +68,7 @@ def status_reply(
     blocks = [
         section(f"*Post-mortem for {incident_link(incident)}*: {incident_title(incident)}"),
         fields(pairs),
-        section("*Follow-ups:*\n" + follow_ups_text(live)),
+        section("*Follow-ups:*\n" + follow_ups_text(live, postmortem)),
     ]
     if postmortem.not_needed_reason:
         blocks.append(context(f"Not needed: {escape(postmortem.not_needed_reason)}"))

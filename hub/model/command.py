@@ -27,6 +27,7 @@ class CommandVerb(StrEnum):
     STATUS = "status"
     OWNER = "owner"
     FOLLOWUP = "followup"
+    NO_FOLLOW_UPS = "followups_none"  # `followups none <reason>`
     MESSAGE = "message"
     REVIEW = "review"
     REVIEWED = "reviewed"

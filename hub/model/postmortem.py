@@ -130,6 +130,9 @@ class PostMortem(Frozen):
     no_follow_ups: bool = Field(
         default=False, description="the owner stated that there are no follow-ups to file"
     )
+    no_follow_ups_reason: str | None = Field(
+        default=None, description="why there are none (`/postmortem followups none <reason>`)"
+    )
     external_message: ExternalMessage | None = None
     not_needed_reason: str | None = None
 

@@ -101,6 +101,17 @@ async def add_follow_up(request: web.Request) -> web.Response:
     return _answer(result, refused_status=409, created=True)
 
 
+async def declare_no_follow_ups(request: web.Request) -> web.Response:
+    """`/postmortem followups none <reason>`: nothing to file, and why."""
+    document = await _body(request)
+    reason = _text(document, "reason") or ""
+    actions = request.app[RUNTIME].actions
+    result = await actions.declare_no_follow_ups(
+        _incident_id(request), ADMIN_ACTOR, reason, origin=_origin(request)
+    )
+    return _answer(result, refused_status=409)
+
+
 async def set_external_message(request: web.Request) -> web.Response:
     document = await _body(request)
     body = _text(document, "body")
@@ -149,6 +160,7 @@ async def transition(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, prefix: str) -> None:
     base = f"{prefix}/postmortems/{{postmortem_id}}"
     app.router.add_post(f"{base}/follow-ups", add_follow_up)
+    app.router.add_put(f"{base}/follow-ups/none", declare_no_follow_ups)
     app.router.add_put(f"{base}/external-message", set_external_message)
     app.router.add_post(f"{base}/owner", designate_owner)
     app.router.add_post(f"{base}/transitions", transition)

@@ -241,6 +241,11 @@ def _action_paths() -> dict[str, Any]:
             "owner_email": string,
         },
     }
+    none = {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1}},
+    }
     message = {
         "type": "object",
         "required": ["body"],
@@ -263,6 +268,13 @@ def _action_paths() -> dict[str, Any]:
     return {
         f"{base}/follow-ups": {
             "post": _action("Add a follow-up", follow_up, ("409", "The post-mortem is closed"))
+        },
+        f"{base}/follow-ups/none": {
+            "put": _action(
+                "State that there are no follow-ups to file, and why (lets it close)",
+                none,
+                ("409", "Refused: closed, or follow-ups are recorded"),
+            )
         },
         f"{base}/external-message": {
             "put": _action(

@@ -205,3 +205,58 @@ async def test_unknown_incident_is_refused(engine: AsyncEngine) -> None:
     )
     assert not result.allowed
     assert "no incident" in result.message
+
+
+async def test_followups_none_lets_a_review_close_without_an_override(
+    engine: AsyncEngine,
+) -> None:
+    """Seed 001 leaves action items to the individuals: `followups none <reason>`."""
+    incident_id = await _stored(engine, severity="SEV-2")
+    start = NOW - timedelta(hours=2)
+    held = Meeting(start=start, end=start + timedelta(minutes=30), calendar="PM")
+    await _draft(engine, incident_id, status=PostMortemStatus.REVIEWED, meeting=held)
+    actions = _actions(engine)
+
+    refused = await actions.transition(incident_id, PostMortemStatus.CLOSED, ALICE, origin="c1")
+    assert not refused.allowed
+    assert "no follow-ups recorded" in refused.message
+    no_reason = await actions.declare_no_follow_ups(incident_id, ALICE, "  ", origin="n0")
+    assert not no_reason.allowed
+    declared = await actions.declare_no_follow_ups(
+        incident_id, ALICE, "learnings are up to the individuals", origin="n1"
+    )
+    assert declared.allowed
+    assert declared.message == "no follow-ups to file: learnings are up to the individuals"
+    closed = await actions.transition(incident_id, PostMortemStatus.CLOSED, ALICE, origin="c2")
+    assert closed.allowed, closed.message
+
+    pm = await load_postmortem(engine, incident_id)
+    assert pm is not None
+    assert pm.status is PostMortemStatus.CLOSED
+    assert (pm.no_follow_ups, pm.no_follow_ups_reason) == (
+        True,
+        "learnings are up to the individuals",
+    )
+    entries = await list_entries(engine, incident_id, limit=100)
+    [entry] = [e for e in entries if e.action == "no_follow_ups_declared"]
+    assert entry.detail["reason"] == "learnings are up to the individuals"
+    [close] = [e for e in entries if e.action == "transition"]
+    assert close.detail["override"] is False
+
+
+async def test_followups_none_is_refused_while_follow_ups_are_recorded(
+    engine: AsyncEngine,
+) -> None:
+    incident_id = await _stored(engine)
+    await _draft(engine, incident_id)
+    actions = _actions(engine)
+    await actions.declare_no_follow_ups(incident_id, ALICE, "nothing to do", origin="n1")
+    added = await actions.add_follow_up(incident_id, "Alert on 5xx", "P1", ALICE, origin="f1")
+    assert added.allowed
+    pm = await load_postmortem(engine, incident_id)
+    assert pm is not None
+    assert not pm.no_follow_ups, "a follow-up takes 'there are none' back"
+
+    refused = await actions.declare_no_follow_ups(incident_id, ALICE, "changed mind", origin="n2")
+    assert not refused.allowed
+    assert "follow-ups are recorded" in refused.message

@@ -59,6 +59,14 @@ GRAMMAR: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
+        "followups none the session's learnings are up to each of us INC-45",
+        {
+            "verb": CommandVerb.NO_FOLLOW_UPS,
+            "text": "the session's learnings are up to each of us",
+            "incident_ref": "INC-45",
+        },
+    ),
+    (
         "message We had degraded checkout for 20 minutes. INC-45",
         {
             "verb": CommandVerb.MESSAGE,
@@ -100,6 +108,9 @@ INVALID: list[tuple[str, str]] = [
     ("followup fix it", "P0-P2"),
     ("followup P2", "summary"),
     ("followup P1 <@U2BOB>", "summary"),
+    ("followups", "say why there are none"),
+    ("followups some", "say why there are none"),
+    ("followups none INC-4", "needs a reason"),
     ("message", "customers"),
     ("status everything", "takes nothing but an incident"),
     ("review now please", "takes nothing but an incident"),

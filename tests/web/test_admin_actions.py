@@ -89,6 +89,24 @@ async def test_follow_up_message_owner_and_a_refused_transition(
         )
 
 
+async def test_followups_none_through_the_admin_api(tmp_path: Path, db_url: str) -> None:
+    async with running_daemon(_config(tmp_path, db_url), run_worker=False) as daemon:
+        await _sev1_with_postmortem(daemon)
+        admin = {**daemon.admin_headers(), "Idempotency-Key": "none-1"}
+        missing = await daemon.client.put(f"{PM}/follow-ups/none", json={}, headers=admin)
+        assert missing.status == 400
+        assert "'reason'" in (await missing.json())["error"]["message"]
+        body = {"reason": "action items are up to the individuals (seed 001)"}
+        declared = await daemon.client.put(f"{PM}/follow-ups/none", json=body, headers=admin)
+        assert declared.status == 200, await declared.text()
+        document = (await declared.json())["postmortem"]
+        assert document["no_follow_ups"] is True
+        assert document["no_follow_ups_reason"] == body["reason"]
+        spec = await daemon.client.get("/api/v1/openapi.json", headers=daemon.admin_headers())
+        paths = (await spec.json())["paths"]
+        assert "put" in paths["/api/v1/postmortems/{postmortem_id}/follow-ups/none"]
+
+
 async def test_bad_requests_name_the_problem(tmp_path: Path, db_url: str) -> None:
     async with running_daemon(_config(tmp_path, db_url), run_worker=False) as daemon:
         await _sev1_with_postmortem(daemon)

@@ -103,6 +103,7 @@ class CommandExecutor:
             CommandVerb.OWNER: self._owner,
             CommandVerb.ACCEPT: self._owner,
             CommandVerb.FOLLOWUP: self._follow_up,
+            CommandVerb.NO_FOLLOW_UPS: self._no_follow_ups,
             CommandVerb.MESSAGE: self._message,
         }
         return await handlers.get(verb, self._transition)(request)
@@ -194,6 +195,12 @@ class CommandExecutor:
             owner=owner,
         )
         return _answer(result, "add the follow-up")
+
+    async def _no_follow_ups(self, request: _Request) -> Answer:
+        result = await self.actions.declare_no_follow_ups(
+            request.incident.id, request.actor, request.command.text, origin=request.origin
+        )
+        return _answer(result, "record that there are no follow-ups")
 
     async def _message(self, request: _Request) -> Answer:
         result = await self.actions.set_external_message(

@@ -29,6 +29,7 @@ from hub.model.incident import Incident, Person
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
+    FollowUpState,
     LifecycleDecision,
     OwnerAcceptance,
     OwnerDesignation,
@@ -48,6 +49,7 @@ ACTIONS = (
     "owner_designated",
     "owner_accepted",
     "follow_up_added",
+    "no_follow_ups_declared",
     "external_message_set",
     "transition",
 )
@@ -175,13 +177,48 @@ class PostMortemActions:
             item = FollowUp(
                 id=follow_up_id(origin), summary=summary.strip(), priority=priority, owner=owner
             )
-            updated = pm.model_copy(update={"follow_ups": (*pm.follow_ups, item)})
+            # A follow-up after "there are none" takes that statement back.
+            updated = pm.model_copy(
+                update={
+                    "follow_ups": (*pm.follow_ups, item),
+                    "no_follow_ups": False,
+                    "no_follow_ups_reason": None,
+                }
+            )
             return _Change(
                 "follow_up_added",
                 f"follow-up {item.id} ({item.priority}) added: {item.summary}",
                 updated,
                 state.plan.rule,
                 {"follow_up": item.id, "priority": item.priority},
+            )
+
+        return await self._run(incident_id, by, origin, change)
+
+    async def declare_no_follow_ups(
+        self, incident_id: str, by: Person, reason: str, *, origin: str
+    ) -> ActionResult:
+        """State that the post-mortem has no follow-ups to file, and why (seed 001: action
+        items are up to the individuals), so it can close without an override."""
+
+        def change(state: _State) -> _Change:
+            pm, plan, why = state.postmortem, state.plan, reason.strip()
+            action = "no_follow_ups_declared"
+            if pm is None or pm.status is PostMortemStatus.CLOSED:
+                closed = "the post-mortem is closed" if pm else "there is no post-mortem yet"
+                return _refuse(action, closed, plan)
+            if not why:
+                return _refuse(action, "say why there are no follow-ups", plan)
+            recorded = [f.id for f in pm.follow_ups if f.state is not FollowUpState.DROPPED]
+            if recorded:
+                why_not = (
+                    f"follow-ups are recorded ({', '.join(recorded)}): "
+                    "drop them first, or close once they are filed"
+                )
+                return _refuse(action, why_not, plan)
+            updated = pm.model_copy(update={"no_follow_ups": True, "no_follow_ups_reason": why})
+            return _Change(
+                action, f"no follow-ups to file: {why}", updated, plan.rule, {"reason": why}
             )
 
         return await self._run(incident_id, by, origin, change)

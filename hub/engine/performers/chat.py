@@ -203,7 +203,6 @@ class _ChatPerformers:
         )
         return EffectOutcome(vendor_ref=ref)
 
-
     async def share_outcome(self, request: EffectRequest) -> EffectOutcome:
         """Seed 000: the closed post-mortem's outcome, once, whatever closed it.
 

@@ -6,6 +6,7 @@ Grammar (the incident may be named last, or left out inside an incident channel)
     status [INCIDENT]
     owner @user [INCIDENT]
     followup P0|P1|P2 [@owner] summary… [INCIDENT]
+    followups none reason… [INCIDENT]
     message text… [INCIDENT]
     review [INCIDENT]
     reviewed [--override reason…] [INCIDENT]
@@ -48,6 +49,7 @@ HELP_TEXT = "\n".join(
         "• `status [INCIDENT]`: where the post-mortem stands",
         "• `owner @user [INCIDENT]`: hand the post-mortem to someone",
         "• `followup P0|P1|P2 [@owner] summary… [INCIDENT]`: add a follow-up action",
+        "• `followups none reason… [INCIDENT]`: there are no follow-ups to file, and why",
         "• `message text… [INCIDENT]`: set the external message for customers",
         "• `review [INCIDENT]`: ask for the review",
         "• `reviewed [--override reason…] [INCIDENT]`: the meeting reviewed it",
@@ -184,6 +186,15 @@ def _followup(args: list[str]) -> dict[str, Any]:
     }
 
 
+def _followups(args: list[str]) -> dict[str, Any]:
+    """`followups none reason…`: seed 001 leaves action items to the individuals."""
+    if not args or args[0].casefold() != "none":
+        raise _Invalid("Usage: `followups none reason… [INCIDENT]`: say why there are none.")
+    if not args[1:]:
+        raise _Invalid("`followups none` needs a reason: why does this need no follow-ups?")
+    return {"verb": CommandVerb.NO_FOLLOW_UPS, "text": " ".join(args[1:])}
+
+
 def _message(args: list[str]) -> dict[str, Any]:
     if not args:
         raise _Invalid("Usage: `message text… [INCIDENT]`: the text customers will read.")
@@ -216,6 +227,7 @@ _PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {
     "status": _no_args(CommandVerb.STATUS),
     "owner": _owner,
     "followup": _followup,
+    "followups": _followups,
     "message": _message,
     "review": _no_args(CommandVerb.REVIEW),
     "reviewed": _reviewed,
