@@ -19,7 +19,9 @@ from hub.cli.simulate import simulate
 from hub.config import secret_values, settings_json_schema
 from hub.demo.sandbox import demo
 from hub.logging import configure_logging
+from hub.model.incident import Source
 from hub.policy import policy_json_schema
+from hub.policy.coverage import severity_warnings
 from hub.store.migrate import head_revision, upgrade
 
 
@@ -41,6 +43,10 @@ main.add_command(demo)
 def check(config_path: Path) -> None:
     """Validate the configuration (and the policy files it lists)."""
     settings, policies = load_all_or_exit(config_path)
+    # Warnings, not problems: the configuration works, but some incidents may be missed.
+    sources = [s for s in Source if getattr(settings.sources, s.value) is not None]
+    for warning in severity_warnings(policies, sources):
+        click.echo(str(warning), err=True)
     rules = sum(1 for _ in policies.rules())
     click.echo(
         f"{settings.config_path}: OK ({len(settings.policies)} policy file(s), {rules} rule(s))"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from hub.policy import check_policy_files
+from hub.model.incident import Source
+from hub.policy import check_policy_files, load_policies
+from hub.policy.coverage import severity_warnings
 
 
 @click.group()
@@ -25,5 +27,15 @@ def check_files(files: tuple[Path, ...]) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s) in the policy files.", err=True)
         sys.exit(1)
+    # Which sources the files expect: those whose severities they map (else both).
+    policies = load_policies(files)
+    named: list[Source] = []
+    for spec in (policy.spec.severities for policy in policies.policies):
+        if spec.pagerduty.priority or spec.pagerduty.urgency:
+            named.append(Source.PAGERDUTY)
+        if spec.incidentio:
+            named.append(Source.INCIDENTIO)
+    for warning in severity_warnings(policies, named or list(Source)):
+        click.echo(str(warning), err=True)
     for path in files:
         click.echo(f"{path}: OK")

@@ -50,6 +50,12 @@ class SeverityMap(Frozen):
         }
     )
 
+    default: Severity | None = Field(
+        default=None,
+        description="for an incident its source gives no severity at all (policy "
+        "`severities.default`); a value the tables do not name stays unknown",
+    )
+
     def pagerduty(self, priority: str | None, urgency: str | None) -> tuple[Severity, str | None]:
         """Severity and the vendor value it came from: priority first, then urgency."""
         if priority:
@@ -62,11 +68,13 @@ class SeverityMap(Frozen):
                 return found, f"urgency:{urgency}"
         if priority:
             return Severity.UNKNOWN, priority
-        return Severity.UNKNOWN, None
+        if urgency:
+            return Severity.UNKNOWN, f"urgency:{urgency}"
+        return self.default or Severity.UNKNOWN, None
 
     def incident_io(self, name: str | None) -> tuple[Severity, str | None]:
         if not name:
-            return Severity.UNKNOWN, None
+            return self.default or Severity.UNKNOWN, None
         found = _lookup(self.incidentio, name)
         return (found if found is not None else Severity.UNKNOWN), name
 

@@ -72,6 +72,9 @@ def _positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tup
     for index, rule in enumerate(spec.rules):
         pos = doc.position(("rules", index, "name"))
         found[("rule", rule.name)] = (pos.line, pos.column)
+    if doc.data_at(("severities",)) is not None:
+        pos = doc.position(("severities",), key=True)
+        found[("severities",)] = (pos.line, pos.column)
     for path in SEVERITY_TABLES.values():
         for key in doc.data_at(path) or {}:
             pos = doc.position((*path, key), key=True)
@@ -87,6 +90,18 @@ def _conflicting_severities(policies: Sequence[Policy]) -> list[Problem]:
     """Adapters get one mapping for all files, so two files must not disagree on a value."""
     seen: dict[tuple[str, str], tuple[Severity, str]] = {}
     problems: list[Problem] = []
+    first_default: tuple[Severity, str] | None = None
+    for policy in policies:
+        default = policy.spec.severities.default
+        if default is None:
+            continue
+        if first_default is not None and first_default[0] is not default:
+            line, column = policy.positions.get(("severities",), (1, 1))
+            message = (
+                f"severities.default is {default} here but {first_default[0]} in {first_default[1]}"
+            )
+            problems.append(Problem(policy.path, line, column, message))
+        first_default = first_default or (default, policy.path)
     for policy in policies:
         for table, entries in severity_tables(policy).items():
             for name, severity in entries.items():

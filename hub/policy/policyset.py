@@ -82,9 +82,15 @@ def merge_severity_maps(policies: tuple[Policy, ...] | list[Policy]) -> Severity
     over it: what the file says is the whole mapping, so a priority it leaves
     out stays unmapped (SEV unknown) instead of inheriting a default.
     """
-    tables: dict[str, dict[str, Severity]] = {}
+    tables: dict[str, object] = {}
     for policy in policies:
         for name, table in severity_tables(policy).items():
             if table:
-                tables.setdefault(name, {}).update(table)
+                merged = tables.setdefault(name, {})
+                assert isinstance(merged, dict)  # noqa: S101 - only tables are set above
+                merged.update(table)
+    # The first file that names a default gives it (files may not disagree: checks.py).
+    default = next((p.spec.severities.default for p in policies if p.spec.severities.default), None)
+    if default is not None:
+        tables["default"] = default
     return SeverityMap.model_validate(tables)

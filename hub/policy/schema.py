@@ -210,6 +210,14 @@ class PagerDutySeveritiesSpec(Spec):
 class SeveritiesSpec(Spec):
     pagerduty: PagerDutySeveritiesSpec = PagerDutySeveritiesSpec()
     incidentio: dict[str, Severity] = {}
+    # -- issue 13: incidents without a severity -----------------------------------------
+    default: Severity | None = Field(
+        default=None,
+        description="the severity of an incident its source gives none (incident.io: no "
+        "severity set; PagerDuty: neither priority nor urgency). Without it such an incident "
+        "is 'unknown', and only a rule matching 'unknown' (or none) takes it. A value the "
+        "tables do not name stays 'unknown': `pmhub check` warns about those",
+    )
 
 
 class Condition(Spec):
