@@ -158,6 +158,8 @@ def _check_rule(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report) -> N
             report.add((*loc, "meeting", "duration"), "a meeting lasts minutes or hours, e.g. 30m")
         for index, role in enumerate(meeting.invite):
             _check_role(role, (*loc, "meeting", "invite", index), roles, report)
+        for index, role in enumerate(meeting.invite_optional):
+            _check_role(role, (*loc, "meeting", "invite_optional", index), roles, report)
         for role in meeting.invite_when:
             _check_role(role, (*loc, "meeting", "invite_when", role), roles, report, key=True)
     if rule.review is not None and meeting is None:

@@ -57,13 +57,14 @@ def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
     window_start = anchor
     if anchor and spec.not_before:
         window_start = shift(ctx.calendar, anchor, spec.not_before)
-    invitees = resolve_invitees(
-        invite_roles(ctx, spec),
-        ctx.incident,
-        ctx.policy.spec.directory,
-        ctx.owner_person,
-        spec.observers,
+    directory, owner = ctx.policy.spec.directory, ctx.owner_person
+    roles = invite_roles(ctx, spec)
+    invitees = resolve_invitees(roles, ctx.incident, directory, owner, spec.observers)
+    optional_roles = set(spec.invite_optional)
+    required = resolve_invitees(
+        [role for role in roles if role not in optional_roles], ctx.incident, directory, owner
     )
+    needed = {email.casefold() for email in required.emails}
     plan = MeetingPlan(
         anchor=anchor,
         window_start=window_start,
@@ -71,6 +72,8 @@ def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
         calendar=spec.calendar,
         duration=meeting_length(spec),
         invitees=invitees.emails,
+        # Observers and `invite_optional` roles, unless a required role names them too.
+        optional_invitees=tuple(e for e in invitees.emails if e.casefold() not in needed),
         unresolved_roles=invitees.unresolved_roles,
         scheduled=ctx.postmortem.meeting if ctx.postmortem else None,
     )
@@ -84,10 +87,12 @@ def emit_meeting(ctx: Context, planned: tuple[MeetingPlan, Invitees] | None) -> 
 
 
 def invite_roles(ctx: Context, spec: MeetingSpec) -> list[str]:
-    """`invite`, where a role also under `invite_when` is invited only when that matches."""
+    """`invite`, then `invite_when`'s roles that match, then `invite_optional`: a role also
+    under `invite_when` is invited only when that matches."""
     gated = {role: matches(cond, ctx.incident) for role, cond in spec.invite_when.items()}
     roles = [role for role in spec.invite if gated.get(role, True)]
-    return roles + [role for role, ok in gated.items() if ok and role not in roles]
+    roles += [role for role, ok in gated.items() if ok and role not in roles]
+    return roles + [r for r in spec.invite_optional if gated.get(r, True) and r not in roles]
 
 
 def meeting_length(spec: MeetingSpec) -> timedelta:

@@ -29,6 +29,9 @@ class MeetingPlan(Frozen):
     calendar: str
     duration: timedelta
     invitees: tuple[str, ...] = ()
+    optional_invitees: tuple[str, ...] = Field(
+        default=(), description="those of `invitees` invited as optional attendees"
+    )
     unresolved_roles: tuple[str, ...] = ()
     scheduled: Meeting | None = None
 

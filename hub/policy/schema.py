@@ -249,6 +249,13 @@ class MeetingSpec(Spec):
         default={}, description="invite these roles only when the condition matches"
     )
     observers: Annotated[list[Email], BeforeValidator(_as_list)] = []
+    # -- issue 13: optional attendees -------------------------------------------------
+    invite_optional: Strings = Field(
+        default=[],
+        description="roles (or emails) invited as optional attendees: told, not waited "
+        "for (seed 004's customer liaison); their calendars weigh less when the time is "
+        "chosen. A role also under `invite_when` is invited only when that matches",
+    )
     check_every: DurationValue = Field(
         default=Elapsed(timedelta(hours=1)),
         description="how often pmhub reads the booked event back until it starts, to notice "

@@ -91,7 +91,7 @@ class _Meetings:
                 f"no slot inside working hours between {start.isoformat()} and the deadline "
                 f"{deadline.isoformat()}: the owner must schedule the meeting by hand"
             )
-        required, optional = self._split(intent.rule, plan.invitees)
+        required, optional = _split(plan)
         free_busy = await self.calendar.free_busy(
             [*required, *optional], slots[0].start, slots[-1].end
         )
@@ -189,17 +189,15 @@ class _Meetings:
             vendor_ref=current.id, detail=detail, update=_set_meeting(meeting, merge_invitees=True)
         )
 
-    def _split(self, rule: str, invitees: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(required, optional): the rule's observers are optional, everyone else required.
 
-        The plan merges observers into `invitees`; an observer who also holds a role is
-        counted as optional here (the plan does not say which roles an email came from).
-        """
-        spec = self.policies.rule(rule)[1].meeting
-        observers = {email.casefold() for email in (spec.observers if spec else ())}
-        required = tuple(e for e in invitees if e.casefold() not in observers)
-        optional = tuple(e for e in invitees if e.casefold() in observers)
-        return required, optional
+def _split(plan: MeetingPlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional) attendees: the plan marks observers and `invite_optional`
+    roles optional (an email a required role also names stays required)."""
+    optional = {email.casefold() for email in plan.optional_invitees}
+    return (
+        tuple(e for e in plan.invitees if e.casefold() not in optional),
+        tuple(e for e in plan.invitees if e.casefold() in optional),
+    )
 
 
 def _meeting_plan(request: EffectRequest) -> MeetingPlan:
