@@ -1,8 +1,9 @@
 """incident.io REST transport over aiohttp.
 
-Why no SDK: pmhub makes two reads (`GET /v2/incidents/{id}`, the activity log), and there is no
-maintained Python client worth using for it (the `incident-io` package is generated,
-blocking, and brings its own HTTP stack for what are two GETs). So this is aiohttp, on
+Why no SDK: pmhub makes a handful of calls (the incident, the activity log, a user, a
+post-mortem document and its status), and there is no maintained Python client worth
+using for it (the `incident-io` package is generated, blocking, and brings its own HTTP
+stack for what are a few GETs and one PUT). So this is aiohttp, on
 the daemon's one shared `ClientSession` (passed in; never owned or closed here), with
 a per-request timeout.
 
@@ -90,10 +91,45 @@ class IncidentIoClient:
             raise Transient("incident.io GET activity log: the answer has no entries list")
         return [e for e in entries if isinstance(e, dict)]
 
+    async def get_user(self, user_id: str) -> JsonDict:
+        """The `user` of GET /v2/users/{id} (a membership names a user by id only)."""
+        body = await self._get(f"/v2/users/{quote(user_id, safe='')}", "GET user")
+        return _object(body, "user", "GET user")
+
+    async def get_postmortem_document(self, document_id: str) -> JsonDict:
+        """The `postmortem_document` of GET /v1/postmortem_documents/{id}."""
+        path = f"/v1/postmortem_documents/{quote(document_id, safe='')}"
+        body = await self._get(path, "GET post-mortem document")
+        return _object(body, "postmortem_document", "GET post-mortem document")
+
+    async def update_postmortem_status(self, document_id: str, status: str) -> JsonDict:
+        """PUT /v1/postmortem_documents/{id} `{"status": …}` (in_progress, in_review,
+        completed): the same status twice is the same document, so a retry is harmless."""
+        path = f"/v1/postmortem_documents/{quote(document_id, safe='')}"
+        what = "PUT post-mortem status"
+        body = await self._send("PUT", path, what, json={"status": status})
+        return _object(body, "postmortem_document", what)
+
     async def _get(self, path: str, what: str, *, params: dict[str, str] | None = None) -> JsonDict:
+        return await self._send("GET", path, what, params=params)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: JsonDict | None = None,
+    ) -> JsonDict:
         try:
-            async with self._session.get(
-                self._base_url + path, headers=self._headers, timeout=self._timeout, params=params
+            async with self._session.request(
+                method,
+                self._base_url + path,
+                headers=self._headers,
+                timeout=self._timeout,
+                params=params,
+                json=json,
             ) as response:
                 body = await _json_or_none(response)
                 if response.status >= 400:  # noqa: PLR2004
@@ -106,6 +142,13 @@ class IncidentIoClient:
         if not isinstance(body, dict):
             raise Transient(f"incident.io {what}: HTTP {response.status} without a JSON object")
         return body
+
+
+def _object(body: JsonDict, name: str, what: str) -> JsonDict:
+    found = body.get(name)
+    if not isinstance(found, dict):
+        raise Transient(f"incident.io {what}: the answer has no `{name}` object")
+    return found
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

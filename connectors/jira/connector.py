@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from connectors.jira.client import JiraClient
@@ -30,7 +31,7 @@ from connectors.jira.payloads import (
     marker_property,
     status_category,
 )
-from hub.errors import ConnectorError, Permanent
+from hub.errors import AuthFailed, ConnectorError, Permanent
 from hub.ports import StatusCategory, TicketRef, TicketRequest
 
 Json = dict[str, Any]
@@ -102,13 +103,14 @@ class JiraConnector:
                         results[i] = await self._repaired(hit, requests[i].marker)
         pending = [i for i, result in enumerate(results) if result is None]
         for chunk in _chunks(pending, BULK_LIMIT):
-            field_list = [await self._fields(requests[i], self._config.issue_type) for i in chunk]
-            created = await self._client.create_issues(field_list)
-            for i, outcome in zip(chunk, created, strict=True):
+            built = [await self._fields(requests[i], self._config.issue_type) for i in chunk]
+            created = await self._client.create_issues([fields for fields, _ in built])
+            for i, (_, unassigned), outcome in zip(chunk, built, created, strict=True):
                 if isinstance(outcome, ConnectorError):
                     results[i] = outcome
                 else:
-                    results[i] = await self._created(outcome, requests[i].marker)
+                    ref = await self._created(outcome, requests[i].marker)
+                    results[i] = replace(ref, unassigned_reason=unassigned)
         return [result for result in results if result is not None]
 
     async def get(self, key: str) -> TicketRef:
@@ -137,9 +139,9 @@ class JiraConnector:
             found = (await self._find([request.marker])).get(request.marker)
             if found is not None:
                 return await self._repaired(found, request.marker)
-        fields = await self._fields(request, issue_type)
+        fields, unassigned = await self._fields(request, issue_type)
         created = await self._client.create_issue(fields)
-        return await self._created(created, request.marker)
+        return replace(await self._created(created, request.marker), unassigned_reason=unassigned)
 
     async def _created(self, created: Json, marker: str) -> TicketRef:
         key = str(created.get("key") or "")
@@ -178,9 +180,12 @@ class JiraConnector:
                 found.setdefault(marker, (self._ref(issue), recorded is not None))
         return found
 
-    async def _fields(self, request: TicketRequest, issue_type: str) -> Json:
-        assignee = await self._assignee(request.assignee_email) if request.assignee_email else None
-        return issue_fields(
+    async def _fields(self, request: TicketRequest, issue_type: str) -> tuple[Json, str | None]:
+        """The issue's fields, and why it goes unassigned when an assignee was asked for."""
+        assignee, unassigned = None, None
+        if request.assignee_email:
+            assignee, unassigned = await self._assignee(request.assignee_email)
+        fields = issue_fields(
             request,
             project=self._config.project,
             issue_type=issue_type,
@@ -188,31 +193,41 @@ class JiraConnector:
             assignee=assignee,
             adf=self._config.deployment is Deployment.CLOUD,
         )
+        return fields, unassigned
 
-    async def _assignee(self, email: str) -> Json | None:
-        """The assignee object for an email, or None: the ticket is then filed unassigned.
+    async def _assignee(self, email: str) -> tuple[Json | None, str | None]:
+        """The assignee object for an email, or None and why: the ticket is then filed
+        unassigned.
 
         Unassigned rather than failed: the ticket matters more than its assignee, and
-        the owner still hears about it from pmhub in Slack.
+        the post-mortem owner is told (the ticket's `unassigned_reason`). A failing user
+        search is an enrichment that failed, not a reason to lose the ticket; only bad
+        credentials are raised (the create would fail the same way).
         """
         wanted = email.strip().lower()
         if wanted in self._assignees:
-            return self._assignees[wanted]
-        users = [user for user in await self._client.find_users(email) if user.get("active", True)]
+            return self._assignees[wanted], None
+        try:
+            found = await self._client.find_users(email)
+        except AuthFailed:
+            raise
+        except ConnectorError as exc:
+            return None, f"Jira's user search failed for {email}: {exc}"
+        users = [user for user in found if user.get("active", True)]
         exact = [user for user in users if str(user.get("emailAddress", "")).lower() == wanted]
         # Cloud hides emailAddress under strict profile visibility; one result for an
         # exact email query is then still that person.
         user = exact[0] if exact else users[0] if len(users) == 1 else None
         if user is None:
-            return None
+            return None, f"Jira knows no active user with the email {email}"
         cloud = self._config.deployment is Deployment.CLOUD
         ident = {"accountId": user.get("accountId")} if cloud else {"name": user.get("name")}
         if not next(iter(ident.values())):
-            return None
+            return None, f"Jira shows no account id for {email}"
         if len(self._assignees) >= USER_CACHE_MAX_ENTRIES:
             self._assignees.clear()
         self._assignees[wanted] = ident
-        return ident
+        return ident, None
 
     async def _move(self, key: str, targets: Sequence[StatusCategory]) -> TicketRef:
         transitions = await self._client.transitions(key)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import structlog
+
 from connectors.slack import messages, replies
 from connectors.slack.blocks import (
     ChatMessage,
@@ -40,6 +42,7 @@ from hub.model.postmortem import FollowUp, Meeting, PostMortem
 from hub.ports import Answer, AnswerKind
 
 People = dict[str, str | None]
+log = structlog.get_logger("pmhub.slack")
 
 
 def ref_text(ref: MessageRef) -> str:
@@ -72,7 +75,16 @@ class SlackNotifier:
     async def chat_user(self, person: Person) -> str | None:
         if person.slack_id:
             return person.slack_id
-        return await self._chat.lookup_user(person.email) if person.email else None
+        if not person.email:
+            return None
+        try:
+            return await self._chat.lookup_user(person.email)
+        except Permanent as exc:
+            # A look-up Slack refuses for good (a missing scope, an odd address) is an
+            # enrichment that failed: the person is named in the channel instead of DMed,
+            # and the message still goes out. Retryable failures are retried by the job.
+            log.warning("slack.lookup_failed", error=str(exc))
+            return None
 
     async def _to_person(
         self, person: Person, message: ChatMessage, key: str, unknown: bool

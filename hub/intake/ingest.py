@@ -15,11 +15,12 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.errors import Permanent
+from hub.errors import AuthFailed, ConnectorError, Permanent
 from hub.intake.adapters import AdapterOptions, parse_delivery
 from hub.intake.adapters import incidentio as incidentio_adapter
 from hub.intake.adapters.base import Ignored, RefetchRequest
@@ -36,14 +37,16 @@ from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_jobs
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
-from hub.model.incident import Source
+from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentRecord, IncidentUpdate
+from hub.model.vendor_status import VendorStatusFact
 from hub.ports import IncidentIoApi, PagerDutyApi
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.state import lock_incidents, save_incidents
 
 log = structlog.get_logger("pmhub.ingest")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Facts:
     follow_ups: tuple[FollowUpFact, ...]
     commands: tuple[Command, ...]
     ignored: tuple[Ignored, ...]
+    statuses: tuple[VendorStatusFact, ...] = ()  # incident.io's post-mortem status
 
 
 class FactGatherer:
@@ -82,13 +86,18 @@ class FactGatherer:
         follow_ups: list[FollowUpFact] = []
         commands: list[Command] = []
         ignored: list[Ignored] = []
+        statuses: list[VendorStatusFact] = []
         for result in parse_delivery(source, body, self.options):
             if isinstance(result, IncidentUpdate):
                 updates.append(result)
                 if result.source is Source.PAGERDUTY:
                     updates += await self._pagerduty_facts(result.source_id)
+            elif isinstance(result, RefetchRequest) and result.resource == "postmortem_document":
+                statuses += await self._document_status(result)
             elif isinstance(result, RefetchRequest):
                 updates += await self._refetch(result)
+            elif isinstance(result, VendorStatusFact):
+                statuses.append(result)
             elif isinstance(result, FollowUpFact):
                 follow_ups.append(result)
             elif isinstance(result, Command):
@@ -96,10 +105,52 @@ class FactGatherer:
             else:
                 ignored.append(result)
         # incident.io: whatever the delivery said, the API's current incident is the truth.
-        for incident_source_id in {u.source_id for u in updates if u.source is Source.INCIDENTIO}:
+        wanted = {u.source_id for u in updates if u.source is Source.INCIDENTIO}
+        wanted |= {s.incident_id.partition(":")[2] for s in statuses}
+        for incident_source_id in sorted(wanted):
             request = RefetchRequest(Source.INCIDENTIO, "incident", incident_source_id)
             updates += await self._refetch(request)
-        return Facts(tuple(updates), tuple(follow_ups), tuple(commands), tuple(ignored))
+        updates += await self._incidentio_people(updates)
+        return Facts(
+            tuple(updates), tuple(follow_ups), tuple(commands), tuple(ignored), tuple(statuses)
+        )
+
+    async def _document_status(self, request: RefetchRequest) -> list[VendorStatusFact]:
+        """A private incident's post-mortem document, named by id only: read its status."""
+        api = self.sources.incidentio
+        if api is None:
+            self._warn_cannot_refetch(request)
+            return []
+        document = await api.get_postmortem_document(request.id)
+        fact = incidentio_adapter.document_status({"postmortem_document": document})
+        return [fact] if fact is not None else []
+
+    async def _incidentio_people(self, updates: Sequence[IncidentUpdate]) -> list[IncidentUpdate]:
+        """Emails of incident.io people named by id only (a membership names a user id).
+
+        An optional enrichment: a person incident.io cannot show (deleted, or the API
+        failing) stays known by id and is still a responder; the delivery goes on.
+        """
+        api = self.sources.incidentio
+        if api is None:
+            return []
+        found: list[IncidentUpdate] = []
+        seen: set[str] = set()
+        for update in updates:
+            if update.source is not Source.INCIDENTIO:
+                continue
+            for member in update.members.get("responders", ()):
+                user_id = member.person.incidentio_id
+                if member.person.email or not user_id or user_id in seen:
+                    continue
+                seen.add(user_id)
+                user = await _optional(api.get_user(user_id), "user", user_id=user_id)
+                if user is None:
+                    continue
+                person = incidentio_adapter.person(user)
+                if person is not None:
+                    found.append(_people_update(update.source_id, person, self._clock()))
+        return found
 
     async def _pagerduty_facts(self, incident_id: str) -> list[IncidentUpdate]:
         api = self.sources.pagerduty
@@ -130,14 +181,15 @@ class FactGatherer:
         found: list[IncidentUpdate] = []
         # The on-call first: it names a user whose email the look-ups below then find.
         if incident.escalation_policy_id and incident.primary_oncall is None:
-            oncall = await api.primary_oncall(incident.escalation_policy_id)
+            oncall = await _optional(api.primary_oncall(incident.escalation_policy_id), "oncall")
             if oncall is not None and (
                 update := primary_oncall_update(incident_id, oncall, incident.created_at or at)
             ):
                 found.append(update)
                 draft = merge(draft, update).record
         for user_id in people_to_look_up(draft.incident):
-            if (update := user_update(incident_id, await api.get_user(user_id), at)) is not None:
+            user = await _optional(api.get_user(user_id), "user", user_id=user_id)
+            if user is not None and (update := user_update(incident_id, user, at)) is not None:
                 found.append(update)
         return found
 
@@ -165,6 +217,24 @@ class FactGatherer:
             )
 
 
+async def _optional(call: Awaitable[T], what: str, **context: str) -> T | None:
+    """An enrichment (an email, the on-call): when the vendor cannot give it, the delivery
+    goes on without it rather than failing (a deleted user would otherwise stop every
+    retry). Bad credentials are raised: nothing else would work either."""
+    try:
+        return await call
+    except AuthFailed:
+        raise
+    except ConnectorError as exc:
+        log.warning("ingest.enrichment_failed", what=what, error=str(exc), **context)
+        return None
+
+
+def _people_update(source_id: str, person: Person, at: datetime) -> IncidentUpdate:
+    """A user look-up's identities, for the incident's directory of people."""
+    return IncidentUpdate.of(Source.INCIDENTIO, source_id, at, members={"people": [(person, at)]})
+
+
 class Ingestor:
     """The `ingest` job handler, for one delivery or a batch of them (`run_batch`).
 
@@ -186,6 +256,7 @@ class Ingestor:
         clock: Callable[[], datetime],
         on_command: Callable[[Command, str], Awaitable[None]] | None = None,
         on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None,
+        on_vendor_status: Callable[[VendorStatusFact, str], Awaitable[None]] | None = None,
         gather_concurrency: int = 4,
     ) -> None:
         self.engine, self.queue, self.gatherer, self._clock = engine, queue, gatherer, clock
@@ -195,6 +266,7 @@ class Ingestor:
         # is the delivery's stable key ("slack/commands:<id>"): a retried ingest job
         # hands the same key again, so what it starts can be made idempotent.
         self._on_command, self._on_follow_up = on_command, on_follow_up
+        self._on_vendor_status = on_vendor_status
         self._ignored_seen: set[tuple[str, str | None]] = set()
         # Vendor look-ups of one batch at a time, like jobs run side by side.
         self._gather_concurrency = gather_concurrency
@@ -296,6 +368,8 @@ class Ingestor:
                 await (self._on_follow_up or self._audit_fact)(follow_up, origin)
             for command in facts.commands:
                 await (self._on_command or self._audit_command)(command, origin)
+            for status in facts.statuses:
+                await (self._on_vendor_status or self._audit_status)(status, origin)
         except Exception as exc:  # noqa: BLE001 - this delivery's job fails alone
             return exc
         for ignored in facts.ignored:
@@ -347,6 +421,19 @@ class Ingestor:
                 actor=fact.source,
                 reason=f"{fact.source} reports follow-up {fact.external_id} {fact.status.value}",
                 detail={"origin": origin, **fact.model_dump(mode="json")},
+            ),
+            now=self._clock(),
+        )
+
+    async def _audit_status(self, status: VendorStatusFact, origin: str) -> None:
+        await record(
+            self.engine,
+            AuditEntry(
+                subject=status.incident_id,
+                action="vendor_status_reported",
+                actor=status.source,
+                reason=f"{status.source} reports the post-mortem {status.status.value}",
+                detail={"origin": origin, **status.model_dump(mode="json")},
             ),
             now=self._clock(),
         )

@@ -70,6 +70,21 @@ class Person(Frozen):
     def display(self) -> str:
         return self.name or self.email or self.slack_id or self.pagerduty_id or "someone"
 
+    def same_human(self, other: Person) -> bool:
+        """Whether two records name one human: any identity they share (an email in any
+        case, a vendor id, a chat id). The owner named by email and the IC named by
+        PagerDuty id with the same email are one person, who hears a message once."""
+        pairs = (
+            (
+                self.email.casefold() if self.email else None,
+                other.email.casefold() if other.email else None,
+            ),
+            (self.pagerduty_id, other.pagerduty_id),
+            (self.incidentio_id, other.incidentio_id),
+            (self.slack_id, other.slack_id),
+        )
+        return any(mine is not None and mine == theirs for mine, theirs in pairs)
+
     def merged_with(self, other: Person) -> Person:
         """Fill identities this record lacks from another record of the same human."""
         data = self.model_dump()
@@ -111,6 +126,9 @@ class IncidentLinks(Frozen):
     slack_channel_id: str | None = None
     slack_channel_name: str | None = None
     postmortem_document_url: str | None = None
+    postmortem_document_id: str | None = Field(
+        default=None, description="the incident tool's post-mortem document (incident.io)"
+    )
     conference_url: str | None = None
 
 

@@ -67,6 +67,9 @@ REGISTER_FIELDS = frozenset(
 # register each, so facts from different events never overwrite each other.
 REGISTER_PREFIXES = ("links.", "role:", "false_positive.")
 SET_NAMES = frozenset({"acknowledgers", "responders", "assignees", "people"})
+# The time of a fact whose delivery says none (an incident.io membership): kept for the
+# order-free merge, shown as unknown.
+NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def json_value(value: object) -> JsonValue:
@@ -251,7 +254,8 @@ def _materialise(record: IncidentRecord) -> Incident:
             "acknowledgers": acks,
             "acknowledged_at": acks[0].at if acks else base.acknowledged_at,
             "responders": tuple(
-                Responder(person=enrich(m.person), joined_at=m.at) for m in ordered("responders")
+                Responder(person=enrich(m.person), joined_at=None if m.at == NO_TIME else m.at)
+                for m in ordered("responders")
             ),
             "assignees": tuple(enrich(m.person) for m in ordered("assignees")),
             "incident_commander": maybe(commander),

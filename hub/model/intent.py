@@ -61,6 +61,16 @@ class IntentKind(StrEnum):
     PUBLISH_EXTERNAL_MESSAGE = "publish_external_message"
     PAGERDUTY_NOTE = "pagerduty_note"
     SHARE_OUTCOME = "share_outcome"
+    # issue 13: a lifecycle with no traps, incident.io taken at its word
+    REPORT_NO_OWNER = "report_no_owner"
+    ASK_KEEP_POSTMORTEM = "ask_keep_postmortem"
+    CLOSE_NOT_NEEDED = "close_not_needed"
+    CANCEL_MEETING = "cancel_meeting"
+    ASK_SECOND_REVIEW = "ask_second_review"
+    REPORT_UNASSIGNED_FOLLOWUP = "report_unassigned_followup"
+    FOLLOW_VENDOR_STATUS = "follow_vendor_status"
+    REPORT_CLOSE_BLOCKED = "report_close_blocked"
+    WRITE_VENDOR_STATUS = "write_vendor_status"
 
 
 def _identities(person: Person) -> dict[str, str]:
@@ -210,6 +220,13 @@ class Remind(Payload):
     condition: str = Field(description="the reminder's `if` (hub.policy.schema.ReminderCondition)")
     recipients: tuple[PersonRef, ...]
     unresolved_roles: tuple[str, ...] = Field(description="roles nobody holds: not told")
+    escalated_to: tuple[PersonRef, ...] | None = Field(
+        default=None,
+        description="the step of `escalate_to` this occurrence reached (issue 13): they are "
+        "among the recipients; None where the escalation stays with `notify`",
+    )
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"escalated_to"})
 
     @property
     def escalation(self) -> bool:
@@ -288,6 +305,109 @@ class ShareOutcome(_Closing):
     kind: Literal[IntentKind.SHARE_OUTCOME] = IntentKind.SHARE_OUTCOME
 
 
+# -- issue 13: a lifecycle with no traps -------------------------------------------------
+
+
+class ReportNoOwner(Payload):
+    """Nobody owns the post-mortem: the rule's fallback hears it at once, with a button to
+    take it; without a fallback the incidents channel does. Once someone took it, the same
+    message (same key) is edited to say who."""
+
+    kind: Literal[IntentKind.REPORT_NO_OWNER] = IntentKind.REPORT_NO_OWNER
+    fallback: PersonRef | None = Field(
+        description="an email, or a chat group (a Person with only a group's chat id); "
+        "None: the incidents channel"
+    )
+    taken_by: PersonRef | None
+
+
+class AskKeepPostMortem(Payload):
+    """The post-mortem stopped being required: keep it, or close it as not needed?"""
+
+    kind: Literal[IntentKind.ASK_KEEP_POSTMORTEM] = IntentKind.ASK_KEEP_POSTMORTEM
+    recipient: PersonRef | None = Field(description="the owner; None: the incidents channel")
+    required_by: str = Field(description="the rule that required it")
+    now_rule: str | None = Field(description="the rule that matches now (None: none does)")
+    severity: str
+    default: Literal["keep", "close"]
+    decide_by: Moment
+    answer: Literal["keep", "close"] | None = Field(
+        description="what was decided, once it was: the question is edited to say so"
+    )
+    answered_by: PersonRef | None
+
+
+class CloseNotNeeded(Payload):
+    """Close as not needed (the default of an unanswered question), in pmhub's own store."""
+
+    kind: Literal[IntentKind.CLOSE_NOT_NEEDED] = IntentKind.CLOSE_NOT_NEEDED
+    required_by: str
+    now_rule: str | None
+    severity: str
+
+
+class CancelMeeting(Payload):
+    """The post-mortem closed as not needed: its future meeting is cancelled, saying why."""
+
+    kind: Literal[IntentKind.CANCEL_MEETING] = IntentKind.CANCEL_MEETING
+    event_ref: str
+    calendar: str
+    not_needed_reason: str
+
+
+class AskSecondReview(Payload):
+    """The incident reopened after the review meeting: is a second review needed?"""
+
+    kind: Literal[IntentKind.ASK_SECOND_REVIEW] = IntentKind.ASK_SECOND_REVIEW
+    recipient: PersonRef | None
+    meeting_start: Moment
+    answer: bool | None = Field(description="True: a second review; None: not answered yet")
+    answered_by: PersonRef | None
+
+
+class ReportUnassignedFollowUp(Payload):
+    """A follow-up was filed unassigned (the tracker does not know its owner): tell the
+    post-mortem's owner, with the ticket's link, so a person assigns it."""
+
+    kind: Literal[IntentKind.REPORT_UNASSIGNED_FOLLOWUP] = IntentKind.REPORT_UNASSIGNED_FOLLOWUP
+    id: str
+    summary: str
+    tracker_key: str
+    tracker_url: str | None
+    intended: PersonRef | None = Field(description="whom it was meant for")
+    recipient: PersonRef | None = Field(description="the post-mortem owner")
+
+
+class FollowVendorStatus(Payload):
+    """The incident tool moved its post-mortem (incident.io: completed): walk pmhub's
+    lifecycle there, through its guards."""
+
+    kind: Literal[IntentKind.FOLLOW_VENDOR_STATUS] = IntentKind.FOLLOW_VENDOR_STATUS
+    source: str
+    status: str = Field(description="'in_review' or 'completed'")
+    reported_at: Moment
+
+
+class ReportCloseBlocked(Payload):
+    """The incident tool says the post-mortem is done, but a guard holds pmhub back."""
+
+    kind: Literal[IntentKind.REPORT_CLOSE_BLOCKED] = IntentKind.REPORT_CLOSE_BLOCKED
+    recipient: PersonRef | None
+    source: str
+    status: str
+    reported_at: Moment
+    blocking: tuple[str, ...] = Field(description="the guards that hold it (names)")
+
+
+class WriteVendorStatus(Payload):
+    """pmhub moved the post-mortem: the incident tool's document says so too."""
+
+    kind: Literal[IntentKind.WRITE_VENDOR_STATUS] = IntentKind.WRITE_VENDOR_STATUS
+    source: str
+    document_id: str
+    status: str = Field(description="the tool's name for it: 'in_review' or 'completed'")
+
+
 def _owner_dm_shape(value: Any) -> str:
     """Which NOTIFY_OWNER shape: a former owner's DM is the one naming whom it went to."""
     if isinstance(value, dict):
@@ -319,7 +439,16 @@ IntentPayload = Annotated[
     | RequestExternalMessage
     | PublishExternalMessage
     | PagerDutyNote
-    | ShareOutcome,
+    | ShareOutcome
+    | ReportNoOwner
+    | AskKeepPostMortem
+    | CloseNotNeeded
+    | CancelMeeting
+    | AskSecondReview
+    | ReportUnassignedFollowUp
+    | FollowVendorStatus
+    | ReportCloseBlocked
+    | WriteVendorStatus,
     Field(discriminator="kind"),
 ]
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from hub.model.incident import Frozen, Person
+from hub.model.vendor_status import VendorStatus
 
 
 class PostMortemStatus(StrEnum):
@@ -62,6 +64,12 @@ class FollowUp(Frozen):
     )
     priority_override: Override | None = Field(
         default=None, description="file it despite a priority the policy does not allow"
+    )
+    tracker_url: str | None = Field(default=None, description="the ticket's link once filed")
+    unassigned_reason: str | None = Field(
+        default=None,
+        description="why the ticket was filed without its owner as assignee (the tracker "
+        "does not know them); the post-mortem owner is told, with the link",
     )
 
     @property
@@ -113,6 +121,33 @@ class OwnerAcceptance(Frozen):
     at: datetime
 
 
+class RequirementDrop(Frozen):
+    """The post-mortem stopped being required after it started (e.g. the severity was
+    lowered). The owner is asked to keep it or close it as not needed; the rule's
+    default applies if nobody answers in time."""
+
+    at: datetime = Field(description="when pmhub noticed")
+    required_by: str = Field(description="the rule that required it")
+    answer: Literal["keep", "close"] | None = None
+    answered_by: Person | None = Field(
+        default=None, description="who answered; None with an answer: the policy's default"
+    )
+    answered_at: datetime | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.answer == "keep"
+
+
+class ReopenAnswer(Frozen):
+    """The owner's answer after the incident reopened once its meeting had been held."""
+
+    meeting_start: datetime = Field(description="the meeting the answer is about")
+    second_review: bool
+    by: Person
+    at: datetime
+
+
 class PostMortem(Frozen):
     incident_id: str
     status: PostMortemStatus = PostMortemStatus.DRAFT
@@ -135,6 +170,18 @@ class PostMortem(Frozen):
     )
     external_message: ExternalMessage | None = None
     not_needed_reason: str | None = None
+    vendor_status: VendorStatus | None = Field(
+        default=None, description="the incident tool's own post-mortem status, last reported"
+    )
+    # -- issue 13: a lifecycle with no traps ------------------------------------------
+    required_by: str | None = Field(
+        default=None, description="the rule that last required this post-mortem"
+    )
+    requirement_dropped: RequirementDrop | None = None
+    reopen_answer: ReopenAnswer | None = None
+    past_meetings: tuple[Meeting, ...] = Field(
+        default=(), description="meetings held before a second review was asked for"
+    )
 
     @property
     def designation(self) -> OwnerDesignation | None:

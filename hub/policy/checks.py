@@ -20,7 +20,7 @@ from hub.policy.directory import known_roles
 from hub.policy.durations import Elapsed
 from hub.policy.errors import Problem
 from hub.policy.policyset import SEVERITY_TABLES, Policy, severity_tables
-from hub.policy.schema import WEEKDAY_NAMES, CalendarSpec, PolicySpec, RuleSpec
+from hub.policy.schema import CHAT_GROUP, WEEKDAY_NAMES, CalendarSpec, PolicySpec, RuleSpec
 from hub.policy.templates import (
     DEFAULT_MESSAGES,
     TemplateProblem,
@@ -193,6 +193,9 @@ def _check_reminders(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report)
             report.add(here, f"reminder {reminder.clause!r} needs a meeting section to count from")
         for number, role in enumerate(reminder.notify):
             _check_role(role, (*here, "notify", number), roles, report)
+        for number, role in enumerate(reminder.escalate_to):
+            if not CHAT_GROUP.match(role):  # a Slack user group id is fine here
+                _check_role(role, (*here, "escalate_to", number), roles, report)
 
 
 # -- templates -----------------------------------------------------------------------

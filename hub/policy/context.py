@@ -21,7 +21,8 @@ from hub.policy.templates import (
     render,
 )
 
-RESOLVED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+# Over: a declined incident too (a post-mortem someone still wanted goes on from there).
+RESOLVED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED, IncidentStatus.DECLINED)
 OPEN_STATUSES = (PostMortemStatus.DRAFT, PostMortemStatus.IN_REVIEW)
 
 

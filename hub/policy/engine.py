@@ -21,16 +21,20 @@ from hub.model.intent import (
     NotifyOwner,
 )
 from hub.model.postmortem import PostMortem, PostMortemStatus
+from hub.model.vendor_status import VendorPostmortemStatus
 from hub.policy.context import Context
 from hub.policy.external_message import external_message_required, plan_external_message
 from hub.policy.followups import plan_follow_ups
+from hub.policy.lifecycle_asks import plan_cancel_meeting, plan_no_owner, plan_second_review
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
 from hub.policy.owner import choose_owner
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
+from hub.policy.requirement import ask, decide, plan_dropped
 from hub.policy.templates import person_value
 from hub.policy.upkeep import meeting_facts, update_details
+from hub.policy.vendor import plan_vendor_status, report_unblocked
 from hub.policy.writeback import plan_writeback
 
 
@@ -39,16 +43,28 @@ def evaluate(
 ) -> Plan:
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")
-    found = policies.match(incident)
-    if found is None:
+    decision = decide(incident, postmortem, policies, now)
+    if decision is None:
         return _plan_without(incident, postmortem, None, "no policy rule matches this incident")
-    policy, rule = found
-    if rule.postmortem == "none":
-        return _plan_without(incident, postmortem, rule.name, "this rule needs no post-mortem")
-    required: Requirement = True if rule.postmortem == "required" else "optional"
-    owner = choose_owner(incident, postmortem, rule.owner)
+    policy, rule, required = decision.policy, decision.rule, decision.required
+    if required is False and not decision.dropped:
+        declined = incident.status is IncidentStatus.DECLINED and rule.postmortem != "none"
+        note = (
+            "the incident was declined (merged, not a false positive): no post-mortem"
+            if declined
+            else None
+        )
+        return _plan_without(
+            incident, postmortem, rule.name, note or "this rule needs no post-mortem"
+        )
+    owner = choose_owner(incident, postmortem, rule.owner_chain)
     ctx = Context(incident, postmortem, policy, rule, now, owner)
-    meeting = _plan(ctx, required)
+    if decision.dropped:
+        meeting = _plan_dropped(ctx, decision.now_rule)
+    else:
+        if decision.kept:
+            ctx.notes.append(f"kept under rule {rule.name!r} after it stopped being required")
+        meeting = _plan(ctx, required)
     return Plan(
         incident_id=incident.id,
         severity=incident.severity,
@@ -62,6 +78,8 @@ def evaluate(
         intents=tuple(ctx.intents),
         problems=tuple(dict.fromkeys(ctx.problems)),
         notes=tuple(dict.fromkeys(ctx.notes)),
+        dropped=decision.dropped,
+        kept=decision.kept,
     )
 
 
@@ -89,22 +107,23 @@ def _plan_without(
 def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     """Every step in process order; returns the meeting plan for display."""
     pm = ctx.postmortem
-    if ctx.incident.status is IncidentStatus.DECLINED:
-        ctx.notes.append("the incident was declined: no post-mortem")
+    if ctx.incident.status is IncidentStatus.DECLINED and pm is None:
+        # Seed 000's "But wait!": a false positive may skip it, but is asked first.
+        ctx.notes.append("the incident was declined: no post-mortem unless someone wants one")
+        _ask_optional(ctx)
         return None
+    if pm is not None and pm.status is PostMortemStatus.CLOSED:
+        return _closed(ctx)
     if ctx.resolved_at is None:
         ctx.notes.append("the post-mortem starts when the incident is resolved")
-        if pm is not None and pm.meeting is not None and pm.status is not PostMortemStatus.CLOSED:
+        if pm is not None and pm.meeting is not None:
             # Reopened after the meeting was booked: the event says so; its time stays.
             update_details(ctx, pm.meeting, reopened=True)
-        return _meeting_only(ctx)
-    if pm is not None and pm.status is PostMortemStatus.CLOSED:
-        ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
-        plan_writeback(ctx)
+        plan_second_review(ctx)
         return _meeting_only(ctx)
     if ctx.owner is None:
         ctx.problems.append(
-            f"nobody to own the post-mortem: {', '.join(ctx.rule.owner)} found no one; "
+            f"nobody to own the post-mortem: {', '.join(ctx.rule.owner_chain)} found no one; "
             "designate an owner"
         )
     if required == "optional" and pm is None:
@@ -122,6 +141,8 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     if required is True:
         _notify_owner(ctx, meeting)
         _tell_former_owners(ctx)
+        plan_no_owner(ctx)
+    plan_second_review(ctx)
     emit_meeting(ctx, planned)
     plan_reminders(
         ctx,
@@ -132,7 +153,34 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     plan_follow_ups(ctx)
     plan_external_message(ctx)
     plan_writeback(ctx)
+    plan_vendor_status(ctx, meeting)
     return meeting
+
+
+def _closed(ctx: Context) -> MeetingPlan | None:
+    """A closed post-mortem: its outcome told, its unneeded meeting cancelled, questions
+    edited to say how they ended, the incident tool's status written."""
+    pm = ctx.postmortem
+    assert pm is not None  # noqa: S101 - checked by the caller
+    ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
+    plan_writeback(ctx)
+    plan_cancel_meeting(ctx)
+    plan_no_owner(ctx)
+    plan_vendor_status(ctx, None)
+    if pm.vendor_status is not None and pm.vendor_status.status is VendorPostmortemStatus.COMPLETED:
+        report_unblocked(ctx)
+    return _meeting_only(ctx)
+
+
+def _plan_dropped(ctx: Context, now_rule: str | None) -> MeetingPlan | None:
+    """No longer required: ask to keep or close (open), or end it tidily (closed)."""
+    pm = ctx.postmortem
+    if pm is not None and pm.status is PostMortemStatus.CLOSED:
+        if pm.requirement_dropped is not None:
+            ask(ctx, pm.requirement_dropped, now_rule)
+        return _closed(ctx)
+    plan_dropped(ctx, now_rule)
+    return _meeting_only(ctx)
 
 
 def _meeting_only(ctx: Context) -> MeetingPlan | None:
@@ -201,7 +249,7 @@ def _tell_former_owners(ctx: Context) -> None:
     owner, pm = ctx.owner, ctx.postmortem
     if owner is None or pm is None or not pm.designations:
         return
-    chosen = choose_owner(ctx.incident, None, ctx.rule.owner)  # before anyone designated
+    chosen = choose_owner(ctx.incident, None, ctx.rule.owner_chain)  # before anyone designated
     earlier = [chosen.person] if chosen else []
     earlier += [d.person for d in sorted(pm.designations, key=lambda d: d.at.timestamp())]
     former = {p.key: p for p in earlier if p.key != owner.person.key}

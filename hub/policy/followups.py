@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from hub.model.intent import FileFollowUp, FlagFollowUp
+from hub.model.intent import FileFollowUp, FlagFollowUp, ReportUnassignedFollowUp
 from hub.model.postmortem import FollowUp, FollowUpState
 from hub.policy.context import Context
 from hub.policy.templates import (
@@ -29,6 +29,8 @@ def plan_follow_ups(ctx: Context) -> None:
     spec = ctx.rule.follow_ups
     allowed = [p.casefold() for p in spec.priorities] if spec and spec.priorities else None
     for item in pm.follow_ups:
+        if item.filed and item.unassigned_reason:
+            _unassigned(ctx, item)
         if item.state is not FollowUpState.OPEN or item.filed:
             continue
         if (
@@ -57,6 +59,26 @@ def plan_follow_ups(ctx: Context) -> None:
                 priority_override_reason=override.reason if override else None,
             ),
         )
+
+
+def _unassigned(ctx: Context, item: FollowUp) -> None:
+    """Filed without its assignee (the tracker does not know them): the owner assigns it."""
+    assert item.tracker_key is not None  # noqa: S101 - the caller checked `filed`
+    ctx.add(
+        f"followup:{item.id}:unassigned",
+        "follow_ups",
+        f"follow-up {item.id} was filed as {item.tracker_key} without an assignee "
+        f"({item.unassigned_reason}): tell the owner, with the link",
+        ReportUnassignedFollowUp(
+            id=item.id,
+            summary=item.summary,
+            tracker_key=item.tracker_key,
+            tracker_url=item.tracker_url,
+            intended=item.owner,
+            recipient=ctx.owner_person,
+        ),
+        message=item.unassigned_reason or "",
+    )
 
 
 def _flag(ctx: Context, item: FollowUp, allowed: list[str]) -> None:

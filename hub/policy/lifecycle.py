@@ -33,6 +33,8 @@ from hub.policy.calendar import instant
 from hub.policy.plan import Plan
 
 S = PostMortemStatus
+# pmhub itself, as the actor of what the policy does on its own (a default applied).
+PMHUB = Person(name="pmhub")
 FORWARD = {S.DRAFT: {S.IN_REVIEW}, S.IN_REVIEW: {S.REVIEWED, S.CLOSED}, S.REVIEWED: {S.CLOSED}}
 BACKWARD = {S.IN_REVIEW: {S.DRAFT}, S.REVIEWED: {S.IN_REVIEW}, S.CLOSED: {S.DRAFT}}
 
@@ -110,6 +112,65 @@ def transition(
     return request.allow(why or f"moved to {to.label}", tuple(g.name for g in failed))
 
 
+RANK = {S.DRAFT: 0, S.IN_REVIEW: 1, S.REVIEWED: 2, S.CLOSED: 3}
+
+
+class Walk(Frozen):
+    """Moving forward step by step towards a status, each step under the guards."""
+
+    postmortem: PostMortem  # where the walk got to
+    steps: tuple[TransitionResult, ...]  # the moves made, in order
+    refused: tuple[TransitionResult, ...]  # why it stopped short (empty: it arrived)
+
+    @property
+    def arrived(self) -> bool:
+        return not self.refused
+
+    @property
+    def blocking(self) -> tuple[str, ...]:
+        """The guards that stopped it (names, each once)."""
+        return tuple(dict.fromkeys(g for r in self.refused for g in r.audit.guards))
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.reason for r in self.refused))
+
+
+def walk(
+    postmortem: PostMortem,
+    goal: PostMortemStatus,
+    actor: Person,
+    now: datetime,
+    *,
+    reason: str,
+    plan: Plan | None = None,
+) -> Walk:
+    """Move forward to `goal` as far as the guards allow (an incident tool said it is there).
+
+    From In Review to Closed the direct step is tried first (no external message: seed
+    004's shortcut), then through Reviewed. Never moves back, never overrides.
+    """
+    current, steps = postmortem, []
+    while RANK[current.status] < RANK[goal]:
+        candidates = [goal] if goal in FORWARD[current.status] else []
+        candidates += [s for s in sorted(FORWARD[current.status], key=RANK.get) if s != goal]
+        refused: list[TransitionResult] = []
+        moved = None
+        for to in candidates:
+            if RANK[to] > RANK[goal]:
+                continue
+            attempt = transition(current, to, actor, now, reason=reason, plan=plan)
+            if attempt.allowed:
+                moved = attempt
+                break
+            refused.append(attempt)
+        if moved is None:
+            return Walk(postmortem=current, steps=tuple(steps), refused=tuple(refused))
+        steps.append(moved)
+        current = moved.postmortem
+    return Walk(postmortem=current, steps=tuple(steps), refused=())
+
+
 def close_as_not_needed(
     postmortem: PostMortem, actor: Person, now: datetime, reason: str, *, plan: Plan
 ) -> TransitionResult:
@@ -124,7 +185,16 @@ def close_as_not_needed(
         return request.refuse("it is already closed")
     if not why:
         return request.refuse("closing as not needed needs a reason")
-    closed = postmortem.model_copy(update={"not_needed_reason": why})
+    update: dict[str, object] = {"not_needed_reason": why}
+    drop = postmortem.requirement_dropped
+    if drop is not None and drop.answer is None:
+        # The question "keep it or close it?" is answered by this close (pmhub's own
+        # close is the rule's default: answered by nobody).
+        by = None if actor.key == PMHUB.key else actor
+        update["requirement_dropped"] = drop.model_copy(
+            update={"answer": "close", "answered_by": by, "answered_at": now}
+        )
+    closed = postmortem.model_copy(update=update)
     return _Request(closed, S.CLOSED, actor, now, plan, override=False).allow(f"not needed: {why}")
 
 

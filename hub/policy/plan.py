@@ -51,6 +51,10 @@ class Plan(Frozen):
     intents: tuple[Intent, ...] = ()
     problems: tuple[str, ...] = Field(default=(), description="needs a person's attention")
     notes: tuple[str, ...] = Field(default=(), description="why something is not done yet")
+    dropped: bool = Field(
+        default=False, description="required before, not now: the owner decides (issue 13)"
+    )
+    kept: bool = Field(default=False, description="required before, not now, and kept")
 
     def intent(self, key: str) -> Intent | None:
         return next((intent for intent in self.intents if intent.key == key), None)

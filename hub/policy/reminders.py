@@ -19,6 +19,14 @@ When a clause counts from:
 `before_meeting` - the scheduled meeting start (nothing until it is scheduled);
 neither - the meeting deadline (how `overdue` escalations are written).
 `every` repeats the clause from that first time while its condition holds.
+
+Escalations climb (issue 13, `escalate_to`): an escalation that reaches only the
+owner is no escalation - the owner and the IC are often the same person. The steps
+are the `notify` people other than the owner, then each `escalate_to` entry (a role,
+an email, a Slack user group id); a step that names nobody new is skipped. The n-th
+occurrence goes to the owner (a reminder for them) and the n-th step; past the last
+step only the owner is reminded. Nobody hears one escalation twice: one message per
+human per occurrence, however many roles they hold.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from hub.policy.context import OPEN_STATUSES, Context
 from hub.policy.deadlines import shift, shift_back
 from hub.policy.directory import resolve_role
 from hub.policy.durations import Duration, Elapsed
-from hub.policy.schema import ReminderSpec
+from hub.policy.schema import CHAT_GROUP, ReminderSpec
 
 MAX_OCCURRENCES = 1000  # a daily reminder for almost three years; enough for any process
 
@@ -62,7 +70,8 @@ def plan_reminders(
         last, upcoming = occurrences(ctx.calendar, base, reminder.every, ctx.now)
         for due in (last, upcoming):
             if due is not None and holds(ctx, reminder.if_, due, deadline, external_required):
-                _emit(ctx, reminder, due, deadline)
+                step = occurrence_index(ctx.calendar, base, reminder.every, due)
+                _emit(ctx, reminder, due, deadline, step)
 
 
 def _first_due(
@@ -101,6 +110,23 @@ def occurrences(
     return last, None
 
 
+def occurrence_index(
+    calendar: WorkCalendar, first: datetime, every: Duration | None, due: datetime
+) -> int:
+    """Which occurrence `due` is (0 for the first), counting `every` from `first`."""
+    if every is None or instant(due) <= instant(first):
+        return 0
+    if isinstance(every, Elapsed):
+        return int((instant(due) - instant(first)) // every.delta)
+    at, index = first, 0
+    while index < MAX_OCCURRENCES:
+        at = shift(calendar, at, every)
+        if instant(at) > instant(due):
+            return index
+        index += 1
+    return index
+
+
 def holds(
     ctx: Context,
     condition: str,
@@ -136,16 +162,31 @@ def _all_filed(ctx: Context) -> bool:
     return not pending and (pm.no_follow_ups or bool(pm.follow_ups))
 
 
-def _emit(ctx: Context, reminder: ReminderSpec, due: datetime, deadline: datetime | None) -> None:
+def _emit(
+    ctx: Context,
+    reminder: ReminderSpec,
+    due: datetime,
+    deadline: datetime | None,
+    step: int = 0,
+) -> None:
     recipients: list[Person] = []
     unresolved: list[str] = []
     for role in reminder.notify:
-        people = resolve_role(role, ctx.incident, ctx.policy.spec.directory, ctx.owner_person)
+        people = _holders(ctx, role)
         recipients += people
         if not people:
             unresolved.append(role)
     if unresolved:
         ctx.problems.append(f"reminder {reminder.clause!r}: nobody holds {', '.join(unresolved)}")
+    recipients = _unique(recipients)
+    escalated: tuple[Person, ...] | None = None
+    if reminder.escalate_to:
+        recipients, escalated = _climb(ctx, reminder, recipients, step)
+    elif reminder.if_ == "overdue" and not _others(ctx, recipients):
+        ctx.problems.append(
+            f"reminder {reminder.clause!r} escalates to the owner alone: name someone "
+            "further with `escalate_to` (an engineering manager, a Slack user group)"
+        )
     condition = CONDITION_TEXT[reminder.if_]
     ctx.add(
         f"remind:{reminder.clause}@{utc_stamp(due)}",
@@ -153,8 +194,9 @@ def _emit(ctx: Context, reminder: ReminderSpec, due: datetime, deadline: datetim
         f"reminder: {condition}",
         Remind(
             condition=reminder.if_,
-            recipients=tuple(_unique(recipients)),
+            recipients=tuple(recipients),
             unresolved_roles=tuple(unresolved),
+            escalated_to=escalated,
         ),
         due_at=due,
         message=ctx.message(
@@ -163,5 +205,50 @@ def _emit(ctx: Context, reminder: ReminderSpec, due: datetime, deadline: datetim
     )
 
 
+def _same(a: Person, b: Person) -> bool:
+    return a.key == b.key or a.same_human(b)
+
+
 def _unique(people: list[Person]) -> list[Person]:
-    return list({person.key: person for person in people}.values())
+    """Each human once, in order (one identity shared is one human)."""
+    found: list[Person] = []
+    for person in people:
+        if not any(_same(person, known) for known in found):
+            found.append(person)
+    return found
+
+
+def _holders(ctx: Context, role: str) -> tuple[Person, ...]:
+    if CHAT_GROUP.match(role):
+        return (Person(slack_id=role),)  # a Slack user group, mentioned where it is told
+    return resolve_role(role, ctx.incident, ctx.policy.spec.directory, ctx.owner_person)
+
+
+def _others(ctx: Context, people: list[Person]) -> list[Person]:
+    """`people` without the owner (escalating to the owner reaches nobody new)."""
+    owner = ctx.owner_person
+    return [p for p in people if owner is None or not _same(p, owner)]
+
+
+def _climb(
+    ctx: Context, reminder: ReminderSpec, notified: list[Person], step: int
+) -> tuple[list[Person], tuple[Person, ...] | None]:
+    """(recipients, who this occurrence escalates to beyond `notify`) for the `step`-th
+    occurrence: the owner, and one step of the ladder (see the module's docstring)."""
+    others = _others(ctx, notified)
+    owner = [p for p in notified if p not in others]
+    seen: list[Person] = list(owner)
+    steps: list[list[Person]] = []
+    for group in [others, *(list(_holders(ctx, entry)) for entry in reminder.escalate_to)]:
+        new = [p for p in _unique(group) if not any(_same(p, known) for known in seen)]
+        if new:
+            steps.append(new)
+            seen += new
+    if step >= len(steps):
+        if steps:
+            ctx.notes.append(f"reminder {reminder.clause!r}: every escalation step was told")
+        return owner, None
+    reached = steps[step]
+    if step == 0 and reached == others:
+        return notified, None  # `notify` itself: no step of `escalate_to` yet
+    return _unique(owner + reached), tuple(reached)

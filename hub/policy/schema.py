@@ -65,6 +65,8 @@ WEEKDAY_NAMES: tuple[str, ...] = get_args(Weekday)
 STATUSPAGE_BODY_LIMIT = 25_000  # Statuspage: "There is a maximum limit of 25000 characters"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A Slack user group's id (`S0123ABCD`): a mention needs the id, not the @handle.
+CHAT_GROUP = re.compile(r"^S[A-Z0-9]{6,}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -91,6 +93,15 @@ def _owner_entry(value: object) -> str:
         return value
     raise ValueError(
         f"unknown owner source {value!r} (allowed: {', '.join(OWNER_SOURCES)}, or an email)"
+    )
+
+
+def _fallback(value: object) -> str:
+    if isinstance(value, str) and (_EMAIL.match(value) or CHAT_GROUP.match(value)):
+        return value
+    raise ValueError(
+        f"not an owner fallback: {value!r} (allowed: an email, or a Slack user group id "
+        "such as S0123ABCD)"
     )
 
 
@@ -130,6 +141,11 @@ OwnerEntry = Annotated[
     str,
     PlainValidator(_owner_entry),
     WithJsonSchema({"type": "string", "description": f"one of {OWNER_SOURCES} or an email"}),
+]
+Fallback = Annotated[
+    str,
+    PlainValidator(_fallback),
+    WithJsonSchema({"type": "string", "description": "an email or a Slack user group id (S…)"}),
 ]
 TimeZoneName = Annotated[
     str, PlainValidator(_timezone), WithJsonSchema({"type": "string", "description": "IANA zone"})
@@ -282,6 +298,14 @@ class ReminderSpec(Spec):
     before_meeting: DurationValue | None = None
     every: DurationValue | None = Field(default=None, description="repeat while it holds")
     notify: Strings = ["owner"]
+    # -- issue 13: escalation that reaches someone else --------------------------------
+    escalate_to: Strings = Field(
+        default=[],
+        description="who an escalation climbs to, in order (roles, emails, Slack user group "
+        "ids): the first occurrence goes to `notify`; when that is only the owner (they are "
+        "often the IC too), or from the next occurrence on, it goes one step further here. "
+        "Nobody hears the same escalation twice, and it never escalates to the owner",
+    )
 
     @property
     def clause(self) -> str:
@@ -307,16 +331,96 @@ class ExternalMessageSpec(Spec):
     max_length: int = Field(default=STATUSPAGE_BODY_LIMIT, ge=1, le=STATUSPAGE_BODY_LIMIT)
 
 
+class OwnerFallbackSpec(Spec):
+    """The owner chain's last word: who hears at once that nobody owns the post-mortem."""
+
+    fallback: Fallback = Field(
+        description="an email (a DM) or a Slack user group id (mentioned in the incidents "
+        "channel); the message has a button that makes whoever presses it the owner"
+    )
+
+
+class NoLongerRequiredSpec(Spec):
+    """What happens when a post-mortem this rule required stops being required (the
+    severity was lowered, or the incident was declined): the owner is asked to keep it
+    or close it as not needed; `default` applies if nobody answers within the time."""
+
+    default: Literal["close", "keep"] = "close"
+    answer_within: DurationValue = BusinessDays(1)
+
+
+def _owner_item(value: object) -> str | OwnerFallbackSpec:
+    """An owner source or email, or the closing `fallback: …` mapping (one clear message
+    for a mistake in either, rather than one per shape it could have had)."""
+    if isinstance(value, dict):
+        if set(value) != {"fallback"}:
+            keys = ", ".join(str(key) for key in value)
+            raise ValueError(
+                f"an owner entry that is a mapping is `fallback: <email or Slack user group "
+                f"id>`, not {keys!r}"
+            )
+        return OwnerFallbackSpec(fallback=_fallback(value["fallback"]))
+    return _owner_entry(value)
+
+
+OwnerItem = Annotated[
+    str | OwnerFallbackSpec,
+    PlainValidator(_owner_item),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": f"one of {OWNER_SOURCES} or an email"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "fallback": {
+                            "type": "string",
+                            "description": "an email or a Slack user group id (S…)",
+                        }
+                    },
+                    "required": ["fallback"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
 class RuleSpec(Spec):
     name: Name
     when: Condition = Condition()
     postmortem: Literal["required", "optional", "none"]
-    owner: Annotated[list[OwnerEntry], BeforeValidator(_as_list)] = list(OWNER_SOURCES)
+    owner: Annotated[list[OwnerItem], BeforeValidator(_as_list)] = Field(
+        default=list(OWNER_SOURCES),
+        description="who owns the post-mortem: the first entry that names someone (an "
+        "explicit designation always wins); may end with `fallback: <email or Slack user "
+        "group id>`, who hears at once when nobody is found (else the incidents channel)",
+    )
     meeting: MeetingSpec | None = None
     review: ReviewSpec | None = None
     reminders: list[ReminderSpec] = []
     follow_ups: FollowUpsSpec | None = None
     external_message: ExternalMessageSpec | None = None
+    # -- issue 13: when the requirement drops ----------------------------------------
+    when_no_longer_required: NoLongerRequiredSpec = NoLongerRequiredSpec()
+
+    @model_validator(mode="after")
+    def _fallback_last(self) -> RuleSpec:
+        fallbacks = [i for i, e in enumerate(self.owner) if isinstance(e, OwnerFallbackSpec)]
+        if len(fallbacks) > 1 or (fallbacks and fallbacks[0] != len(self.owner) - 1):
+            raise ValueError("owner: `fallback:` comes once, as the last entry")
+        return self
+
+    @property
+    def owner_chain(self) -> list[str]:
+        """The owner sources and emails, in order (without the fallback)."""
+        return [entry for entry in self.owner if isinstance(entry, str)]
+
+    @property
+    def owner_fallback(self) -> str | None:
+        found = [e.fallback for e in self.owner if isinstance(e, OwnerFallbackSpec)]
+        return found[0] if found else None
 
 
 class DirectorySpec(Spec):

@@ -40,3 +40,15 @@ class IncidentIoApi(Protocol):
     async def get_incident(self, incident_id: str) -> JsonObject:
         """GET /v2/incidents/{id}: the `incident` object of the answer."""
         ...
+
+    async def get_user(self, user_id: str) -> JsonObject:
+        """GET /v2/users/{id}: the `user` (a membership names a user by id only)."""
+        ...
+
+    async def get_postmortem_document(self, document_id: str) -> JsonObject:
+        """GET /v1/postmortem_documents/{id}: the document with its `status`."""
+        ...
+
+    async def set_postmortem_status(self, document_id: str, status: str) -> JsonObject:
+        """PUT /v1/postmortem_documents/{id}: `in_progress`, `in_review` or `completed`."""
+        ...

@@ -70,6 +70,9 @@ class TicketRef:
     key: str
     url: str
     status_category: StatusCategory | None = None
+    # Filed without the requested assignee (the tracker does not know them, or the
+    # look-up failed): why, for the post-mortem owner. An enrichment, never a failure.
+    unassigned_reason: str | None = None
 
 
 class Tracker(Protocol):

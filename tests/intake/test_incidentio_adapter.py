@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from hub.intake.adapters import Ignored, RefetchRequest, parse_delivery
-from hub.intake.adapters.incidentio import incident_update, parse_webhook
+from hub.intake.adapters.incidentio import document_status, incident_update, parse_webhook
 from hub.intake.merge import merge
 from hub.model.followup_event import FollowUpFact, FollowUpStatus
 from hub.model.incident import Incident, IncidentStatus, Person, Severity, Source, TeamRef
 from hub.model.incident_record import IncidentUpdate
+from hub.model.vendor_status import VendorPostmortemStatus, VendorStatusFact
 from tests.intake.helpers import IO_EXAMPLES, IO_REST, load
 
 LISA = Person(
@@ -43,12 +44,18 @@ REFETCH = {
         "follow_up_updated_v2",
         "postmortem_document_status_updated_v1",
     )
-} | {"public_incident.postmortem_document_status_updated_v1"}
+}
+# Issue 13: a membership makes a responder; a post-mortem status is a fact, and the
+# incident is re-read with it.
+DOCUMENT_EVENT = "public_incident.postmortem_document_status_updated_v1"
+MEMBERSHIP = "private_incident.membership_granted_v1"
 
 
 def expected_kind(event_type: str) -> type:
-    if event_type in INCIDENT_EVENTS:
+    if event_type in INCIDENT_EVENTS or event_type == MEMBERSHIP:
         return IncidentUpdate
+    if event_type == DOCUMENT_EVENT:
+        return VendorStatusFact
     if event_type in FOLLOW_UPS:
         return FollowUpFact
     if event_type in REFETCH:
@@ -75,7 +82,7 @@ def test_all_34_examples_present() -> None:
 @pytest.mark.parametrize("path", sorted(IO_EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_example_parses(path: Any) -> None:
     results = parse_delivery("incidentio", path.read_bytes())
-    assert len(results) == 1
+    assert len(results) == (2 if path.stem == DOCUMENT_EVENT else 1)
     assert isinstance(results[0], expected_kind(path.stem))
     assert path.stem == load(path)["event_type"]
 
@@ -143,7 +150,8 @@ def status(category: str) -> dict[str, Any]:
         ("closed", IncidentStatus.CLOSED, False),
         ("declined", IncidentStatus.DECLINED, True),
         ("canceled", IncidentStatus.DECLINED, True),
-        ("merged", IncidentStatus.DECLINED, True),
+        # A duplicate, not a false positive: the incident it joined has the post-mortem.
+        ("merged", IncidentStatus.DECLINED, False),
     ],
 )
 def test_status_categories(category: str, expected: IncidentStatus, false_positive: bool) -> None:
@@ -235,9 +243,53 @@ def test_private_events_ask_for_a_refetch() -> None:
     )
     assert isinstance(follow_up, RefetchRequest)
     assert follow_up.resource == "follow_up"
-    document = parse_webhook(example("public_incident.postmortem_document_status_updated_v1"))[0]
-    assert isinstance(document, RefetchRequest)
-    assert (document.resource, document.id) == ("incident", "01GBA8J19SMXQWPJMX3P2ESCVG")
+    private_document = parse_webhook(example(f"private_{DOCUMENT_EVENT.partition('_')[2]}"))[0]
+    assert isinstance(private_document, RefetchRequest)
+    assert (private_document.resource, private_document.id) == ("postmortem_document", "abc123")
+
+
+def test_postmortem_document_status_is_a_fact_and_the_incident_is_re_read() -> None:
+    """incident.io's webhook names the change in `new_status` ("complete")."""
+    fact, refetch = parse_webhook(example(DOCUMENT_EVENT))
+    assert fact == VendorStatusFact(
+        source="incidentio",
+        incident_id="incidentio:01GBA8J19SMXQWPJMX3P2ESCVG",
+        document_id="01GDZEW57FDA1K4S63MGMQ5DS9",
+        status=VendorPostmortemStatus.COMPLETED,
+        at=None,  # the example's updated_at is not a time
+    )
+    assert refetch == RefetchRequest(
+        Source.INCIDENTIO, "incident", "01GBA8J19SMXQWPJMX3P2ESCVG", DOCUMENT_EVENT
+    )
+    # The API's spelling (GET /v1/postmortem_documents/{id}) means the same.
+    api = {"id": "d1", "incident_id": "i1", "status": "in_review", "updated_at": T0.isoformat()}
+    read = document_status({"postmortem_document": api})
+    assert read is not None
+    assert (read.status, read.at) == (VendorPostmortemStatus.IN_REVIEW, T0)
+
+
+def test_responders_come_from_role_assignments_and_memberships() -> None:
+    """Issue 13: INC-45 had "nobody found for responders"; its people hold roles."""
+    dave = {"id": "01DAVE", "name": "Dave Scribe", "email": "dave@incident.io"}
+    scribe = {"assignee": dave, "role": {"id": "s", "name": "Scribe", "role_type": "custom"}}
+    document = variant()
+    payload = document["public_incident.incident_updated_v2"]
+    payload["incident_role_assignments"] = [*payload["incident_role_assignments"], scribe]
+    payload["postmortem_document_ids"] = ["01PMDOC"]
+    incident = incident_from(document)
+    assert [r.person.email for r in incident.responders] == [
+        "dave@incident.io",
+        "lisa@incident.io",
+    ]
+    assert incident.links.postmortem_document_id == "01PMDOC"
+
+    [granted] = parse_webhook(example(MEMBERSHIP))
+    assert isinstance(granted, IncidentUpdate)
+    assert granted.source_id == "abc123"
+    [member] = granted.members["responders"]
+    assert member.person == Person(incidentio_id="abc123")
+    joined = merge(None, granted).record.incident
+    assert joined.responders[0].joined_at is None, "a membership does not say when"
 
 
 @pytest.mark.parametrize(

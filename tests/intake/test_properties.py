@@ -34,6 +34,7 @@ from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import IncidentStatus, Person, Severity, Source
 from hub.model.incident_record import IncidentUpdate
+from hub.model.vendor_status import VendorStatusFact
 from tests.intake.helpers import (
     IO_EXAMPLES,
     NOW,
@@ -105,7 +106,7 @@ json_values = st.recursive(
     max_leaves=40,
 )
 documents = st.dictionaries(st.sampled_from(VOCABULARY), json_values, max_size=8)
-RESULT_TYPES = (IncidentUpdate, FollowUpFact, Command, Ignored, RefetchRequest)
+RESULT_TYPES = (IncidentUpdate, FollowUpFact, VendorStatusFact, Command, Ignored, RefetchRequest)
 
 
 def check_results(results: tuple[AdapterResult, ...]) -> None:

@@ -1,5 +1,7 @@
-"""An incident.io REST API double: `GET /v2/incidents/{id}` from seeded incidents, and
-`GET /v2/incident_activity_log_entries` (paged by `after`) from seeded activity.
+"""An incident.io REST API double: `GET /v2/incidents/{id}` from seeded incidents,
+`GET /v2/incident_activity_log_entries` (paged by `after`) from seeded activity,
+`GET /v2/users/{id}`, and post-mortem documents (`GET`/`PUT /v1/postmortem_documents/{id}`,
+the PUT setting its `status`: in_progress, in_review or completed).
 
 Bearer auth, incident.io's ErrorResponse bodies (401, 404, 429 with Retry-After and
 `rate_limit`, 500), lookup by full id or by the number of the reference (as the real
@@ -49,6 +51,7 @@ class Exchange:
     path: str
     query: list[tuple[str, str]]
     headers: dict[str, str]
+    body: Any = None  # the JSON request body, if any
     status: int | None = None
     response: Any = None
     fault: FaultKind | None = None
@@ -72,6 +75,7 @@ class FakeIncidentIo:
     incidents: dict[str, Json] = field(default_factory=dict)
     users: dict[str, Json] = field(default_factory=dict)
     activity: dict[str, list[Json]] = field(default_factory=dict)  # incident id -> log
+    documents: dict[str, Json] = field(default_factory=dict)  # post-mortem documents by id
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     exchanges: list[Exchange] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -192,6 +196,33 @@ class FakeIncidentIo:
         self.activity.setdefault(incident_id, []).append(entry)
         return entry
 
+    def add_postmortem_document(
+        self,
+        incident_id: str,
+        id_: str = "01GDZEW57FDA1K4S63MGMQ5DS9",
+        *,
+        status: str = "in_progress",
+    ) -> Json:
+        """A post-mortem document of an incident (named in its `postmortem_document_ids`)."""
+        incident = self.incidents[incident_id]
+        number = incident["reference"].rpartition("-")[2]
+        document: Json = {
+            "id": id_,
+            "incident_id": incident_id,
+            "title": f"{incident['reference']}: {incident['name']}",
+            "status": status,
+            "type": "in_app",
+            "document_url": f"https://app.incident.io/my-org/incidents/{number}/post-mortems/{id_}",
+            "editors": [],
+            "exported_urls": [],
+            "created_at": SEEDED_AT,
+            "updated_at": SEEDED_AT,
+        }
+        self.documents[id_] = document
+        incident["postmortem_document_ids"] = [*incident["postmortem_document_ids"], id_]
+        incident.setdefault("postmortem_document_url", document["document_url"])
+        return document
+
     def role(self, name: str) -> Json:
         """An incident role as incident.io describes one (for role_update content)."""
         role: Json = self._role(name, next(iter(self.users)))["role"]
@@ -282,6 +313,9 @@ class FakeIncidentIo:
         app[STATE] = self
         app.router.add_get("/v2/incidents/{id}", _show_incident)
         app.router.add_get("/v2/incident_activity_log_entries", _list_activity)
+        app.router.add_get("/v2/users/{id}", _show_user)
+        app.router.add_get("/v1/postmortem_documents/{id}", _show_document)
+        app.router.add_put("/v1/postmortem_documents/{id}", _update_document_status)
 
         async def release_hanging(_: web.Application) -> None:
             self._released.set()
@@ -301,6 +335,58 @@ async def _show_incident(request: web.Request) -> web.Response:
         body = error_body(404, "not_found", "Incident not found", _request_id(request))
         return web.json_response(body, status=404)
     return web.json_response({"incident": copy.deepcopy(incident)})
+
+
+async def _show_user(request: web.Request) -> web.Response:
+    user = request.app[STATE].users.get(request.match_info["id"])
+    if user is None:
+        body = error_body(404, "not_found", "User not found", _request_id(request))
+        return web.json_response(body, status=404)
+    # GET /v2/users/{id} answers a UserWithRolesV2: the user, with its roles and seats.
+    shown = {
+        **copy.deepcopy(user),
+        "base_role": {
+            "id": "01FCNDV6P870EA6S7TK1DSYDR1",
+            "name": "Responder",
+            "slug": "responder",
+            "description": "Can respond to incidents.",
+        },
+        "custom_roles": [],
+        "is_active": True,
+        "seats": {"on_call": "full_access", "response": "full_access"},
+    }
+    return web.json_response({"user": shown})
+
+
+async def _show_document(request: web.Request) -> web.Response:
+    document = request.app[STATE].documents.get(request.match_info["id"])
+    if document is None:
+        body = error_body(404, "not_found", "Post-mortem document not found", _request_id(request))
+        return web.json_response(body, status=404)
+    return web.json_response({"postmortem_document": copy.deepcopy(document)})
+
+
+DOCUMENT_STATUSES = ("in_progress", "in_review", "completed")
+
+
+async def _update_document_status(request: web.Request) -> web.Response:
+    state, request_id = request.app[STATE], _request_id(request)
+    document = state.documents.get(request.match_info["id"])
+    if document is None:
+        body = error_body(404, "not_found", "Post-mortem document not found", request_id)
+        return web.json_response(body, status=404)
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = None
+    status = payload.get("status") if isinstance(payload, dict) else None
+    if status not in DOCUMENT_STATUSES:
+        message = f"status must be one of {', '.join(DOCUMENT_STATUSES)}"
+        body = error_body(422, "invalid_value", message, request_id)
+        return web.json_response(body, status=422)
+    document["status"] = status
+    document["updated_at"] = SEEDED_AT
+    return web.json_response({"postmortem_document": copy.deepcopy(document)})
 
 
 async def _list_activity(request: web.Request) -> web.Response:
@@ -339,6 +425,11 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     exchange = Exchange(
         request.method, request.path, list(request.query.items()), dict(request.headers)
     )
+    if request.can_read_body:
+        try:
+            exchange.body = json.loads(await request.read())
+        except ValueError:
+            exchange.body = None
     state.exchanges.append(exchange)
     state.calls[(request.method, request.path)] += 1
     if state.latency:

@@ -82,11 +82,13 @@ class FollowUpFiler:
             for intent in batch
             if isinstance(ref := refs.get(intent.key), TicketRef)
         }
-        return EffectOutcome(
-            vendor_ref=own.key,
-            detail={"url": own.url, "filed": {fid: ref.key for fid, ref in filed.items()}},
-            update=_record_keys({fid: ref.key for fid, ref in filed.items()}),
-        )
+        detail: dict[str, object] = {
+            "url": own.url,
+            "filed": {fid: ref.key for fid, ref in filed.items()},
+        }
+        if own.unassigned_reason:
+            detail["unassigned"] = own.unassigned_reason
+        return EffectOutcome(vendor_ref=own.key, detail=detail, update=_record_keys(filed))
 
     async def _file(
         self, request: EffectRequest, batch: Sequence[Intent]
@@ -153,13 +155,24 @@ def _followup_id(intent: Intent) -> str:
     return payload_of(intent, FileFollowUp).id
 
 
-def _record_keys(keys: Mapping[str, str]) -> Callable[[PostMortem], PostMortem]:
-    """Store each filed key on its follow-up; a key already recorded is kept."""
+def _record_keys(refs: Mapping[str, TicketRef]) -> Callable[[PostMortem], PostMortem]:
+    """Store each filed key (and link) on its follow-up; a key already recorded is kept.
+
+    A ticket filed without its assignee keeps why (`unassigned_reason`): the plan then
+    tells the post-mortem owner, with the link, so a person assigns it.
+    """
 
     def update(pm: PostMortem) -> PostMortem:
         follow_ups = tuple(
-            item.model_copy(update={"tracker_key": keys[item.id], "flagged_reason": None})
-            if item.id in keys and item.tracker_key is None
+            item.model_copy(
+                update={
+                    "tracker_key": refs[item.id].key,
+                    "tracker_url": refs[item.id].url,
+                    "unassigned_reason": refs[item.id].unassigned_reason,
+                    "flagged_reason": None,
+                }
+            )
+            if item.id in refs and item.tracker_key is None
             else item
             for item in pm.follow_ups
         )

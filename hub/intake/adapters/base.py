@@ -16,11 +16,12 @@ from typing import Any
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Source
-from hub.model.incident_record import IncidentUpdate
+from hub.model.incident_record import NO_TIME, IncidentUpdate
+from hub.model.vendor_status import VendorStatusFact
 
 # The clock of a fact whose vendor timestamp is missing or unreadable: any dated
 # fact beats it, and it is the same on every replay (unlike "now").
-UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+UNKNOWN_TIME = NO_TIME  # the model's "no time given"
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,14 @@ class RefetchRequest:
     """The delivery only named something; ask the vendor's API for its current state."""
 
     source: Source
-    resource: str  # "incident" | "follow_up"
+    resource: str  # "incident" | "follow_up" | "postmortem_document"
     id: str
     event_type: str | None = None
 
 
-AdapterResult = IncidentUpdate | RefetchRequest | FollowUpFact | Command | Ignored
+AdapterResult = (
+    IncidentUpdate | RefetchRequest | FollowUpFact | VendorStatusFact | Command | Ignored
+)
 
 
 def load_json(body: bytes) -> object | None:

@@ -33,6 +33,7 @@ from hub.model.followup_event import (
 from hub.model.incident import IncidentStatus, Person, Source, TeamRef, incident_id
 from hub.model.incident_record import IncidentUpdate
 from hub.model.severity_map import DEFAULT_SEVERITY_MAP, SeverityMap
+from hub.model.vendor_status import INCIDENTIO_STATUSES, VendorStatusFact
 
 # Status categories (IncidentStatusV2.category). Triage is not yet accepted by a
 # human; live and paused are being worked; learning ("post-incident") means the
@@ -59,6 +60,8 @@ _FOLLOW_UP_EVENTS = frozenset(
 )
 _STATUS_EVENT = "public_incident.incident_status_updated_v2"
 _DOCUMENT_EVENT = "public_incident.postmortem_document_status_updated_v1"
+# Private incidents only: someone was let into the incident (a responder).
+_MEMBERSHIP_GRANTED = "private_incident.membership_granted_v1"
 # (marker in a private event type, what its `id` names)
 _PRIVATE = (
     ("follow_up", "follow_up"),
@@ -115,7 +118,9 @@ def parse_webhook(
         return (Ignored(None, "no event_type"),)
     payload = obj(envelope.get(event_type))
     result: AdapterResult | None
-    if event_type.startswith("private_incident."):
+    if event_type == _MEMBERSHIP_GRANTED:
+        result = _membership(payload)
+    elif event_type.startswith("private_incident."):
         result = _private(event_type, payload)
     elif event_type in _INCIDENT_EVENTS:
         result = incident_update(payload, severity_map, options, event_type=event_type)
@@ -125,14 +130,49 @@ def parse_webhook(
     elif event_type in _FOLLOW_UP_EVENTS:
         result = follow_up_fact(payload, options)
     elif event_type == _DOCUMENT_EVENT:
-        # The incident's own postmortem_document_url is the authority; re-read it.
-        parent = text(obj(payload.get("postmortem_document")).get("incident_id"))
-        result = (
-            RefetchRequest(Source.INCIDENTIO, "incident", parent, event_type) if parent else None
-        )
+        # The incident's own postmortem_document_url is the authority: re-read it too.
+        status = document_status(payload)
+        parent = status.incident_id.partition(":")[2] if status else None
+        if status is None or parent is None:
+            return (Ignored(event_type, "no usable post-mortem document in payload"),)
+        return (status, RefetchRequest(Source.INCIDENTIO, "incident", parent, event_type))
     else:
         return (Ignored(event_type, "event type not used"),)
     return (result if result is not None else Ignored(event_type, "no usable id in payload"),)
+
+
+def document_status(payload: Mapping[str, Any]) -> VendorStatusFact | None:
+    """A post-mortem document's status: the webhook's `new_status` (the change it reports),
+    else the document's own `status` (the API's answer, or an odd delivery)."""
+    document = obj(payload.get("postmortem_document")) or dict(payload)
+    document_id, parent = text(document.get("id")), text(document.get("incident_id"))
+    raw = word(payload.get("new_status")) or word(document.get("status"))
+    status = INCIDENTIO_STATUSES.get(raw or "")
+    if document_id is None or parent is None or status is None:
+        return None
+    return VendorStatusFact(
+        source=Source.INCIDENTIO.value,
+        incident_id=incident_id(Source.INCIDENTIO, parent),
+        document_id=document_id,
+        status=status,
+        at=parse_time(document.get("updated_at")),
+    )
+
+
+def _membership(payload: Mapping[str, Any]) -> AdapterResult | None:
+    """Someone was let into a private incident: a responder (the user look-up gives their
+    email later). Revoked memberships change nothing: who ever responded is what matters."""
+    parent, user_id = text(payload.get("incident_id")), text(payload.get("user_id"))
+    if parent is None or user_id is None:
+        return None
+    member = Person(incidentio_id=user_id)
+    return IncidentUpdate.of(
+        Source.INCIDENTIO,
+        parent,
+        UNKNOWN_TIME,
+        members={"responders": [(member, UNKNOWN_TIME)]},
+        event_type=_MEMBERSHIP_GRANTED,
+    )
 
 
 def _private(event_type: str, payload: dict[str, Any]) -> AdapterResult | None:
@@ -182,9 +222,24 @@ def incident_update(
     creator = obj(incident.get("creator"))
     # Created by a person, not from an alert: that person triggered the response.
     fields["manual_trigger"] = None if creator.get("alert") else person(creator.get("user"))
+    when = at or UNKNOWN_TIME
     return IncidentUpdate.of(
-        Source.INCIDENTIO, source_id, at or UNKNOWN_TIME, fields, event_type=event_type
+        Source.INCIDENTIO,
+        source_id,
+        when,
+        fields,
+        # A role assignment does not say since when: the joined time stays unknown (and
+        # an older snapshot arriving late changes nothing).
+        {"responders": [(holder, UNKNOWN_TIME) for holder in _role_holders(incident)]},
+        event_type=event_type,
     )
+
+
+def _role_holders(incident: Mapping[str, Any]) -> list[Person]:
+    """Everyone holding an incident role responded (the lead, the reporter, a scribe…):
+    they are the incident's responders, for the meeting's invitations and the timeline."""
+    holders = (person(a.get("assignee")) for a in objs(incident.get("incident_role_assignments")))
+    return [holder for holder in holders if holder is not None]
 
 
 def _list(value: object) -> list[object]:
@@ -208,7 +263,9 @@ def _status_fields(incident: Mapping[str, Any], options: IncidentIoOptions) -> d
     if status is not None:
         fields["status"] = status
         fields["resolved_at"] = first(options.resolved_timestamps) if status in _OVER else None
-        fields["false_positive.status"] = category in ("declined", "canceled", "merged")
+        # Declined or cancelled: it was not an incident (seed 000's false positive). Merged
+        # is a duplicate: the incident it was merged into carries the post-mortem.
+        fields["false_positive.status"] = category in ("declined", "canceled")
     return fields
 
 
@@ -235,7 +292,10 @@ def _render(value: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _links(incident: Mapping[str, Any]) -> dict[str, object]:
+    documents = [d for d in (text(i) for i in _list(incident.get("postmortem_document_ids"))) if d]
     return {
+        # The first document is the post-mortem (incident.io makes one per incident).
+        "links.postmortem_document_id": documents[0] if documents else None,
         "links.vendor_url": text(incident.get("permalink")),
         "links.slack_channel_id": text(incident.get("slack_channel_id")),
         "links.slack_channel_name": text(incident.get("slack_channel_name")),

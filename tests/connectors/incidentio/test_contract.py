@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from connectors.incidentio.fake import FakeIncidentIo
 from hub.errors import ConnectorError
-from tests.connectors.incidentio.conftest import INCIDENT, ConnectorFactory
+from tests.connectors.incidentio.conftest import INCIDENT, LISA, ConnectorFactory
 from tests.support.contract import ContractViolation, OpenApiContract
 
 
@@ -33,10 +33,25 @@ async def test_every_request_and_answer_matches_the_document(
         with pytest.raises(ConnectorError):
             await connector.get_incident(INCIDENT)
 
+    # The people a membership names, and the post-mortem document whose status pmhub follows.
+    await connector.get_user(LISA)
+    with pytest.raises(ConnectorError):
+        await connector.get_user("01NOBODY")
+    document = fake.add_postmortem_document(INCIDENT)
+    assert (await connector.get_postmortem_document(document["id"]))["status"] == "in_progress"
+    written = await connector.set_postmortem_status(document["id"], "completed")
+    assert written["status"] == "completed"
+    with pytest.raises(ConnectorError):
+        await connector.get_postmortem_document("01NODOC")
+
     statuses = set()
     for exchange in fake.exchanges:
         template = contract.validate_request(
-            exchange.method, exchange.path, query=exchange.query, headers=exchange.headers
+            exchange.method,
+            exchange.path,
+            query=exchange.query,
+            headers=exchange.headers,
+            body=exchange.body,
         )
         assert exchange.status is not None
         contract.validate_response(exchange.method, template, exchange.status, exchange.response)

@@ -106,10 +106,25 @@ def test_nothing_happens_before_resolution(status: IncidentStatus) -> None:
     assert "resolved" in plan.notes[0]
 
 
-def test_declined_incident_needs_nothing() -> None:
+def test_merged_incident_needs_nothing_and_nobody_is_asked() -> None:
+    """Merged (declined, not a false positive): the incident it joined has the post-mortem."""
     plan = plan_for(incident(severity=Severity.SEV1, status=IncidentStatus.DECLINED))
+    assert plan.required is False
     assert plan.intents == ()
-    assert plan.notes == ("the incident was declined: no post-mortem",)
+    assert plan.notes == (
+        "the incident was declined (merged, not a false positive): no post-mortem",
+    )
+
+
+def test_declined_false_positive_short_circuits_and_asks_but_wait() -> None:
+    """incident.io declined/cancelled: no post-mortem, whatever the severity; seed 000's
+    "But wait!" asks the owner whether a quick one should tune the alerting."""
+    declined = incident(severity=Severity.SEV1, status=IncidentStatus.DECLINED, false_positive=True)
+    plan = plan_for(declined)
+    assert plan.required == "optional"
+    assert [intent.kind for intent in plan.intents] == [IntentKind.ASK_OPTIONAL]
+    assert plan.intent_of(IntentKind.CREATE_POSTMORTEM) is None
+    assert plan.intent_of(IntentKind.SCHEDULE_MEETING) is None
 
 
 def test_closed_post_mortem_only_shares_its_outcome() -> None:
