@@ -35,14 +35,18 @@ from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
 from hub.config import Settings
+from hub.engine.actions import decisions
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.effects import EffectRunner, Performer
 from hub.engine.performers.calendar import calendar_performers
+from hub.engine.performers.cancel import cancel_performers
 from hub.engine.performers.chat import chat_performers
+from hub.engine.performers.lifecycle import lifecycle_performers
 from hub.engine.performers.publish import publish_performers
 from hub.engine.performers.tracker import tracker_performers
+from hub.engine.performers.vendor import vendor_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import FrontDoor
@@ -56,6 +60,7 @@ from hub.metrics import Metrics
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
+from hub.model.vendor_status import VendorStatusFact
 from hub.policy import PolicySet, load_policies
 from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
@@ -245,6 +250,7 @@ async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     calendar = GoogleCalendarConnector.from_config(config)
     core.stack.push_async_callback(calendar.close)
     wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
+    wiring.performers.update(cancel_performers(calendar))
 
 
 async def _wire_tracker(wiring: Wiring, core: Core) -> None:
@@ -318,6 +324,11 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
     engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
     gatherer = FactGatherer(sources, adapter_options(policies, core.settings), clock)
     reconciler = Reconciler(engine, queue, policies, clock=clock)
+    actions = PostMortemActions(engine, queue, policies, clock=clock)
+
+    async def on_vendor_status(fact: VendorStatusFact, origin: str) -> None:
+        await decisions.record_vendor_status(actions, fact, origin)
+
     ingestor = Ingestor(
         engine,
         queue,
@@ -325,7 +336,13 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
         clock=clock,
         on_command=wiring.on_command,
         on_follow_up=wiring.on_follow_up,
+        on_vendor_status=on_vendor_status,
     )
+    # pmhub's own moves (a default applied, incident.io followed) and incident.io's
+    # document status written back, where its API key is configured.
+    wiring.performers.update(lifecycle_performers(actions))
+    if sources.incidentio is not None:
+        wiring.performers.update(vendor_performers(sources.incidentio))
     return {
         INGEST: ingestor,
         RECONCILE: reconciler,

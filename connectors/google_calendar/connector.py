@@ -247,6 +247,28 @@ class GoogleCalendarConnector:
         patched = await self._client.patch_event(self._calendar_id, event_id, body, etag=etag)
         return event_ref(patched)
 
+    async def cancel_event(
+        self, event_id: str, *, reason: str, details: MeetingDetails
+    ) -> EventRef | None:
+        """status `cancelled` with the reason on top of the description, in one PATCH.
+
+        A cancelled event keeps its details on the organiser's calendar (and can be
+        restored there), so the reason stays readable; `sendUpdates=all` tells every
+        attendee. Repeating it changes nothing: an event already cancelled is left as is.
+        """
+        try:
+            current = await self._client.get_event(self._calendar_id, event_id)
+        except NotFound:
+            return None
+        if current.get("status") == "cancelled":
+            return event_ref(current)
+        body: JsonDict = {
+            "status": "cancelled",
+            "description": f"Cancelled: {reason}\n\n{describe(details)}",
+        }
+        patched = await self._client.patch_event(self._calendar_id, event_id, body)
+        return event_ref(patched)
+
     async def get_event(self, event_id: str) -> EventRef | None:
         """None for 404/410. Google says `notFound` for a missing calendar too, so a
         misconfigured `calendar_id` shows up at `create_event` (a Permanent 404)."""

@@ -152,9 +152,18 @@ def slack_id_of(person: Person, people: Mapping[str, str | None]) -> str | None:
     return person.slack_id or people.get(person.key)
 
 
+def is_group_id(slack_id: str) -> bool:
+    """A Slack user group (`S…`), as a policy may name one (an owner fallback, an
+    escalation step): mentioned as a group, told in a channel, never DMed."""
+    return slack_id.startswith("S")
+
+
 def mention(person: Person, people: Mapping[str, str | None]) -> str:
-    """`<@U…>` when Slack knows the person (it renders their name and notifies them)."""
+    """`<@U…>` when Slack knows the person (it renders their name and notifies them);
+    `<!subteam^S…>` for a user group, which notifies its members."""
     slack_id = slack_id_of(person, people)
+    if slack_id and is_group_id(slack_id):
+        return f"<!subteam^{slack_id}>"
     return f"<@{slack_id}>" if slack_id else escape(person_name(person))
 
 

@@ -221,6 +221,11 @@ def reminder(
         section(f"*{title}*\n{' '.join(recipients) + ': ' if recipients else ''}{escape(text)}"),
         context(f"{incident_link(incident)} · {incident_title(incident, 100)}"),
     ]
+    if reminder.escalated_to:
+        climbed = " ".join(mention(p, people) for p in reminder.escalated_to)
+        blocks.append(
+            context(f":arrow_up: Escalated to {climbed}: the post-mortem is past its deadline.")
+        )
     if reminder.unresolved_roles:
         roles = ", ".join(f"`{escape(r)}`" for r in reminder.unresolved_roles)
         blocks.append(context(f":warning: Nobody holds {roles}, so they were not told."))

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import structlog
 
-from connectors.slack import messages, replies
+from connectors.slack import lifecycle_messages, messages, replies
 from connectors.slack.blocks import (
     ChatMessage,
     chat_message,
@@ -27,6 +27,7 @@ from connectors.slack.blocks import (
     header,
     incident_link,
     incident_name,
+    is_group_id,
     mention,
     section,
 )
@@ -37,7 +38,13 @@ from connectors.slack.modals import handoff_modal
 from hub.errors import Permanent
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Remind
+from hub.model.intent import (
+    AskKeepPostMortem,
+    AskSecondReview,
+    Remind,
+    ReportCloseBlocked,
+    ReportUnassignedFollowUp,
+)
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
 from hub.ports import Answer, AnswerKind
 
@@ -90,8 +97,7 @@ class SlackNotifier:
         self, person: Person, message: ChatMessage, key: str, unknown: bool
     ) -> MessageRef:
         """A DM when Slack knows the person; else the incidents channel, where they are named."""
-        slack_id = await self.chat_user(person)
-        channel = slack_id or self._config.incidents_channel
+        channel = await self._target(person)
         return await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
 
     async def _to_channel(self, channel: str, message: ChatMessage, key: str, unknown: bool) -> str:
@@ -122,9 +128,13 @@ class SlackNotifier:
                 continue
         return ref_text(await self._chat.post(target, message, effect_key=key))
 
-    async def _target(self, person: Person) -> str:
-        """Where a person is told: their DM, or the incidents channel that names them."""
-        return await self.chat_user(person) or self._config.incidents_channel
+    async def _target(self, person: Person | None) -> str:
+        """Where a person is told: their DM, or the incidents channel that names them (a
+        user group, someone Slack does not know, or nobody at all)."""
+        slack_id = await self.chat_user(person) if person is not None else None
+        if slack_id is None or is_group_id(slack_id):
+            return self._config.incidents_channel
+        return slack_id
 
     # -- the process's messages -------------------------------------------------------
 
@@ -227,8 +237,9 @@ class SlackNotifier:
         refs: list[str] = []
         unreachable = False
         for person in recipients:
-            if people.get(person.key) is None:
-                unreachable = True  # named in the one channel post below
+            slack_id = people.get(person.key)
+            if slack_id is None or is_group_id(slack_id):
+                unreachable = True  # named (a group: mentioned) in the one channel post below
                 continue
             key = f"{effect_key}/to:{person.key}"
             refs.append(ref_text(await self._to_person(person, message, key, unknown_outcome)))
@@ -303,6 +314,83 @@ class SlackNotifier:
         )
         channel = self._config.incidents_channel
         return await self._to_channel(channel, message, effect_key, unknown_outcome)
+
+    # -- issue 13: the moments the process cannot go on by itself -----------------------
+
+    async def report_no_owner(
+        self,
+        incident: Incident,
+        fallback: Person | None,
+        *,
+        taken_by: Person | None,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        people = await self.people(fallback, taken_by)
+        message = lifecycle_messages.no_owner(incident, fallback, taken_by, people=people)
+        target = await self._target(fallback)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def ask_keep_postmortem(
+        self,
+        incident: Incident,
+        question: AskKeepPostMortem,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        people = await self.people(question.recipient, question.answered_by)
+        message = lifecycle_messages.keep_question(incident, question, people=people)
+        target = await self._target(question.recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def ask_second_review(
+        self,
+        incident: Incident,
+        question: AskSecondReview,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        people = await self.people(question.recipient, question.answered_by)
+        message = lifecycle_messages.second_review_question(incident, question, people=people)
+        target = await self._target(question.recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def report_unassigned_follow_up(
+        self,
+        incident: Incident,
+        report: ReportUnassignedFollowUp,
+        reason: str,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(report.recipient, report.intended)
+        message = lifecycle_messages.unassigned_follow_up(incident, report, reason, people=people)
+        target = await self._target(report.recipient)
+        ref = await self._chat.post(
+            target, message, effect_key=effect_key, unknown_outcome=unknown_outcome
+        )
+        return ref_text(ref)
+
+    async def report_close_blocked(
+        self,
+        incident: Incident,
+        report: ReportCloseBlocked,
+        reasons: Sequence[str],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        people = await self.people(report.recipient)
+        message = lifecycle_messages.close_blocked(incident, report, reasons, people=people)
+        target = await self._target(report.recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
 
     async def reply(self, response_url: str, answer: Answer) -> None:
         await self._chat.respond(response_url, await self._answer_message(answer))

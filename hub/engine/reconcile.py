@@ -21,6 +21,7 @@ from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem
 from hub.policy import Plan, PolicySet, evaluate
+from hub.policy.requirement import track
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import EffectState, get_effect
@@ -66,6 +67,11 @@ class Reconciler:
             if postmortem is None and plan.intent_of(IntentKind.CREATE_POSTMORTEM):
                 postmortem = await self._create(conn, plan, now)
                 plan = evaluate(stored.incident, postmortem, self.policies, now)
+            if postmortem is not None:
+                tracked = track(postmortem, plan, now)
+                if tracked != postmortem:
+                    await self._track(conn, postmortem, tracked, plan, now)
+                    plan = evaluate(stored.incident, tracked, self.policies, now)
             enqueued = await self._enqueue_missing(conn, plan, now)
         log.info(
             "reconcile.planned",
@@ -95,6 +101,37 @@ class Reconciler:
             now=now,
         )
         return postmortem
+
+    async def _track(
+        self,
+        conn: AsyncConnection,
+        before: PostMortem,
+        after: PostMortem,
+        plan: Plan,
+        now: datetime,
+    ) -> None:
+        """Keep which rule requires the post-mortem, and when it stopped being required
+        (audited: "why was I asked whether to keep it?")."""
+        await save_postmortem(conn, after, now=now)
+        drop = after.requirement_dropped
+        if drop is not None and before.requirement_dropped is None:
+            action, reason = "requirement_dropped", "; ".join(plan.notes[:1]) or "not required"
+        elif drop is None and before.requirement_dropped is not None:
+            action, reason = "requirement_restored", f"required again by rule {plan.rule!r}"
+        else:
+            return  # only which rule requires it: bookkeeping, not a decision
+        await record(
+            conn,
+            AuditEntry(
+                subject=plan.incident_id,
+                action=action,
+                actor="pmhub",
+                reason=reason,
+                rule=plan.rule,
+                detail={"required_by": after.required_by, "severity": plan.severity.value},
+            ),
+            now=now,
+        )
 
     async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
         enqueued = 0

@@ -36,6 +36,12 @@ class CommandVerb(StrEnum):
     ACCEPT = "accept"
     HANDOFF = "handoff"  # opens the hand-off form; submitting it is an `owner` command
     OPEN = "open"
+    # issue 13: the questions pmhub asks when the process cannot go on by itself
+    TAKE = "take"  # nobody owned it: the presser does
+    KEEP = "keep"  # it stopped being required: keep it
+    NOT_NEEDED = "not_needed"  # … or close it as not needed
+    SECOND_REVIEW = "second_review"  # reopened after the meeting: review again
+    REVIEW_STANDS = "review_stands"  # … or the review stands
     INVALID = "invalid"
 
 

@@ -386,6 +386,7 @@ class FollowVendorStatus(Payload):
     source: str
     status: str = Field(description="'in_review' or 'completed'")
     reported_at: Moment
+    from_status: str = Field(description="pmhub's status it walks from: a part-way walk is new")
 
 
 class ReportCloseBlocked(Payload):

@@ -157,7 +157,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     return meeting
 
 
-def _closed(ctx: Context) -> MeetingPlan | None:
+def _closed(ctx: Context, *, show_meeting: bool = True) -> MeetingPlan | None:
     """A closed post-mortem: its outcome told, its unneeded meeting cancelled, questions
     edited to say how they ended, the incident tool's status written."""
     pm = ctx.postmortem
@@ -169,18 +169,19 @@ def _closed(ctx: Context) -> MeetingPlan | None:
     plan_vendor_status(ctx, None)
     if pm.vendor_status is not None and pm.vendor_status.status is VendorPostmortemStatus.COMPLETED:
         report_unblocked(ctx)
-    return _meeting_only(ctx)
+    return _meeting_only(ctx) if show_meeting else None
 
 
 def _plan_dropped(ctx: Context, now_rule: str | None) -> MeetingPlan | None:
-    """No longer required: ask to keep or close (open), or end it tidily (closed)."""
+    """No longer required: ask to keep or close (open), or end it tidily (closed). No
+    meeting is planned (the rule's deadlines may not even cover the new severity)."""
     pm = ctx.postmortem
     if pm is not None and pm.status is PostMortemStatus.CLOSED:
         if pm.requirement_dropped is not None:
             ask(ctx, pm.requirement_dropped, now_rule)
-        return _closed(ctx)
+        return _closed(ctx, show_meeting=False)
     plan_dropped(ctx, now_rule)
-    return _meeting_only(ctx)
+    return None
 
 
 def _meeting_only(ctx: Context) -> MeetingPlan | None:

@@ -150,10 +150,12 @@ def walk(
     From In Review to Closed the direct step is tried first (no external message: seed
     004's shortcut), then through Reviewed. Never moves back, never overrides.
     """
-    current, steps = postmortem, []
+    current, steps = postmortem, list[TransitionResult]()
     while RANK[current.status] < RANK[goal]:
         candidates = [goal] if goal in FORWARD[current.status] else []
-        candidates += [s for s in sorted(FORWARD[current.status], key=RANK.get) if s != goal]
+        candidates += [
+            s for s in sorted(FORWARD[current.status], key=RANK.__getitem__) if s != goal
+        ]
         refused: list[TransitionResult] = []
         moved = None
         for to in candidates:
@@ -225,15 +227,15 @@ def _closing_guards(pm: PostMortem, plan: Plan | None) -> list[_Guard]:
         message = "no follow-ups recorded: add them, or state that there are none"
         failed.append(_Guard("follow_ups_filed", message, soft=True))
     required = plan is not None and plan.external_message_required
-    message = pm.external_message
-    if required or message is not None:
+    external = pm.external_message
+    if required or external is not None:
         if pm.status is S.IN_REVIEW:
             text = "with an external message the post-mortem must be Reviewed first"
             failed.append(_Guard("reviewed_first", text, soft=True))
-        if message is None:
+        if external is None:
             text = "the policy requires an external message and none was written"
             failed.append(_Guard("external_message_written", text, soft=True))
-        elif not message.published:
+        elif not external.published:
             text = "the external message is not published yet"
             failed.append(_Guard("external_message_published", text, soft=True))
     return failed

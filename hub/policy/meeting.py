@@ -116,8 +116,10 @@ def _intents(ctx: Context, plan: MeetingPlan, invitees: Invitees) -> None:
             f"no slot inside working hours between {plan.window_start.isoformat()} and "
             f"the deadline {plan.deadline.isoformat()}: the owner must pick a time by hand"
         )
+    # A second review (after a reopen) is a new meeting: a new key, so a new event.
+    held = len(ctx.postmortem.past_meetings) if ctx.postmortem else 0
     ctx.add(
-        "meeting",
+        f"meeting:{held + 1}" if held else "meeting",
         "meeting",
         f"schedule the post-mortem meeting to end by {plan.deadline.isoformat()}",
         ScheduleMeeting(

@@ -93,7 +93,10 @@ def _follow(ctx: Context, meeting: MeetingPlan | None) -> None:
         return
     name, stamp = vendor_name(reported.source), utc_stamp(reported.at)
     follow = FollowVendorStatus(
-        source=reported.source, status=reported.status.value, reported_at=reported.at
+        source=reported.source,
+        status=reported.status.value,
+        reported_at=reported.at,
+        from_status=pm.status.value,
     )
     held = pm.meeting.start if pm.meeting else None
     if route.arrived or (set(route.blocking) <= TIME_ONLY and held is not None):

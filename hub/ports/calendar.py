@@ -140,3 +140,10 @@ class Calendar(Protocol):
     async def get_event(self, event_id: str) -> EventRef | None:
         """The event as it is now; None if the calendar has no such event."""
         ...
+
+    async def cancel_event(
+        self, event_id: str, *, reason: str, details: MeetingDetails
+    ) -> EventRef | None:
+        """Cancel the meeting, its description saying why (attendees are told by the
+        calendar). An event already cancelled is left alone; None if it does not exist."""
+        ...

@@ -28,7 +28,13 @@ from typing import Protocol
 
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Remind
+from hub.model.intent import (
+    AskKeepPostMortem,
+    AskSecondReview,
+    Remind,
+    ReportCloseBlocked,
+    ReportUnassignedFollowUp,
+)
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
 
 
@@ -189,6 +195,73 @@ class Notifier(Protocol):
         unknown_outcome: bool,
     ) -> str:
         """Share a closed post-mortem's outcome with everyone (seed 000: share outcomes)."""
+        ...
+
+    # -- issue 13: the moments the process cannot go on by itself ----------------------
+    # Each goes to a named person, or the incidents channel when there is nobody (or a
+    # user group) to reach directly; the questions are edited once they are answered.
+
+    async def report_no_owner(
+        self,
+        incident: Incident,
+        fallback: Person | None,
+        *,
+        taken_by: Person | None,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """Nobody owns the post-mortem: tell the fallback (or the channel), with a button
+        that makes the presser the owner; with `taken_by`, edit that message to say so."""
+        ...
+
+    async def ask_keep_postmortem(
+        self,
+        incident: Incident,
+        question: AskKeepPostMortem,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """It stopped being required: keep it, or close it as not needed?"""
+        ...
+
+    async def ask_second_review(
+        self,
+        incident: Incident,
+        question: AskSecondReview,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """The incident reopened after the review meeting: is a second review needed?"""
+        ...
+
+    async def report_unassigned_follow_up(
+        self,
+        incident: Incident,
+        report: ReportUnassignedFollowUp,
+        reason: str,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """A follow-up was filed unassigned: tell the owner, with the ticket's link."""
+        ...
+
+    async def report_close_blocked(
+        self,
+        incident: Incident,
+        report: ReportCloseBlocked,
+        reasons: Sequence[str],
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """The incident tool says it is done; what holds pmhub back (none: it followed)."""
         ...
 
     async def reply(self, response_url: str, answer: Answer) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.engine.actions import decisions
 from hub.engine.actions.transitions import ActionResult
 from hub.model.incident import Person
 from hub.model.postmortem import PostMortemStatus
@@ -112,6 +113,45 @@ async def declare_no_follow_ups(request: web.Request) -> web.Response:
     return _answer(result, refused_status=409)
 
 
+_ANSWERS = {
+    "keep_postmortem": {"keep", "close"},
+    "second_review": {"yes", "no"},
+}
+
+
+async def answer_question(request: web.Request) -> web.Response:
+    """The questions pmhub asks in Slack, answered here instead (issue 13): keep a
+    post-mortem that stopped being required (or close it as not needed), and whether a
+    reopen after the meeting needs a second review."""
+    document = await _body(request)
+    question = _text(document, "question") or ""
+    answer = _text(document, "answer") or ""
+    allowed = _ANSWERS.get(question)
+    if allowed is None:
+        raise web.HTTPBadRequest(reason=f"'question' must be one of: {', '.join(_ANSWERS)}")
+    if answer not in allowed:
+        raise web.HTTPBadRequest(reason=f"'answer' must be one of: {', '.join(sorted(allowed))}")
+    actions, incident_id, origin = (
+        request.app[RUNTIME].actions,
+        _incident_id(request),
+        _origin(request),
+    )
+    if question == "keep_postmortem":
+        result = await decisions.decide_requirement(
+            actions,
+            incident_id,
+            "keep" if answer == "keep" else "close",
+            ADMIN_ACTOR,
+            origin=origin,
+            reason=_text(document, "reason", required=False) or "",
+        )
+    else:
+        result = await decisions.answer_second_review(
+            actions, incident_id, answer == "yes", ADMIN_ACTOR, origin=origin
+        )
+    return _answer(result, refused_status=409)
+
+
 async def set_external_message(request: web.Request) -> web.Response:
     document = await _body(request)
     body = _text(document, "body")
@@ -164,3 +204,4 @@ def add_routes(app: web.Application, prefix: str) -> None:
     app.router.add_put(f"{base}/external-message", set_external_message)
     app.router.add_post(f"{base}/owner", designate_owner)
     app.router.add_post(f"{base}/transitions", transition)
+    app.router.add_post(f"{base}/answers", answer_question)

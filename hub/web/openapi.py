@@ -265,7 +265,28 @@ def _action_paths() -> dict[str, Any]:
             "override": {"type": "boolean", "default": False},
         },
     }
+    answer = {
+        "type": "object",
+        "required": ["question", "answer"],
+        "properties": {
+            "question": {"type": "string", "enum": ["keep_postmortem", "second_review"]},
+            "answer": {
+                "type": "string",
+                "enum": ["keep", "close", "yes", "no"],
+                "description": "keep_postmortem: keep | close; second_review: yes | no",
+            },
+            "reason": string,
+        },
+    }
     return {
+        f"{base}/answers": {
+            "post": _action(
+                "Answer a question pmhub asked: keep a post-mortem that is no longer "
+                "required (or close it as not needed); a second review after a reopen",
+                answer,
+                ("409", "Nothing to decide, or decided already"),
+            )
+        },
         f"{base}/follow-ups": {
             "post": _action("Add a follow-up", follow_up, ("409", "The post-mortem is closed"))
         },

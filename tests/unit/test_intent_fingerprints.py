@@ -14,6 +14,12 @@ here after an *intended* change of what an intent depends on means every running
 installation redoes those effects: say so in the release notes, then rewrite the
 file with `PMHUB_UPDATE_FINGERPRINTS=1 pytest tests/unit/test_intent_fingerprints.py`
 and review its diff. Never rewrite it to make a refactor pass.
+
+The scenarios run on *pinned* copies of the shipped policies
+(tests/fixtures/policies/*.pinned.yaml, as they were when the digests were taken):
+this test guards the code's canonical JSON, and a shipped policy that grows a new
+key (issue 13's `escalate_to`) changes what it asks for, which is not a refactor. A
+scenario for each new intent kind adds its own digests.
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ from hub.app import adapter_options
 from hub.config import load_settings
 from hub.intake.ingest import FactGatherer, Sources
 from hub.intake.merge import merge
-from hub.model.incident import IncidentStatus, Person, ServiceRef, Severity, Source
+from hub.model.incident import (
+    Incident,
+    IncidentLinks,
+    IncidentStatus,
+    Person,
+    ServiceRef,
+    Severity,
+    Source,
+)
 from hub.model.incident_record import IncidentRecord
 from hub.model.intent import IntentKind
 from hub.model.postmortem import (
@@ -40,24 +54,41 @@ from hub.model.postmortem import (
     Override,
     OwnerAcceptance,
     OwnerDesignation,
+    PostMortem,
     PostMortemStatus,
+    RequirementDrop,
 )
+from hub.model.vendor_status import VendorPostmortemStatus, VendorStatus
 from hub.policy import Plan, PolicySet, evaluate, load_policies
 
 from .policy.factories import (
     ALICE,
     IC,
-    POSTHOG_POLICY,
     RESPONDER,
     incident,
     meeting,
     ny,
-    plan_for,
     policy_from,
     postmortem,
 )
+from .policy.factories import plan_for as plan_on
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+PINNED_PAGERDUTY = FIXTURES / "policies" / "pagerduty-process.pinned.yaml"
+POSTHOG_POLICY = FIXTURES / "policies" / "posthog-process.pinned.yaml"
+PINNED = load_policies([PINNED_PAGERDUTY])
+
+
+def plan_for(
+    inc: Incident,
+    pm: PostMortem | None = None,
+    now: datetime | None = None,
+    policies: PolicySet | None = None,
+) -> Plan:
+    """A scenario's plan, on the pinned PagerDuty policy unless it names another."""
+    return plan_on(inc, pm, now, policies or PINNED)
+
+
 EXPECTED = FIXTURES / "intent_fingerprints.json"
 SIMULATE_CONFIG = FIXTURES / "simulate" / "pmhub.yaml"
 SIMULATE_NOW = datetime.fromisoformat("2026-11-20T10:00:00-05:00")
@@ -109,6 +140,39 @@ def _follow_ups() -> tuple[FollowUp, ...]:
         FollowUp(id="3", summary="Load test", priority="P2", priority_override=OVERRIDE),
         FollowUp(id="4", summary="Filed already", priority="P0", tracker_key="OPS-4"),
         FollowUp(id="5", summary="Dropped", priority="P3", state=FollowUpState.DROPPED),
+    )
+
+
+# Issue 13: a rule with an escalation ladder, for the escalation that climbs.
+LADDER_POLICY = """\
+version: 1
+calendar: {timezone: America/New_York, holidays: {country: US}}
+directory:
+  default: {engineering_manager: [em@example.com]}
+rules:
+  - name: major
+    postmortem: required
+    owner: [designated, incident_commander]
+    meeting: {calendar: PMs, deadline: {default: 3 calendar days}}
+    reminders:
+      - {if: overdue, every: 1 business day, notify: [owner, incident_commander],
+         escalate_to: [engineering_manager, S0SRELEADS]}
+"""
+NOBODY = {
+    "incident_commander": None,
+    "acknowledgers": (),
+    "primary_oncall": None,
+    "manual_trigger": None,
+}
+DOC = IncidentLinks(postmortem_document_id="01DOC")
+IO = {"id": "incidentio:01X", "source": Source.INCIDENTIO, "source_id": "01X", "links": DOC}
+HELD = meeting(ny(2026, 3, 4, 11))
+DROPPED = RequirementDrop(at=ny(2026, 3, 2, 13), required_by="major")
+
+
+def _reported(status: VendorPostmortemStatus) -> VendorStatus:
+    return VendorStatus(
+        source="incidentio", document_id="01DOC", status=status, at=ny(2026, 3, 5, 9)
     )
 
 
@@ -207,6 +271,78 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
     "optional_false_positive": lambda: plan_for(
         incident(severity=Severity.SEV3, false_positive=True)
     ),
+    # -- issue 13 ---------------------------------------------------------------------
+    "nobody_owns_it": lambda: plan_for(incident(**NOBODY)),
+    "taken_after_nobody_owned": lambda: plan_for(
+        incident(**NOBODY),
+        postmortem(designations=(OwnerDesignation(person=ALICE, by=ALICE, at=ny(2026, 3, 2, 11)),)),
+    ),
+    "requirement_dropped": lambda: plan_for(
+        incident(severity=Severity.SEV3),
+        postmortem(required_by="major", requirement_dropped=DROPPED, meeting=BOOKED),
+    ),
+    "closed_not_needed_after_drop": lambda: plan_for(
+        incident(severity=Severity.SEV3),
+        postmortem(
+            status=PostMortemStatus.CLOSED,
+            required_by="major",
+            requirement_dropped=DROPPED.model_copy(
+                update={"answer": "close", "answered_by": IC, "answered_at": ny(2026, 3, 2, 14)}
+            ),
+            not_needed_reason="no longer required: the incident is now SEV-3",
+            meeting=BOOKED,
+        ),
+    ),
+    "reopened_after_meeting": lambda: plan_for(
+        incident(status=IncidentStatus.ACKNOWLEDGED, resolved_at=None),
+        postmortem(meeting=HELD),
+        now=ny(2026, 3, 5, 12),
+    ),
+    "unassigned_follow_up": lambda: plan_for(
+        incident(),
+        postmortem(
+            follow_ups=(
+                FollowUp(
+                    id="7",
+                    summary="Alert on checkout 5xx",
+                    priority="P1",
+                    owner=CAROL,
+                    tracker_key="OPS-7",
+                    tracker_url="https://jira.example/browse/OPS-7",
+                    unassigned_reason="Jira knows no active user with the email carol@example.com",
+                ),
+            )
+        ),
+    ),
+    "incidentio_completed": lambda: plan_for(
+        incident(**IO),
+        postmortem(
+            incident_id="incidentio:01X",
+            status=PostMortemStatus.IN_REVIEW,
+            meeting=HELD,
+            no_follow_ups=True,
+            vendor_status=_reported(VendorPostmortemStatus.COMPLETED),
+        ),
+        now=ny(2026, 3, 5, 12),
+    ),
+    "incidentio_completed_but_blocked": lambda: plan_for(
+        incident(**IO),
+        postmortem(
+            incident_id="incidentio:01X",
+            status=PostMortemStatus.IN_REVIEW,
+            meeting=HELD,
+            vendor_status=_reported(VendorPostmortemStatus.COMPLETED),
+        ),
+        now=ny(2026, 3, 5, 12),
+    ),
+    "incidentio_in_review_written_back": lambda: plan_for(
+        incident(**IO),
+        postmortem(incident_id="incidentio:01X", status=PostMortemStatus.IN_REVIEW, meeting=HELD),
+        now=ny(2026, 3, 5, 12),
+    ),
+    "escalation_climbs": lambda: plan_for(
+        incident(), now=ny(2026, 3, 6, 12), policies=policy_from(LADDER_POLICY)
+    ),
     "posthog_policy": lambda: plan_for(
         incident(
             id="incidentio:01Y", source=Source.INCIDENTIO, source_id="01Y", severity=Severity.SEV1
@@ -247,7 +383,7 @@ def current_fingerprints() -> dict[str, str]:
     for name, scenario in SCENARIOS.items():
         for intent in scenario().intents:
             found[f"{name} {intent.key}"] = intent.fingerprint()
-    policies = load_policies(load_settings(SIMULATE_CONFIG).policies)
+    policies = load_policies([PINNED_PAGERDUTY, POSTHOG_POLICY])
     for case in SIMULATE_CASES:
         for n, plan in enumerate(asyncio.run(_simulated(policies, case))):
             for intent in plan.intents:

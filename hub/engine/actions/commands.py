@@ -29,10 +29,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.engine.actions import decisions
 from hub.engine.actions.transitions import ActionResult, PostMortemActions
 from hub.errors import ConnectorError, Transient
 from hub.model.command import Command, CommandVerb, HandoffContext
@@ -105,6 +107,11 @@ class CommandExecutor:
             CommandVerb.FOLLOWUP: self._follow_up,
             CommandVerb.NO_FOLLOW_UPS: self._no_follow_ups,
             CommandVerb.MESSAGE: self._message,
+            CommandVerb.TAKE: self._take,
+            CommandVerb.KEEP: self._requirement,
+            CommandVerb.NOT_NEEDED: self._requirement,
+            CommandVerb.SECOND_REVIEW: self._second_review,
+            CommandVerb.REVIEW_STANDS: self._second_review,
         }
         return await handlers.get(verb, self._transition)(request)
 
@@ -202,6 +209,28 @@ class CommandExecutor:
         )
         return _answer(result, "record that there are no follow-ups")
 
+    async def _take(self, request: _Request) -> Answer:
+        result = await decisions.take(
+            self.actions, request.incident.id, request.actor, origin=request.origin
+        )
+        return _answer(result, "take the post-mortem")
+
+    async def _requirement(self, request: _Request) -> Answer:
+        answer: Literal["keep", "close"] = (
+            "keep" if request.command.verb is CommandVerb.KEEP else "close"
+        )
+        result = await decisions.decide_requirement(
+            self.actions, request.incident.id, answer, request.actor, origin=request.origin
+        )
+        return _answer(result, "decide about the post-mortem")
+
+    async def _second_review(self, request: _Request) -> Answer:
+        second = request.command.verb is CommandVerb.SECOND_REVIEW
+        result = await decisions.answer_second_review(
+            self.actions, request.incident.id, second, request.actor, origin=request.origin
+        )
+        return _answer(result, "answer about a second review")
+
     async def _message(self, request: _Request) -> Answer:
         result = await self.actions.set_external_message(
             request.incident.id, request.command.text, request.actor, origin=request.origin
@@ -240,7 +269,8 @@ class CommandExecutor:
         if command.verb is CommandVerb.CLOSE and not command.override:
             plan = evaluate(incident, postmortem, self.policies, self._clock())
             untouched = postmortem is None or postmortem.status is PostMortemStatus.DRAFT
-            if plan.required == "optional" and untouched:
+            # Optional and not started, or no longer required: closing means not needed.
+            if plan.dropped or (plan.required == "optional" and untouched):
                 result = await self.actions.close_not_needed(
                     incident.id, actor, command.text, origin=origin
                 )

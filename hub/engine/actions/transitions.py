@@ -52,6 +52,11 @@ ACTIONS = (
     "no_follow_ups_declared",
     "external_message_set",
     "transition",
+    # issue 13 (hub.engine.actions.decisions)
+    "owner_taken",
+    "requirement_decided",
+    "second_review_answered",
+    "vendor_status_reported",
 )
 SEARCHED = ACTIONS + tuple(a + REFUSED_SUFFIX for a in ACTIONS)
 
@@ -66,7 +71,7 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
-class _State:
+class ActionState:
     incident: Incident
     postmortem: PostMortem | None
     plan: Plan
@@ -74,14 +79,19 @@ class _State:
 
 
 @dataclass(frozen=True)
-class _Change:
-    """What an action decided: the new post-mortem (None: refused) and its audit entry."""
+class ActionChange:
+    """What an action decided: the new post-mortem (None: refused) and its audit entry.
+
+    `earlier` are lifecycle moves made on the way (a walk through several statuses),
+    audited before this one, each as its own `transition` entry.
+    """
 
     action: str
     message: str
     postmortem: PostMortem | None
     rule: str | None
     detail: dict[str, object]
+    earlier: tuple[LifecycleDecision, ...] = ()
 
 
 def follow_up_id(origin: str) -> str:
@@ -105,22 +115,22 @@ class PostMortemActions:
     ) -> ActionResult:
         """Name the owner (or hand it off). Creates the post-mortem of an optional rule."""
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm, plan = state.postmortem, state.plan
             if plan.required is False:
-                return _refuse("owner_designated", "this incident needs no post-mortem", plan)
+                return refuse("owner_designated", "this incident needs no post-mortem", plan)
             if pm is not None and pm.status is PostMortemStatus.CLOSED:
-                return _refuse("owner_designated", "the post-mortem is closed", plan)
+                return refuse("owner_designated", "the post-mortem is closed", plan)
             current = plan.owner.person if plan.owner else None
             if pm is not None and pm.designation and current and current.key == person.key:
-                return _refuse("owner_designated", f"{person.display} already owns it", plan)
+                return refuse("owner_designated", f"{person.display} already owns it", plan)
             base = pm or PostMortem(
                 incident_id=state.incident.id, created_at=state.now, status_changed_at=state.now
             )
             designation = OwnerDesignation(person=person, by=by, reason=reason, at=state.now)
             updated = base.model_copy(update={"designations": (*base.designations, designation)})
             previous = current.display if current else "nobody"
-            return _Change(
+            return ActionChange(
                 "owner_designated",
                 f"{person.display} now owns the post-mortem (was: {previous})",
                 updated,
@@ -128,7 +138,7 @@ class PostMortemActions:
                 {"owner": person.key, "previous": current.key if current else None},
             )
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     async def accept_ownership(
         self, incident_id: str, owner: Person, *, origin: str
@@ -139,17 +149,17 @@ class PostMortemActions:
         changes nothing). A later hand-off makes it moot: it counts for this owner only.
         """
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm, plan = state.postmortem, state.plan
             current = plan.owner.person if plan.owner else None
             if pm is None or current is None or current.key != owner.key:
-                return _refuse("owner_accepted", f"{owner.display} does not own it", plan)
+                return refuse("owner_accepted", f"{owner.display} does not own it", plan)
             accepted = pm.acceptance
             if accepted is None or accepted.person.key != owner.key:
                 pm = pm.model_copy(
                     update={"acceptance": OwnerAcceptance(person=current, at=state.now)}
                 )
-            return _Change(
+            return ActionChange(
                 "owner_accepted",
                 f"{owner.display} accepted the post-mortem",
                 pm,
@@ -157,7 +167,7 @@ class PostMortemActions:
                 {"owner": owner.key},
             )
 
-        return await self._run(incident_id, owner, origin, change)
+        return await self.run_change(incident_id, owner, origin, change)
 
     async def add_follow_up(
         self,
@@ -169,11 +179,11 @@ class PostMortemActions:
         origin: str,
         owner: Person | None = None,
     ) -> ActionResult:
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm = state.postmortem
             if pm is None or pm.status is PostMortemStatus.CLOSED:
                 why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
-                return _refuse("follow_up_added", why, state.plan)
+                return refuse("follow_up_added", why, state.plan)
             item = FollowUp(
                 id=follow_up_id(origin), summary=summary.strip(), priority=priority, owner=owner
             )
@@ -185,7 +195,7 @@ class PostMortemActions:
                     "no_follow_ups_reason": None,
                 }
             )
-            return _Change(
+            return ActionChange(
                 "follow_up_added",
                 f"follow-up {item.id} ({item.priority}) added: {item.summary}",
                 updated,
@@ -193,7 +203,7 @@ class PostMortemActions:
                 {"follow_up": item.id, "priority": item.priority},
             )
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     async def declare_no_follow_ups(
         self, incident_id: str, by: Person, reason: str, *, origin: str
@@ -201,48 +211,48 @@ class PostMortemActions:
         """State that the post-mortem has no follow-ups to file, and why (seed 001: action
         items are up to the individuals), so it can close without an override."""
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm, plan, why = state.postmortem, state.plan, reason.strip()
             action = "no_follow_ups_declared"
             if pm is None or pm.status is PostMortemStatus.CLOSED:
                 closed = "the post-mortem is closed" if pm else "there is no post-mortem yet"
-                return _refuse(action, closed, plan)
+                return refuse(action, closed, plan)
             if not why:
-                return _refuse(action, "say why there are no follow-ups", plan)
+                return refuse(action, "say why there are no follow-ups", plan)
             recorded = [f.id for f in pm.follow_ups if f.state is not FollowUpState.DROPPED]
             if recorded:
                 why_not = (
                     f"follow-ups are recorded ({', '.join(recorded)}): "
                     "drop them first, or close once they are filed"
                 )
-                return _refuse(action, why_not, plan)
+                return refuse(action, why_not, plan)
             updated = pm.model_copy(update={"no_follow_ups": True, "no_follow_ups_reason": why})
-            return _Change(
+            return ActionChange(
                 action, f"no follow-ups to file: {why}", updated, plan.rule, {"reason": why}
             )
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     async def set_external_message(
         self, incident_id: str, body: str, by: Person, *, origin: str, full_outage: bool = False
     ) -> ActionResult:
         """Write the customer-facing message; refused, with every reason, if it fails the lint."""
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm, plan = state.postmortem, state.plan
             if pm is None or pm.status is PostMortemStatus.CLOSED:
                 why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
-                return _refuse("external_message_set", why, plan)
+                return refuse("external_message_set", why, plan)
             if pm.external_message is not None and pm.external_message.published:
-                return _refuse("external_message_set", "it is already published", plan)
+                return refuse("external_message_set", "it is already published", plan)
             message = ExternalMessage(body=body.strip(), full_outage=full_outage)
             found = self.policies.match(state.incident)
             spec = found[1].external_message if found else None
             problems = lint_external_message(message, spec, state.incident)
             if problems:
-                return _refuse("external_message_set", "; ".join(problems), plan)
+                return refuse("external_message_set", "; ".join(problems), plan)
             updated = pm.model_copy(update={"external_message": message})
-            return _Change(
+            return ActionChange(
                 "external_message_set",
                 "external message saved; it is reviewed in the meeting",
                 updated,
@@ -250,7 +260,7 @@ class PostMortemActions:
                 {"length": len(message.body)},
             )
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     async def transition(
         self,
@@ -264,29 +274,29 @@ class PostMortemActions:
     ) -> ActionResult:
         """Move the post-mortem on (or back) under the lifecycle guards."""
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm = state.postmortem
             if pm is None:
-                return _refuse("transition", "there is no post-mortem yet", state.plan)
+                return refuse("transition", "there is no post-mortem yet", state.plan)
             result = policy_transition(
                 pm, to, by, state.now, reason=reason, override=override, plan=state.plan
             )
-            return _decided(result.audit, result.postmortem if result.allowed else None)
+            return decided_change(result.audit, result.postmortem if result.allowed else None)
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     async def close_not_needed(
         self, incident_id: str, by: Person, reason: str, *, origin: str
     ) -> ActionResult:
         """Close an optional post-mortem without doing it (creating it, closed, if need be)."""
 
-        def change(state: _State) -> _Change:
+        def change(state: ActionState) -> ActionChange:
             pm = state.postmortem or PostMortem(
                 incident_id=state.incident.id, created_at=state.now, status_changed_at=state.now
             )
             result = close_as_not_needed(pm, by, state.now, reason, plan=state.plan)
-            decided = _decided(result.audit, result.postmortem if result.allowed else None)
-            return _Change(
+            decided = decided_change(result.audit, result.postmortem if result.allowed else None)
+            return ActionChange(
                 decided.action,
                 decided.message,
                 decided.postmortem,
@@ -294,12 +304,16 @@ class PostMortemActions:
                 {**decided.detail, "not_needed": True},
             )
 
-        return await self._run(incident_id, by, origin, change)
+        return await self.run_change(incident_id, by, origin, change)
 
     # -- the one transaction every action shares -----------------------------------
 
-    async def _run(
-        self, incident_id: str, actor: Person, origin: str, change: Callable[[_State], _Change]
+    async def run_change(
+        self,
+        incident_id: str,
+        actor: Person,
+        origin: str,
+        change: Callable[[ActionState], ActionChange],
     ) -> ActionResult:
         now = self._clock()
         saved = False
@@ -319,7 +333,7 @@ class PostMortemActions:
                 message = str(earlier.detail.get("message") or earlier.reason)
                 return ActionResult(allowed, message, incident, postmortem, replayed=True)
             plan = evaluate(incident, postmortem, self.policies, now)
-            decided = change(_State(incident, postmortem, plan, now))
+            decided = change(ActionState(incident, postmortem, plan, now))
             if decided.postmortem is not None and decided.postmortem != postmortem:
                 await save_postmortem(conn, decided.postmortem, now=now)
                 await enqueue_job(
@@ -330,6 +344,9 @@ class PostMortemActions:
                     now=now,
                 )
                 saved = True
+            for step, move in enumerate(decided.earlier):
+                step_origin = f"{origin}#{step}"
+                await record(conn, _decision_entry(move, step_origin), now=now)
             await record(
                 conn,
                 AuditEntry(
@@ -348,13 +365,13 @@ class PostMortemActions:
         return ActionResult(allowed, decided.message, incident, decided.postmortem or postmortem)
 
 
-def _refuse(action: str, reason: str, plan: Plan) -> _Change:
-    return _Change(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
+def refuse(action: str, reason: str, plan: Plan) -> ActionChange:
+    return ActionChange(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
 
 
-def _decided(entry: LifecycleDecision, postmortem: PostMortem | None) -> _Change:
+def decided_change(entry: LifecycleDecision, postmortem: PostMortem | None) -> ActionChange:
     """A lifecycle decision (allowed or refused) as an audited change."""
-    return _Change(
+    return ActionChange(
         entry.action,
         entry.reason,
         postmortem,
@@ -365,6 +382,18 @@ def _decided(entry: LifecycleDecision, postmortem: PostMortem | None) -> _Change
             "override": entry.override,
             "guards": list(entry.guards),
         },
+    )
+
+
+def _decision_entry(move: LifecycleDecision, origin: str) -> AuditEntry:
+    change = decided_change(move, None)
+    return AuditEntry(
+        subject=move.incident_id,
+        action=move.action,
+        actor=move.actor.key,
+        reason=move.reason,
+        rule=move.rule,
+        detail={**change.detail, "origin": origin, "message": move.reason},
     )
 
 

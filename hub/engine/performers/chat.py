@@ -26,13 +26,18 @@ from hub.engine.performers import payload_of
 from hub.errors import Permanent
 from hub.model.intent import (
     AnnounceOwner,
+    AskKeepPostMortem,
     AskOptional,
+    AskSecondReview,
     FlagFollowUp,
     IntentKind,
     NotifyFormerOwner,
     NotifyOwner,
     Remind,
+    ReportCloseBlocked,
     ReportLateMeeting,
+    ReportNoOwner,
+    ReportUnassignedFollowUp,
     ReportUnresolvedRole,
     RequestExternalMessage,
     RequestReview,
@@ -58,6 +63,11 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         IntentKind.FLAG_FOLLOWUP: chat.flag_follow_up,
         IntentKind.REQUEST_EXTERNAL_MESSAGE: chat.request_external_message,
         IntentKind.SHARE_OUTCOME: chat.share_outcome,
+        IntentKind.REPORT_NO_OWNER: chat.report_no_owner,
+        IntentKind.ASK_KEEP_POSTMORTEM: chat.ask_keep_postmortem,
+        IntentKind.ASK_SECOND_REVIEW: chat.ask_second_review,
+        IntentKind.REPORT_UNASSIGNED_FOLLOWUP: chat.report_unassigned_follow_up,
+        IntentKind.REPORT_CLOSE_BLOCKED: chat.report_close_blocked,
     }
     return {kind: _one_at_a_time(performer) for kind, performer in table.items()}
 
@@ -175,8 +185,12 @@ class _ChatPerformers:
     async def remind(self, request: EffectRequest) -> EffectOutcome:
         reminder = payload_of(request.intent, Remind)
         intent = request.intent
+        # Re-run because it changed (an escalation reaching someone new): each recipient's
+        # post is looked for by its key first, so whoever had it is not told twice.
+        once = _once(request)
+        once["unknown_outcome"] = request.unknown_outcome or request.earlier_ref is not None
         ref = await self.notifier.remind(
-            request.incident, reminder, intent.message or intent.reason, **_once(request)
+            request.incident, reminder, intent.message or intent.reason, **once
         )
         return EffectOutcome(
             vendor_ref=ref, detail={"recipients": [p.key for p in reminder.recipients]}
@@ -218,6 +232,55 @@ class _ChatPerformers:
             request.incident, postmortem, owner, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
+
+    # -- issue 13: each moment the process cannot go on by itself reaches a person ---
+
+    async def report_no_owner(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportNoOwner)
+        if report.taken_by is not None and request.earlier_ref is None:
+            # Taken before anyone was told nobody owned it: nothing to correct.
+            return EffectOutcome(vendor_ref=None, detail={"skipped": "no earlier report to edit"})
+        ref = await self.notifier.report_no_owner(
+            request.incident,
+            report.fallback,
+            taken_by=report.taken_by,
+            earlier=request.earlier_ref,
+            **_once(request),
+        )
+        return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
+
+    async def ask_keep_postmortem(self, request: EffectRequest) -> EffectOutcome:
+        question = payload_of(request.intent, AskKeepPostMortem)
+        ref = await self.notifier.ask_keep_postmortem(
+            request.incident, question, earlier=request.earlier_ref, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
+
+    async def ask_second_review(self, request: EffectRequest) -> EffectOutcome:
+        question = payload_of(request.intent, AskSecondReview)
+        ref = await self.notifier.ask_second_review(
+            request.incident, question, earlier=request.earlier_ref, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
+
+    async def report_unassigned_follow_up(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportUnassignedFollowUp)
+        reason = request.intent.message or "the tracker does not know its owner"
+        ref = await self.notifier.report_unassigned_follow_up(
+            request.incident, report, reason, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail={"ticket": report.tracker_key})
+
+    async def report_close_blocked(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportCloseBlocked)
+        if not report.blocking and request.earlier_ref is None:
+            return EffectOutcome(vendor_ref=None, detail={"skipped": "nothing held it back"})
+        # The policy joins the guards' messages with "; " (one per refused guard).
+        reasons = list(dict.fromkeys(r for r in request.intent.message.split("; ") if r))
+        ref = await self.notifier.report_close_blocked(
+            request.incident, report, reasons, earlier=request.earlier_ref, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
 
 
 class _Once(TypedDict):

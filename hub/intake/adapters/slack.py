@@ -68,6 +68,12 @@ _BUTTONS = {
     "pm_accept": CommandVerb.ACCEPT,
     "pm_handoff": CommandVerb.HANDOFF,
     "pm_open": CommandVerb.OPEN,
+    # issue 13 (connectors/slack/lifecycle_messages.py)
+    "pm_take": CommandVerb.TAKE,
+    "pm_keep": CommandVerb.KEEP,
+    "pm_not_needed": CommandVerb.NOT_NEEDED,
+    "pm_second_review": CommandVerb.SECOND_REVIEW,
+    "pm_review_stands": CommandVerb.REVIEW_STANDS,
 }
 
 
