@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hub.model.incident import Person
 from hub.model.intent import AskSecondReview, CancelMeeting, ReportNoOwner, utc_stamp
 from hub.model.postmortem import PostMortemStatus
@@ -62,22 +64,29 @@ def plan_no_owner(ctx: Context) -> None:
 
 
 def plan_second_review(ctx: Context) -> None:
-    """A reopen after the meeting (or a meeting held while reopened): ask, once."""
+    """A reopen after the meeting (or a meeting held while reopened): ask, once; the
+    question is edited once answered (also after a second review moved the meeting)."""
     pm = ctx.postmortem
-    if pm is None or pm.meeting is None or pm.status is PostMortemStatus.CLOSED:
-        return
-    start = pm.meeting.start
-    if instant(start) > instant(ctx.now):
-        return  # not held yet: the meeting reviews the incident as it is by then
-    incident = ctx.incident
-    open_now = incident.status not in RESOLVED_STATUSES
-    resolved_since = incident.resolved_at is not None and instant(incident.resolved_at) > instant(
-        start
-    )
-    if not (open_now or resolved_since):
+    if pm is None or pm.status is PostMortemStatus.CLOSED:
         return
     answer = pm.reopen_answer
-    answered = answer is not None and instant(answer.meeting_start) == instant(start)
+    if answer is not None:
+        _second_review(ctx, answer.meeting_start, answer.second_review, answer.by)
+    meeting = pm.meeting
+    if meeting is None or instant(meeting.start) > instant(ctx.now):
+        return  # not held yet: the meeting reviews the incident as it is by then
+    if answer is not None and instant(answer.meeting_start) == instant(meeting.start):
+        return  # answered above
+    incident = ctx.incident
+    open_now = incident.status not in RESOLVED_STATUSES
+    resolved = incident.resolved_at
+    if open_now or (resolved is not None and instant(resolved) > instant(meeting.start)):
+        _second_review(ctx, meeting.start, None, None)
+
+
+def _second_review(
+    ctx: Context, start: datetime, answer: bool | None, answered_by: Person | None
+) -> None:
     ctx.add(
         f"review:again@{utc_stamp(start)}",
         "review",
@@ -86,8 +95,8 @@ def plan_second_review(ctx: Context) -> None:
         AskSecondReview(
             recipient=ctx.owner_person,
             meeting_start=start,
-            answer=answer.second_review if answer is not None and answered else None,
-            answered_by=answer.by if answer is not None and answered else None,
+            answer=answer,
+            answered_by=answered_by,
         ),
     )
 

@@ -99,16 +99,20 @@ def _follow(ctx: Context, meeting: MeetingPlan | None) -> None:
         from_status=pm.status.value,
     )
     held = pm.meeting.start if pm.meeting else None
-    if route.arrived or (set(route.blocking) <= TIME_ONLY and held is not None):
-        # Only time holds it: due when the meeting starts (the guard then passes).
-        due = held if not route.arrived and held and instant(held) > instant(ctx.now) else None
+    time_only = not route.arrived and set(route.blocking) <= TIME_ONLY and held is not None
+    if route.steps or time_only:
+        # As far as the guards allow now; where only time holds it, when the meeting
+        # starts (the guard then passes). A walk part of the way is a new intent each
+        # time (`from_status`), so the rest follows once nothing holds it.
+        later = time_only and not route.steps and held and instant(held) > instant(ctx.now)
         ctx.add(
             f"{reported.source}:follow@{stamp}",
             "vendor_status",
             f"{name} marks the post-mortem {reported.status.value}: move pmhub's along",
             follow,
-            due_at=due,
+            due_at=held if later else None,
         )
+    if route.arrived or time_only:
         return
     ctx.add(
         f"{reported.source}:blocked@{stamp}",
