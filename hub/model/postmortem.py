@@ -177,6 +177,9 @@ class PostMortem(Frozen):
     required_by: str | None = Field(
         default=None, description="the rule that last required this post-mortem"
     )
+    required_severity: str | None = Field(
+        default=None, description="the severity it was last required at (e.g. 'SEV-1')"
+    )
     requirement_dropped: RequirementDrop | None = None
     reopen_answer: ReopenAnswer | None = None
     past_meetings: tuple[Meeting, ...] = Field(

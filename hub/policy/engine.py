@@ -62,8 +62,10 @@ def evaluate(
     if decision.dropped:
         meeting = _plan_dropped(ctx, decision.now_rule)
     else:
-        if decision.kept:
+        drop = postmortem.requirement_dropped if postmortem else None
+        if decision.kept and drop is not None:
             ctx.notes.append(f"kept under rule {rule.name!r} after it stopped being required")
+            ask(ctx, drop, decision.now_rule)  # the question says it was kept
         meeting = _plan(ctx, required)
     return Plan(
         incident_id=incident.id,

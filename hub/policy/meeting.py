@@ -49,6 +49,10 @@ def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
         return None
     anchor = meeting_anchor(ctx, spec)
     allowed = spec.deadline.get(ctx.incident.severity.value) or spec.deadline.get("default")
+    required_at = ctx.postmortem.required_severity if ctx.postmortem else None
+    if allowed is None and required_at is not None:
+        # Kept after its severity was lowered: the deadline of the severity it had.
+        allowed = next((d for k, d in spec.deadline.items() if k == required_at), None)
     if allowed is None:
         ctx.problems.append(
             f"rule {ctx.rule.name!r} sets no meeting deadline for {ctx.incident.severity}"

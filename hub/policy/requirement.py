@@ -109,8 +109,9 @@ def track(pm: PostMortem, plan: Plan, now: datetime) -> PostMortem:
     if plan.required is True and not plan.kept:
         # Required (again) under the rule that matches: a question left open is moot.
         moot = drop is not None and drop.answer is None
-        if pm.required_by != plan.rule or moot:
-            update: dict[str, object] = {"required_by": plan.rule}
+        severity = plan.severity.value
+        if pm.required_by != plan.rule or pm.required_severity != severity or moot:
+            update: dict[str, object] = {"required_by": plan.rule, "required_severity": severity}
             if moot:
                 update["requirement_dropped"] = None
             return pm.model_copy(update=update)

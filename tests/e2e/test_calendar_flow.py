@@ -96,14 +96,15 @@ async def test_sev1_books_one_meeting_in_the_earliest_common_free_slot(
     assert in_working_hours(start, end)
     assert end <= SEV1_DEADLINE
     # The commander (also the owner), the responder, the directory's roles; the SEV-1
-    # customer liaison; the observer as optional.
+    # customer liaison and the observer as optional (seed 004: "Optional: Customer
+    # liaison (Only SEV-1 incidents)").
     assert attendees(event) == {
         ALICE_EMAIL: False,
         BOB_EMAIL: False,
         SRE: False,
         ENG_MANAGERS: False,
         PRODUCT: False,
-        LIAISON: False,
+        LIAISON: True,
         OBSERVER: True,
     }
     assert "PD-1042" in event["summary"]

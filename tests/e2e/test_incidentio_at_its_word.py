@@ -136,7 +136,7 @@ def posts(slack: FakeSlack, where: str, key: str) -> list[dict[str, Any]]:
 
 
 def shown(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks", [])) + message.get("text", "")
+    return json.dumps(message.get("blocks", [])) + str(message.get("text", ""))
 
 
 async def _get(daemon: Daemon, path: str) -> dict[str, Any]:

@@ -253,4 +253,3 @@ async def test_a_meeting_held_while_the_incident_was_reopened_asks_for_a_second_
     assert "edited" in question
     assert "pm_second_review" not in shown(question)
     assert dead == []
-
