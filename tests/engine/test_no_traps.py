@@ -153,6 +153,7 @@ async def test_a_follow_up_whose_owner_jira_does_not_know_is_filed_and_the_owner
     filed = outcome.update(pm)
 
     [ticket] = filed.follow_ups
+    assert ticket.tracker_key is not None
     assert ticket.tracker_key == outcome.vendor_ref
     assert ticket.tracker_url is not None
     assert ticket.tracker_url.endswith(f"/browse/{ticket.tracker_key}")
