@@ -345,8 +345,14 @@ class NoLongerRequiredSpec(Spec):
     severity was lowered, or the incident was declined): the owner is asked to keep it
     or close it as not needed; `default` applies if nobody answers within the time."""
 
-    default: Literal["close", "keep"] = "close"
-    answer_within: DurationValue = BusinessDays(1)
+    default: Literal["close", "keep"] = Field(
+        default="close",
+        description="what happens when nobody answers in time: close it as not needed (its "
+        "meeting cancelled, the reason in the audit log), or keep it under this rule",
+    )
+    answer_within: DurationValue = Field(
+        default=BusinessDays(1), description="how long the owner has to answer, e.g. 1 business day"
+    )
 
 
 def _owner_item(value: object) -> str | OwnerFallbackSpec:
@@ -403,7 +409,11 @@ class RuleSpec(Spec):
     follow_ups: FollowUpsSpec | None = None
     external_message: ExternalMessageSpec | None = None
     # -- issue 13: when the requirement drops ----------------------------------------
-    when_no_longer_required: NoLongerRequiredSpec = NoLongerRequiredSpec()
+    when_no_longer_required: NoLongerRequiredSpec = Field(
+        default=NoLongerRequiredSpec(),
+        description="when a post-mortem this rule required stops being required (the "
+        "severity lowered, the incident declined): ask the owner to keep it or close it",
+    )
 
     @model_validator(mode="after")
     def _fallback_last(self) -> RuleSpec:

@@ -7,6 +7,7 @@ about it (once: one key) and what happens next.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from hub.model.incident import (
     IncidentLinks,
@@ -37,7 +38,13 @@ from hub.model.postmortem import (
     RequirementDrop,
 )
 from hub.model.vendor_status import VendorPostmortemStatus, VendorStatus
-from hub.policy import close_as_not_needed, load_policies, transition
+from hub.policy import (
+    check_policy_files,
+    close_as_not_needed,
+    load_policies,
+    policy_json_schema,
+    transition,
+)
 from hub.policy.lifecycle import PMHUB, walk
 from hub.policy.requirement import track
 
@@ -399,3 +406,36 @@ def test_pmhub_moves_are_written_to_incidentio_never_behind_it() -> None:
     # Closed as not needed is not "completed".
     unneeded = _io_pm(S.CLOSED, not_needed_reason="false positive")
     assert plan_for(incident(**IO), unneeded, now).intent_of(IntentKind.WRITE_VENDOR_STATUS) is None
+
+
+# -- the policy language ---------------------------------------------------------------------
+
+
+def test_pmhub_schema_policy_documents_the_new_keys() -> None:
+    schema = policy_json_schema()
+    defs = schema["$defs"]
+    rule = defs["RuleSpec"]["properties"]
+    assert "fallback" in rule["owner"]["description"]
+    assert rule["when_no_longer_required"]["default"] == {
+        "default": "close",
+        "answer_within": "1 business day",
+    }
+    assert "escalate_to" in defs["ReminderSpec"]["properties"]
+    assert "invite_optional" in defs["MeetingSpec"]["properties"]
+    assert "default" in defs["SeveritiesSpec"]["properties"]
+
+
+def test_a_misspelt_owner_fallback_is_one_clear_problem(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nrules:\n"
+        "  - name: a\n    postmortem: required\n    owner: [designated, fallbak: S0123ABCD]\n"
+        "  - name: b\n    postmortem: required\n    owner: [fallback: '@sre', designated]\n"
+    )
+    problems = [str(p) for p in check_policy_files([path])]
+    assert problems == [
+        f"{path}:5:25: rules[0].owner[1]: an owner entry that is a mapping is `fallback: "
+        "<email or Slack user group id>`, not 'fallbak'",
+        f"{path}:8:13: rules[1].owner[0]: not an owner fallback: '@sre' (allowed: an email, "
+        "or a Slack user group id such as S0123ABCD)",
+    ]
