@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PositiveFloat,
     PositiveInt,
-    BeforeValidator,
     SecretStr,
     field_serializer,
     model_validator,
