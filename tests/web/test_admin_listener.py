@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from hub.app import create_app
-from hub.settings import ConfigError, load_settings, settings_from_text
+from hub.config import ConfigError, load_settings, settings_from_text
 from hub.web.listeners import bind_listeners
 from tests.support.daemon import ADMIN_TOKEN, write_config
 from tests.support.signing import pagerduty_delivery
