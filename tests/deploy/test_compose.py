@@ -107,3 +107,10 @@ def test_pmhub_check_accepts_the_production_configuration(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{PRODUCTION_CONFIG}: OK (1 policy file(s),")
+
+
+def test_the_setup_guide_says_where_each_variable_comes_from() -> None:
+    guide = (DEPLOY.parent / "docs" / "setup.md").read_text()
+    required, _ = config_variables()
+    names = read_env_file(ENV_EXAMPLE).keys() | required
+    assert sorted(name for name in names if f"`{name}`" not in guide) == []
