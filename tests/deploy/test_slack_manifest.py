@@ -30,10 +30,13 @@ METHOD_DOCS = REPO / "tests" / "fixtures" / "specs" / "slack_method_docs.trimmed
 # uses it on, as the connector's code does:
 #   conversations.open: `users=` one person, for the owner's DM (connector.open_dm).
 #   conversations.history: `find_posted` reads back its own DMs and posts in the
-#     incidents channel, which a team may make public or private.
+#     incidents channel, which a team may make public or private; the timeline reads
+#     an incident's channel (history.py), public or private.
+#   conversations.replies: the timeline's threads, in that incident channel.
 CONVERSATION_KINDS = {
     "conversations.open": {"im"},
     "conversations.history": {"im", "channels", "groups"},
+    "conversations.replies": {"channels", "groups"},
 }
 # Scopes Slack requires next to another one: "This scope must be requested at the same
 # time as users:read" (docs.slack.dev, scope users:read.email).
@@ -79,10 +82,13 @@ def scopes_needed() -> set[str]:
 def test_the_connector_calls_the_methods_this_test_knows() -> None:
     # Guards the derivation itself: a refactor hiding the calls would make it vacuous.
     assert methods_pmhub_calls() == {
+        "chat.getPermalink",
         "chat.postMessage",
         "chat.update",
         "conversations.history",
         "conversations.open",
+        "conversations.replies",
+        "pins.list",
         "users.lookupByEmail",
         "views.open",
     }
