@@ -62,6 +62,7 @@ from hub.store.db import create_engine
 from hub.store.migrate import upgrade
 from hub.web import admin, health
 from hub.web.keys import FRONT_DOOR, METRICS, RUNTIME
+from hub.web.listeners import listener_split_middleware
 from hub.web.middleware import request_context_middleware
 
 log = structlog.get_logger("pmhub.app")
@@ -75,12 +76,22 @@ def create_app(
     policies: PolicySet | None = None,
     clock: Callable[[], datetime] = utc_now,
     run_worker: bool = True,
+    admin_port: int | None = None,
 ) -> web.Application:
-    """Build the daemon's application; nothing is opened until it starts."""
+    """Build the daemon's application; nothing is opened until it starts.
+
+    `admin_port`: the port the admin listener is bound to (`Listeners.admin_port`), when
+    `server.admin_port` is 0; otherwise the configured one is used.
+    """
     metrics = Metrics()
+    split_at = admin_port if admin_port is not None else settings.server.admin_port
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context_middleware(metrics), admin.admin_auth_middleware()],
+        middlewares=[
+            request_context_middleware(metrics),
+            listener_split_middleware(split_at),
+            admin.admin_auth_middleware(),
+        ],
     )
     app[METRICS] = metrics
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
