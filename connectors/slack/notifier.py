@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from connectors.slack import messages, replies
+from connectors.slack import meeting_messages, messages, replies
 from connectors.slack.blocks import (
     ChatMessage,
     chat_message,
@@ -35,7 +35,12 @@ from connectors.slack.modals import handoff_modal
 from hub.errors import Permanent
 from hub.model.command import HandoffContext
 from hub.model.incident import Incident, Person
-from hub.model.intent import Remind
+from hub.model.intent import (
+    Remind,
+    ReportMeetingBooking,
+    ReportMeetingCancelled,
+    ReportNoMeetingSlot,
+)
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
 from hub.ports import Answer, AnswerKind
 
@@ -191,6 +196,53 @@ class SlackNotifier:
         )
         target = await self._target(owner)
         return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def report_meeting_booking(
+        self,
+        incident: Incident,
+        report: ReportMeetingBooking,
+        meeting: Meeting,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        named = [*report.conflicts, *report.optional_conflicts, *report.unknown]
+        people = await self.people(report.recipient, *(Person(email=e) for e in named))
+        message = meeting_messages.meeting_booking(
+            incident, report, meeting, deadline=deadline, people=people
+        )
+        recipient = report.recipient
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def report_no_meeting_slot(
+        self,
+        incident: Incident,
+        report: ReportNoMeetingSlot,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(report.recipient, report.owner)
+        message = meeting_messages.no_meeting_slot(incident, report, people=people)
+        recipient = report.recipient
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def report_meeting_cancelled(
+        self,
+        incident: Incident,
+        report: ReportMeetingCancelled,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(report.recipient)
+        message = meeting_messages.meeting_cancelled(
+            incident, report, deadline=deadline, people=people
+        )
+        recipient = report.recipient
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
 
     async def ask_optional(
         self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
