@@ -57,6 +57,7 @@ from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, load_policies
+from hub.ports import Calendar
 from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -108,8 +109,8 @@ def create_app(
             queue = JobQueue(engine)
             core = Core(settings, session, stack, engine, queue, policy_set, clock)
             wiring = Wiring()
+            await _wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await _wire_chat(wiring, core)
-            await _wire_calendar(wiring, core)
             await _wire_tracker(wiring, core)
             handlers = _handlers(core, sources, wiring)
             inbox = InboxWriter(engine, clock)
@@ -137,6 +138,7 @@ def create_app(
                 actions=PostMortemActions(engine, queue, policy_set, clock=clock),
                 policies=policy_set,
                 clock=clock,
+                calendar=wiring.calendar,
             )
             if run_worker:
                 await worker.start()
@@ -214,6 +216,7 @@ class Wiring:
     performers: dict[IntentKind, Performer] = field(default_factory=dict)
     on_command: Callable[[Command, str], Awaitable[None]] | None = None
     on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None
+    calendar: Calendar | None = None  # read when a person links a meeting they booked
 
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
@@ -233,7 +236,7 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     wiring.performers.update(chat_performers(notifier))
     actions = PostMortemActions(core.engine, core.queue, core.policies, clock=core.clock)
     wiring.on_command = CommandExecutor(
-        core.engine, actions, notifier, core.policies, clock=core.clock
+        core.engine, actions, notifier, core.policies, clock=core.clock, calendar=wiring.calendar
     )
 
 
@@ -256,6 +259,7 @@ async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     calendar = GoogleCalendarConnector.from_config(config)
     core.stack.push_async_callback(calendar.close)
     wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
+    wiring.calendar = calendar
 
 
 async def _wire_tracker(wiring: Wiring, core: Core) -> None:

@@ -222,11 +222,12 @@ class SlackNotifier:
         *,
         effect_key: str,
         unknown_outcome: bool,
+        earlier: str | None = None,
     ) -> str:
         people = await self.people(report.recipient, report.owner)
         message = meeting_messages.no_meeting_slot(incident, report, people=people)
-        recipient = report.recipient
-        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+        target = await self._target(report.recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
 
     async def report_meeting_cancelled(
         self,

@@ -28,6 +28,7 @@ class CommandVerb(StrEnum):
     OWNER = "owner"
     FOLLOWUP = "followup"
     MESSAGE = "message"
+    MEETING = "meeting"  # link a meeting a person booked: `text` is its link or id
     REVIEW = "review"
     REVIEWED = "reviewed"
     CLOSE = "close"

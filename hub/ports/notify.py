@@ -142,9 +142,11 @@ class Notifier(Protocol):
         *,
         effect_key: str,
         unknown_outcome: bool,
+        earlier: str | None = None,
     ) -> str:
         """Tell `report.recipient` (the owner, or the incident commander) that there is no
-        working time to book the meeting in before the deadline, with a proposed time."""
+        working time to book the meeting in before the deadline, with a proposed time.
+        `earlier` (a hand-off changed who owns it) is edited in place, not posted again."""
         ...
 
     async def report_meeting_cancelled(

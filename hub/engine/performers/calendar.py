@@ -148,11 +148,9 @@ class _Meetings:
         if current is None or current.cancelled:
             # A person removed the meeting: re-creating it would fight their decision.
             return self._gone(event_id, current, skipped=f"{email} was not invited")
-        attendees = list(current.attendees)
-        if email.casefold() not in {a.casefold() for a in attendees}:
-            attendees.append(email)
-        # Patched even when already present: the call is cheap and confirms the state.
-        event = await self.calendar.patch_event(event_id, attendees=attendees)
+        # Added in one guarded read-and-write by the connector: invitations running at
+        # once (a linked meeting gets all the policy's invitees) never drop each other.
+        event = await self.calendar.add_attendees(event_id, [email])
         deadline = _meeting_plan(request).deadline
         detail: dict[str, Any] = {"invited": email, **timing(event, deadline)}
         stored = request.postmortem.meeting if request.postmortem else None

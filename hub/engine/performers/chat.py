@@ -160,8 +160,10 @@ class _ChatPerformers:
 
     async def report_no_meeting_slot(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportNoMeetingSlot)
-        ref = await self.notifier.report_no_meeting_slot(request.incident, report, **_once(request))
-        detail = {"told": report.recipient.key, "proposed": report.proposed_start.isoformat()}
+        ref = await self.notifier.report_no_meeting_slot(
+            request.incident, report, earlier=request.earlier_ref, **_once(request)
+        )
+        detail = _edit_detail(request, ref) | {"proposed": report.proposed_start.isoformat()}
         return EffectOutcome(vendor_ref=ref, detail=detail)
 
     async def report_meeting_cancelled(self, request: EffectRequest) -> EffectOutcome:

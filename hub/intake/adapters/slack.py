@@ -7,6 +7,7 @@ Grammar (the incident may be named last, or left out inside an incident channel)
     owner @user [INCIDENT]
     followup P0|P1|P2 [@owner] summary… [INCIDENT]
     message text… [INCIDENT]
+    meeting EVENT-LINK [INCIDENT]
     review [INCIDENT]
     reviewed [--override reason…] [INCIDENT]
     close [--override] [reason…] [INCIDENT]
@@ -49,6 +50,7 @@ HELP_TEXT = "\n".join(
         "• `owner @user [INCIDENT]`: hand the post-mortem to someone",
         "• `followup P0|P1|P2 [@owner] summary… [INCIDENT]`: add a follow-up action",
         "• `message text… [INCIDENT]`: set the external message for customers",
+        "• `meeting EVENT-LINK [INCIDENT]`: link a meeting you booked on the shared calendar",
         "• `review [INCIDENT]`: ask for the review",
         "• `reviewed [--override reason…] [INCIDENT]`: the meeting reviewed it",
         "• `close [--override] [reason…] [INCIDENT]`: close the post-mortem",
@@ -190,6 +192,17 @@ def _message(args: list[str]) -> dict[str, Any]:
     return {"verb": CommandVerb.MESSAGE, "text": " ".join(args)}
 
 
+def _meeting(args: list[str]) -> dict[str, Any]:
+    if len(args) != 1:
+        raise _Invalid(
+            "Usage: `meeting EVENT-LINK [INCIDENT]`: the link of the event you booked on the "
+            "shared post-mortem calendar (or its id)."
+        )
+    # Slack sends a pasted URL as <https://…> (or <https://…|label>): the URL itself.
+    link = args[0].removeprefix("<").removesuffix(">").split("|", 1)[0]
+    return {"verb": CommandVerb.MEETING, "text": link}
+
+
 def _override(verb: CommandVerb, args: list[str]) -> dict[str, Any]:
     reason = " ".join(args[1:])
     if not reason:
@@ -217,6 +230,7 @@ _PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {
     "owner": _owner,
     "followup": _followup,
     "message": _message,
+    "meeting": _meeting,
     "review": _no_args(CommandVerb.REVIEW),
     "reviewed": _reviewed,
     "close": _close,
