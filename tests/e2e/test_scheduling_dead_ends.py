@@ -98,8 +98,6 @@ def config(
     text = text.replace("admin:", f"  slack:\n    signing_secret: {SLACK_SECRET}\nadmin:", 1)
     # Slack paces posts a second apart per channel: a long lease keeps renewals out.
     path.write_text(text.replace("lease_seconds: 5", "lease_seconds: 60"))
-    # pmhub writes PagerDuty notes as this user: PagerDuty must know them.
-    fakes.pagerduty.add_user("PPMHUB1", "pmhub", "pmhub@example.com")
     return path
 
 
