@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 CONFIG ?= config/pmhub.yaml
 
-.PHONY: run serve test lint typecheck pytest bench clean
+.PHONY: run serve test lint typecheck pytest bench clean kustomize-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# kustomize reads no file outside its folder: the Kubernetes base keeps copies of the
+# production configuration and the policies (tests/deploy fails when they drift).
+kustomize-config:
+	cp deploy/pmhub.production.yaml deploy/kubernetes/base/config/pmhub.yaml
+	rm -f deploy/kubernetes/base/config/policies/*.yaml
+	cp config/policies/*.yaml deploy/kubernetes/base/config/policies/
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -62,11 +62,13 @@ from hub.model.followup_event import FollowUpFact
 from hub.model.intent import IntentKind
 from hub.model.vendor_status import VendorStatusFact
 from hub.policy import PolicySet, load_policies
+from hub.ports import Calendar
 from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
 from hub.web import admin, health
 from hub.web.keys import FRONT_DOOR, METRICS, RUNTIME
+from hub.web.listeners import listener_split_middleware
 from hub.web.middleware import request_context_middleware
 
 log = structlog.get_logger("pmhub.app")
@@ -80,12 +82,22 @@ def create_app(
     policies: PolicySet | None = None,
     clock: Callable[[], datetime] = utc_now,
     run_worker: bool = True,
+    admin_port: int | None = None,
 ) -> web.Application:
-    """Build the daemon's application; nothing is opened until it starts."""
+    """Build the daemon's application; nothing is opened until it starts.
+
+    `admin_port`: the port the admin listener is bound to (`Listeners.admin_port`), when
+    `server.admin_port` is 0; otherwise the configured one is used.
+    """
     metrics = Metrics()
+    split_at = admin_port if admin_port is not None else settings.server.admin_port
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context_middleware(metrics), admin.admin_auth_middleware()],
+        middlewares=[
+            request_context_middleware(metrics),
+            listener_split_middleware(split_at),
+            admin.admin_auth_middleware(),
+        ],
     )
     app[METRICS] = metrics
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
@@ -102,8 +114,8 @@ def create_app(
             queue = JobQueue(engine)
             core = Core(settings, session, stack, engine, queue, policy_set, clock)
             wiring = Wiring()
+            await _wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await _wire_chat(wiring, core)
-            await _wire_calendar(wiring, core)
             await _wire_tracker(wiring, core)
             handlers = _handlers(core, sources, wiring)
             inbox = InboxWriter(engine, clock)
@@ -131,6 +143,7 @@ def create_app(
                 actions=PostMortemActions(engine, queue, policy_set, clock=clock),
                 policies=policy_set,
                 clock=clock,
+                calendar=wiring.calendar,
             )
             if run_worker:
                 await worker.start()
@@ -208,6 +221,7 @@ class Wiring:
     performers: dict[IntentKind, Performer] = field(default_factory=dict)
     on_command: Callable[[Command, str], Awaitable[None]] | None = None
     on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None
+    calendar: Calendar | None = None  # read when a person links a meeting they booked
 
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
@@ -227,7 +241,7 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     wiring.performers.update(chat_performers(notifier))
     actions = PostMortemActions(core.engine, core.queue, core.policies, clock=core.clock)
     wiring.on_command = CommandExecutor(
-        core.engine, actions, notifier, core.policies, clock=core.clock
+        core.engine, actions, notifier, core.policies, clock=core.clock, calendar=wiring.calendar
     )
 
 
@@ -251,6 +265,7 @@ async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     core.stack.push_async_callback(calendar.close)
     wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
     wiring.performers.update(cancel_performers(calendar))
+    wiring.calendar = calendar
 
 
 async def _wire_tracker(wiring: Wiring, core: Core) -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hub.jobs.queue import JobQueue
     from hub.jobs.worker import Worker
     from hub.policy import PolicySet
+    from hub.ports import Calendar
 
 
 def utc_now() -> datetime:
@@ -34,4 +35,5 @@ class Runtime:
     actions: PostMortemActions
     policies: PolicySet
     clock: Callable[[], datetime] = utc_now
+    calendar: Calendar | None = None  # the meeting calendar, when one is configured
     started_at: datetime = field(default_factory=utc_now)

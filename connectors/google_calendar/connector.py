@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from connectors.google_calendar.agenda import describe
 from connectors.google_calendar.client import CalendarClient, JsonDict, NotFound
@@ -31,6 +33,9 @@ from hub.ports import BusyInterval, EventRef, EventRequest, FreeBusy, MeetingDet
 # freebusy.query answers for at most 50 calendars (`calendarExpansionMax`).
 FREEBUSY_MAX_CALENDARS = 50
 PMHUB_KEY_PROPERTY = "pmhubKey"
+# An event id: base32hex for the ones clients choose; Google's own recurring instances
+# add "_<start>" (e.g. "abc123_20260302T150000Z"). Five to 1024 characters.
+_EVENT_ID = re.compile(r"[A-Za-z0-9_]{5,1024}")
 
 
 def event_id_for(key: str) -> str:
@@ -56,6 +61,30 @@ def parse_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def event_id_from_link(link: str) -> str | None:
+    """The event id in what a person pasted: an event's link or the id itself. Pure.
+
+    Google Calendar's links carry `eid`, the URL-safe base64 (unpadded) of the event id,
+    a space and a short form of the calendar id: in the query (`htmlLink`,
+    `.../calendar/event?eid=...`) or as the last path segment (`.../r/eventedit/<eid>`).
+    The calendar part is not checked (it is abbreviated, `...@g`): the caller reads the
+    event from the shared calendar, and an event of another calendar is not found there.
+    """
+    text = link.strip()
+    if _EVENT_ID.fullmatch(text):
+        return text
+    url = urlsplit(text)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        return None
+    encoded = parse_qs(url.query).get("eid", [""])[0] or url.path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    event_id = decoded.split(" ", 1)[0]
+    return event_id if " " in decoded and _EVENT_ID.fullmatch(event_id) else None
 
 
 def event_body(request: EventRequest, *, event_id: str, conference: bool) -> JsonDict:
@@ -269,6 +298,21 @@ class GoogleCalendarConnector:
         patched = await self._client.patch_event(self._calendar_id, event_id, body)
         return event_ref(patched)
 
+    async def add_attendees(self, event_id: str, emails: Sequence[str]) -> EventRef:
+        current = await self._client.get_event(self._calendar_id, event_id)
+        existing = current.get("attendees") or ()
+        invited = [str(a.get("email", "")) for a in existing if isinstance(a, dict)]
+        wanted = [*invited, *emails]
+        # Already there: confirmed by the read, no write (and no update mail to everyone).
+        if {e.casefold() for e in wanted} == {e.casefold() for e in invited if e}:
+            return event_ref(current)
+        # If-Match on the etag of the very read the list came from: a concurrent
+        # invitation (or a person's edit) makes this attempt fail 412 and be retried.
+        body = {"attendees": attendee_list(wanted, existing=existing)}
+        etag = _str(current.get("etag"))
+        patched = await self._client.patch_event(self._calendar_id, event_id, body, etag=etag)
+        return event_ref(patched)
+
     async def get_event(self, event_id: str) -> EventRef | None:
         """None for 404/410. Google says `notFound` for a missing calendar too, so a
         misconfigured `calendar_id` shows up at `create_event` (a Permanent 404)."""
@@ -276,6 +320,9 @@ class GoogleCalendarConnector:
             return await self._get(event_id)
         except NotFound:
             return None
+
+    def event_id_of(self, link: str) -> str | None:
+        return event_id_from_link(link)
 
     async def _get(self, event_id: str) -> EventRef:
         return event_ref(await self._client.get_event(self._calendar_id, event_id))

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import structlog
 
-from connectors.slack import lifecycle_messages, messages, replies
+from connectors.slack import lifecycle_messages, meeting_messages, messages, replies
 from connectors.slack.blocks import (
     ChatMessage,
     chat_message,
@@ -43,6 +43,9 @@ from hub.model.intent import (
     AskSecondReview,
     Remind,
     ReportCloseBlocked,
+    ReportMeetingBooking,
+    ReportMeetingCancelled,
+    ReportNoMeetingSlot,
     ReportUnassignedFollowUp,
 )
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
@@ -213,6 +216,54 @@ class SlackNotifier:
         )
         target = await self._target(owner)
         return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def report_meeting_booking(
+        self,
+        incident: Incident,
+        report: ReportMeetingBooking,
+        meeting: Meeting,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        named = [*report.conflicts, *report.optional_conflicts, *report.unknown]
+        people = await self.people(report.recipient, *(Person(email=e) for e in named))
+        message = meeting_messages.meeting_booking(
+            incident, report, meeting, deadline=deadline, people=people
+        )
+        recipient = report.recipient
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
+
+    async def report_no_meeting_slot(
+        self,
+        incident: Incident,
+        report: ReportNoMeetingSlot,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        people = await self.people(report.recipient, report.owner)
+        message = meeting_messages.no_meeting_slot(incident, report, people=people)
+        target = await self._target(report.recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def report_meeting_cancelled(
+        self,
+        incident: Incident,
+        report: ReportMeetingCancelled,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(report.recipient)
+        message = meeting_messages.meeting_cancelled(
+            incident, report, deadline=deadline, people=people
+        )
+        recipient = report.recipient
+        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
 
     async def ask_optional(
         self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool

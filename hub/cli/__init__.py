@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,7 @@ from hub.model.incident import Source
 from hub.policy import policy_json_schema
 from hub.policy.coverage import severity_warnings
 from hub.store.migrate import head_revision, upgrade
+from hub.web.listeners import bind_listeners
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,10 +64,13 @@ def serve(config_path: Path) -> None:
         level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
     )
     try:
+        # Bound before start-up, so a port in use is one clear line; a configured port 0
+        # is known by the port it got, which the admin/public route split needs.
+        listeners = bind_listeners(settings.server)
+        structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
         web.run_app(
-            create_app(settings, policies=policies),
-            host=settings.server.host,
-            port=settings.server.port,
+            create_app(settings, policies=policies, admin_port=listeners.admin_port),
+            sock=listeners.sockets,
             print=None,
             access_log=None,
         )

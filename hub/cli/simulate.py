@@ -86,7 +86,7 @@ def _human(plan: Plan) -> list[str]:
     if meeting := body["meeting"]:
         lines.append(
             f"  meeting: {meeting['duration_minutes']} min on {meeting['calendar']!r}, "
-            f"ending by {meeting['deadline']}"
+            f"not before {meeting['not_before']}, ending by {meeting['deadline']}"
         )
         lines.append(f"    invitees: {', '.join(meeting['invitees']) or 'nobody resolved'}")
         if meeting["unresolved_roles"]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -30,6 +31,25 @@ class ServerSettings(FrozenModel):
     max_body_bytes: PositiveInt = Field(
         default=1_048_576, description="Largest webhook body accepted, in bytes (413 above)."
     )
+    admin_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="A second listener for /api/v1, /metrics, /readyz and /healthz; when set, "
+        "the main port serves only the webhooks and /healthz (the admin routes answer 404 "
+        "there), so it can face the internet alone. 0 picks a free port.",
+    )
+    admin_host: str | None = Field(
+        default=None, description="Address the admin listener binds to; `host` when unset."
+    )
+
+    @model_validator(mode="after")
+    def _listeners_apart(self) -> ServerSettings:
+        if self.admin_port is not None and self.admin_port != 0 and self.admin_port == self.port:
+            raise FieldProblem("admin_port", f"must differ from port ({self.port})")
+        if self.admin_host is not None and self.admin_port is None:
+            raise FieldProblem("admin_host", "needs admin_port (there is no admin listener)")
+        return self
 
 
 def _check_database_url(url: str) -> str:
@@ -64,14 +84,22 @@ class StoreSettings(FrozenModel):
         yield "url", mask_url_password(self.url)
 
 
+def _empty_means_absent(value: Any) -> Any:
+    """An optional secret written as `${NAME:-}` is absent, not an empty secret, when NAME
+    is unset or empty: a container can then leave it out by leaving the variable out."""
+    return None if value == "" else value
+
+
 # A short bearer token is guessable; the floor is low enough for a dev default.
 AdminToken = Annotated[SecretStr, Field(min_length=MIN_ADMIN_TOKEN_LENGTH)]
 
 
 class AdminSettings(FrozenModel):
-    token: AdminToken | None = Field(
+    # Empty means absent, and absent fails closed: the admin API answers 403.
+    token: Annotated[AdminToken | None, BeforeValidator(_empty_means_absent)] = Field(
         default=None,
-        description="Bearer token for /api/v1. When absent the admin API is disabled.",
+        description="Bearer token for /api/v1. When absent (or empty, as `${PMHUB_ADMIN_TOKEN:-}` "
+        "with the variable unset) the admin API is disabled.",
     )
 
 

@@ -234,15 +234,26 @@ class Worker:
                     await asyncio.wait_for(self.queue.wakeup.wait(), wait)
 
     async def _until_busy_or_retry(self, retries_within: float) -> float | None:
-        """None when the store is idle; else how long to wait before looking again."""
+        """None when the store is idle; else how long to wait before looking again.
+
+        Besides retries, a job due within a moment counts as work: a job enqueued while
+        this looked (its run_at read from the clock a hair after this call's `now`)
+        must not be mistaken for a timer.
+        """
         now = self._clock()
         stats = await self.queue.stats(now)
         if stats.depth or stats.running:
             return _IDLE_RECHECK_SECONDS  # someone else's job, or one just come due
-        retry_at = await self.queue.next_retry_at(now)
-        if retry_at is None or retry_at > now + timedelta(seconds=retries_within):
-            return None
-        return max(0.0, (retry_at - now).total_seconds())
+        horizons = [
+            (await self.queue.next_retry_at(now), retries_within),
+            (await self.queue.next_run_at(now), _IMMINENT_SECONDS),
+        ]
+        waits = [
+            (at - now).total_seconds()
+            for at, within in horizons
+            if at is not None and at <= now + timedelta(seconds=within)
+        ]
+        return max(0.0, min(waits)) if waits else None
 
     # -- the leasing loop ----------------------------------------------------------
 
@@ -538,6 +549,7 @@ def _is_done(error: Exception) -> bool:
 
 
 _IDLE_RECHECK_SECONDS = 0.05
+_IMMINENT_SECONDS = 1.0
 
 _LEVELS = {
     "done": logging.INFO,

@@ -29,6 +29,7 @@ class CommandVerb(StrEnum):
     FOLLOWUP = "followup"
     NO_FOLLOW_UPS = "followups_none"  # `followups none <reason>`
     MESSAGE = "message"
+    MEETING = "meeting"  # link a meeting a person booked: `text` is its link or id
     REVIEW = "review"
     REVIEWED = "reviewed"
     CLOSE = "close"

@@ -52,6 +52,9 @@ class IntentKind(StrEnum):
     UPDATE_MEETING = "update_meeting"
     CHECK_MEETING = "check_meeting"
     REPORT_LATE_MEETING = "report_late_meeting"
+    REPORT_MEETING_BOOKING = "report_meeting_booking"
+    REPORT_NO_MEETING_SLOT = "report_no_meeting_slot"
+    REPORT_MEETING_CANCELLED = "report_meeting_cancelled"
     REPORT_UNRESOLVED_ROLE = "report_unresolved_role"
     REQUEST_REVIEW = "request_review"
     REMIND = "remind"
@@ -165,11 +168,18 @@ class ScheduleMeeting(Payload):
     title: str
     organizer: PersonRef
     duration_minutes: int
-    window_start: Moment
+    window_start: Moment = Field(description="`meeting.not_before`: the writing and review time")
     deadline: Moment
     timezone: str = Field(description="the policy's IANA time zone")
-    earliest_slot: Moment | None
+    earliest_slot: Moment | None = Field(description="the first candidate, in the order tried")
     invitees: tuple[str, ...]
+    fallback_start: Moment | None = Field(
+        default=None,
+        description="how early the meeting may fall back when the deadline leaves no working "
+        "time after `window_start` (the anchor); None when that is `window_start`",
+    )
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"fallback_start"})
 
 
 class InviteToMeeting(Payload):
@@ -200,6 +210,48 @@ class ReportLateMeeting(Payload):
     recipient: PersonRef
     meeting: MeetingFacts
     deadline: Moment
+
+
+class ReportMeetingBooking(Payload):
+    """Tell the owner how the booked time falls short: who cannot make it, or that it is
+    earlier than the writing and review time. The meeting's time and the deadline are
+    read when the message goes, so a person moving the meeting, or a reopened and
+    re-resolved incident, does not send it again."""
+
+    kind: Literal[IntentKind.REPORT_MEETING_BOOKING] = IntentKind.REPORT_MEETING_BOOKING
+    recipient: PersonRef
+    event_ref: str
+    conflicts: tuple[str, ...] = Field(description="required invitees busy at that time")
+    optional_conflicts: tuple[str, ...]
+    unknown: tuple[str, ...] = Field(description="calendars pmhub could not read")
+    not_before: Moment | None = Field(description="set when booked earlier than this")
+
+
+class ReportNoMeetingSlot(Payload):
+    """No working time to book the meeting in before the deadline: a person picks a time."""
+
+    kind: Literal[IntentKind.REPORT_NO_MEETING_SLOT] = IntentKind.REPORT_NO_MEETING_SLOT
+    recipient: PersonRef
+    owner: PersonRef
+    why: Literal["no_working_time", "no_time_left"] = Field(
+        description="no working hours at all in the window, or none left by the time pmhub "
+        "tried (the minimum notice included)"
+    )
+    window_start: Moment
+    deadline: Moment
+    proposed_start: Moment = Field(description="the first working slot after the deadline")
+    proposed_end: Moment
+
+
+class ReportMeetingCancelled(Payload):
+    """A person cancelled or deleted the meeting: the owner hears it once."""
+
+    kind: Literal[IntentKind.REPORT_MEETING_CANCELLED] = IntentKind.REPORT_MEETING_CANCELLED
+    recipient: PersonRef
+    event_ref: str
+    start: Moment
+    how: Literal["cancelled", "deleted"]
+    rebook: bool = Field(description="pmhub books another (`meeting.rebook_when_cancelled`)")
 
 
 class ReportUnresolvedRole(Payload):
@@ -432,6 +484,9 @@ IntentPayload = Annotated[
     | UpdateMeeting
     | CheckMeeting
     | ReportLateMeeting
+    | ReportMeetingBooking
+    | ReportNoMeetingSlot
+    | ReportMeetingCancelled
     | ReportUnresolvedRole
     | RequestReview
     | Remind

@@ -77,6 +77,32 @@ class FollowUp(Frozen):
         return self.tracker_key is not None
 
 
+class BookingNote(Frozen):
+    """How pmhub chose the time it booked, as far as the owner must hear about it.
+
+    Seed 004 makes the owner responsible for the meeting: when pmhub had to book a
+    time some required invitees cannot make, or earlier than the review needs, the
+    owner is told so (once) and decides what to do.
+    """
+
+    conflicts: tuple[str, ...] = Field(default=(), description="required invitees busy then")
+    optional_conflicts: tuple[str, ...] = Field(
+        default=(), description="optional invitees busy then"
+    )
+    unknown: tuple[str, ...] = Field(
+        default=(), description="required invitees whose calendars could not be read"
+    )
+    not_before: datetime | None = Field(
+        default=None,
+        description="set when booked before `meeting.not_before` (the writing and review "
+        "time) because the deadline left no working time after it",
+    )
+
+    @property
+    def worth_telling(self) -> bool:
+        return bool(self.conflicts or self.unknown or self.not_before)
+
+
 class Meeting(Frozen):
     """The post-mortem meeting once it is on the calendar."""
 
@@ -86,6 +112,35 @@ class Meeting(Frozen):
     calendar: str
     invitees: tuple[str, ...] = ()
     html_link: str | None = None
+    booking: BookingNote | None = Field(
+        default=None, description="how pmhub chose the time; None when a person linked it"
+    )
+
+
+class CancelledMeeting(Frozen):
+    """A meeting a person cancelled or deleted on the calendar, as pmhub last knew it."""
+
+    event_ref: str
+    start: datetime
+    end: datetime
+    how: Literal["cancelled", "deleted"]
+    noticed_at: datetime
+
+
+class NoMeetingSlot(Frozen):
+    """pmhub found no time to book the meeting in: a person must pick one.
+
+    Recorded by the booking job when the working time left before the deadline is
+    gone by the time it runs (the minimum notice included); the plan then tells the
+    owner and the incident commander, with a proposed time.
+    """
+
+    key: str = Field(description="the booking intent this answers (a re-booking has its own)")
+    window_start: datetime
+    deadline: datetime
+    proposed_start: datetime
+    proposed_end: datetime
+    noticed_at: datetime
 
 
 class ExternalMessage(Frozen):
@@ -161,6 +216,12 @@ class PostMortem(Frozen):
         default=None, description="the owner's Accept; it counts only while they are the owner"
     )
     meeting: Meeting | None = None
+    cancelled_meetings: tuple[CancelledMeeting, ...] = Field(
+        default=(), description="meetings people cancelled or deleted, oldest first"
+    )
+    no_meeting_slot: NoMeetingSlot | None = Field(
+        default=None, description="the booking found no time left before the deadline"
+    )
     follow_ups: tuple[FollowUp, ...] = ()
     no_follow_ups: bool = Field(
         default=False, description="the owner stated that there are no follow-ups to file"

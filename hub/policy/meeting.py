@@ -1,10 +1,16 @@
 """The post-mortem meeting: deadline, window, invitees, and the intents to get it on the calendar.
 
 The meeting is scheduled as soon as an owner is known (seed 004: "schedule this
-before filling in the post-mortem, just so it's on the calendar"). The intent
-carries the window (`window_start`..`deadline`) rather than a chosen time: the
-calendar connector's caller intersects `candidate_slots` with free/busy, and a
-payload that does not depend on `now` keeps the intent's fingerprint stable.
+before filling in the post-mortem, just so it's on the calendar"), for a time after
+the writing and review time (`meeting.not_before`, hub.policy.meeting_window). The
+intent carries the window (`window_start`..`deadline`, and how far it may fall back)
+rather than a chosen time: the calendar connector's caller intersects the candidate
+slots with free/busy, and a payload that does not depend on `now` keeps the intent's
+fingerprint stable.
+
+When there is nothing to book in (no working time before the deadline), when a
+person cancelled the meeting, or when the booked time falls short, the owner hears
+it (hub.policy.meeting_reports): never a dead job, never a silent state.
 """
 
 from __future__ import annotations
@@ -20,9 +26,16 @@ from hub.model.intent import (
 from hub.policy.calendar import instant
 from hub.policy.conditions import matches
 from hub.policy.context import Context
-from hub.policy.deadlines import candidate_slots, shift, shift_back
+from hub.policy.deadlines import Slot, shift, shift_back
 from hub.policy.directory import Invitees, resolve_invitees
 from hub.policy.durations import Elapsed
+from hub.policy.meeting_reports import (
+    booking_suffix,
+    report_booking,
+    report_cancelled,
+    report_no_slot,
+)
+from hub.policy.meeting_window import meeting_candidates, not_before, proposed_slot
 from hub.policy.plan import MeetingPlan
 from hub.policy.schema import MeetingSpec
 from hub.policy.templates import person_value
@@ -58,9 +71,7 @@ def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
             f"rule {ctx.rule.name!r} sets no meeting deadline for {ctx.incident.severity}"
         )
     deadline = shift(ctx.calendar, anchor, allowed) if anchor and allowed else None
-    window_start = anchor
-    if anchor and spec.not_before:
-        window_start = shift(ctx.calendar, anchor, spec.not_before)
+    review_start = not_before(ctx.calendar, anchor, spec, ctx.rule.review) if anchor else None
     directory, owner = ctx.policy.spec.directory, ctx.owner_person
     roles = invite_roles(ctx, spec)
     invitees = resolve_invitees(roles, ctx.incident, directory, owner, spec.observers)
@@ -71,7 +82,8 @@ def plan_meeting(ctx: Context) -> tuple[MeetingPlan, Invitees] | None:
     needed = {email.casefold() for email in required.emails}
     plan = MeetingPlan(
         anchor=anchor,
-        window_start=window_start,
+        window_start=anchor,
+        not_before=review_start,
         deadline=deadline,
         calendar=spec.calendar,
         duration=meeting_length(spec),
@@ -111,33 +123,65 @@ def _intents(ctx: Context, plan: MeetingPlan, invitees: Invitees) -> None:
     if plan.scheduled is not None:
         _check_scheduled(ctx, plan)
         return
-    if ctx.owner is None or plan.deadline is None or plan.window_start is None:
+    owner, deadline, earliest, preferred = (
+        ctx.owner,
+        plan.deadline,
+        plan.window_start,
+        plan.not_before,
+    )
+    if owner is None or deadline is None or earliest is None or preferred is None:
         ctx.notes.append("the meeting is scheduled once an owner and a deadline are known")
         return
-    first = candidate_slots(plan.window_start, plan.deadline, plan.duration, ctx.calendar, limit=1)
-    if not first:
-        ctx.problems.append(
-            f"no slot inside working hours between {plan.window_start.isoformat()} and "
-            f"the deadline {plan.deadline.isoformat()}: the owner must pick a time by hand"
+    pm, spec = ctx.postmortem, ctx.rule.meeting
+    rebook = spec is not None and spec.rebook_when_cancelled
+    if pm is not None and pm.cancelled_meetings:
+        report_cancelled(ctx, pm.cancelled_meetings[-1], rebook=rebook)
+        if not rebook:
+            ctx.notes.append(
+                "the meeting was cancelled on the calendar: waiting for a person to book one "
+                "and link it (`/postmortem meeting <event link>`)"
+            )
+            return
+    booking = booking_suffix(pm)
+    found = meeting_candidates(earliest, preferred, deadline, plan.duration, ctx.calendar)
+    if found.first is None:
+        proposal = proposed_slot(deadline, plan.duration, ctx.calendar)
+        report_no_slot(ctx, plan, booking, proposal, why="no_working_time", window_start=earliest)
+        return
+    if found.early:
+        ctx.notes.append(
+            f"the deadline {deadline.isoformat()} leaves no working time after "
+            f"{preferred.isoformat()} (the writing and review time): the meeting is booked "
+            "earlier, as late as the deadline allows"
         )
-    # A second review (after a reopen) is a new meeting: a new key, so a new event.
-    held = len(ctx.postmortem.past_meetings) if ctx.postmortem else 0
     ctx.add(
-        f"meeting:{held + 1}" if held else "meeting",
+        booking,
         "meeting",
-        f"schedule the post-mortem meeting to end by {plan.deadline.isoformat()}",
+        f"schedule the post-mortem meeting to end by {deadline.isoformat()}",
         ScheduleMeeting(
             calendar=plan.calendar,
             title=ctx.message("meeting_title"),
-            organizer=ctx.owner.person,
+            organizer=owner.person,
             duration_minutes=int(plan.duration.total_seconds() // 60),
-            window_start=plan.window_start,
-            deadline=plan.deadline,
+            window_start=preferred,
+            deadline=deadline,
             timezone=ctx.calendar.tz.key,
-            earliest_slot=first[0].start if first else None,
+            earliest_slot=found.first.start,
             invitees=plan.invitees,
+            fallback_start=None if earliest == preferred else earliest,
         ),
     )
+    unbooked = pm.no_meeting_slot if pm else None
+    if unbooked is not None and unbooked.key == f"pm:{ctx.incident.id}:{booking}":
+        # The booking job ran out of working time (the notice included): a person picks.
+        report_no_slot(
+            ctx,
+            plan,
+            booking,
+            Slot(unbooked.proposed_start, unbooked.proposed_end),
+            why="no_time_left",
+            window_start=unbooked.window_start,
+        )
 
 
 def _unresolved(ctx: Context, role: str) -> None:
@@ -162,6 +206,7 @@ def _check_scheduled(ctx: Context, plan: MeetingPlan) -> None:
             f"{plan.deadline.isoformat()}"
         )
     plan_upkeep(ctx, plan)
+    report_booking(ctx, meeting)
     present = {email.casefold() for email in meeting.invitees}
     for email in plan.invitees:
         if email.casefold() not in present:

@@ -24,7 +24,12 @@ class OwnerChoice(Frozen):
 
 class MeetingPlan(Frozen):
     anchor: datetime | None = Field(description="the instant the deadline counts from")
-    window_start: datetime | None = Field(description="the earliest start the policy allows")
+    window_start: datetime | None = Field(
+        description="the earliest start at all (the anchor): how far a booking may fall back"
+    )
+    not_before: datetime | None = Field(
+        default=None, description="the earliest start the writing and review time allow"
+    )
     deadline: datetime | None = Field(description="the meeting must end by then (policy zone)")
     calendar: str
     duration: timedelta
@@ -80,6 +85,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     meeting = None
     if plan.meeting and plan.meeting.deadline:
         meeting = {
+            "not_before": _iso(plan.meeting.not_before),
             "deadline": _iso(plan.meeting.deadline),
             "calendar": plan.meeting.calendar,
             "duration_minutes": int(plan.meeting.duration.total_seconds() // 60),

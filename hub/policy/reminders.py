@@ -140,7 +140,9 @@ def holds(
         return False
     is_open = ctx.status in OPEN_STATUSES
     checks: dict[str, Callable[[], bool]] = {
-        "meeting_not_scheduled": lambda: pm is None or pm.meeting is None,
+        "meeting_not_scheduled": lambda: (
+            (pm is None or pm.meeting is None) and not _cancellation_told_since(ctx, at)
+        ),
         "status_is_draft": lambda: ctx.status is PostMortemStatus.DRAFT,
         "not_reviewed": lambda: is_open,
         "overdue": lambda: deadline is not None and instant(at) >= instant(deadline) and is_open,
@@ -152,6 +154,13 @@ def holds(
         ),
     }
     return checks[condition]()
+
+
+def _cancellation_told_since(ctx: Context, at: datetime) -> bool:
+    """The meeting was cancelled after `at`: the owner was told then (REPORT_MEETING_CANCELLED),
+    so an earlier "not scheduled" occurrence is not sent on top of it; later ones are."""
+    cancelled = ctx.postmortem.cancelled_meetings if ctx.postmortem else ()
+    return bool(cancelled) and instant(at) <= instant(cancelled[-1].noticed_at)
 
 
 def _all_filed(ctx: Context) -> bool:

@@ -256,7 +256,12 @@ class MeetingSpec(Spec):
     deadline: dict[DeadlineKey, DurationValue]
     anchor: Literal["resolved", "owner_designated"] = "resolved"
     not_before: DurationValue | None = Field(
-        default=None, description="earliest meeting time after the anchor, e.g. 24h"
+        default=None,
+        description="how long after the anchor the meeting may start at the earliest, so "
+        "the post-mortem can be written and shared for review first (seed 004). Unset: "
+        "one business day of writing plus `review.share_before_meeting`. Only when the "
+        "deadline leaves no working time after it is the meeting booked earlier (the "
+        "latest slot before it), and the owner is told why",
     )
     duration: DurationValue = Elapsed(timedelta(minutes=30))
     calendar: str = Field(min_length=1)
@@ -265,6 +270,12 @@ class MeetingSpec(Spec):
         default={}, description="invite these roles only when the condition matches"
     )
     observers: Annotated[list[Email], BeforeValidator(_as_list)] = []
+    rebook_when_cancelled: bool = Field(
+        default=False,
+        description="when a person cancels or deletes the meeting, book another one (true), "
+        "or wait for a person to book one and link it with `/postmortem meeting` (false). "
+        "Either way the owner is told once",
+    )
     # -- issue 13: optional attendees -------------------------------------------------
     invite_optional: Strings = Field(
         default=[],

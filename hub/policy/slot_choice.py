@@ -7,9 +7,15 @@ reads a clock or a calendar.
 The rule (seed 004: the meeting must happen within the deadline, with the people
 who were there):
 
-1. the earliest candidate in which every *required* invitee is known to be free;
-2. failing that, the candidate with the fewest busy required invitees (the earliest
-   of equals), together with who conflicts, so the owner can sort it out.
+1. the first candidate in which every *required* invitee is known to be free;
+2. failing that, the least-conflicting candidate: the fewest busy required
+   invitees, then the fewest busy optional ones (an optional invitee's conflict
+   counts less than any required one's), the first of equals; together with who
+   conflicts, so the owner can be told who cannot make it.
+
+"First" is the earliest, or the latest with `prefer="latest"`: when the deadline
+leaves no room after `meeting.not_before`, the meeting falls back as little as it
+can, keeping as much writing and review time as the deadline allows.
 
 An invitee whose calendar could not be read (None in `busy`, or absent) is
 *unknown*: never counted as free, so no slot is "all free" while one is unknown,
@@ -27,7 +33,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 
 class Interval(Protocol):
@@ -63,6 +69,7 @@ def choose_slot(
     *,
     optional: Iterable[str] = (),
     deadline: datetime | None = None,
+    prefer: Literal["earliest", "latest"] = "earliest",
 ) -> SlotChoice[SlotT] | None:
     """The slot to book, or None when there is no candidate (ending by `deadline`).
 
@@ -71,6 +78,7 @@ def choose_slot(
     slots = sorted(
         (slot for slot in candidates if deadline is None or _utc(slot.end) <= _utc(deadline)),
         key=lambda slot: _utc(slot.start),
+        reverse=prefer == "latest",
     )
     if not slots:
         return None
@@ -90,17 +98,17 @@ def choose_slot(
             if (line := timelines[email]) is not None and line.overlaps(start, end)
         )
 
-    best: tuple[int, SlotT, tuple[str, ...]] | None = None
+    best: tuple[tuple[int, int], SlotChoice[SlotT]] | None = None
     for slot in slots:
-        conflicts = busy_in(slot, needed)
+        conflicts, optional_busy = busy_in(slot, needed), busy_in(slot, wanted)
         if not conflicts:
-            return SlotChoice(slot, (), unknown, busy_in(slot, wanted))
-        # Strictly fewer only: of equals, the earliest (already sorted) wins.
-        if best is None or len(conflicts) < best[0]:
-            best = (len(conflicts), slot, conflicts)
+            return SlotChoice(slot, (), unknown, optional_busy)
+        score = (len(conflicts), len(optional_busy))
+        # Strictly better only: of equals, the first in the order preferred wins.
+        if best is None or score < best[0]:
+            best = (score, SlotChoice(slot, conflicts, unknown, optional_busy))
     assert best is not None  # noqa: S101 - `slots` is not empty
-    _, slot, conflicts = best
-    return SlotChoice(slot, conflicts, unknown, busy_in(slot, wanted))
+    return best[1]
 
 
 @dataclass(frozen=True, slots=True)

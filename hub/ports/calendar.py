@@ -137,8 +137,22 @@ class Calendar(Protocol):
         """Replace the attendee list and/or the description; None leaves a field alone."""
         ...
 
+    async def add_attendees(self, event_id: str, emails: Sequence[str]) -> EventRef:
+        """Invite `emails` too, keeping everyone invited (and their answers).
+
+        The list is read and written in one guarded step (a write refused if the event
+        changed since the read), so two invitations at once never drop each other's
+        invitee: the one that lost the race fails `Transient` and is retried.
+        """
+        ...
+
     async def get_event(self, event_id: str) -> EventRef | None:
         """The event as it is now; None if the calendar has no such event."""
+        ...
+
+    def event_id_of(self, link: str) -> str | None:
+        """The event id a person gave: the event's link as the calendar shows it, or its
+        id. None when it names no event (a meeting a person booked is linked by it)."""
         ...
 
     async def cancel_event(

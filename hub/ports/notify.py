@@ -33,6 +33,9 @@ from hub.model.intent import (
     AskSecondReview,
     Remind,
     ReportCloseBlocked,
+    ReportMeetingBooking,
+    ReportMeetingCancelled,
+    ReportNoMeetingSlot,
     ReportUnassignedFollowUp,
 )
 from hub.model.postmortem import FollowUp, Meeting, PostMortem
@@ -120,6 +123,46 @@ class Notifier(Protocol):
         earlier: str | None = None,
     ) -> str:
         """Tell the owner that the meeting, as someone moved it, now ends after the deadline."""
+        ...
+
+    async def report_meeting_booking(
+        self,
+        incident: Incident,
+        report: ReportMeetingBooking,
+        meeting: Meeting,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the owner how the booked `meeting` falls short: who cannot make it (named),
+        whose calendar could not be read, or that it is earlier than the review time."""
+        ...
+
+    async def report_no_meeting_slot(
+        self,
+        incident: Incident,
+        report: ReportNoMeetingSlot,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """Tell `report.recipient` (the owner, or the incident commander) that there is no
+        working time to book the meeting in before the deadline, with a proposed time.
+        `earlier` (a hand-off changed who owns it) is edited in place, not posted again."""
+        ...
+
+    async def report_meeting_cancelled(
+        self,
+        incident: Incident,
+        report: ReportMeetingCancelled,
+        *,
+        deadline: datetime | None,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell the owner a person cancelled or deleted the meeting, and what happens now."""
         ...
 
     async def ask_optional(

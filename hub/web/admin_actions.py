@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.engine.actions import decisions
+from hub.engine.actions.meeting_link import read_linked_event
 from hub.engine.actions.transitions import ActionResult
 from hub.model.incident import Person
 from hub.model.postmortem import PostMortemStatus
@@ -197,11 +198,26 @@ async def transition(request: web.Request) -> web.Response:
     return _answer(result, refused_status=409)
 
 
+async def link_meeting(request: web.Request) -> web.Response:
+    """A meeting a person booked on the shared calendar becomes the post-mortem meeting."""
+    document = await _body(request)
+    link = _text(document, "event") or ""
+    runtime = request.app[RUNTIME]
+    found = await read_linked_event(runtime.calendar, link)
+    if isinstance(found, str):
+        return error_response(422, "refused", found)
+    result = await runtime.actions.link_meeting(
+        _incident_id(request), found, ADMIN_ACTOR, origin=_origin(request)
+    )
+    return _answer(result, refused_status=409)
+
+
 def add_routes(app: web.Application, prefix: str) -> None:
     base = f"{prefix}/postmortems/{{postmortem_id}}"
     app.router.add_post(f"{base}/follow-ups", add_follow_up)
     app.router.add_put(f"{base}/follow-ups/none", declare_no_follow_ups)
     app.router.add_put(f"{base}/external-message", set_external_message)
     app.router.add_post(f"{base}/owner", designate_owner)
+    app.router.add_put(f"{base}/meeting", link_meeting)
     app.router.add_post(f"{base}/transitions", transition)
     app.router.add_post(f"{base}/answers", answer_question)

@@ -229,6 +229,11 @@ def _action(summary: str, body: dict[str, Any], refused: tuple[str, str]) -> dic
     }
 
 
+def _linking(operation: dict[str, Any]) -> dict[str, Any]:
+    unreadable = _json(_ref("Error"), "No such event on the calendar, cancelled, or untimed")
+    return operation | {"responses": {**operation["responses"], "422": unreadable}}
+
+
 def _action_paths() -> dict[str, Any]:
     string = {"type": "string"}
     base = "/api/v1/postmortems/{postmortem_id}"
@@ -255,6 +260,16 @@ def _action_paths() -> dict[str, Any]:
         "type": "object",
         "required": ["email"],
         "properties": {"email": string, "reason": string},
+    }
+    link = {
+        "type": "object",
+        "required": ["event"],
+        "properties": {
+            "event": {
+                "type": "string",
+                "description": "the link of an event on the shared post-mortem calendar, or its id",
+            }
+        },
     }
     move = {
         "type": "object",
@@ -304,6 +319,15 @@ def _action_paths() -> dict[str, Any]:
         },
         f"{base}/owner": {
             "post": _action("Designate or hand off the owner", owner, ("409", "Refused"))
+        },
+        f"{base}/meeting": {
+            "put": _linking(
+                _action(
+                    "Link a meeting a person booked (read from the shared calendar)",
+                    link,
+                    ("409", "Refused: no meeting in this post-mortem, or it is closed"),
+                )
+            )
         },
         f"{base}/transitions": {
             "post": _action("Move the post-mortem on", move, ("409", "A guard refused it"))

@@ -59,6 +59,8 @@ async def fakes(loopback_tls: LoopbackTls) -> AsyncIterator[Fakes]:
     pagerduty.add_user(ALICE, "Alice Chen", ALICE_EMAIL)
     pagerduty.add_user(BOB, "Bob Okafor", BOB_EMAIL)
     pagerduty.add_user(CAROL, "Carol Diaz", "carol@example.com")
+    # The `from_email` pmhub writes notes as must be a PagerDuty user, as on the real API.
+    pagerduty.add_user("PPMHUB1", "pmhub", "pmhub@example.com")
     pagerduty.add_oncall(ESCALATION, ALICE, level=1, schedule=("PI7DH84", "Primary"))
     calendar = FakeGoogleCalendar()
     for email in EVERYONE:

@@ -4,8 +4,9 @@ A signed PagerDuty `incident.resolved` goes in over HTTP; the daemon enriches it
 from the PagerDuty fake (TLS), plans the post-mortem with the shipped policy and
 books one event on the shared calendar: inside working hours, ending by the
 deadline (3 calendar days for a SEV-1, 5 business days for a SEV-2, holidays
-skipped), in the earliest slot where every required invitee is free. "Now" is
-pinned with a shifted clock so the deadlines and slots are known in advance.
+skipped), after the writing and review time when the deadline leaves room (else in
+the latest slot before it), where every required invitee is free. "Now" is pinned
+with a shifted clock so the deadlines and slots are known in advance.
 """
 
 from __future__ import annotations
@@ -50,19 +51,21 @@ __all__ = ["fakes", "loopback_tls"]
 # SEV-1 resolved Thursday 2026-11-19 14:05 New York: due Sunday 14:05 (3 calendar days).
 SEV1_RESOLVED = ny(11, 19, 14, 5)
 SEV1_DEADLINE = ny(11, 22, 14, 5)
-# "Now" a few minutes later; with an hour's notice the first candidate is Thu 15:30.
+# The writing and review time (a business day, then 24h) ends Saturday 14:05: no working
+# time is left after it, so the booking falls back to the latest slots before Sunday.
+SEV1_REVIEW_TIME = ny(11, 21, 14, 5)
 SEV1_NOW = ny(11, 19, 14, 10)
-# Busy so that the earliest slot free for all required invitees is Friday 10:30.
-SEV1_EXPECTED = ny(11, 20, 10, 30)
+# Busy so that the latest slot free for all required invitees is Friday 14:00.
+SEV1_EXPECTED = ny(11, 20, 14)
 
 
 def busy_for_sev1(fakes: Fakes) -> None:
     cal = fakes.calendar
-    cal.add_person(ALICE_EMAIL, (ny(11, 19, 15), ny(11, 19, 17)))  # the rest of Thursday
-    cal.add_person(BOB_EMAIL, (ny(11, 20, 9), ny(11, 20, 10)))
-    cal.add_person(ENG_MANAGERS, (ny(11, 20, 10), ny(11, 20, 10, 30)))
+    cal.add_person(ALICE_EMAIL, (ny(11, 20, 16), ny(11, 20, 17)))  # the end of Friday
+    cal.add_person(BOB_EMAIL, (ny(11, 20, 15), ny(11, 20, 16)))
+    cal.add_person(ENG_MANAGERS, (ny(11, 20, 14, 30), ny(11, 20, 15)))
     # The observer is optional: busy at the chosen time does not move the meeting.
-    cal.add_person(OBSERVER, (ny(11, 20, 10, 30), ny(11, 20, 11)))
+    cal.add_person(OBSERVER, (ny(11, 20, 14), ny(11, 20, 14, 30)))
 
 
 def in_working_hours(start: datetime, end: datetime) -> bool:
@@ -75,7 +78,7 @@ def in_working_hours(start: datetime, end: datetime) -> bool:
     )
 
 
-async def test_sev1_books_one_meeting_in_the_earliest_common_free_slot(
+async def test_sev1_books_one_meeting_in_the_latest_common_free_slot_the_deadline_allows(
     tmp_path: Path, db_url: str, fakes: Fakes, loopback_tls: LoopbackTls
 ) -> None:
     busy_for_sev1(fakes)
@@ -92,7 +95,7 @@ async def test_sev1_books_one_meeting_in_the_earliest_common_free_slot(
     [event] = fakes.calendar.stored()
     start, end = event_times(event)
     assert start == SEV1_EXPECTED
-    assert end == ny(11, 20, 11)
+    assert end == ny(11, 20, 14, 30)
     assert in_working_hours(start, end)
     assert end <= SEV1_DEADLINE
     # The commander (also the owner), the responder, the directory's roles; the SEV-1
@@ -129,7 +132,11 @@ async def test_sev1_books_one_meeting_in_the_earliest_common_free_slot(
     assert ledger.vendor_ref == event["id"]
     assert ledger.detail["all_free"] is True
     assert ledger.detail["optional_conflicts"] == [OBSERVER]
-    assert "tell_owner" not in ledger.detail
+    # Earlier than the review time, and why: in the ledger, and for the owner's DM.
+    assert ledger.detail["early"]["not_before"] == SEV1_REVIEW_TIME.isoformat()
+    assert "leaves no working time" in ledger.detail["early"]["reason"]
+    assert body["meeting"]["booking"]["not_before"] == SEV1_REVIEW_TIME.isoformat()
+    assert body["meeting"]["booking"]["conflicts"] == []
     assert fakes.calendar.calls[("POST", FREEBUSY_ROUTE)] == 1
     assert fakes.calendar.calls[("POST", INSERT_ROUTE)] == 1
 
@@ -239,6 +246,6 @@ async def test_every_calendar_fault_still_ends_with_exactly_one_event(
     assert event_times(event)[0] == SEV1_EXPECTED
     if fault == "commit-then-drop-twice":
         retried = datetime.fromisoformat(inserts[-1].body["start"]["dateTime"])
-        assert retried > SEV1_EXPECTED
+        assert retried != SEV1_EXPECTED
     assert body is not None
     assert datetime.fromisoformat(body["meeting"]["start"]).astimezone(UTC) == SEV1_EXPECTED

@@ -58,11 +58,12 @@ def ny(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2030, month, day, hour, minute, tzinfo=NY)
 
 
-# SEV-1 resolved Thursday 2030-11-14 14:05 New York: due Sunday 14:05. Everyone is
-# free, so with an hour's notice the meeting is Thursday 15:30.
+# SEV-1 resolved Thursday 2030-11-14 14:05 New York: due Sunday 14:05. The writing and
+# review time would end Saturday, so the meeting takes the latest slot before the
+# deadline where everyone is free (they all are): Friday 16:30.
 CREATED, RESOLVED, NOW = ny(11, 14, 9), ny(11, 14, 14, 5), ny(11, 14, 14, 10)
 DEADLINE = ny(11, 17, 14, 5)
-BOOKED = ny(11, 14, 15, 30)
+BOOKED = ny(11, 15, 16, 30)
 ALICE_DM = f"{POSTMORTEM}:owner:notify:email:alice@example.com/dm"
 CAROL_DM = f"{POSTMORTEM}:owner:notify:email:carol@example.com/dm"
 ANNOUNCEMENT = f"{POSTMORTEM}:owner:announce"

@@ -381,7 +381,7 @@ async def test_a_check_records_a_moved_meeting_and_never_moves_it(
     assert late.key.endswith("@2026-11-23T15:30:00Z")
 
 
-async def test_a_check_of_a_cancelled_meeting_records_it_and_changes_nothing(
+async def test_a_check_of_a_cancelled_meeting_records_it_and_changes_nothing_on_the_calendar(
     calendar: tuple[FakeGoogleCalendar, dict[IntentKind, Performer]],
 ) -> None:
     fake, performers = calendar
@@ -392,9 +392,13 @@ async def test_a_check_of_a_cancelled_meeting_records_it_and_changes_nothing(
     check = await performers[IntentKind.CHECK_MEETING](
         request(incident(), pm, IntentKind.CHECK_MEETING)
     )
-    assert check.update is None
     assert check.detail["status"] == "cancelled"
-    assert "cancelled" in check.detail["tell_owner"]
+    assert check.update is not None
+    recorded = check.update(pm)
+    assert recorded.meeting is None
+    assert [c.how for c in recorded.cancelled_meetings] == ["cancelled"]
+    assert patches(fake) == []
+    assert fake.calls[("POST", "/calendar/v3/calendars/{calendarId}/events")] == 1
 
 
 async def test_details_are_patched_for_a_new_owner_and_only_when_they_change(

@@ -19,7 +19,6 @@ from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConne
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers.calendar import calendar_performers
-from hub.errors import Permanent
 from hub.intake.merge import merge
 from hub.model.incident import Incident, Person, Source
 from hub.model.incident_record import IncidentUpdate
@@ -131,27 +130,51 @@ async def test_nobody_free_books_the_least_bad_slot_and_tells_the_owner(
     fake.add_person("alice@example.com", (ny(19, 0), ny(23, 0)))  # away until after the deadline
     postmortem, outcome = await booked(calendar, policies, incident())
 
-    # An hour's notice from 14:10: Thursday 15:30 is the first candidate; only Alice
-    # conflicts anywhere, so the earliest slot wins.
-    assert postmortem.meeting is not None
-    assert postmortem.meeting.start == ny(19, 15, 30)
+    # The review time (Saturday 14:05) is past the last working slot before Sunday's
+    # deadline, so the latest slots come first; only Alice conflicts anywhere, so the
+    # latest slot of all wins: Friday 16:30.
+    meeting = postmortem.meeting
+    assert meeting is not None
+    assert meeting.start == ny(20, 16, 30)
     assert outcome.detail["all_free"] is False
     assert outcome.detail["conflicts"] == ["alice@example.com"]
     assert outcome.detail["unknown"] == {"product@example.com": ["notFound"]}
-    assert "alice@example.com" in outcome.detail["tell_owner"]
-    assert "product@example.com" in outcome.detail["tell_owner"]
+    assert outcome.detail["early"]["not_before"] == ny(21, 14, 5).isoformat()
+    assert "leaves no working time" in outcome.detail["early"]["reason"]
     [event] = fake.stored()
     assert outcome.vendor_ref == event["id"]
+    # What the owner must hear is recorded with the meeting, and the plan tells her.
+    assert meeting.booking is not None
+    assert meeting.booking.conflicts == ("alice@example.com",)
+    assert meeting.booking.unknown == ("product@example.com",)
+    assert meeting.booking.not_before == ny(21, 14, 5)
+    plan = evaluate(incident(), postmortem, policies, NOW)
+    report = plan.intent_of(IntentKind.REPORT_MEETING_BOOKING)
+    assert report is not None
+    assert report.key == f"pm:pagerduty:P1042:meeting:booked:{event['id']}:email:alice@example.com"
 
 
-async def test_no_slot_before_the_deadline_is_refused_for_good(
-    calendar: GoogleCalendarConnector, policies: PolicySet
+async def test_no_time_left_before_the_deadline_is_recorded_not_a_dead_job(
+    calendar: GoogleCalendarConnector, fake: FakeGoogleCalendar, policies: PolicySet
 ) -> None:
     subject = incident()
     draft = PostMortem(incident_id=subject.id, created_at=NOW)
     late = performer(calendar, policies, IntentKind.SCHEDULE_MEETING, now=ny(22, 12))
-    with pytest.raises(Permanent, match="by hand"):
-        await late(request(policies, subject, draft, IntentKind.SCHEDULE_MEETING))
+    outcome = await late(request(policies, subject, draft, IntentKind.SCHEDULE_MEETING))
+
+    assert outcome.vendor_ref is None
+    assert fake.stored() == []
+    assert "no working time" in outcome.detail["no_slot"]
+    recorded = applied(outcome, draft)
+    unbooked = recorded.no_meeting_slot
+    assert unbooked is not None
+    assert unbooked.key == "pm:pagerduty:P1042:meeting"
+    # Proposed: the first working time after Sunday's deadline, Monday 09:00.
+    assert unbooked.proposed_start == ny(23, 9)
+    plan = evaluate(subject, recorded, policies, ny(22, 12))
+    ask = plan.intent_of(IntentKind.REPORT_NO_MEETING_SLOT)
+    assert ask is not None
+    assert ask.key == "pm:pagerduty:P1042:meeting:no-slot:email:alice@example.com"
 
 
 async def test_a_new_responder_is_invited_to_the_booked_meeting(
@@ -188,7 +211,6 @@ async def test_a_meeting_moved_past_the_deadline_is_reported_not_moved_back(
     outcome = await invite(request(policies, grown, postmortem, IntentKind.INVITE_TO_MEETING))
 
     assert outcome.detail["past_deadline"] is True
-    assert "after the deadline" in outcome.detail["tell_owner"]
     [event] = fake.stored()
     assert datetime.fromisoformat(event["start"]["dateTime"]) == ny(23, 10)
     updated = applied(outcome, postmortem)
@@ -199,26 +221,59 @@ async def test_a_meeting_moved_past_the_deadline_is_reported_not_moved_back(
     assert any("after the deadline" in problem for problem in plan.problems)
 
 
-async def test_a_cancelled_meeting_is_neither_rebooked_nor_patched(
+async def test_a_cancelled_meeting_is_recorded_neither_rebooked_nor_patched(
     calendar: GoogleCalendarConnector, fake: FakeGoogleCalendar, policies: PolicySet
 ) -> None:
     subject = incident()
     postmortem, _ = await booked(calendar, policies, subject)
     assert postmortem.meeting is not None
-    assert postmortem.meeting.event_ref is not None
-    fake.cancel_event(postmortem.meeting.event_ref)
+    event_id = postmortem.meeting.event_ref
+    assert event_id is not None
+    fake.cancel_event(event_id)
 
     invite = performer(calendar, policies, IntentKind.INVITE_TO_MEETING)
     grown = incident(BOB)
     invited = await invite(request(policies, grown, postmortem, IntentKind.INVITE_TO_MEETING))
-    assert invited.update is None
     assert "cancelled" in invited.detail["skipped"]
+    # No longer treated as booked: the cancellation is recorded, once.
+    recorded = applied(invited, postmortem)
+    assert recorded.meeting is None
+    [gone] = recorded.cancelled_meetings
+    assert (gone.event_ref, gone.how, gone.start) == (event_id, "cancelled", ny(20, 16, 30))
+    assert applied(invited, recorded) == recorded
 
-    # A retried booking (its first answer lost) finds the cancelled event: kept as is.
+    # A retried booking (its first answer lost) finds the cancelled event: kept as is,
+    # and recorded as cancelled (pmhub never recorded it as booked).
     draft = PostMortem(incident_id=subject.id, created_at=NOW)
     schedule = performer(calendar, policies, IntentKind.SCHEDULE_MEETING)
     retried = await schedule(request(policies, subject, draft, IntentKind.SCHEDULE_MEETING))
-    assert retried.update is None
     assert retried.detail["status"] == "cancelled"
+    assert [c.event_ref for c in applied(retried, draft).cancelled_meetings] == [event_id]
     assert len(fake.stored()) == 1
     assert fake.calls[("PATCH", "/calendar/v3/calendars/{calendarId}/events/{eventId}")] == 0
+
+
+async def test_a_deleted_meeting_is_recorded_as_deleted(
+    calendar: GoogleCalendarConnector, fake: FakeGoogleCalendar, policies: PolicySet
+) -> None:
+    subject = incident()
+    postmortem, _ = await booked(calendar, policies, subject)
+    assert postmortem.meeting is not None
+    event_id = postmortem.meeting.event_ref
+    assert event_id is not None
+    del fake.events[fake.calendar_id][event_id]  # gone for good: 404 on read-back
+
+    later = NOW + timedelta(hours=1)
+    check = performer(calendar, policies, IntentKind.CHECK_MEETING, now=later)
+    outcome = await check(request(policies, subject, postmortem, IntentKind.CHECK_MEETING))
+
+    assert outcome.detail["status"] == "missing"
+    recorded = applied(outcome, postmortem)
+    assert recorded.meeting is None
+    [gone] = recorded.cancelled_meetings
+    assert (gone.how, gone.noticed_at) == ("deleted", later)
+    plan = evaluate(subject, recorded, policies, later)
+    told = plan.intent_of(IntentKind.REPORT_MEETING_CANCELLED)
+    assert told is not None
+    assert told.key == f"pm:pagerduty:P1042:meeting:cancelled:{event_id}:email:alice@example.com"
+    assert plan.intent_of(IntentKind.SCHEDULE_MEETING) is None  # waits for a person

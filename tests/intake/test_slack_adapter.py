@@ -74,6 +74,15 @@ GRAMMAR: list[tuple[str, dict[str, Any]]] = [
             "incident_ref": "INC-45",
         },
     ),
+    (
+        "meeting <https://www.google.com/calendar/event?eid=abc|PM meeting> PD-1042",
+        {
+            "verb": CommandVerb.MEETING,
+            "text": "https://www.google.com/calendar/event?eid=abc",
+            "incident_ref": "PD-1042",
+        },
+    ),
+    ("meeting handbooked01", {"verb": CommandVerb.MEETING, "text": "handbooked01"}),
     ("review", {"verb": CommandVerb.REVIEW}),
     ("reviewed", {"verb": CommandVerb.REVIEWED, "override": False}),
     (
@@ -112,6 +121,8 @@ INVALID: list[tuple[str, str]] = [
     ("followups some", "say why there are none"),
     ("followups none INC-4", "needs a reason"),
     ("message", "customers"),
+    ("meeting", "shared post-mortem calendar"),
+    ("meeting tomorrow at ten", "shared post-mortem calendar"),
     ("status everything", "takes nothing but an incident"),
     ("review now please", "takes nothing but an incident"),
     ("reviewed it was fine", "nothing else"),

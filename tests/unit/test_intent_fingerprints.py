@@ -47,6 +47,8 @@ from hub.model.incident import (
 from hub.model.incident_record import IncidentRecord
 from hub.model.intent import IntentKind
 from hub.model.postmortem import (
+    BookingNote,
+    CancelledMeeting,
     ExternalMessage,
     FollowUp,
     FollowUpState,
@@ -122,6 +124,19 @@ IN_UTC = Meeting(
     html_link="https://calendar.example/evt-utc",
 )
 LATE = meeting(ny(2026, 3, 9, 14, 0))
+CONFLICTS = BookingNote(
+    conflicts=("sre@example.com",),
+    optional_conflicts=("eng-learning@example.com",),
+    unknown=("product@example.com",),
+    not_before=ny(2026, 3, 4, 10),
+)
+CANCELLED = CancelledMeeting(
+    event_ref="evt1",
+    start=ny(2026, 3, 4, 11),
+    end=ny(2026, 3, 4, 11, 30),
+    how="deleted",
+    noticed_at=ny(2026, 3, 3, 9),
+)
 OVERRIDE = Override(by=IC, reason="customer-facing data loss risk", at=ny(2026, 3, 5, 15))
 
 
@@ -225,6 +240,12 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
         incident(), postmortem(designations=_designated((CAROL, IC), (IC, IC)))
     ),
     "late_meeting": lambda: plan_for(incident(), postmortem(meeting=LATE)),
+    "booked_with_conflicts": lambda: plan_for(
+        incident(), postmortem(meeting=BOOKED.model_copy(update={"booking": CONFLICTS}))
+    ),
+    "meeting_cancelled": lambda: plan_for(
+        incident(), postmortem(cancelled_meetings=(CANCELLED,)), now=ny(2026, 3, 3, 10)
+    ),
     "reopened": lambda: plan_for(
         incident(status=IncidentStatus.ACKNOWLEDGED, resolved_at=None), postmortem(meeting=BOOKED)
     ),

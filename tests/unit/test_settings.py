@@ -129,7 +129,8 @@ def test_settings_are_frozen() -> None:
         ),
         (
             "unknown_key.yaml",
-            "3:3: unknown key 'prot' in server (allowed: host, port, max_body_bytes)",
+            "3:3: unknown key 'prot' in server"
+            " (allowed: host, port, max_body_bytes, admin_port, admin_host)",
         ),
         (
             "bad_enum.yaml",
@@ -159,7 +160,8 @@ def test_a_broken_file_is_reported_at_the_offending_spot(fixture: str, expected:
 def test_every_problem_in_a_file_is_reported_in_file_order() -> None:
     path = FIXTURES / "many_problems.yaml"
     assert problems_of(path) == [
-        f"{path}:3:3: unknown key 'prot' in server (allowed: host, port, max_body_bytes)",
+        f"{path}:3:3: unknown key 'prot' in server"
+        " (allowed: host, port, max_body_bytes, admin_port, admin_host)",
         f"{path}:4:19: server.max_body_bytes: must be greater than 0 (got 0)",
         f"{path}:6:8: store.url: scheme 'mysql' is not supported"
         " (allowed: sqlite+aiosqlite, postgresql+asyncpg)",
@@ -207,7 +209,7 @@ def test_a_problem_prints_as_file_line_column_message() -> None:
         ("store:\n  url: var/pmhub.db\n", "store.url: not a database URL (allowed schemes:"),
         ("store:\n  url: postgresql://db/x\n", "store.url: scheme 'postgresql' is not supported"),
         ("policies: x.yaml\n", "policies: expected a list, got a string"),
-        ("admin:\n  token: ''\n", "admin.token: must be at least 16 characters long"),
+        ("admin:\n  token: short\n", "admin.token: must be at least 16 characters long"),
         ("config_path: /etc\n", "unknown key 'config_path' at the top level (allowed: server,"),
         (
             "sources:\n  nope: {}\n",
@@ -241,6 +243,43 @@ def test_a_problem_prints_as_file_line_column_message() -> None:
 def test_messages_name_the_key_and_what_is_allowed(text: str, message: str, tmp_path: Path) -> None:
     [problem] = problems_in_text(text, tmp_path)
     assert problem.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        ("admin:\n  token: ${PMHUB_ADMIN_TOKEN:-}\n", {}),
+        ("admin:\n  token: ${PMHUB_ADMIN_TOKEN:-}\n", {"PMHUB_ADMIN_TOKEN": ""}),
+        ("admin:\n  token: ${PMHUB_ADMIN_TOKEN}\n", {"PMHUB_ADMIN_TOKEN": ""}),
+        ("admin:\n  token: ''\n", {}),
+    ],
+)
+def test_an_empty_admin_token_means_absent_and_the_admin_api_off(
+    text: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    # A container leaves the admin API off by leaving the variable out; off fails closed (403).
+    settings = settings_from_text(text, path=tmp_path / "pmhub.yaml", env=env)
+    assert settings.admin.token is None
+
+
+def test_an_optional_admin_token_from_the_environment_is_used_and_checked(tmp_path: Path) -> None:
+    text = "admin:\n  token: ${PMHUB_ADMIN_TOKEN:-}\n"
+    token = "from-the-environment-0123456789"
+    settings = settings_from_text(
+        text, path=tmp_path / "pmhub.yaml", env={"PMHUB_ADMIN_TOKEN": token}
+    )
+    assert settings.admin.token is not None
+    assert settings.admin.token.get_secret_value() == token
+    assert problems_in_text(text, tmp_path, env={"PMHUB_ADMIN_TOKEN": "too-short"}) == [
+        "admin.token: must be at least 16 characters long"
+    ]
+
+
+def test_an_empty_required_secret_is_still_refused(tmp_path: Path) -> None:
+    # Only an optional secret may be left out by emptiness; a required one stays required.
+    text = "sources:\n  slack:\n    signing_secret: ${SLACK_SIGNING_SECRET:-}\n"
+    [problem] = problems_in_text(text, tmp_path)
+    assert problem.startswith("sources.slack.signing_secret:")
 
 
 def test_a_value_with_a_bad_variable_is_reported_once(tmp_path: Path) -> None:

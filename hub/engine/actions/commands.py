@@ -35,6 +35,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.actions import decisions
+from hub.engine.actions.meeting_link import read_linked_event
 from hub.engine.actions.transitions import ActionResult, PostMortemActions
 from hub.errors import ConnectorError, Transient
 from hub.model.command import Command, CommandVerb, HandoffContext
@@ -42,7 +43,7 @@ from hub.model.incident import Incident, Person
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy import PolicySet, evaluate
-from hub.ports import Answer, AnswerKind, Notifier
+from hub.ports import Answer, AnswerKind, Calendar, Notifier
 from hub.store.records import list_incidents
 from hub.store.state import load_incident, load_postmortem
 
@@ -71,9 +72,11 @@ class CommandExecutor:
         policies: PolicySet,
         *,
         clock: Callable[[], datetime],
+        calendar: Calendar | None = None,
     ) -> None:
         self.engine, self.actions, self.notifier = engine, actions, notifier
         self.policies, self._clock = policies, clock
+        self.calendar = calendar  # reads a meeting a person links (`meeting`)
 
     async def __call__(self, command: Command, origin: str) -> None:
         with structlog.contextvars.bound_contextvars(verb=command.verb.value, origin=origin):
@@ -112,6 +115,7 @@ class CommandExecutor:
             CommandVerb.NOT_NEEDED: self._requirement,
             CommandVerb.SECOND_REVIEW: self._second_review,
             CommandVerb.REVIEW_STANDS: self._second_review,
+            CommandVerb.MEETING: self._meeting,
         }
         return await handlers.get(verb, self._transition)(request)
 
@@ -236,6 +240,17 @@ class CommandExecutor:
             request.incident.id, request.command.text, request.actor, origin=request.origin
         )
         return _answer(result, "save the external message")
+
+    async def _meeting(self, request: _Request) -> Answer:
+        found = await read_linked_event(self.calendar, request.command.text)
+        if isinstance(found, str):
+            return Answer(
+                AnswerKind.REFUSED, found, action="link the meeting", incident=request.incident
+            )
+        result = await self.actions.link_meeting(
+            request.incident.id, found, request.actor, origin=request.origin
+        )
+        return _answer(result, "link the meeting")
 
     async def _owner(self, request: _Request) -> Answer:
         command, origin, incident = request.command, request.origin, request.incident

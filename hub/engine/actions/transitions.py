@@ -31,6 +31,7 @@ from hub.model.postmortem import (
     FollowUp,
     FollowUpState,
     LifecycleDecision,
+    Meeting,
     OwnerAcceptance,
     OwnerDesignation,
     PostMortem,
@@ -38,6 +39,7 @@ from hub.model.postmortem import (
 )
 from hub.policy import Plan, PolicySet, close_as_not_needed, evaluate, lint_external_message
 from hub.policy import transition as policy_transition
+from hub.ports import EventRef
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.state import load_incident, load_postmortem, lock_incident, save_postmortem
@@ -57,6 +59,7 @@ ACTIONS = (
     "requirement_decided",
     "second_review_answered",
     "vendor_status_reported",
+    "meeting_linked",
 )
 SEARCHED = ACTIONS + tuple(a + REFUSED_SUFFIX for a in ACTIONS)
 
@@ -302,6 +305,43 @@ class PostMortemActions:
                 decided.postmortem,
                 decided.rule,
                 {**decided.detail, "not_needed": True},
+            )
+
+        return await self.run_change(incident_id, by, origin, change)
+
+    async def link_meeting(
+        self, incident_id: str, event: EventRef, by: Person, *, origin: str
+    ) -> ActionResult:
+        """A person booked the meeting themselves: it becomes the meeting pmhub keeps true
+        (invites the policy's invitees, reads it back, reports a late one). Read from the
+        calendar by the caller (`hub.engine.actions.meeting_link`)."""
+
+        def change(state: ActionState) -> ActionChange:
+            pm, plan = state.postmortem, state.plan
+            if plan.required is False or plan.meeting is None:
+                return refuse("meeting_linked", "this post-mortem has no meeting to link", plan)
+            if pm is not None and pm.status is PostMortemStatus.CLOSED:
+                return refuse("meeting_linked", "the post-mortem is closed", plan)
+            if event.start is None or event.end is None or event.cancelled:
+                return refuse("meeting_linked", "that event is no timed meeting", plan)
+            meeting = Meeting(
+                event_ref=event.id,
+                start=event.start,
+                end=event.end,
+                calendar=plan.meeting.calendar,
+                invitees=event.attendees,
+                html_link=event.html_link,
+            )
+            base = pm or PostMortem(
+                incident_id=state.incident.id, created_at=state.now, status_changed_at=state.now
+            )
+            updated = base.model_copy(update={"meeting": meeting, "no_meeting_slot": None})
+            return ActionChange(
+                "meeting_linked",
+                f"the meeting on {event.start.isoformat()} is now the post-mortem meeting",
+                updated,
+                plan.rule,
+                {"event": event.id, "start": event.start.isoformat()},
             )
 
         return await self.run_change(incident_id, by, origin, change)

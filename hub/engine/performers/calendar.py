@@ -1,12 +1,14 @@
 """Performers for the post-mortem meeting: book it on the shared calendar, keep its invite list.
 
 SCHEDULE_MEETING runs the recipe of `hub.ports.calendar`: the policy's candidate
-slots (working hours, ending by the deadline) from the later of the window start and
-`now + calendar.min_notice`, the invitees' free/busy, `choose_slot` (the earliest
-slot where every required invitee is free, else the one with the fewest conflicts),
-then `create_event` under the intent's key. The slot is chosen when the job runs,
-not when the intent was planned, so the intent's fingerprint stays independent of
-`now` and of other people's calendars.
+slots (working hours, ending by the deadline) after the writing and review time
+(`meeting.not_before`) and `now + calendar.min_notice`, the invitees' free/busy,
+`choose_slot` (the first slot where every required invitee is free, else the least
+conflicting one), then `create_event` under the intent's key. When the deadline
+leaves no working time after `not_before`, the latest slots before it are tried
+first (hub.policy.meeting_window). The slot is chosen when the job runs, not when
+the intent was planned, so the intent's fingerprint stays independent of `now` and
+of other people's calendars.
 
 Idempotency comes from the calendar: the event id is derived from the key, so a
 retry after an unknown outcome gets the event booked the first time back, even
@@ -16,9 +18,11 @@ never the slot this attempt chose. Likewise a human's move or cancellation is
 recorded, not undone (seed 004 makes the owner responsible for the meeting; pmhub
 only books it and reports what no longer meets the policy).
 
-Everything the owner should be told (conflicts, unknown calendars, a meeting moved
-past the deadline) goes into the outcome's `detail`, i.e. the effects ledger, with
-a `tell_owner` sentence.
+Nothing here tells anyone: the performers record what happened
+(hub.engine.performers.meeting_record) and the plan turns the record into messages
+for the owner, each once - who cannot make the booked time and why it is early
+(REPORT_MEETING_BOOKING), no working time left to book in (REPORT_NO_MEETING_SLOT,
+instead of a dead job), a cancelled or deleted meeting (REPORT_MEETING_CANCELLED).
 
 Keeping it true (hub.policy.upkeep): UPDATE_MEETING patches the event's description
 (the owner, the commander, a note while the incident is open again), never its
@@ -29,13 +33,22 @@ plan asks the chat side to tell the owner (REPORT_LATE_MEETING), once per move.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
+from hub.engine.performers.meeting_record import (
+    booking_detail,
+    booking_note,
+    meeting_of,
+    record_gone,
+    record_no_slot,
+    set_meeting,
+    timing,
+)
 from hub.errors import Permanent
 from hub.model.incident import Incident, Source
 from hub.model.intent import (
@@ -45,13 +58,13 @@ from hub.model.intent import (
     ScheduleMeeting,
     UpdateMeeting,
 )
-from hub.model.postmortem import Meeting, PostMortem
+from hub.model.postmortem import NoMeetingSlot
 from hub.policy import PolicySet
-from hub.policy.calendar import instant
-from hub.policy.deadlines import Slot, candidate_slots
+from hub.policy.calendar import WorkCalendar, instant
+from hub.policy.meeting_window import meeting_candidates, proposed_slot
 from hub.policy.plan import MeetingPlan
-from hub.policy.slot_choice import SlotChoice, choose_slot
-from hub.ports import Calendar, EventRef, EventRequest, FreeBusy, MeetingDetails
+from hub.policy.slot_choice import choose_slot
+from hub.ports import Calendar, EventRef, EventRequest, MeetingDetails
 
 Clock = Callable[[], datetime]
 
@@ -78,25 +91,29 @@ class _Meetings:
     async def schedule(self, request: EffectRequest) -> EffectOutcome:
         intent, plan = request.intent, _meeting_plan(request)
         booking = payload_of(request.intent, ScheduleMeeting)
-        deadline, window_start = plan.deadline, plan.window_start
-        if deadline is None or window_start is None:
+        deadline, floor, preferred = plan.deadline, plan.window_start, plan.not_before
+        if deadline is None or floor is None or preferred is None:
             raise Permanent(f"{intent.key}: the plan has no meeting window to schedule in")
         work = self.policies.calendar_for(intent.rule)
+        now = self.clock()
         # Not sooner than the minimum notice: people need time to see the invitation.
-        start = max(instant(window_start), instant(self.clock() + self.calendar.min_notice))
-        slots = candidate_slots(start, deadline, plan.duration, work)
-        if not slots:
-            # Nothing to retry: only a person can now pick a time (the plan says so too).
-            raise Permanent(
-                f"no slot inside working hours between {start.isoformat()} and the deadline "
-                f"{deadline.isoformat()}: the owner must schedule the meeting by hand"
+        earliest = max(instant(floor), instant(now + self.calendar.min_notice))
+        found = meeting_candidates(earliest, preferred, deadline, plan.duration, work)
+        if not found.slots:
+            return _no_slot(
+                intent.key, earliest, deadline=deadline, duration=plan.duration, work=work, now=now
             )
         required, optional = _split(plan)
         free_busy = await self.calendar.free_busy(
-            [*required, *optional], slots[0].start, slots[-1].end
+            [*required, *optional], found.slots[0].start, found.slots[-1].end
         )
         choice = choose_slot(
-            slots, free_busy.calendars, required, optional=optional, deadline=deadline
+            found.slots,
+            free_busy.calendars,
+            required,
+            optional=optional,
+            deadline=deadline,
+            prefer=found.prefer,
         )
         if choice is None:  # every candidate ends by the deadline: cannot happen
             raise Permanent(f"{intent.key}: no candidate slot ends by {deadline.isoformat()}")
@@ -112,9 +129,14 @@ class _Meetings:
                 time_zone=booking.timezone or work.tz.key,
             )
         )
-        detail = _booking_detail(choice, free_busy, event, deadline)
-        meeting = _meeting(event, plan.calendar, required + optional)
-        update = None if meeting is None else _set_meeting(meeting, merge_invitees=False)
+        note = booking_note(choice, event, early_before=preferred if found.early else None)
+        detail = booking_detail(choice, free_busy, event, deadline, note)
+        if event.cancelled:
+            # A retry found the event it booked before, since cancelled by a person.
+            gone = record_gone(event.id, "cancelled", now, times=choice.slot)
+            return EffectOutcome(vendor_ref=event.id, detail=detail, update=gone)
+        meeting = meeting_of(event, plan.calendar, required + optional, booking=note)
+        update = None if meeting is None else set_meeting(meeting, merge_invitees=False)
         return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
     async def invite(self, request: EffectRequest) -> EffectOutcome:
@@ -124,26 +146,17 @@ class _Meetings:
             raise Permanent(f"{request.intent.key}: an invitation needs an email and an event")
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
-            gone = "no longer exists" if current is None else "was cancelled"
             # A person removed the meeting: re-creating it would fight their decision.
-            return EffectOutcome(
-                vendor_ref=event_id,
-                detail={
-                    "skipped": f"the meeting {gone}; {email} was not invited",
-                    "tell_owner": f"The post-mortem meeting {gone}; please schedule it again.",
-                },
-            )
-        attendees = list(current.attendees)
-        if email.casefold() not in {a.casefold() for a in attendees}:
-            attendees.append(email)
-        # Patched even when already present: the call is cheap and confirms the state.
-        event = await self.calendar.patch_event(event_id, attendees=attendees)
+            return self._gone(event_id, current, skipped=f"{email} was not invited")
+        # Added in one guarded read-and-write by the connector: invitations running at
+        # once (a linked meeting gets all the policy's invitees) never drop each other.
+        event = await self.calendar.add_attendees(event_id, [email])
         deadline = _meeting_plan(request).deadline
-        detail: dict[str, Any] = {"invited": email, **_timing(event, deadline)}
+        detail: dict[str, Any] = {"invited": email, **timing(event, deadline)}
         stored = request.postmortem.meeting if request.postmortem else None
         calendar = stored.calendar if stored else invitation.calendar
-        meeting = _meeting(event, calendar, event.attendees, stored)
-        update = None if meeting is None else _set_meeting(meeting, merge_invitees=True)
+        meeting = meeting_of(event, calendar, event.attendees, stored)
+        update = None if meeting is None else set_meeting(meeting, merge_invitees=True)
         return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
     async def update(self, request: EffectRequest) -> EffectOutcome:
@@ -152,8 +165,7 @@ class _Meetings:
         event_id, reopened = change.event_ref, change.reopened
         current = await self.calendar.get_event(event_id)
         if current is None or current.cancelled:
-            gone = "no longer exists" if current is None else "was cancelled"
-            return EffectOutcome(vendor_ref=event_id, detail={"skipped": f"the meeting {gone}"})
+            return self._gone(event_id, current, skipped="the description was not updated")
         # The connector leaves an unchanged description alone: no update mail to everyone.
         event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
         detail = {
@@ -164,29 +176,37 @@ class _Meetings:
         return EffectOutcome(vendor_ref=event.id, detail=detail)
 
     async def check(self, request: EffectRequest) -> EffectOutcome:
-        """Read the event back; record its times as they are now (a person may have moved it)."""
+        """Read the event back; record its times as they are now (a person may have moved it),
+        or that it is gone (a person cancelled or deleted it)."""
         check = payload_of(request.intent, CheckMeeting)
         event_id = check.event_ref
         stored = request.postmortem.meeting if request.postmortem else None
         current = await self.calendar.get_event(event_id)
-        if current is None:
-            gone = "The post-mortem meeting no longer exists; please schedule it again."
-            return EffectOutcome(
-                vendor_ref=event_id, detail={"status": "missing", "tell_owner": gone}
-            )
+        if current is None or current.cancelled:
+            return self._gone(event_id, current)
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        detail = _timing(current, deadline)
+        detail = timing(current, deadline)
         calendar = stored.calendar if stored else check.calendar
-        meeting = _meeting(current, calendar, current.attendees, stored)
+        meeting = meeting_of(current, calendar, current.attendees, stored)
         if meeting is None:
-            return EffectOutcome(
-                vendor_ref=current.id, detail=detail
-            )  # cancelled: recorded, not undone
+            return EffectOutcome(vendor_ref=current.id, detail=detail)  # all-day: times unknown
         if stored is not None and (meeting.start, meeting.end) != (stored.start, stored.end):
             detail["moved"] = {"from": stored.start.isoformat(), "to": meeting.start.isoformat()}
         # Invitees only grow in pmhub's record: someone a person removed is not re-invited.
         return EffectOutcome(
-            vendor_ref=current.id, detail=detail, update=_set_meeting(meeting, merge_invitees=True)
+            vendor_ref=current.id, detail=detail, update=set_meeting(meeting, merge_invitees=True)
+        )
+
+    def _gone(self, event_id: str, current: EventRef | None, skipped: str = "") -> EffectOutcome:
+        """The event was cancelled (`current` says so) or deleted (None): record it, so the
+        plan stops treating it as booked and tells the owner; never re-create it here."""
+        how: Literal["cancelled", "deleted"] = "deleted" if current is None else "cancelled"
+        detail: dict[str, Any] = {"status": "missing" if current is None else "cancelled"}
+        detail["gone"] = how
+        if skipped:
+            detail["skipped"] = f"the meeting was {how}; {skipped}"
+        return EffectOutcome(
+            vendor_ref=event_id, detail=detail, update=record_gone(event_id, how, self.clock())
         )
 
 
@@ -240,94 +260,31 @@ def _pagerduty_url(incident: Incident) -> str | None:
     return incident.links.vendor_url if incident.source is Source.PAGERDUTY else None
 
 
-def _meeting(
-    event: EventRef,
-    calendar: str,
-    invitees: Sequence[str],
-    previous: Meeting | None = None,
-) -> Meeting | None:
-    """The meeting as the calendar has it; None when it is no timed meeting any more."""
-    if event.cancelled:
-        return None
-    start = event.start or (previous.start if previous else None)
-    end = event.end or (previous.end if previous else None)
-    if start is None or end is None:
-        return None  # turned into an all-day event before pmhub ever saw its times
-    return Meeting(
-        event_ref=event.id,
-        start=start,
-        end=end,
-        calendar=calendar,
-        invitees=tuple(event.attendees) or tuple(invitees),
-        html_link=event.html_link or (previous.html_link if previous else None),
+def _no_slot(
+    key: str,
+    earliest: datetime,
+    *,
+    deadline: datetime,
+    duration: timedelta,
+    work: WorkCalendar,
+    now: datetime,
+) -> EffectOutcome:
+    """No working time is left before the deadline (the notice included): nothing to retry
+    and nothing to book. Recorded, so the plan asks the owner and the commander to pick a
+    time (REPORT_NO_MEETING_SLOT) with this proposal; the job does not die."""
+    proposal = proposed_slot(max(earliest, deadline, key=instant), duration, work)
+    unbooked = NoMeetingSlot(
+        key=key,
+        window_start=earliest.astimezone(work.tz),
+        deadline=deadline,
+        proposed_start=proposal.start,
+        proposed_end=proposal.end,
+        noticed_at=now,
     )
-
-
-def _set_meeting(meeting: Meeting, *, merge_invitees: bool) -> Callable[[PostMortem], PostMortem]:
-    def update(postmortem: PostMortem) -> PostMortem:
-        stored = postmortem.meeting
-        if merge_invitees and stored is not None:
-            # Invitations run concurrently and commit in any order: pmhub's record of
-            # who was invited only grows, so an older answer cannot drop a newer invitee.
-            known = {email.casefold() for email in meeting.invitees}
-            extra = tuple(e for e in stored.invitees if e.casefold() not in known)
-            return postmortem.model_copy(
-                update={
-                    "meeting": meeting.model_copy(update={"invitees": meeting.invitees + extra})
-                }
-            )
-        return postmortem.model_copy(update={"meeting": meeting})
-
-    return update
-
-
-def _slot_json(slot: Slot) -> dict[str, str]:
-    return {"start": slot.start.isoformat(), "end": slot.end.isoformat()}
-
-
-def _booking_detail(
-    choice: SlotChoice[Slot], free_busy: FreeBusy, event: EventRef, deadline: datetime
-) -> dict[str, Any]:
-    detail: dict[str, Any] = {
-        "chosen": _slot_json(choice.slot),
-        "all_free": choice.all_free,
-        "conflicts": list(choice.conflicts),
-        "unknown": {email: list(free_busy.errors.get(email, ())) for email in choice.unknown},
-        "optional_conflicts": list(choice.optional_conflicts),
-        "html_link": event.html_link,
-        **_timing(event, deadline),
+    detail = {
+        "no_slot": f"no working time between {earliest.isoformat()} and the deadline "
+        f"{deadline.isoformat()}",
+        "proposed": {"start": proposal.start.isoformat(), "end": proposal.end.isoformat()},
+        "owner_told_by": "report_no_meeting_slot",
     }
-    if event.start is not None and event.start != choice.slot.start:
-        # Booked by an earlier attempt (or moved since): the calendar's time is the truth.
-        detail["booked_earlier"] = True
-    told = []
-    if choice.conflicts:
-        told.append(f"busy at that time: {', '.join(choice.conflicts)}")
-    if choice.unknown:
-        told.append(f"calendars pmhub could not read: {', '.join(choice.unknown)}")
-    if told:
-        # TODO(chat): recorded in the ledger and audit only; not yet DMed to the owner.
-        told_before = [detail["tell_owner"]] if "tell_owner" in detail else []
-        conflict = "No slot before the deadline suits everyone; " + "; ".join(told)
-        detail["tell_owner"] = " ".join([*told_before, conflict])
-    return detail
-
-
-def _timing(event: EventRef, deadline: datetime | None) -> dict[str, Any]:
-    """The event's times, and whether a human moved it past the deadline or cancelled it."""
-    found: dict[str, Any] = {
-        "event_start": event.start.isoformat() if event.start else None,
-        "event_end": event.end.isoformat() if event.end else None,
-        "status": event.status,
-    }
-    if event.cancelled:
-        found["tell_owner"] = "The post-mortem meeting was cancelled; please schedule it again."
-    elif deadline is not None and event.end is not None and instant(event.end) > instant(deadline):
-        # Not moved back: the person who moved it knows something pmhub does not. The
-        # plan reports it as a problem and tells the owner (REPORT_LATE_MEETING).
-        found["past_deadline"] = True
-        found["tell_owner"] = (
-            f"The post-mortem meeting now ends {event.end.isoformat()}, after the deadline "
-            f"{deadline.isoformat()}."
-        )
-    return found
+    return EffectOutcome(vendor_ref=None, detail=detail, update=record_no_slot(unbooked))

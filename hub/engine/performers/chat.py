@@ -36,6 +36,9 @@ from hub.model.intent import (
     Remind,
     ReportCloseBlocked,
     ReportLateMeeting,
+    ReportMeetingBooking,
+    ReportMeetingCancelled,
+    ReportNoMeetingSlot,
     ReportNoOwner,
     ReportUnassignedFollowUp,
     ReportUnresolvedRole,
@@ -56,6 +59,9 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         IntentKind.NOTIFY_OWNER: chat.notify_owner,
         IntentKind.ANNOUNCE_OWNER: chat.announce_owner,
         IntentKind.REPORT_LATE_MEETING: chat.report_late_meeting,
+        IntentKind.REPORT_MEETING_BOOKING: chat.report_meeting_booking,
+        IntentKind.REPORT_NO_MEETING_SLOT: chat.report_no_meeting_slot,
+        IntentKind.REPORT_MEETING_CANCELLED: chat.report_meeting_cancelled,
         IntentKind.ASK_OPTIONAL: chat.ask_optional,
         IntentKind.REPORT_UNRESOLVED_ROLE: chat.report_unresolved_role,
         IntentKind.REQUEST_REVIEW: chat.request_review,
@@ -150,6 +156,35 @@ class _ChatPerformers:
             **_once(request),
         )
         return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
+
+    async def report_meeting_booking(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportMeetingBooking)
+        meeting = request.postmortem.meeting if request.postmortem else None
+        if meeting is None or meeting.event_ref != report.event_ref:
+            # Cancelled or replaced meanwhile: the plan no longer asks for this (see the
+            # effect runner), but a job already running says nothing about a stale time.
+            return EffectOutcome(vendor_ref=None, detail={"skipped": "the meeting changed"})
+        deadline = request.plan.meeting.deadline if request.plan.meeting else None
+        ref = await self.notifier.report_meeting_booking(
+            request.incident, report, meeting, deadline=deadline, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
+
+    async def report_no_meeting_slot(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportNoMeetingSlot)
+        ref = await self.notifier.report_no_meeting_slot(
+            request.incident, report, earlier=request.earlier_ref, **_once(request)
+        )
+        detail = _edit_detail(request, ref) | {"proposed": report.proposed_start.isoformat()}
+        return EffectOutcome(vendor_ref=ref, detail=detail)
+
+    async def report_meeting_cancelled(self, request: EffectRequest) -> EffectOutcome:
+        report = payload_of(request.intent, ReportMeetingCancelled)
+        deadline = request.plan.meeting.deadline if request.plan.meeting else None
+        ref = await self.notifier.report_meeting_cancelled(
+            request.incident, report, deadline=deadline, **_once(request)
+        )
+        return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
 
     async def ask_optional(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, AskOptional).recipient

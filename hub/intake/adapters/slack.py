@@ -8,6 +8,7 @@ Grammar (the incident may be named last, or left out inside an incident channel)
     followup P0|P1|P2 [@owner] summary… [INCIDENT]
     followups none reason… [INCIDENT]
     message text… [INCIDENT]
+    meeting EVENT-LINK [INCIDENT]
     review [INCIDENT]
     reviewed [--override reason…] [INCIDENT]
     close [--override] [reason…] [INCIDENT]
@@ -51,6 +52,7 @@ HELP_TEXT = "\n".join(
         "• `followup P0|P1|P2 [@owner] summary… [INCIDENT]`: add a follow-up action",
         "• `followups none reason… [INCIDENT]`: there are no follow-ups to file, and why",
         "• `message text… [INCIDENT]`: set the external message for customers",
+        "• `meeting EVENT-LINK [INCIDENT]`: link a meeting you booked on the shared calendar",
         "• `review [INCIDENT]`: ask for the review",
         "• `reviewed [--override reason…] [INCIDENT]`: the meeting reviewed it",
         "• `close [--override] [reason…] [INCIDENT]`: close the post-mortem",
@@ -207,6 +209,17 @@ def _message(args: list[str]) -> dict[str, Any]:
     return {"verb": CommandVerb.MESSAGE, "text": " ".join(args)}
 
 
+def _meeting(args: list[str]) -> dict[str, Any]:
+    if len(args) != 1:
+        raise _Invalid(
+            "Usage: `meeting EVENT-LINK [INCIDENT]`: the link of the event you booked on the "
+            "shared post-mortem calendar (or its id)."
+        )
+    # Slack sends a pasted URL as <https://…> (or <https://…|label>): the URL itself.
+    link = args[0].removeprefix("<").removesuffix(">").split("|", 1)[0]
+    return {"verb": CommandVerb.MEETING, "text": link}
+
+
 def _override(verb: CommandVerb, args: list[str]) -> dict[str, Any]:
     reason = " ".join(args[1:])
     if not reason:
@@ -235,6 +248,7 @@ _PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {
     "followup": _followup,
     "followups": _followups,
     "message": _message,
+    "meeting": _meeting,
     "review": _no_args(CommandVerb.REVIEW),
     "reviewed": _reviewed,
     "close": _close,

@@ -24,6 +24,7 @@ from tests.connectors.google_calendar.conftest import (
 )
 
 INSERT = "/calendar/v3/calendars/{calendarId}/events"
+OTHER = "other@example.com"
 
 
 def posts(fake: FakeGoogleCalendar) -> list[int | None]:
@@ -247,6 +248,60 @@ async def test_patch_attendees_keeps_answers(
     assert patch.headers["If-Match"]
     assert ("sendUpdates", "all") in patch.query
     assert set(patch.body) == {"attendees"}
+
+
+async def test_an_event_link_names_its_event(connector: GoogleCalendarConnector) -> None:
+    ref = await connector.create_event(booking())
+    assert ref.html_link is not None
+    eid = ref.html_link.split("eid=", 1)[1]
+    assert connector.event_id_of(ref.html_link) == ref.id  # the link Google shows
+    edit = f"https://calendar.google.com/calendar/u/0/r/eventedit/{eid}"
+    assert connector.event_id_of(edit) == ref.id  # the editor's address
+    assert connector.event_id_of(f"  {ref.id} ") == ref.id  # the id itself
+    assert connector.event_id_of("https://calendar.google.com/calendar/u/0/r") is None
+    assert connector.event_id_of("next tuesday at ten") is None
+    assert connector.event_id_of("https://example.com/event?eid=%%%") is None
+
+
+async def test_add_attendees_keeps_everyone_and_writes_only_what_is_new(
+    connector: GoogleCalendarConnector, fake: FakeGoogleCalendar
+) -> None:
+    ref = await connector.create_event(booking())
+    fake.events[fake.calendar_id][ref.id]["attendees"][0]["responseStatus"] = "accepted"
+    before = list(ref.attendees)
+
+    added = await connector.add_attendees(ref.id, [STRANGER])
+
+    assert added.attendees == (*before, STRANGER)
+    stored = fake.events[fake.calendar_id][ref.id]["attendees"]
+    assert stored[0]["responseStatus"] == "accepted"
+    patch = fake.exchanges[-1]
+    assert patch.method == "PATCH"
+    assert patch.headers["If-Match"]
+    patches = len([e for e in fake.exchanges if e.method == "PATCH"])
+    await connector.add_attendees(ref.id, [STRANGER.upper()])  # already invited: no write
+    assert len([e for e in fake.exchanges if e.method == "PATCH"]) == patches
+
+
+async def test_two_invitations_at_once_never_drop_each_other(
+    connector: GoogleCalendarConnector, fake: FakeGoogleCalendar
+) -> None:
+    ref = await connector.create_event(booking())
+    real_get = fake.get
+
+    def get_then_another_invitation_lands(calendar_id: str, event_id: str) -> object:
+        answer = real_get(calendar_id, event_id)
+        fake.get = real_get  # type: ignore[method-assign]
+        others = fake.events[calendar_id][event_id]["attendees"]
+        # The other invitation's write lands between this one's read and its write.
+        fake.patch(calendar_id, event_id, None, {"attendees": [*others, {"email": OTHER}]})
+        return answer
+
+    fake.get = get_then_another_invitation_lands  # type: ignore[assignment,method-assign]
+    with pytest.raises(Transient, match="412"):
+        await connector.add_attendees(ref.id, [STRANGER])
+    added = await connector.add_attendees(ref.id, [STRANGER])  # the retry
+    assert {OTHER, STRANGER} <= set(added.attendees)
 
 
 async def test_patch_loses_to_a_concurrent_human_edit(

@@ -17,10 +17,15 @@ from typing import Any
 
 import pytest
 
-from connectors.slack import messages, replies
+from connectors.slack import meeting_messages, messages, replies
 from connectors.slack.blocks import ChatMessage
 from hub.model.incident import Incident, IncidentLinks, Person, Severity, Source
-from hub.model.intent import Remind
+from hub.model.intent import (
+    Remind,
+    ReportMeetingBooking,
+    ReportMeetingCancelled,
+    ReportNoMeetingSlot,
+)
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
@@ -88,6 +93,26 @@ ESCALATE = Remind(
     condition="overdue", recipients=(ALICE, BOB), unresolved_roles=("engineering_manager",)
 )
 ESCALATE_TEXT = "The PD-1042 post-mortem meeting deadline has passed."
+BOOKING_REPORT = ReportMeetingBooking(
+    recipient=ALICE,
+    event_ref="evt123",
+    conflicts=("bob@example.com", "carol@example.com"),
+    optional_conflicts=("eng-learning@example.com",),
+    unknown=("product@example.com",),
+    not_before=None,
+)
+NO_SLOT = ReportNoMeetingSlot(
+    recipient=BOB,
+    owner=ALICE,
+    why="no_working_time",
+    window_start=T0,
+    deadline=DEADLINE,
+    proposed_start=DEADLINE + timedelta(days=1),
+    proposed_end=DEADLINE + timedelta(days=1, minutes=30),
+)
+CANCELLED = ReportMeetingCancelled(
+    recipient=ALICE, event_ref="evt123", start=MEETING.start, how="cancelled", rebook=False
+)
 USAGE = "*`/postmortem` commands*\n• `help`: this list\n• `status [INCIDENT]`: where it stands"
 
 CASES: dict[str, Callable[[], ChatMessage]] = {
@@ -129,6 +154,34 @@ CASES: dict[str, Callable[[], ChatMessage]] = {
         allowed=["P0", "P1"],
     ),
     "outcome_summary": lambda: messages.outcome_summary(INCIDENT, CLOSED, ALICE, people=PEOPLE),
+    "meeting_booking_conflicts": lambda: meeting_messages.meeting_booking(
+        INCIDENT, BOOKING_REPORT, MEETING, deadline=DEADLINE, people=PEOPLE
+    ),
+    "meeting_booking_early": lambda: meeting_messages.meeting_booking(
+        INCIDENT,
+        BOOKING_REPORT.model_copy(
+            update={"conflicts": (), "optional_conflicts": (), "unknown": (), "not_before": T0}
+        ),
+        MEETING,
+        deadline=DEADLINE,
+    ),
+    "no_meeting_slot_commander": lambda: meeting_messages.no_meeting_slot(
+        INCIDENT, NO_SLOT, people=PEOPLE
+    ),
+    "no_meeting_slot_owner_too_late": lambda: meeting_messages.no_meeting_slot(
+        INCIDENT,
+        NO_SLOT.model_copy(update={"recipient": ALICE, "why": "no_time_left"}),
+        people=PEOPLE,
+    ),
+    "meeting_cancelled_wait": lambda: meeting_messages.meeting_cancelled(
+        INCIDENT, CANCELLED, deadline=DEADLINE, people=PEOPLE
+    ),
+    "meeting_deleted_rebook": lambda: meeting_messages.meeting_cancelled(
+        INCIDENT,
+        CANCELLED.model_copy(update={"how": "deleted", "rebook": True}),
+        deadline=DEADLINE,
+        people=PEOPLE,
+    ),
     "help_reply": lambda: replies.help_reply(USAGE),
     "status_reply": lambda: replies.status_reply(
         INCIDENT,

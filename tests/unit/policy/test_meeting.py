@@ -7,7 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from hub.model.incident import Person, RoleHolder, ServiceRef, Severity, TeamRef
-from hub.model.intent import IntentKind, InviteToMeeting, ReportUnresolvedRole, ScheduleMeeting
+from hub.model.intent import (
+    IntentKind,
+    InviteToMeeting,
+    ReportNoMeetingSlot,
+    ReportUnresolvedRole,
+    ScheduleMeeting,
+)
 from hub.model.postmortem import OwnerDesignation
 
 from .factories import (
@@ -124,10 +130,13 @@ def test_schedule_intent_carries_the_window() -> None:
     assert schedule.due_at is None  # as soon as the owner is known
     booking = payload(schedule, ScheduleMeeting)
     assert booking.calendar == "Incident Post-Mortem Meetings"
-    assert booking.window_start.isoformat() == "2026-03-02T10:00:00-05:00"
+    # Resolved Monday 10:00: a business day of writing, then 24h of review.
+    assert booking.window_start.isoformat() == "2026-03-04T10:00:00-05:00"
+    assert booking.fallback_start is not None
+    assert booking.fallback_start.isoformat() == "2026-03-02T10:00:00-05:00"
     assert booking.deadline.isoformat() == "2026-03-09T10:00:00-04:00"
     assert booking.earliest_slot is not None
-    assert booking.earliest_slot.isoformat() == "2026-03-02T10:00:00-05:00"
+    assert booking.earliest_slot.isoformat() == "2026-03-04T10:00:00-05:00"
     assert booking.duration_minutes == 30
     assert booking.title == "Post-mortem: PD-1 Checkout errors"
 
@@ -163,10 +172,13 @@ def test_window_without_any_working_slot_is_reported() -> None:
     )
     # Resolved Wednesday 18:00 before Thanksgiving: 12h later is Thursday 06:00.
     plan = plan_for(incident(resolved_at=ny(2026, 11, 25, 18)), policies=policies)
-    assert any(problem.startswith("no slot inside working hours") for problem in plan.problems)
-    schedule = plan.intent("pm:pagerduty:P1:meeting")
-    assert schedule is not None
-    assert payload(schedule, ScheduleMeeting).earliest_slot is None
+    assert any(problem.startswith("no working time to book") for problem in plan.problems)
+    # Nothing to book: the owner (here also the commander) is asked to pick a time, once.
+    assert plan.intent("pm:pagerduty:P1:meeting") is None
+    [ask] = [i for i in plan.intents if i.kind is IntentKind.REPORT_NO_MEETING_SLOT]
+    assert ask.key == "pm:pagerduty:P1:meeting:no-slot:email:ic@example.com"
+    # Proposed: the first working time after the deadline, Friday 09:00.
+    assert payload(ask, ReportNoMeetingSlot).proposed_start == ny(2026, 11, 27, 9)
 
 
 def test_not_before_opens_the_window_later() -> None:
@@ -185,7 +197,8 @@ def test_not_before_opens_the_window_later() -> None:
     )
     plan = plan_for(incident(), policies=policies)
     assert plan.meeting is not None
-    assert plan.meeting.window_start == ny(2026, 3, 3, 10)
+    assert plan.meeting.window_start == ny(2026, 3, 2, 10)  # the anchor: the fallback
+    assert plan.meeting.not_before == ny(2026, 3, 3, 10)
     assert plan.meeting.deadline == ny(2026, 3, 4, 10)
     assert plan.meeting.duration == timedelta(minutes=30)
 

@@ -158,6 +158,37 @@ def test_optional_invitees_are_reported_but_do_not_decide() -> None:
     assert choice.all_free
 
 
+def test_optional_conflicts_count_less_than_required_ones() -> None:
+    # Everyone required is busy somewhere: A at 9:00-10:00, B at 10:00-11:30. Among the
+    # slots with one required conflict, the one without the optional C busy wins.
+    calendars = {
+        A: busy((at(9), at(10))),
+        B: busy((at(10), at(11, 30))),
+        C: busy((at(9), at(9, 30))),
+    }
+    choice = choose_slot(SLOTS, calendars, [A, B], optional=[C])
+    assert choice is not None
+    assert choice.slot == slot(9, 30)
+    assert choice.conflicts == (A,)
+    assert choice.optional_conflicts == ()
+    # But an optional conflict never outweighs a required one.
+    calendars[C] = busy((at(9), at(12)))
+    choice = choose_slot(SLOTS, calendars, [A, B], optional=[C])
+    assert choice is not None
+    assert choice.slot == slot(9)
+    assert choice.optional_conflicts == (C,)
+
+
+def test_the_latest_preference_falls_back_as_little_as_it_can() -> None:
+    choice = choose_slot(SLOTS, {A: busy((at(11), at(12)))}, [A], prefer="latest")
+    assert choice is not None
+    assert choice.slot == slot(10, 30)  # the latest slot A is free in
+    everyone_busy = choose_slot(SLOTS, {A: busy((at(9), at(12)))}, [A], prefer="latest")
+    assert everyone_busy is not None
+    assert everyone_busy.slot == slot(11)  # the least bad, latest of equals
+    assert everyone_busy.conflicts == (A,)
+
+
 def test_unsorted_candidates_are_taken_in_time_order() -> None:
     choice = choose_slot(list(reversed(SLOTS)), {A: []}, [A])
     assert choice is not None
