@@ -31,7 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from hub.model.document import section_name
+from hub.model.document import section_name as section_name
 
 DocumentFormat = Literal["markdown", "html"]
 
