@@ -161,6 +161,7 @@ def _check_rule(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report) -> N
         rule.review is not None
         and meeting is None
         and "share_before_meeting" in rule.review.model_fields_set
+        and rule.review.share_before_meeting is not None
     ):
         report.add((*loc, "review"), "review.share_before_meeting needs a meeting section")
     _check_reminders(rule, loc, roles, report)

@@ -15,11 +15,15 @@ true, offer the TODOs found to the owner, email the results once.
   a person.
 * EMAIL_RESULTS (`pm:<id>:email:results`): at Reviewed or Closed (`results_email.when`),
   to the stakeholders the rule lists (always, per severity, per team), until the
-  post-mortem records it as sent.
+  post-mortem records it as sent; not for one that got there more than
+  `results_email.within` ago (enabling the email does not mail about old ones).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from hub.model.document import DocumentRecord
 from hub.model.intent import (
     CandidateOffer,
     CreateDocument,
@@ -28,9 +32,11 @@ from hub.model.intent import (
     OfferFollowUps,
     UpdateDocumentDraft,
 )
-from hub.model.postmortem import PostMortemStatus
+from hub.model.postmortem import PostMortem, PostMortemStatus
+from hub.policy.calendar import instant
 from hub.policy.context import Context
 from hub.policy.document import slug
+from hub.policy.durations import Duration, Elapsed
 from hub.policy.templates import TemplateProblem, incident_value, render
 
 S = PostMortemStatus
@@ -48,15 +54,17 @@ def document_url(ctx: Context) -> str | None:
 
 
 def plan_document(ctx: Context) -> None:
+    """The document's intents; a required post-mortem about to be created gets its
+    document planned too (the reconciler creates the post-mortem first)."""
     pm, spec = ctx.postmortem, ctx.rule.document
-    if pm is None or spec is None:
+    if spec is None:
         return
-    if pm.document is None:
-        if pm.status in (S.DRAFT, S.IN_REVIEW):
+    if pm is None or pm.document is None:
+        if ctx.status in (S.DRAFT, S.IN_REVIEW):
             _create(ctx)
         return
     if not pm.document.draft_taken_over:
-        _draft(ctx)
+        _draft(ctx, pm, pm.document)
     if pm.status is not S.CLOSED:
         _offer(ctx)
 
@@ -95,15 +103,13 @@ def _title(ctx: Context) -> str | None:
         return None
 
 
-def _draft(ctx: Context) -> None:
-    pm = ctx.postmortem
-    assert pm is not None and pm.document is not None  # noqa: S101 - checked by the caller
+def _draft(ctx: Context, pm: PostMortem, document: DocumentRecord) -> None:
     ctx.add(
         "document:draft",
         "document",
         "keep pmhub's section of the document true (it stops once a person edits it)",
         UpdateDocumentDraft(
-            document_id=pm.document.id,
+            document_id=document.id,
             status=pm.status.value,
             owner=ctx.owner_person,
             meeting_start=pm.meeting.start if pm.meeting else None,
@@ -147,6 +153,11 @@ def plan_results_email(ctx: Context) -> None:
         return
     if pm.not_needed_reason is not None or pm.status not in REACHED[spec.when]:
         return
+    changed = pm.status_changed_at
+    if changed is not None and instant(ctx.now) - instant(changed) > _within(spec.within):
+        # Reached long ago (the email was enabled since): news to nobody now.
+        ctx.notes.append(f"results email: {pm.status.label} more than {spec.within} ago")
+        return
     recipients = results_recipients(ctx)
     if not recipients:
         ctx.problems.append("results_email: nobody to send the results to")
@@ -162,6 +173,10 @@ def plan_results_email(ctx: Context) -> None:
             document_url=pm.document_url or document_url(ctx),
         ),
     )
+
+
+def _within(duration: Duration) -> timedelta:
+    return duration.delta if isinstance(duration, Elapsed) else timedelta(days=duration.days)
 
 
 def results_recipients(ctx: Context) -> tuple[str, ...]:

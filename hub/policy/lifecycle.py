@@ -4,9 +4,9 @@ Every request, allowed or refused, yields a `LifecycleDecision` (who, what, why,
 which rule), so "why is this still in review?" always has an answer.
 
 Guards (seed 004):
-* In Review - someone owns it and the meeting is on the calendar; where the rule writes
-  a document and lists `review.requires`, the document (read back just before) has
-  words in each of those sections, and the refusal names the empty ones.
+* In Review - someone owns it and the meeting is on the calendar; where pmhub wrote the
+  document and the rule lists `review.requires`, the document (read back just before)
+  has words in each of those sections, and the refusal names the empty ones.
 * Reviewed - the meeting has started (it is where the review happens).
 * Closed - follow-ups are filed, dropped, or declared none; an external message,
   where one exists or the rule requires one, is published. From In Review a
@@ -157,10 +157,9 @@ def _document_guards(
     if plan is None or not plan.review_requires:
         return []
     if pm.document is None:
-        if not plan.document_expected:
-            return []
-        text = "the post-mortem document is not written yet"
-        return [_Guard("document_written", text, soft=True)]
+        # No document of pmhub's to read (its tool is not configured, or creating it
+        # failed and the ledger says why): the guard cannot check what does not exist.
+        return []
     if document is None or document.error is not None:
         why = document.error if document is not None else "it was not read"
         text = f"the post-mortem document could not be read ({why}); try again"

@@ -230,7 +230,11 @@ class MeetingSpec(Spec):
 
 
 class ReviewSpec(Spec):
-    share_before_meeting: DurationValue = Elapsed(timedelta(hours=24))
+    share_before_meeting: DurationValue | None = Field(
+        default=Elapsed(timedelta(hours=24)),
+        description="post the post-mortem for review this long before the meeting "
+        "(seed 004: about 24 hours); null: no review request",
+    )
     # The post-mortem document (issue 14): what the In Review guard reads back.
     requires: list[str] = Field(
         default=[],

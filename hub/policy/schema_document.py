@@ -81,16 +81,39 @@ class NoiseSpec(Spec):
 
 
 class RoleSpec(Spec):
-    """How one incident role (Incident Commander, Scribe) is found, first match wins:
-    the incident tool's roles, a PagerDuty responder request's message, a Slack message."""
+    """How one incident role is found, first match wins: the incident tool's roles, a
+    PagerDuty responder request whose message names it, a Slack message."""
 
     roles: Strings = Field(
-        description="role names in incident.io or PagerDuty (case and spacing ignored), and "
-        "words a responder request's message names the role by"
+        description="role names in incident.io or PagerDuty (case and spacing ignored); a "
+        "responder request's message naming one of them names the holder"
     )
     slack: list[Pattern] = Field(
-        description="channel messages that name the holder: the author, or the person "
+        description="channel messages naming the holder: the author, or the person "
         "mentioned in the group (?P<who>…)"
+    )
+
+
+class CommanderSpec(RoleSpec):
+    """How the Incident Commander is found."""
+
+    roles: Strings = Field(
+        default=["Incident Commander", "Incident Lead", "IC"],
+        description=RoleSpec.model_fields["roles"].description,
+    )
+    slack: list[Pattern] = Field(
+        default=list(COMMANDER_PATTERNS), description=RoleSpec.model_fields["slack"].description
+    )
+
+
+class ScribeSpec(RoleSpec):
+    """How the Scribe is found."""
+
+    roles: Strings = Field(
+        default=["Scribe"], description=RoleSpec.model_fields["roles"].description
+    )
+    slack: list[Pattern] = Field(
+        default=list(SCRIBE_PATTERNS), description=RoleSpec.model_fields["slack"].description
     )
 
 
@@ -109,15 +132,6 @@ class TodoSpec(Spec):
     reactions: list[str] = Field(
         default=[], description="emoji names (without colons) that make a message a TODO"
     )
-
-
-def _commander() -> RoleSpec:
-    roles = ["Incident Commander", "Incident Lead", "IC"]
-    return RoleSpec(roles=roles, slack=list(COMMANDER_PATTERNS))
-
-
-def _scribe() -> RoleSpec:
-    return RoleSpec(roles=["Scribe"], slack=list(SCRIBE_PATTERNS))
 
 
 class TimelineSpec(Spec):
@@ -150,8 +164,8 @@ class TimelineSpec(Spec):
     )
     pins: bool = Field(default=True, description="pinned messages are key moments")
     noise: NoiseSpec = NoiseSpec()
-    commander: RoleSpec = Field(default_factory=_commander)
-    scribe: RoleSpec = Field(default_factory=_scribe)
+    commander: CommanderSpec = CommanderSpec()
+    scribe: ScribeSpec = ScribeSpec()
     links: list[LinkSpec] = Field(
         default=[],
         description="more links worth keeping, besides call recordings and Zoom/Meet calls",
@@ -218,6 +232,11 @@ class ResultsEmailSpec(Spec):
         default=["summary", "key learnings"],
         description="the document's sections quoted in the email (missing ones are left out)",
     )
+    within: DurationValue = Field(
+        default=Elapsed(timedelta(days=7)),
+        description="not sent for a post-mortem that reached `when` longer ago than this "
+        "(turning the email on does not mail about post-mortems closed long ago)",
+    )
 
     @model_validator(mode="after")
     def _someone(self) -> ResultsEmailSpec:
@@ -230,6 +249,7 @@ __all__ = [
     "COMMANDER_PATTERNS",
     "SCRIBE_PATTERNS",
     "SHIPPED_TEMPLATES",
+    "CommanderSpec",
     "DocumentSpec",
     "DocumentTool",
     "Duration",
@@ -237,6 +257,7 @@ __all__ = [
     "NoiseSpec",
     "ResultsEmailSpec",
     "RoleSpec",
+    "ScribeSpec",
     "TimelineSpec",
     "TodoSpec",
 ]
