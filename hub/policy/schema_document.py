@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from hub.model.incident import Severity
-from hub.policy.durations import Duration, Elapsed
+from hub.policy.durations import CalendarDays, Duration, Elapsed
 from hub.policy.schema_base import DurationValue, Email, Strings, Template
 
 DocumentTool = Literal["google_docs", "github"]
@@ -233,7 +233,7 @@ class ResultsEmailSpec(Spec):
         description="the document's sections quoted in the email (missing ones are left out)",
     )
     within: DurationValue = Field(
-        default=Elapsed(timedelta(days=7)),
+        default=CalendarDays(7),
         description="not sent for a post-mortem that reached `when` longer ago than this "
         "(turning the email on does not mail about post-mortems closed long ago)",
     )

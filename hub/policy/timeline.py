@@ -216,17 +216,27 @@ def _dedupe(
 ) -> list[tuple[HistoryEntry, bool]]:
     result: list[tuple[HistoryEntry, bool]] = []
     for entry, key in chosen:
-        for index in range(len(result) - 1, -1, -1):
-            earlier, earlier_key = result[index]
-            if (entry.at - earlier.at).total_seconds() > seconds:
-                break
-            if earlier.source is not entry.source and _same_thing(earlier, entry, people):
-                keep = earlier if earlier.link or not entry.link else entry
-                result[index] = (keep, key or earlier_key)
-                break
-        else:
+        twin = _twin(result, entry, seconds, people)
+        if twin is None:
             result.append((entry, key))
+            continue
+        earlier, earlier_key = result[twin]
+        keep = earlier if earlier.link or not entry.link else entry
+        result[twin] = (keep, key or earlier_key)
     return result
+
+
+def _twin(
+    kept: list[tuple[HistoryEntry, bool]], entry: HistoryEntry, seconds: float, people: People
+) -> int | None:
+    """The index of an entry of another source telling the same, close enough in time."""
+    for index in range(len(kept) - 1, -1, -1):
+        earlier = kept[index][0]
+        if (entry.at - earlier.at).total_seconds() > seconds:
+            return None
+        if earlier.source is not entry.source and _same_thing(earlier, entry, people):
+            return index
+    return None
 
 
 def _same_thing(a: HistoryEntry, b: HistoryEntry, people: People) -> bool:
