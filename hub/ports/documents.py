@@ -31,7 +31,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from hub.model.document import section_name as section_name
+from hub.model.document import section_name
+
+__all__ = [
+    "DocumentFormat",
+    "DocumentRef",
+    "DocumentRequest",
+    "DocumentSection",
+    "DocumentSnapshot",
+    "Documents",
+    "DraftOutcome",
+    "DraftUpdate",
+    "section_name",
+]
 
 DocumentFormat = Literal["markdown", "html"]
 

@@ -182,7 +182,8 @@ def test_the_posthog_templates_render(rule: str, sections: int) -> None:
     tz = ZoneInfo("UTC")
     text = render_document(policy.documents[rule], sample_document_context(rule, tz, policy.spec))
     assert len([line for line in text.splitlines() if line.startswith("#")]) == sections
-    assert "## DERP" in text and "### Prevention" in text
+    assert "## DERP" in text
+    assert "### Prevention" in text
 
 
 def test_pmhub_s_draft_lists_status_follow_ups_and_open_todos_without_emphasis() -> None:

@@ -61,7 +61,8 @@ def test_one_ordered_timeline_from_every_source_in_the_policy_zone() -> None:
     assert timeline[0].actor == "Datadog"
     assert timeline[2].actor == "Alice Chen"
     assert timeline[2].key_moment
-    assert timeline[2].link is not None and "/archives/C0WAR/" in timeline[2].link
+    assert timeline[2].link is not None
+    assert "/archives/C0WAR/" in timeline[2].link
 
 
 def test_key_moments_are_pins_and_the_key_reaction_only_unless_every_message_is_wanted() -> None:
