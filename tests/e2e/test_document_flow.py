@@ -173,6 +173,15 @@ async def test_review_reads_the_document_and_the_results_are_emailed_once(
         # Any later reconcile (a redelivered event, a timer) sends nothing more.
         await incident_lifecycle(daemon, world.pagerduty.fake)
         await settle(daemon)
+        # Someone writes in pmhub's own section: from then on it is theirs.
+        docs.edit_as("bob@example.com", doc["id"], "pmhub draft", "Bob: see the Jira board.")
+        response = await daemon.client.post(
+            f"/api/v1/postmortems/pm:{INCIDENT_ID}/follow-ups",
+            json={"summary": "Add a deploy freeze calendar", "priority": "P1"},
+            headers=daemon.admin_headers(),
+        )
+        assert response.status in (200, 201)
+        await settle(daemon)
         pm = await load_postmortem(daemon.runtime.engine, INCIDENT_ID)
 
     [mail] = world.smtp.received
@@ -191,6 +200,11 @@ async def test_review_reads_the_document_and_the_results_are_emailed_once(
     # The Summary read when it moved on is kept, for the outcome post at close.
     assert pm.document is not None
     assert pm.document.summary == "Checkout failed for 5 hours."
+    # pmhub left Bob's words alone and stopped writing its section.
+    assert pm.document.draft_taken_over
+    text = docs.document_text(doc["id"])
+    assert "Bob: see the Jira board." in text
+    assert "deploy freeze" not in text
 
 
 Inject = Callable[[FakeGoogleDocs], None]
