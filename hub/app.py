@@ -46,7 +46,7 @@ from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.documents import DocumentLibrary, DocumentsFactory
 from hub.engine.effects import EffectRunner, Performer
-from hub.engine.history import HistoryReaders
+from hub.engine.history import ChatUser, HistoryReaders
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.performers.chat import chat_performers
 from hub.engine.performers.document import document_performers, offer_performers
@@ -65,6 +65,7 @@ from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
+from hub.model.incident import Person
 from hub.model.intent import IntentKind
 from hub.policy import PolicySet, load_policies
 from hub.ports import Documents, Notifier
@@ -300,7 +301,15 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
     if wiring.documents is not None:
         wiring.performers.update(
             document_performers(
-                wiring.documents, _history_readers(wiring, core), core.policies, core.clock
+                wiring.documents,
+                history_readers(
+                    settings,
+                    core.session,
+                    core.stack,
+                    wiring.notifier.chat_user if wiring.notifier is not None else None,
+                ),
+                core.policies,
+                core.clock,
             )
         )
     if (email := settings.connectors.email) is not None:
@@ -310,20 +319,31 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
         )
 
 
-def _history_readers(wiring: Wiring, core: Core) -> HistoryReaders:
-    settings = core.settings
+def history_readers(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    stack: AsyncExitStack,
+    chat_user: ChatUser | None = None,
+) -> HistoryReaders:
+    """What reads an incident's history for its document (read only; `pmhub simulate
+    --enrich` uses it too): the sources' APIs, and the Slack channel."""
     pagerduty = incidentio = slack = None
     if (pd := settings.sources.pagerduty) is not None and pd.api_token is not None:
         pagerduty = PagerDutyIncidentLog.from_config(
             PagerDutyConfig(api_token=pd.api_token, base_url=pd.base_url, ca_bundle=pd.ca_bundle)
         )
-        core.stack.push_async_callback(pagerduty.close)
+        stack.push_async_callback(pagerduty.close)
     if (io := settings.sources.incidentio) is not None and io.api_key is not None:
         config = IncidentIoConfig(api_key=io.api_key, base_url=io.base_url)
-        incidentio = IncidentIoIncidentLog.from_config(config, core.session)
+        incidentio = IncidentIoIncidentLog.from_config(config, session)
     if (slack_config := _slack_config(settings)) is not None:
-        slack = SlackChannelHistory.from_config(slack_config, core.session)
-    chat_user = wiring.notifier.chat_user if wiring.notifier is not None else None
+        slack = SlackChannelHistory.from_config(slack_config, session)
+        if chat_user is None:
+            people = SlackConnector.from_config(slack_config, session)
+
+            async def chat_user(person: Person) -> str | None:
+                return await people.lookup_user(person.email) if person.email else None
+
     return HistoryReaders(pagerduty, incidentio, slack, chat_user)
 
 
