@@ -130,7 +130,7 @@ class Story:
 
     def war_room(self, created: datetime, acked: datetime, resolved: datetime) -> None:
         """#major-incidents during PD-1042: what the document's timeline and TODOs come from."""
-        slack, minutes = self.world.slack, lambda at, n: (at + timedelta(minutes=n)).timestamp()
+        slack = self.world.slack
         self.say(
             "▶ Slack #major-incidents: Alice and Bob work the incident (pins, a TODO, the call)"
         )
@@ -199,15 +199,18 @@ class Story:
             incident_timestamp_values=[_stamp("Resolved at", resolved)],
         )
         updated_event = _incidentio_event("public_incident.incident_updated_v2", incident)
-        slack, at = self.world.slack, lambda n: (created + timedelta(minutes=n)).timestamp()
+        slack = self.world.slack
         slack.add_message(
             SEARCH_CHANNEL,
             "Search is ~20 minutes behind; the index rebuild looks stuck",
             user=BOB.slack_id,
-            at=at(25),
+            at=minutes(created, 25),
         )
         slack.add_message(
-            SEARCH_CHANNEL, "Restarted the rebuild on a fresh node", user=BOB.slack_id, at=at(900)
+            SEARCH_CHANNEL,
+            "Restarted the rebuild on a fresh node",
+            user=BOB.slack_id,
+            at=minutes(created, 900),
         )
         self.say(
             f"▶ incident.io: {IO_REFERENCE} 'Search results delayed' (Major), led by Bob Okafor;"
@@ -393,6 +396,11 @@ SEV2_WRITING = {
     "Remediation": "The rebuild was restarted on a fresh node.",
     "Prevention": "Alert when a rebuild makes no progress for 10 minutes.",
 }
+
+
+def minutes(moment: datetime, count: int) -> float:
+    """`count` minutes after `moment`, as a Unix time (a Slack message's)."""
+    return (moment + timedelta(minutes=count)).timestamp()
 
 
 def _written(text: str, sections: dict[str, str]) -> str:

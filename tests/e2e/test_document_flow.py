@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ __all__ = ["document_world"]
 pytestmark = pytest.mark.slow
 
 
-def _alice_posts(slack: FakeSlack, marker: str) -> list[dict[str, object]]:
+def _alice_posts(slack: FakeSlack, marker: str) -> list[dict[str, Any]]:
     channel = slack.dms[SLACK_ALICE]
     return [m for m in slack.posts(channel) if marker in (effect_key_of(m) or "")]
 

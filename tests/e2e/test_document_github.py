@@ -119,12 +119,11 @@ def _seed(world: World) -> bytes:
             "value": {"value": _z(RESOLVED)},
         }
     ]
-    at = lambda minutes: _z(CREATED + timedelta(minutes=minutes))  # noqa: E731
     io.add_activity(
         INCIDENT,
         "role_update",
         "Bob Okafor is now Incident Lead",
-        occurred_at=at(2),
+        occurred_at=_z(CREATED + timedelta(minutes=2)),
         by=CAROL,
         content={"role": io.role("Incident Lead"), "new_assignee": io.users[BOB]},
     )
@@ -132,7 +131,7 @@ def _seed(world: World) -> bytes:
         INCIDENT,
         "status_change",
         "Status changed from Investigating to Monitoring",
-        occurred_at=at(200),
+        occurred_at=_z(CREATED + timedelta(minutes=200)),
         by=BOB,
         content={"new_status": io.status("Monitoring", "learning")},
     )

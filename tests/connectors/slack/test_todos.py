@@ -73,6 +73,7 @@ def test_each_open_todo_gets_a_button_and_an_added_one_says_as_what() -> None:
     ]
     assert "TODO: alert on &lt;config&gt; drift" in shown  # escaped
     assert "Added as `fu-9`" in shown
+    assert PM.document_url is not None
     assert PM.document_url in shown
     assert message.text == "PD-1042: 1 TODO from the incident to review."
 

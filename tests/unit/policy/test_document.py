@@ -17,7 +17,7 @@ from hub.model.intent import (
     UpdateDocumentDraft,
 )
 from hub.model.postmortem import FollowUp, PostMortemStatus
-from hub.policy import check_policy_text, transition
+from hub.policy import TransitionResult, check_policy_text, transition
 from hub.policy.document import render_document, render_draft, results_email
 from hub.policy.document_checks import sample_assembled, sample_document_context
 from hub.policy.templates import _sample_incident, _sample_postmortem
@@ -237,12 +237,22 @@ def _review(**texts: str) -> DocumentReview:
     )
 
 
-def _in_review(review: DocumentReview | None, **kwargs: object):  # type: ignore[no-untyped-def]
+def _in_review(
+    review: DocumentReview | None, *, override: bool = False, reason: str | None = None
+) -> TransitionResult:
     pm = postmortem(meeting=meeting(ny(2026, 3, 4, 11)), document=DOC, document_url=DOC.url)
     plan = plan_for(incident(), pm)
     assert plan.review_requires == REQUIRES
+    at = ny(2026, 3, 3, 9)
     return transition(
-        pm, PostMortemStatus.IN_REVIEW, IC, ny(2026, 3, 3, 9), plan=plan, document=review, **kwargs
+        pm,
+        PostMortemStatus.IN_REVIEW,
+        IC,
+        at,
+        plan=plan,
+        document=review,
+        override=override,
+        reason=reason,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from hub.model.history import EntryKind, HistorySource
-from hub.model.incident import Acknowledgement, Person
+from hub.model.incident import Acknowledgement, Incident, Person
 from hub.policy.people import History, assemble
 from hub.policy.schema_document import NoiseSpec, TimelineSpec
 from hub.policy.timeline import People, plain_line
@@ -31,7 +31,7 @@ ALICE = Person(email="alice@example.com", name="Alice Chen")
 BOB = Person(email="bob@example.com", name="Bob Okafor")
 
 
-def _incident():  # type: ignore[no-untyped-def]
+def _incident() -> Incident:
     return incident(
         incident_commander=None,
         acknowledgers=(Acknowledgement(person=ALICE, at=at(8, 4)),),
