@@ -13,6 +13,8 @@ from hub.cli import main
 def test_a_missing_demo_extra_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     # As if `pip install pmhub` without [demo]: aiosmtpd cannot be imported, and the
     # sandbox (which needs it) was never imported before.
+    for name in [n for n in sys.modules if n == "aiosmtpd" or n.startswith("aiosmtpd.")]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "aiosmtpd", None)
     for name in [n for n in sys.modules if n.startswith(("hub.demo.", "connectors.email.fake"))]:
         if name != "hub.demo.command":
