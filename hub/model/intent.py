@@ -64,6 +64,11 @@ class IntentKind(StrEnum):
     PUBLISH_EXTERNAL_MESSAGE = "publish_external_message"
     PAGERDUTY_NOTE = "pagerduty_note"
     SHARE_OUTCOME = "share_outcome"
+    # The post-mortem document (issue 14).
+    CREATE_DOCUMENT = "create_document"
+    UPDATE_DOCUMENT_DRAFT = "update_document_draft"
+    OFFER_FOLLOW_UPS = "offer_follow_ups"
+    EMAIL_RESULTS = "email_results"
 
 
 def _identities(person: Person) -> dict[str, str]:
@@ -123,6 +128,9 @@ class NotifyOwner(Payload):
     deadline: Moment | None
     meeting: MeetingFacts | None
     accepted_at: Moment | None
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class NotifyFormerOwner(Payload):
@@ -139,6 +147,9 @@ class AnnounceOwner(Payload):
     previous_owner: PersonRef | None
     deadline: Moment | None
     meeting: MeetingFacts | None
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class AskOptional(Payload):
@@ -187,6 +198,9 @@ class UpdateMeeting(Payload):
     owner: PersonRef | None
     commander: PersonRef | None
     reopened: bool
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class CheckMeeting(Payload):
@@ -340,6 +354,67 @@ class ShareOutcome(_Closing):
     kind: Literal[IntentKind.SHARE_OUTCOME] = IntentKind.SHARE_OUTCOME
 
 
+# -- the post-mortem document (issue 14) -----------------------------------------------
+
+
+class CreateDocument(Payload):
+    """Write the document once. Where and from which template; what goes in it (the
+    timeline, the people) is read from the incident's history when the job runs."""
+
+    kind: Literal[IntentKind.CREATE_DOCUMENT] = IntentKind.CREATE_DOCUMENT
+    tool: str = Field(description="'google_docs' or 'github'")
+    template: str
+    location: str | None = Field(description="a folder id or owner/repository; None: default")
+    title: str
+    slug: str = Field(description="a file name where one is needed: '2026-11-24-pd-1042-…'")
+
+
+class DraftFollowUp(Frozen):
+    """One follow-up as pmhub's draft section lists it."""
+
+    id: str
+    summary: str
+    priority: str
+    state: str
+    tracker_key: str | None
+
+
+class UpdateDocumentDraft(Payload):
+    """pmhub's own section of the document: re-written when what it shows changes, and
+    only while nobody has edited it."""
+
+    kind: Literal[IntentKind.UPDATE_DOCUMENT_DRAFT] = IntentKind.UPDATE_DOCUMENT_DRAFT
+    document_id: str
+    status: str
+    owner: PersonRef | None
+    meeting_start: Moment | None
+    follow_ups: tuple[DraftFollowUp, ...]
+    candidates: tuple[str, ...] = Field(description="ids of TODOs not added as follow-ups")
+
+
+class CandidateOffer(Frozen):
+    id: str
+    follow_up_id: str | None = Field(description="the follow-up it was added as")
+
+
+class OfferFollowUps(Payload):
+    """The owner's DM offering the TODOs found in the history, one button each."""
+
+    kind: Literal[IntentKind.OFFER_FOLLOW_UPS] = IntentKind.OFFER_FOLLOW_UPS
+    recipient: PersonRef
+    candidates: tuple[CandidateOffer, ...]
+    document_url: str | None
+
+
+class EmailResults(Payload):
+    """Seed 004: the results and key learnings, emailed to the stakeholders, once."""
+
+    kind: Literal[IntentKind.EMAIL_RESULTS] = IntentKind.EMAIL_RESULTS
+    recipients: tuple[str, ...]
+    moment: Literal["reviewed", "closed"]
+    document_url: str | None
+
+
 def _owner_dm_shape(value: Any) -> str:
     """Which NOTIFY_OWNER shape: a former owner's DM is the one naming whom it went to."""
     if isinstance(value, dict):
@@ -374,7 +449,11 @@ IntentPayload = Annotated[
     | RequestExternalMessage
     | PublishExternalMessage
     | PagerDutyNote
-    | ShareOutcome,
+    | ShareOutcome
+    | CreateDocument
+    | UpdateDocumentDraft
+    | OfferFollowUps
+    | EmailResults,
     Field(discriminator="kind"),
 ]
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from hub.model.document import CandidateFollowUp, DocumentRecord, ResultsEmail
 from hub.model.incident import Frozen, Person
 
 
@@ -194,6 +195,17 @@ class PostMortem(Frozen):
     )
     external_message: ExternalMessage | None = None
     not_needed_reason: str | None = None
+    # The post-mortem document pmhub writes (issue 14).
+    document: DocumentRecord | None = Field(
+        default=None, description="the document pmhub created; its url is `document_url` too"
+    )
+    candidates: tuple[CandidateFollowUp, ...] = Field(
+        default=(), description="TODOs found in the incident's history, offered to the owner"
+    )
+    results_email: ResultsEmail | None = None
+
+    def candidate(self, candidate_id: str) -> CandidateFollowUp | None:
+        return next((c for c in self.candidates if c.id == candidate_id), None)
 
     @property
     def designation(self) -> OwnerDesignation | None:

@@ -22,6 +22,7 @@ from hub.model.intent import (
 )
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy.context import Context
+from hub.policy.document_plan import document_url, plan_document, plan_results_email
 from hub.policy.external_message import external_message_required, plan_external_message
 from hub.policy.followups import plan_follow_ups
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
@@ -59,6 +60,8 @@ def evaluate(
         owner=owner,
         meeting=meeting,
         external_message_required=external_message_required(ctx),
+        document_expected=rule.document is not None,
+        review_requires=tuple(rule.review.requires) if rule.review else (),
         intents=tuple(ctx.intents),
         problems=tuple(dict.fromkeys(ctx.problems)),
         notes=tuple(dict.fromkeys(ctx.notes)),
@@ -101,6 +104,8 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     if pm is not None and pm.status is PostMortemStatus.CLOSED:
         ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
         plan_writeback(ctx)
+        plan_document(ctx)
+        plan_results_email(ctx)
         return _meeting_only(ctx)
     if ctx.owner is None:
         ctx.problems.append(
@@ -132,6 +137,8 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     plan_follow_ups(ctx)
     plan_external_message(ctx)
     plan_writeback(ctx)
+    plan_document(ctx)
+    plan_results_email(ctx)
     return meeting
 
 
@@ -173,6 +180,7 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             deadline=deadline,
             meeting=scheduled,
             accepted_at=_accepted_at(ctx, owner.person),
+            document_url=document_url(ctx),
         ),
         message=ctx.message(
             "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline
@@ -187,6 +195,7 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             previous_owner=owner.previous,
             deadline=deadline,
             meeting=scheduled,
+            document_url=document_url(ctx),
         ),
     )
 
