@@ -21,16 +21,22 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.common.pacer import KeyedPacer
+from connectors.email import EmailConnector
+from connectors.github import GitHubDocuments
 from connectors.google_calendar.config import GoogleCalendarConfig
 from connectors.google_calendar.connector import GoogleCalendarConnector
+from connectors.google_docs import GoogleDocsDocuments
 from connectors.incidentio.config import IncidentIoConfig
 from connectors.incidentio.connector import IncidentIoConnector
+from connectors.incidentio.history import IncidentIoIncidentLog
 from connectors.jira.config import JiraConfig
 from connectors.jira.connector import JiraConnector
 from connectors.pagerduty.config import PagerDutyConfig
 from connectors.pagerduty.connector import PagerDutyConnector
+from connectors.pagerduty.history import PagerDutyIncidentLog
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
+from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
@@ -39,11 +45,15 @@ from hub.engine.actions import decisions
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
+from hub.engine.documents import DocumentLibrary, DocumentsFactory
 from hub.engine.effects import EffectRunner, Performer
+from hub.engine.history import ChatUser, HistoryReaders
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.performers.cancel import cancel_performers
 from hub.engine.performers.chat import chat_performers
+from hub.engine.performers.document import document_performers, offer_performers
 from hub.engine.performers.lifecycle import lifecycle_performers
+from hub.engine.performers.mail import mail_performers
 from hub.engine.performers.publish import publish_performers
 from hub.engine.performers.tracker import tracker_performers
 from hub.engine.performers.vendor import vendor_performers
@@ -59,10 +69,11 @@ from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
+from hub.model.incident import Person
 from hub.model.intent import IntentKind
 from hub.model.vendor_status import VendorStatusFact
 from hub.policy import PolicySet, load_policies
-from hub.ports import Calendar
+from hub.ports import Calendar, Documents, Notifier
 from hub.runtime import Runtime, utc_now
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -113,10 +124,11 @@ def create_app(
             sources = await build_sources(settings, session, stack)
             queue = JobQueue(engine)
             core = Core(settings, session, stack, engine, queue, policy_set, clock)
-            wiring = Wiring()
+            wiring = Wiring(documents=document_library(settings, stack))
             await _wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await _wire_chat(wiring, core)
             await _wire_tracker(wiring, core)
+            await _wire_documents(wiring, core)
             handlers = _handlers(core, sources, wiring)
             inbox = InboxWriter(engine, clock)
             inbox.start()
@@ -140,7 +152,9 @@ def create_app(
                 worker=worker,
                 verifiers=chosen,
                 inbox=inbox,
-                actions=PostMortemActions(engine, queue, policy_set, clock=clock),
+                actions=PostMortemActions(
+                    engine, queue, policy_set, clock=clock, documents=wiring.documents
+                ),
                 policies=policy_set,
                 clock=clock,
                 calendar=wiring.calendar,
@@ -222,6 +236,8 @@ class Wiring:
     on_command: Callable[[Command, str], Awaitable[None]] | None = None
     on_follow_up: Callable[[FollowUpFact, str], Awaitable[None]] | None = None
     calendar: Calendar | None = None  # read when a person links a meeting they booked
+    documents: DocumentLibrary | None = None  # the post-mortem document's tools
+    notifier: Notifier | None = None
 
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
@@ -230,19 +246,112 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     if section is None:
         return
     # The connector's own model checks what the shared settings cannot (channel ids).
-    config = SlackConfig(
+    config = _slack_config(core.settings)
+    assert config is not None  # noqa: S101 - the section is there
+    notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
+    wiring.notifier = notifier
+    wiring.performers.update(chat_performers(notifier))
+    wiring.performers.update(offer_performers(notifier))
+    actions = PostMortemActions(
+        core.engine, core.queue, core.policies, clock=core.clock, documents=wiring.documents
+    )
+    wiring.on_command = CommandExecutor(
+        core.engine, actions, notifier, core.policies, clock=core.clock, calendar=wiring.calendar
+    )
+
+
+def _slack_config(settings: Settings) -> SlackConfig | None:
+    section = settings.connectors.slack
+    if section is None:
+        return None
+    # The connector's own model checks what the shared settings cannot (channel ids).
+    return SlackConfig(
         bot_token=section.bot_token,
         base_url=section.base_url,
         incidents_channel=section.incidents_channel,
         postmortem_channel=section.postmortem_channel,
         timeout_seconds=section.timeout_seconds,
     )
-    notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
-    wiring.performers.update(chat_performers(notifier))
-    actions = PostMortemActions(core.engine, core.queue, core.policies, clock=core.clock)
-    wiring.on_command = CommandExecutor(
-        core.engine, actions, notifier, core.policies, clock=core.clock, calendar=wiring.calendar
-    )
+
+
+def document_library(settings: Settings, stack: AsyncExitStack) -> DocumentLibrary | None:
+    """The configured document tools (`connectors.google_docs`, `connectors.github`), each
+    making one connector per location a policy names (a folder, a repository)."""
+    factories: dict[str, DocumentsFactory] = {}
+    docs, github = settings.connectors.google_docs, settings.connectors.github
+    if docs is not None:
+
+        def google_docs(location: str | None) -> Documents:
+            config = docs.model_copy(update={"folder_id": location}) if location else docs
+            made = GoogleDocsDocuments.from_config(config)
+            stack.push_async_callback(made.close)
+            return made
+
+        factories["google_docs"] = google_docs
+    if github is not None:
+
+        def github_documents(location: str | None) -> Documents:
+            repository, _, folder = (location or "").partition(":")
+            changes = {"repository": repository} if repository else {}
+            if folder:
+                changes["path"] = folder
+            return GitHubDocuments.from_config(github.model_copy(update=changes))
+
+        factories["github"] = github_documents
+    return DocumentLibrary(factories) if factories else None
+
+
+async def _wire_documents(wiring: Wiring, core: Core) -> None:
+    """The post-mortem document (its history read from the sources' APIs and the Slack
+    channel) and the results email, when their connectors are configured."""
+    settings = core.settings
+    if wiring.documents is not None:
+        wiring.performers.update(
+            document_performers(
+                wiring.documents,
+                history_readers(
+                    settings,
+                    core.session,
+                    core.stack,
+                    wiring.notifier.chat_user if wiring.notifier is not None else None,
+                ),
+                core.policies,
+                core.clock,
+            )
+        )
+    if (email := settings.connectors.email) is not None:
+        mailer = EmailConnector.from_config(email)
+        wiring.performers.update(
+            mail_performers(mailer, wiring.documents, core.policies, core.clock)
+        )
+
+
+def history_readers(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    stack: AsyncExitStack,
+    chat_user: ChatUser | None = None,
+) -> HistoryReaders:
+    """What reads an incident's history for its document (read only; `pmhub simulate
+    --enrich` uses it too): the sources' APIs, and the Slack channel."""
+    pagerduty = incidentio = slack = None
+    if (pd := settings.sources.pagerduty) is not None and pd.api_token is not None:
+        pagerduty = PagerDutyIncidentLog.from_config(
+            PagerDutyConfig(api_token=pd.api_token, base_url=pd.base_url, ca_bundle=pd.ca_bundle)
+        )
+        stack.push_async_callback(pagerduty.close)
+    if (io := settings.sources.incidentio) is not None and io.api_key is not None:
+        config = IncidentIoConfig(api_key=io.api_key, base_url=io.base_url)
+        incidentio = IncidentIoIncidentLog.from_config(config, session)
+    if (slack_config := _slack_config(settings)) is not None:
+        slack = SlackChannelHistory.from_config(slack_config, session)
+        if chat_user is None:
+            people = SlackConnector.from_config(slack_config, session)
+
+            async def chat_user(person: Person) -> str | None:
+                return await people.lookup_user(person.email) if person.email else None
+
+    return HistoryReaders(pagerduty, incidentio, slack, chat_user)
 
 
 async def _wire_calendar(wiring: Wiring, core: Core) -> None:

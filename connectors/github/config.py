@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from connectors.common.paths import ConfigFile
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 # git check-ref-format, the parts a configured prefix or folder could get wrong.
@@ -31,7 +32,9 @@ class GitHubConfig(BaseModel):
         "on the repository. Or a GitHub App (app_id, private_key_file, installation_id).",
     )
     app_id: int | None = Field(default=None, ge=1)
-    private_key_file: Path | None = Field(default=None, description="The App's private key (PEM).")
+    private_key_file: ConfigFile | None = Field(
+        default=None, description="The App's private key (PEM)."
+    )
     installation_id: int | None = Field(default=None, ge=1)
     base_url: str = Field(
         default="https://api.github.com",

@@ -13,6 +13,11 @@ field and custom field value change, reach ack/trigger limit, resolve), and any 
 but not in that enum) by the meaning its name carries; none is dropped.
 People: each user agent is looked up (`GET /users/{id}`, cached by the connector) so
 entries carry an email, which is how sources are matched to people.
+
+Responder requests are not log entries: they are read from the incident itself
+(`incidents_responders`: who was asked, by whom, with which message, and whether they
+joined), one `REQUESTED` entry each and a `JOINED` one for those who joined. The
+message is what names a role ("please join as Scribe"), for the timeline's people.
 """
 
 from __future__ import annotations
@@ -117,6 +122,48 @@ def entry_of(entry: Mapping[str, Any], emails: Mapping[str, str]) -> HistoryEntr
     )
 
 
+def responder_entries(
+    responder: Mapping[str, Any], emails: Mapping[str, str], link: str | None
+) -> list[HistoryEntry]:
+    """One `incidents_responders` item: the request, and the join if they joined (pure)."""
+    user = _reference(responder.get("user"), emails)
+    if user is None or user.vendor_id is None:
+        return []
+    state = str(responder.get("state") or "")
+    requested_at = responder.get("requested_at") or responder.get("updated_at")
+    name = user.name or user.email or user.vendor_id
+    entries = [
+        HistoryEntry(
+            source=HistorySource.PAGERDUTY,
+            id=f"responder-request:{user.vendor_id}",
+            kind=EntryKind.REQUESTED,
+            vendor_type="responder_request",
+            at=_time(requested_at),
+            actor=_reference(responder.get("requester"), emails),
+            text=f"{name} was asked to respond",
+            link=link,
+            subject=user,
+            detail=str(responder.get("message") or "") or None,
+            labels=(state,) if state else (),
+        )
+    ]
+    if state == "joined" and responder.get("updated_at"):
+        entries.append(
+            HistoryEntry(
+                source=HistorySource.PAGERDUTY,
+                id=f"responder-joined:{user.vendor_id}",
+                kind=EntryKind.JOINED,
+                vendor_type="responder_joined",
+                at=_time(responder.get("updated_at")),
+                actor=user,
+                text=f"{name} joined as a responder",
+                link=link,
+                subject=user,
+            )
+        )
+    return entries
+
+
 class PagerDutyIncidentLog:
     """Implements `hub.ports.IncidentLog` over PagerDuty's REST API."""
 
@@ -172,16 +219,21 @@ class PagerDutyIncidentLog:
         # Reversed before the stable sort so entries sharing a second stay oldest first.
         by_time = lambda e: _time(e.get("created_at"))  # noqa: E731
         oldest_first = sorted(newest_first[::-1], key=by_time)  # noqa: C415
-        emails = await self._emails(oldest_first)
-        return HistoryRead(
-            entries=tuple(entry_of(entry, emails) for entry in oldest_first),
-            truncated=truncated,
-        )
+        incident = await self._client.get_incident(incident_id)
+        responders = [
+            r for r in incident.get("incidents_responders") or () if isinstance(r, Mapping)
+        ]
+        emails = await self._emails([*oldest_first, *responders])
+        entries = [entry_of(entry, emails) for entry in oldest_first]
+        link = str(incident.get("html_url") or "") or None
+        entries += [e for r in responders for e in responder_entries(r, emails, link)]
+        return HistoryRead(entries=tuple(sorted(entries, key=lambda e: e.at)), truncated=truncated)
 
     async def _emails(self, entries: list[Mapping[str, Any]]) -> dict[str, str]:
         users: set[str] = set()
         for entry in entries:
-            for ref in (entry.get("agent"), entry.get("user"), *(entry.get("assignees") or ())):
+            refs = (entry.get("agent"), entry.get("user"), entry.get("requester"))
+            for ref in (*refs, *(entry.get("assignees") or ())):
                 if isinstance(ref, Mapping) and str(ref.get("type", "")).startswith("user"):
                     users.add(str(ref["id"]))
         emails = {}

@@ -47,6 +47,8 @@ NO_PEOPLE: People = {}
 
 ACCEPT, HANDOFF, OPEN = "pm_accept", "pm_handoff", "pm_open"
 SUMMARY_MAX = 200
+SUMMARY_TEXT_MAX = 1500  # the document's Summary in the outcome post
+SUMMARY_FALLBACK_MAX = 300
 
 # Seed 004, "Owner Responsibilities" and "Post-Mortem", in the order the work happens.
 RESPONSIBILITIES: tuple[str, ...] = (
@@ -316,6 +318,12 @@ def outcome_summary(
     blocks: list[dict[str, Any]] = [
         header(f"Post-mortem closed: {name}"),
         section(f"{incident_link(incident)}: {incident_title(incident)}"),
+    ]
+    # The document's own Summary, as read when it moved on (seed 000: "the final summary").
+    summary = postmortem.document.summary if postmortem.document else None
+    if summary:
+        blocks.append(section("*Summary:*\n" + escape(clip(summary, SUMMARY_TEXT_MAX))))
+    blocks += [
         fields(pairs),
         section("*Follow-ups:*\n" + follow_ups_text(follow_ups, postmortem)),
     ]
@@ -332,6 +340,8 @@ def outcome_summary(
         f"Post-mortem closed for {name} ({incident.title or 'untitled'}): "
         f"{len(follow_ups)} follow-up{'s' if len(follow_ups) != 1 else ''}."
     )
+    if summary:
+        text += " " + clip(" ".join(summary.split()), SUMMARY_FALLBACK_MAX)
     return chat_message(text, blocks)
 
 

@@ -14,6 +14,7 @@ a select's placeholder at most 150, a plain-text input's `max_length` at most 30
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from connectors.slack.blocks import (
@@ -32,8 +33,16 @@ from hub.model.command import (
     HANDOFF_REASON_ACTION,
     HANDOFF_REASON_BLOCK,
     HANDOFF_REASON_MAX,
+    TODO_FORM,
+    TODO_PRIORITY_ACTION,
+    TODO_PRIORITY_BLOCK,
+    TODO_SUMMARY_ACTION,
+    TODO_SUMMARY_BLOCK,
+    TODO_SUMMARY_MAX,
+    FollowUpFormContext,
     HandoffContext,
 )
+from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 
 VIEW_TEXT_MAX = 24  # title, submit, close
@@ -83,6 +92,51 @@ def handoff_modal(incident: Incident, owner: Person | None, handoff: HandoffCont
     }
 
 
+def follow_up_modal(
+    incident: Incident,
+    candidate: CandidateFollowUp,
+    form: FollowUpFormContext,
+    priorities: Sequence[str],
+) -> Block:
+    """ "Add as follow-up" for a TODO found in the incident's history: its words (editable)
+    and a priority. Submitting it is `/postmortem followup P… summary INCIDENT`."""
+    options = [{"text": plain(p, 75), "value": p} for p in priorities[:100]]
+    found = f" (<{candidate.link}|message>)" if candidate.link else ""
+    return {
+        "type": "modal",
+        "callback_id": TODO_FORM,
+        "private_metadata": _metadata(form),
+        "title": plain("Add follow-up", VIEW_TEXT_MAX),
+        "submit": plain("Add", VIEW_TEXT_MAX),
+        "close": plain("Cancel", VIEW_TEXT_MAX),
+        "blocks": [
+            section(f"*Post-mortem for {incident_link(incident)}*: {incident_title(incident)}"),
+            context(f"Found in the incident's history{found}."),
+            _input(
+                TODO_SUMMARY_BLOCK,
+                "What should be done",
+                {
+                    "type": "plain_text_input",
+                    "action_id": TODO_SUMMARY_ACTION,
+                    "initial_value": candidate.text[:TODO_SUMMARY_MAX],
+                    "max_length": TODO_SUMMARY_MAX,
+                },
+            ),
+            _input(
+                TODO_PRIORITY_BLOCK,
+                "Priority",
+                {
+                    "type": "static_select",
+                    "action_id": TODO_PRIORITY_ACTION,
+                    "placeholder": plain("Choose a priority", PLACEHOLDER_MAX),
+                    "options": options,
+                },
+                hint="The policy files some priorities and flags the others to you.",
+            ),
+        ],
+    }
+
+
 def _input(
     block_id: str,
     label: str,
@@ -103,7 +157,7 @@ def _input(
     return block
 
 
-def _metadata(handoff: HandoffContext) -> str:
+def _metadata(handoff: HandoffContext | FollowUpFormContext) -> str:
     """The context as `private_metadata`; without the response_url if that would not fit
     (the hand-off still works, only its confirmation is lost)."""
     encoded = handoff.encode()

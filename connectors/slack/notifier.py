@@ -34,9 +34,11 @@ from connectors.slack.blocks import (
 from connectors.slack.client import MessageRef
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
-from connectors.slack.modals import handoff_modal
+from connectors.slack.modals import follow_up_modal, handoff_modal
+from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
-from hub.model.command import HandoffContext
+from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     AskKeepPostMortem,
@@ -452,6 +454,31 @@ class SlackNotifier:
         # The modal names the owner by the Slack id they already carry (or by name): no
         # user look-up may delay views.open inside the trigger's 3 seconds.
         return await self._chat.open_view(trigger_id, handoff_modal(incident, owner, context))
+
+    async def offer_follow_ups(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        recipient: Person,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        message = follow_up_candidates(incident, postmortem)
+        target = await self._target(recipient)
+        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
+
+    async def open_follow_up_form(
+        self,
+        trigger_id: str,
+        incident: Incident,
+        candidate: CandidateFollowUp,
+        context: FollowUpFormContext,
+        priorities: Sequence[str],
+    ) -> bool:
+        modal = follow_up_modal(incident, candidate, context, priorities)
+        return await self._chat.open_view(trigger_id, modal)
 
     async def _answer_message(self, answer: Answer) -> ChatMessage:
         if answer.kind is AnswerKind.HELP:

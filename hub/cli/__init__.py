@@ -18,7 +18,7 @@ from hub.cli.policy import policy
 from hub.cli.sign import sign
 from hub.cli.simulate import simulate
 from hub.config import secret_values, settings_json_schema
-from hub.demo.sandbox import demo
+from hub.demo.command import demo
 from hub.logging import configure_logging
 from hub.model.incident import Source
 from hub.policy import policy_json_schema

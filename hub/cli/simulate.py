@@ -3,6 +3,8 @@
 Each `SOURCE:EVENTFILE` is a body as the vendor would POST it. The deliveries are
 normalised (and, with `--enrich`, completed from the configured vendor APIs, read
 only), merged as the daemon merges them, and the policy is evaluated at `--now`.
+With `--enrich`, the post-mortem document's contents are previewed too: the incident's
+history read (read only) and assembled into its timeline, people and TODO candidates.
 Nothing is stored and nothing is sent.
 """
 
@@ -21,6 +23,7 @@ import click
 
 from hub.app import adapter_options, build_sources
 from hub.cli.common import config_option, load_all_or_exit
+from hub.cli.document_preview import human_lines, preview
 from hub.config import Settings, secret_values
 from hub.intake.ingest import FactGatherer, Sources
 from hub.intake.merge import merge
@@ -58,9 +61,11 @@ async def _plans(
     events: list[tuple[str, Path]],
     now: datetime,
     enrich: bool,
-) -> list[Plan]:
+) -> tuple[list[Plan], dict[str, dict[str, Any]]]:
+    """The plans, and (with `enrich`) each document's preview by incident id."""
     async with AsyncExitStack() as stack:
         sources = Sources()
+        session: aiohttp.ClientSession | None = None
         if enrich:
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
@@ -70,7 +75,14 @@ async def _plans(
             facts = await gatherer.gather(source, path.read_bytes())
             for update in facts.updates:
                 records[update.incident_id] = merge(records.get(update.incident_id), update).record
-    return [evaluate(r.incident, None, policies, now) for _, r in sorted(records.items())]
+        incidents = [r.incident for _, r in sorted(records.items())]
+        plans = [evaluate(incident, None, policies, now) for incident in incidents]
+        documents: dict[str, dict[str, Any]] = {}
+        if session is not None:
+            documents = await preview(
+                settings, policies, incidents, plans, session=session, stack=stack
+            )
+    return plans, documents
 
 
 def _human(plan: Plan) -> list[str]:
@@ -103,7 +115,12 @@ def _human(plan: Plan) -> list[str]:
 @config_option
 @click.option("--now", "now_text", required=True, help="Evaluate at this ISO 8601 time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plans as JSON.")
-@click.option("--enrich", is_flag=True, help="Read the configured vendor APIs (read only).")
+@click.option(
+    "--enrich",
+    is_flag=True,
+    help="Read the configured vendor APIs (read only); preview the post-mortem document's "
+    "timeline, people and TODO candidates.",
+)
 @click.argument("events", nargs=-1, required=True)
 def simulate(
     config_path: Path, now_text: str, as_json: bool, enrich: bool, events: tuple[str, ...]
@@ -114,13 +131,13 @@ def simulate(
     settings, policies = load_all_or_exit(config_path)
     # Diagnostics go to stderr so that `--json` output stays machine-readable.
     configure_logging(level="warning", fmt="console", secrets=secret_values(settings))
-    plans = asyncio.run(_plans(settings, policies, parsed, now, enrich))
+    plans, documents = asyncio.run(_plans(settings, policies, parsed, now, enrich))
     if as_json:
-        document: dict[str, Any] = {
+        output: dict[str, Any] = {
             "now": now.isoformat(),
-            "incidents": [plan_to_json(plan) for plan in plans],
+            "incidents": [_with_document(plan_to_json(plan), documents) for plan in plans],
         }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(output, indent=2))
         return
     if not plans:
         click.echo("no incident in these deliveries", err=True)
@@ -128,3 +145,12 @@ def simulate(
     click.echo(f"Plan at {now.isoformat()}:")
     for plan in plans:
         click.echo("\n".join(_human(plan)))
+        if plan.incident_id in documents:
+            click.echo("\n".join(human_lines(documents[plan.incident_id])))
+
+
+def _with_document(plan: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`--enrich`: the document's preview beside the plan (absent otherwise)."""
+    if plan["id"] in documents:
+        plan["postmortem"]["document"] = documents[plan["id"]]
+    return plan

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
+from connectors.email.config import EmailConfig
+from connectors.github.config import GitHubConfig
+from connectors.google_docs.config import GoogleDocsConfig
 from hub.config.types import (
     FieldProblem,
     FrozenModel,
@@ -150,3 +153,14 @@ class ConnectorsSettings(SectionsModel):
     google_calendar: GoogleCalendarConnector | None = None
     jira: JiraConnector | None = None
     statuspage: StatuspageConnector | None = None
+    # The post-mortem document and its results email (issue 14). Each section is the
+    # connector's own settings model: what `pmhub check` accepts is what runs.
+    google_docs: GoogleDocsConfig | None = Field(
+        default=None, description="Post-mortems as Google Docs in a shared-drive folder."
+    )
+    github: GitHubConfig | None = Field(
+        default=None, description="Post-mortems as Markdown files proposed in pull requests."
+    )
+    email: EmailConfig | None = Field(
+        default=None, description="SMTP, for the results email to the stakeholders."
+    )

@@ -6,6 +6,7 @@ was done twice: the demo is also a smoke test of the whole daemon.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,9 @@ from hub.demo.world import ALICE, BOB, INCIDENTS_CHANNEL, SEARCH_CHANNEL, World
 Json = dict[str, Any]
 # What the story leads to: two follow-ups filed for the SEV-1 and one for the SEV-2,
 # one meeting each, and PagerDuty notes when the owner and meeting are known and at close.
-SEV1_FILED, ALL_FILED, MEETINGS, MIN_NOTES = 2, 3, 2, 2
+# The third SEV-1 follow-up is the TODO found in the channel, added through its form.
+SEV1_FILED, ALL_FILED, MEETINGS, MIN_NOTES = 3, 4, 2, 2
+GOOGLE_DOC = "application/vnd.google-apps.document"
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Expectations:
         self.meeting(ref, pm, deadline, "3 calendar days")
         keys = [f for f in pm.get("follow_ups", []) if f.get("tracker_key")]
         self.expect(f"{ref}: the P0 and P1 follow-ups filed in Jira", len(keys) == SEV1_FILED)
+        self.document(ref, pm, world)
         labels_ok = all(
             {"postmortem", "sev-1"} <= set(world.jira.issue(f["tracker_key"])["fields"]["labels"])
             for f in keys
@@ -85,11 +89,42 @@ class Expectations:
             f"{ref}: announced in the incident's channel",
             _mentions(world, SEARCH_CHANNEL, ref) + _mentions(world, INCIDENTS_CHANNEL, ref) >= 1,
         )
-        self.meeting(ref, pm, deadline, "5 business days")
+        self.meeting(ref, pm, deadline, "2 business days, PostHog")
         filed = [f for f in pm.get("follow_ups", []) if f.get("tracker_key")]
         self.expect(f"{ref}: incident.io's follow-up filed in Jira", len(filed) == 1)
         self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
         self.expect(f"{ref}: outcome shared", _outcome_shared(world, ref))
+        pulls = world.github.pulls
+        self.expect(
+            f"{ref}: its analysis proposed as one pull request (PostHog's process)",
+            len(pulls) == 1 and pm.get("document_url") == pulls[0]["html_url"],
+        )
+
+    def document(self, ref: str, pm: Json, world: World) -> None:
+        """One Google Doc, pre-filled from PagerDuty and the channel; linked; emailed."""
+        docs = [
+            f
+            for f in world.docs.files.values()
+            if f["mimeType"] == GOOGLE_DOC and not f.get("trashed")
+        ]
+        self.expect(f"{ref}: one Google Doc in the shared folder", len(docs) == 1)
+        text = world.docs.document_text(docs[0]["id"]) if docs else ""
+        self.expect(
+            f"{ref}: its timeline holds PagerDuty's entries and the channel's key moments",
+            "Trigger" in text and "Root cause: the checkout config push" in text,
+        )
+        self.expect(
+            f"{ref}: the Incident Commander and the Scribe named",
+            "Incident Commander: Alice Chen" in text and "Scribe: Bob Okafor" in text,
+        )
+        link = docs[0]["webViewLink"] if docs else "-"
+        dm = world.slack.dms.get(ALICE.slack_id)
+        linked = any(link in json.dumps(m.get("blocks")) for m in world.slack.posts(dm or ""))
+        self.expect(f"{ref}: the document's link in the owner's DM", bool(dm) and linked)
+        added = [c for c in pm.get("candidates", []) if c.get("follow_up_id")]
+        self.expect(f"{ref}: the TODO from the channel added as a follow-up", len(added) == 1)
+        ids = {mail.message_id for mail in world.smtp.received}
+        self.expect(f"{ref}: the results emailed once", len(ids) == 1)
 
     def meeting(self, ref: str, pm: Json, deadline: datetime | None, rule: str) -> None:
         meeting = pm.get("meeting") or {}
@@ -105,7 +140,7 @@ class Expectations:
         twice = [key for key, count in keys.items() if count > 1 and key != "None"]
         self.expect("no Slack message posted twice", not twice)
         self.expect("two meetings on the calendar", len(world.calendar.stored()) == MEETINGS)
-        self.expect("three Jira issues in all", len(world.jira.issues) == ALL_FILED)
+        self.expect("four Jira issues in all", len(world.jira.issues) == ALL_FILED)
 
 
 def _owner_email(pm: Json) -> str | None:

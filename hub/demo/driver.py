@@ -125,6 +125,38 @@ class Driver:
         )
         return await self._reply(hook)
 
+    async def press_on_dm(self, user_id: str, marker: str, action_id: str) -> str:
+        """`user_id` presses a button on the DM pmhub posted under an effect key holding
+        `marker`; pmhub opens a form (a modal): its view id, once it is open."""
+        slack = self.world.slack
+        found: list[Json] = []
+
+        async def posted() -> bool:
+            channel = slack.dms.get(user_id)
+            found[:] = [m for m in (slack.posts(channel) if channel else []) if marker in _key(m)]
+            return bool(found)
+
+        await self.until(posted, f"pmhub's message {marker!r} to {user_id}")
+        # The press as Slack sends it, with a trigger the Slack fake issued (views.open
+        # honours it for 3 seconds).
+        press = slack.press_button(
+            self.world.urls["slack"], user_id, slack.dms[user_id], found[-1]["ts"], action_id
+        )
+        before = set(slack.modals.views)
+        await self.deliver("slack/interactions", urlencode({"payload": json.dumps(press)}).encode())
+
+        async def opened() -> bool:
+            return bool(set(slack.modals.views) - before)
+
+        await self.until(opened, f"the form {action_id!r} opens")
+        return next(iter(set(slack.modals.views) - before))
+
+    async def submit_form(self, view_id: str, user_id: str, inputs: Json) -> None:
+        submitted = self.world.slack.submit_view(view_id, user_id, inputs)
+        await self.deliver(
+            "slack/interactions", urlencode({"payload": json.dumps(submitted)}).encode()
+        )
+
     async def _reply(self, hook: str) -> str:
         hook_id = hook.split("/commands/", 1)[1]
         replies = self.world.slack.replies
@@ -189,6 +221,12 @@ class Driver:
                     await asyncio.sleep(0.1)
         except TimeoutError:
             raise DemoError(f"gave up after {seconds:.0f} s waiting for {what}") from None
+
+
+def _key(message: Json) -> str:
+    """The effect key pmhub stamped on a message (Slack message metadata)."""
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    return str(payload.get("effect_key") or "")
 
 
 def pagerduty_event(event_type: str, incident: Json, occurred_at: datetime) -> Json:

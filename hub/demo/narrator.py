@@ -20,6 +20,7 @@ from connectors.google_calendar.connector import PMHUB_KEY_PROPERTY as KEY_PROPE
 from hub.demo.world import CALENDAR_NAME, World
 
 Json = dict[str, Any]
+GOOGLE_DOC = "application/vnd.google-apps.document"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -53,6 +54,8 @@ class Narrator:
         self._jira()
         self._statuspage()
         self._pagerduty()
+        self._documents()
+        self._mail()
 
     def _emit(self, identity: str, version: str, line: str) -> None:
         if self._seen.get(identity) == version:
@@ -142,6 +145,36 @@ class Narrator:
                     "",
                     f"PagerDuty note on PD-{number}: {_short(_untagged(note), 90)}",
                 )
+
+    def _documents(self) -> None:
+        """The post-mortem documents: Google Docs in the shared folder, pull requests."""
+        docs = self.world.docs
+        for file in list(docs.files.values()):
+            if file["mimeType"] != GOOGLE_DOC or file.get("trashed"):
+                continue
+            self._emit(
+                f"docs:{file['id']}",
+                "",
+                f"Google Doc '{file['name']}' in the shared folder: {file['webViewLink']}",
+            )
+        github = self.world.github
+        for pull in list(github.pulls):
+            self._emit(
+                f"github:{pull['number']}",
+                "",
+                f"GitHub pull request #{pull['number']} '{pull['title']}' on "
+                f"{github.owner}/{github.repo}: {pull['html_url']}",
+            )
+
+    def _mail(self) -> None:
+        for number, mail in enumerate(list(self.world.smtp.received)):
+            message = mail.message
+            self._emit(
+                f"mail:{number}",
+                "",
+                f"Email '{message['Subject']}' to {', '.join(mail.rcpt_tos)}"
+                f"{' over TLS' if mail.over_tls else ''}",
+            )
 
 
 def _untagged(note: Json) -> str:

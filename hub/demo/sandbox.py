@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import click
 from aiohttp import web
 
 from hub.app import create_app
@@ -33,37 +31,6 @@ from hub.demo.world import World, start_world
 from hub.logging import configure_logging
 from hub.policy import PolicyError, load_policies
 from hub.runtime import utc_now
-
-DEFAULT_POLICY = Path("config/policies/pagerduty-process.yaml")
-
-
-@click.command()
-@click.option("--once", is_flag=True, help="Stop after the story; exit 1 if an effect is missing.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Where the daemon listens.")
-@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("var/demo"),
-    show_default=True,
-    help="Store, configuration and CA of this run (replaced at each start).",
-)
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_POLICY,
-    show_default=True,
-    help="The policy file the daemon enforces.",
-)
-def demo(once: bool, host: str, port: int, data_dir: Path, policy_path: Path) -> None:
-    """Run the sandbox: the whole process on local fakes, no credentials needed."""
-    options = SandboxOptions(data_dir, policy_path.resolve(), host=host, port=port)
-    try:
-        code = asyncio.run(run_demo(options, click.echo, once=once))
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from hub.demo.world import (
     CAROL,
     ESCALATION_POLICY,
     SEARCH_CHANNEL,
+    WAR_ROOM,
+    Character,
     World,
 )
 
@@ -105,10 +107,12 @@ class Story:
                 acknowledgers=[(alice[1], z(acked))] if status != "triggered" else [],
             )
             if status != "triggered":
-                incident["incidents_responders"] = [_responder(BOB.pagerduty_id, BOB.name, acked)]
+                # Alice asked Bob, in PagerDuty, to join as the Scribe; he did.
+                incident["incidents_responders"] = [_responder(BOB, ALICE, acked)]
             return incident
 
         self.say(f"▶ PagerDuty: PD-{PD_NUMBER} 'Checkout API 5xx' (P1), triggered by Carol Diaz")
+        self.war_room(created, acked, resolved)
         incident = seed("triggered", created)
         pd.add_log_entry(PD_INCIDENT, "trigger_log_entry", created_at=z(created), agent=carol)
         await self.driver.pagerduty("incident.triggered", incident, created)
@@ -122,6 +126,48 @@ class Story:
         await self.driver.pagerduty("incident.resolved", incident, resolved)
         await self.driver.until_postmortem(
             PD_ID, lambda pm: pm["meeting"] is not None, "the SEV-1's meeting to be booked"
+        )
+
+    def war_room(self, created: datetime, acked: datetime, resolved: datetime) -> None:
+        """#major-incidents during PD-1042: what the document's timeline and TODOs come from."""
+        slack = self.world.slack
+        self.say(
+            "▶ Slack #major-incidents: Alice and Bob work the incident (pins, a TODO, the call)"
+        )
+        slack.join(WAR_ROOM, ALICE.slack_id, at=minutes(created, 2))
+        slack.add_message(
+            WAR_ROOM, "I'm the IC for this one", user=ALICE.slack_id, at=minutes(created, 3)
+        )
+        slack.join(WAR_ROOM, BOB.slack_id, at=minutes(acked, 2))
+        slack.join(WAR_ROOM, CAROL.slack_id, at=minutes(acked, 3))  # watches, never acts
+        slack.add_message(
+            WAR_ROOM, "5xx on every card payment, looking", user=BOB.slack_id, at=minutes(acked, 5)
+        )
+        slack.add_message(
+            WAR_ROOM,
+            "Root cause: the checkout config push at 08:50",
+            user=BOB.slack_id,
+            reactions={"pushpin": [ALICE.slack_id]},
+            at=minutes(acked, 20),
+        )
+        rollback = slack.add_message(
+            WAR_ROOM,
+            "Rolled the config back; errors dropping",
+            user=ALICE.slack_id,
+            at=minutes(acked, 30),
+        )
+        slack.pin(WAR_ROOM, rollback["ts"], by=ALICE.slack_id)
+        slack.add_message(
+            WAR_ROOM,
+            "TODO: alert on checkout config drift",
+            user=BOB.slack_id,
+            at=minutes(acked, 35),
+        )
+        slack.add_message(
+            WAR_ROOM,
+            "Call recording: <https://acme.zoom.us/rec/share/PD1042checkout|Zoom>",
+            user=ALICE.slack_id,
+            at=minutes(resolved, -1),
         )
 
     # -- the SEV-2, from incident.io (out of order, and one delivery twice) ----------------
@@ -153,6 +199,19 @@ class Story:
             incident_timestamp_values=[_stamp("Resolved at", resolved)],
         )
         updated_event = _incidentio_event("public_incident.incident_updated_v2", incident)
+        slack = self.world.slack
+        slack.add_message(
+            SEARCH_CHANNEL,
+            "Search is ~20 minutes behind; the index rebuild looks stuck",
+            user=BOB.slack_id,
+            at=minutes(created, 25),
+        )
+        slack.add_message(
+            SEARCH_CHANNEL,
+            "Restarted the rebuild on a fresh node",
+            user=BOB.slack_id,
+            at=minutes(created, 900),
+        )
         self.say(
             f"▶ incident.io: {IO_REFERENCE} 'Search results delayed' (Major), led by Bob Okafor;"
             " the 'resolved' update arrives before 'created', and 'created' twice"
@@ -202,11 +261,51 @@ class Story:
             {"body": EXTERNAL_MESSAGE.format(day=day), "full_outage": False},
         )
         self.expect(status == HTTP_OK, f"the external message was refused: {body}")
+        await self.todo_from_the_channel()
         await self.incidentio_follow_up()
-        for user, incident_ref in ((ALICE, ref), (BOB, IO_REFERENCE)):
-            self.say(f"▶ Slack: {user.name.split()[0]} types /postmortem review {incident_ref}")
-            self.answer(await d.slash(user.slack_id, f"review {incident_ref}"))
-        await d.until_postmortem(PD_ID, _filed(2), "the SEV-1's follow-ups to reach Jira")
+        await self.review_the_google_doc()
+        await self.review_the_pull_request()
+        await d.until_postmortem(PD_ID, _filed(3), "the SEV-1's follow-ups to reach Jira")
+
+    async def todo_from_the_channel(self) -> None:
+        """The TODO pmhub found in #major-incidents, offered in Alice's DM: she adds it."""
+        d = self.driver
+        self.say("▶ Slack: Alice presses Add as follow-up on the TODO found in #major-incidents")
+        view = await d.press_on_dm(ALICE.slack_id, ":todos:offer:", "pm_add_todo")
+        self.say("▶ Slack: in the form, she keeps its words and picks P1")
+        priority = {"text": {"type": "plain_text", "text": "P1"}, "value": "P1"}
+        await d.submit_form(
+            view,
+            ALICE.slack_id,
+            {"summary": "Alert on checkout config drift", "priority": priority},
+        )
+
+    async def review_the_google_doc(self) -> None:
+        """In Review reads the document back: first refused, naming what is missing."""
+        d, ref = self.driver, f"PD-{PD_NUMBER}"
+        self.say(f"▶ Slack: Alice types /postmortem review {ref}")
+        self.answer(await d.slash(ALICE.slack_id, f"review {ref}"))
+        pm = await d.until_postmortem(PD_ID, lambda pm: bool(pm.get("document")), "the document")
+        file_id = pm["document"]["id"]
+        self.say("▶ Google Docs: Alice writes the Summary, the Root cause and the Key learnings")
+        docs = self.world.docs
+        for heading, words in SEV1_WRITING.items():
+            docs.edit_as(ALICE.email, file_id, heading, words)
+        self.say(f"▶ Slack: Alice types /postmortem review {ref} again")
+        self.answer(await d.slash(ALICE.slack_id, f"review {ref}"))
+
+    async def review_the_pull_request(self) -> None:
+        d = self.driver
+        self.say(f"▶ Slack: Bob types /postmortem review {IO_REFERENCE}")
+        self.answer(await d.slash(BOB.slack_id, f"review {IO_REFERENCE}"))
+        pm = await d.until_postmortem(IO_ID, lambda pm: bool(pm.get("document")), "the PR")
+        branch, _, path = str(pm["document"]["id"]).partition(":")
+        github = self.world.github
+        text = github.file(branch, path) or ""
+        self.say("▶ GitHub: Bob writes the Summary and the DERP in the pull request's file")
+        github.commit_as("bob", branch, path, _written(text, SEV2_WRITING))
+        self.say(f"▶ Slack: Bob types /postmortem review {IO_REFERENCE} again")
+        self.answer(await d.slash(BOB.slack_id, f"review {IO_REFERENCE}"))
 
     async def incidentio_follow_up(self) -> None:
         self.say(f"▶ incident.io: Bob adds a follow-up to {IO_REFERENCE}")
@@ -243,6 +342,11 @@ class Story:
         d.clock.advance_to(held)
         self.say(f"▶ Slack: Alice types /postmortem reviewed {ref}")
         self.answer(await d.slash(ALICE.slack_id, f"reviewed {ref}"))
+
+        async def emailed() -> bool:
+            return bool(self.world.smtp.received)
+
+        await d.until(emailed, "the results email")
         await d.until_postmortem(PD_ID, _published, "the external message to reach the status page")
         key = self.filed_keys((await d.postmortem(PD_ID)) or {})[0]
         self.say(f"▶ Jira: Bob moves {key} to Done (a signed issue_updated webhook follows)")
@@ -280,6 +384,36 @@ class Story:
         return [str(f["tracker_key"]) for f in pm.get("follow_ups", []) if f.get("tracker_key")]
 
 
+SEV1_WRITING = {
+    "Summary": "A configuration push broke card payments at checkout for 45 minutes.",
+    "Root cause": "The push skipped the canary stage; a missing key failed every payment.",
+    "Key learnings": "Config pushes need the same canary as code.",
+}
+SEV2_WRITING = {
+    "Summary": "Search results lagged by up to 20 minutes after an index rebuild stalled.",
+    "Detection": "A customer noticed before our alerts did.",
+    "Escalation": "Bob was paged 40 minutes in; fine once paged.",
+    "Remediation": "The rebuild was restarted on a fresh node.",
+    "Prevention": "Alert when a rebuild makes no progress for 10 minutes.",
+}
+
+
+def minutes(moment: datetime, count: int) -> float:
+    """`count` minutes after `moment`, as a Unix time (a Slack message's)."""
+    return (moment + timedelta(minutes=count)).timestamp()
+
+
+def _written(text: str, sections: dict[str, str]) -> str:
+    """The Markdown with words under each named heading (as a person types them)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        lines.append(line)
+        heading = line.lstrip("#").strip()
+        if line.startswith("#") and heading in sections:
+            lines += ["", sections[heading]]
+    return "\n".join(lines) + "\n"
+
+
 def _filed(count: int) -> Callable[[Json], bool]:
     return lambda pm: len(Story.filed_keys(pm)) >= count
 
@@ -302,11 +436,19 @@ def _done_status() -> Json:
     return {"name": "Done", "id": "10002", "statusCategory": {"key": "done", "name": "Done"}}
 
 
-def _responder(user_id: str, name: str, at: datetime) -> Json:
+def _responder(who: Character, asked_by: Character, at: datetime) -> Json:
+    """A responder request in PagerDuty's shape (IncidentsRespondersReference), answered."""
     return {
         "state": "joined",
-        "updated_at": z(at),
-        "user": {"id": user_id, "type": "user_reference", "summary": name},
+        "updated_at": z(at + timedelta(minutes=3)),
+        "user": {"id": who.pagerduty_id, "type": "user_reference", "summary": who.name},
+        "requester": {
+            "id": asked_by.pagerduty_id,
+            "type": "user_reference",
+            "summary": asked_by.name,
+        },
+        "requested_at": z(at + timedelta(minutes=1)),
+        "message": "Please join as Scribe",
     }
 
 

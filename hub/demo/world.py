@@ -4,7 +4,14 @@
 daemon against these fakes. The fakes are the ones the connector tests use, so
 what the demo shows is what the tests check: the vendors' documented contracts,
 not a mock. PagerDuty's client refuses plain http, so its fake is served over TLS
-with a throwaway certificate authority made by `trustme` for this run only.
+with a throwaway certificate authority made by `trustme` for this run only; so are the
+Google Docs fake (Google's client sends uploads to https) and the SMTP server's
+STARTTLS (aiosmtpd, in-process), which is where the results email arrives.
+
+The policies: the one the demo was given (PagerDuty's process by default) reads the
+channel major incidents are worked in; incident.io's incident follows PostHog's shipped
+process (its analysis proposed as a pull request on the GitHub fake), restricted here to
+incident.io's incidents so that the two processes can run side by side.
 """
 
 from __future__ import annotations
@@ -21,10 +28,14 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import trustme
+import yaml
 from aiohttp import web
 
 from connectors.common.fakeserver import start_fake
+from connectors.email.fake import FakeSmtp
+from connectors.github.fake import FakeGitHub
 from connectors.google_calendar.fake import FakeGoogleCalendar
+from connectors.google_docs.fake import FakeGoogleDocs
 from connectors.incidentio.fake import FakeIncidentIo
 from connectors.jira.fake import FakeJira
 from connectors.pagerduty.fake import FakePagerDuty
@@ -85,10 +96,16 @@ DIRECTORY = (
     "product@example.com",
     "support-lead@example.com",
     "eng-learning@example.com",
+    "engineering@posthog.com",
+    "tim@posthog.com",
 )
 
 INCIDENTS_CHANNEL = "C0INCIDNTS"
 SEARCH_CHANNEL = "C0INC45SRC"  # incident.io made a channel for its incident
+WAR_ROOM = "C0MAJORINC"  # where PagerDuty's major incidents are worked
+DOCS_FOLDER = "0ADemoPostmortems"
+SMTP_USER, SMTP_PASSWORD = "pmhub", "demo-smtp-password"
+POSTHOG_POLICY = Path(__file__).parents[2] / "config" / "policies" / "posthog-process.yaml"
 ESCALATION_POLICY = "PUS0KTE"
 JIRA_PROJECT = "PM"
 STATUSPAGE_PAGE = "gytm4qzbx9t6"
@@ -131,6 +148,9 @@ class World:
     calendar: FakeGoogleCalendar
     jira: FakeJira
     statuspage: FakeStatuspage
+    docs: FakeGoogleDocs
+    github: FakeGitHub
+    smtp: FakeSmtp
     urls: dict[str, str]
     ca_pem: Path
     secrets: Secrets
@@ -138,7 +158,8 @@ class World:
     def config_text(self, store_url: str, options: SandboxSettings) -> str:
         """The daemon's configuration for this world: every source and connector on."""
         s, u = self.secrets, self.urls
-        host, port, policies = options.host, options.port, options.policy_path
+        host, port = options.host, options.port
+        policies = ", ".join(f'"{path}"' for path in self.policy_files(options.policy_path))
         timeout = options.vendor_timeout_seconds
         return textwrap.dedent(
             f"""\
@@ -191,9 +212,44 @@ class World:
                 base_url: {u["statuspage"]}/v1/
                 mode: incident
                 timeout_seconds: {timeout}
-            policies: ["{policies}"]
+              google_docs:
+                folder_id: {DOCS_FOLDER}
+                root_url: {u["docs"]}/
+                docs_root_url: {u["docs"]}/
+                ca_bundle: {self.ca_pem}
+                timeout_seconds: {timeout}
+              github:
+                repository: {self.github.owner}/{self.github.repo}
+                path: analyses
+                token: {self.github.token}
+                base_url: {u["github"]}
+                timeout_seconds: {timeout}
+              email:
+                host: 127.0.0.1
+                port: {self.smtp.port}
+                from_address: "pmhub <pmhub@example.com>"
+                username: {SMTP_USER}
+                password: {SMTP_PASSWORD}
+                ca_bundle: {self.ca_pem}
+                timeout_seconds: {timeout}
+            policies: [{policies}]
             """
         )
+
+    def policy_files(self, policy: Path) -> list[Path]:
+        """PostHog's process for incident.io's incidents, then the given policy (which
+        reads the channel major incidents are worked in, when it leaves that open)."""
+        directory = self.ca_pem.parent
+        posthog = yaml.safe_load(POSTHOG_POLICY.read_text())
+        for rule in posthog["rules"]:
+            rule["when"] = {**(rule.get("when") or {}), "source": "incidentio"}
+        posthog_file = directory / "posthog-for-incidentio.yaml"
+        header = "# Written by `pmhub demo`: the shipped PostHog process, for incident.io only.\n"
+        posthog_file.write_text(header + yaml.safe_dump(posthog, sort_keys=False))
+        given = directory / f"given-{policy.name}"
+        text = policy.read_text().replace("  # channel: C0123456789\n", f"  channel: {WAR_ROOM}\n")
+        given.write_text(text)
+        return [posthog_file, given]
 
 
 def _seed_people(world: World) -> None:
@@ -207,6 +263,8 @@ def _seed_people(world: World) -> None:
     pd.add_oncall(ESCALATION_POLICY, ALICE.pagerduty_id, level=1, schedule=("PI7DH84", "Primary"))
     slack.add_channel(INCIDENTS_CHANNEL, "incidents")
     slack.add_channel(SEARCH_CHANNEL, "inc-45-search-results-delayed")
+    slack.add_channel(WAR_ROOM, "major-incidents")
+    world.docs.add_folder(DOCS_FOLDER, "Post-mortems")
     jira.add_project(JIRA_PROJECT, "Post-mortem follow-ups")
     world.statuspage.add_component("Checkout API", id_="8kbf7d35c070")
 
@@ -235,6 +293,9 @@ async def start_world(stack: AsyncExitStack, directory: Path, now: datetime) -> 
         calendar=FakeGoogleCalendar(calendar_id="postmortems@group.calendar.google.com"),
         jira=FakeJira(),
         statuspage=FakeStatuspage(page_id=STATUSPAGE_PAGE, min_interval=0.2),
+        docs=FakeGoogleDocs(),
+        github=FakeGitHub(),
+        smtp=FakeSmtp(server_tls=server_tls, users={SMTP_USER: SMTP_PASSWORD}),
         urls={},
         ca_pem=ca_pem,
         secrets=Secrets.fresh(),
@@ -248,9 +309,13 @@ async def start_world(stack: AsyncExitStack, directory: Path, now: datetime) -> 
         "calendar": (world.calendar.make_app(), None),
         "jira": (world.jira.make_app(), None),
         "statuspage": (world.statuspage.make_app(), None),
+        "docs": (world.docs.make_app(), server_tls),
+        "github": (world.github.make_app(), None),
     }
     for name, (app, tls) in apps.items():
         runner, url = await start_fake(app, ssl_context=tls)
         stack.push_async_callback(runner.cleanup)
         world.urls[name] = url
+    await world.smtp.start()
+    stack.push_async_callback(world.smtp.stop)
     return world

@@ -9,6 +9,7 @@ never raises on user input.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 from pydantic import ValidationError
 
@@ -20,6 +21,13 @@ HANDOFF_FORM = "pm_handoff"  # the form's callback id
 HANDOFF_OWNER_BLOCK, HANDOFF_OWNER_ACTION = "pm_handoff_owner", "new_owner"
 HANDOFF_REASON_BLOCK, HANDOFF_REASON_ACTION = "pm_handoff_reason", "reason"
 HANDOFF_REASON_MAX = 500
+# The "Add as follow-up" form (issue 14): a TODO found in the incident's history, offered
+# to the owner with a button; the form asks its priority (and lets the words be fixed).
+TODO_BUTTON = "pm_add_todo"  # the button's action id; its value is "<incident id>|<todo id>"
+TODO_FORM = "pm_todo"  # the form's callback id
+TODO_SUMMARY_BLOCK, TODO_SUMMARY_ACTION = "pm_todo_summary", "summary"
+TODO_PRIORITY_BLOCK, TODO_PRIORITY_ACTION = "pm_todo_priority", "priority"
+TODO_SUMMARY_MAX = 300
 
 
 class CommandVerb(StrEnum):
@@ -43,6 +51,7 @@ class CommandVerb(StrEnum):
     NOT_NEEDED = "not_needed"  # … or close it as not needed
     SECOND_REVIEW = "second_review"  # reopened after the meeting: review again
     REVIEW_STANDS = "review_stands"  # … or the review stands
+    ADD_TODO = "add_todo"  # opens the "Add as follow-up" form; submitting it is a `followup`
     INVALID = "invalid"
 
 
@@ -61,6 +70,7 @@ class Command(Frozen):
     override_reason: str | None = None
     message: str | None = None  # for `invalid`: what was wrong, plus usage
     raw_text: str = ""
+    candidate_id: str | None = None  # a TODO found in the history (`add_todo`, `followup`)
 
 
 class HandoffContext(Frozen):
@@ -79,7 +89,7 @@ class HandoffContext(Frozen):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def decode(cls, raw: str | None) -> HandoffContext | None:
+    def decode(cls, raw: str | None) -> Self | None:
         """The context written by `encode`; None for anything else (never raises)."""
         if not raw:
             return None
@@ -87,3 +97,9 @@ class HandoffContext(Frozen):
             return cls.model_validate_json(raw)
         except ValidationError:
             return None
+
+
+class FollowUpFormContext(HandoffContext):
+    """What the "Add as follow-up" form carries: the hand-off form's, and which TODO."""
+
+    candidate_id: str

@@ -74,6 +74,11 @@ class IntentKind(StrEnum):
     FOLLOW_VENDOR_STATUS = "follow_vendor_status"
     REPORT_CLOSE_BLOCKED = "report_close_blocked"
     WRITE_VENDOR_STATUS = "write_vendor_status"
+    # The post-mortem document (issue 14).
+    CREATE_DOCUMENT = "create_document"
+    UPDATE_DOCUMENT_DRAFT = "update_document_draft"
+    OFFER_FOLLOW_UPS = "offer_follow_ups"
+    EMAIL_RESULTS = "email_results"
 
 
 def _identities(person: Person) -> dict[str, str]:
@@ -133,6 +138,9 @@ class NotifyOwner(Payload):
     deadline: Moment | None
     meeting: MeetingFacts | None
     accepted_at: Moment | None
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class NotifyFormerOwner(Payload):
@@ -149,6 +157,9 @@ class AnnounceOwner(Payload):
     previous_owner: PersonRef | None
     deadline: Moment | None
     meeting: MeetingFacts | None
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class AskOptional(Payload):
@@ -197,6 +208,9 @@ class UpdateMeeting(Payload):
     owner: PersonRef | None
     commander: PersonRef | None
     reopened: bool
+    document_url: str | None = Field(default=None, description="pmhub's document, once made")
+
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
 
 class CheckMeeting(Payload):
@@ -461,6 +475,67 @@ class WriteVendorStatus(Payload):
     status: str = Field(description="the tool's name for it: 'in_review' or 'completed'")
 
 
+# -- the post-mortem document (issue 14) -----------------------------------------------
+
+
+class CreateDocument(Payload):
+    """Write the document once. Where and from which template; what goes in it (the
+    timeline, the people) is read from the incident's history when the job runs."""
+
+    kind: Literal[IntentKind.CREATE_DOCUMENT] = IntentKind.CREATE_DOCUMENT
+    tool: str = Field(description="'google_docs' or 'github'")
+    template: str
+    location: str | None = Field(description="a folder id or owner/repository; None: default")
+    title: str
+    slug: str = Field(description="a file name where one is needed: '2026-11-24-pd-1042-…'")
+
+
+class DraftFollowUp(Frozen):
+    """One follow-up as pmhub's draft section lists it."""
+
+    id: str
+    summary: str
+    priority: str
+    state: str
+    tracker_key: str | None
+
+
+class UpdateDocumentDraft(Payload):
+    """pmhub's own section of the document: re-written when what it shows changes, and
+    only while nobody has edited it."""
+
+    kind: Literal[IntentKind.UPDATE_DOCUMENT_DRAFT] = IntentKind.UPDATE_DOCUMENT_DRAFT
+    document_id: str
+    status: str
+    owner: PersonRef | None
+    meeting_start: Moment | None
+    follow_ups: tuple[DraftFollowUp, ...]
+    candidates: tuple[str, ...] = Field(description="ids of TODOs not added as follow-ups")
+
+
+class CandidateOffer(Frozen):
+    id: str
+    follow_up_id: str | None = Field(description="the follow-up it was added as")
+
+
+class OfferFollowUps(Payload):
+    """The owner's DM offering the TODOs found in the history, one button each."""
+
+    kind: Literal[IntentKind.OFFER_FOLLOW_UPS] = IntentKind.OFFER_FOLLOW_UPS
+    recipient: PersonRef
+    candidates: tuple[CandidateOffer, ...]
+    document_url: str | None
+
+
+class EmailResults(Payload):
+    """Seed 004: the results and key learnings, emailed to the stakeholders, once."""
+
+    kind: Literal[IntentKind.EMAIL_RESULTS] = IntentKind.EMAIL_RESULTS
+    recipients: tuple[str, ...]
+    moment: Literal["reviewed", "closed"]
+    document_url: str | None
+
+
 def _owner_dm_shape(value: Any) -> str:
     """Which NOTIFY_OWNER shape: a former owner's DM is the one naming whom it went to."""
     if isinstance(value, dict):
@@ -504,7 +579,11 @@ IntentPayload = Annotated[
     | ReportUnassignedFollowUp
     | FollowVendorStatus
     | ReportCloseBlocked
-    | WriteVendorStatus,
+    | WriteVendorStatus
+    | CreateDocument
+    | UpdateDocumentDraft
+    | OfferFollowUps
+    | EmailResults,
     Field(discriminator="kind"),
 ]
 

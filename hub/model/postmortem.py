@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from hub.model.document import CandidateFollowUp, DocumentRecord, ResultsEmail
 from hub.model.incident import Frozen, Person
 from hub.model.vendor_status import VendorStatus
 
@@ -246,6 +247,17 @@ class PostMortem(Frozen):
     past_meetings: tuple[Meeting, ...] = Field(
         default=(), description="meetings held before a second review was asked for"
     )
+    # The post-mortem document pmhub writes (issue 14).
+    document: DocumentRecord | None = Field(
+        default=None, description="the document pmhub created; its url is `document_url` too"
+    )
+    candidates: tuple[CandidateFollowUp, ...] = Field(
+        default=(), description="TODOs found in the incident's history, offered to the owner"
+    )
+    results_email: ResultsEmail | None = None
+
+    def candidate(self, candidate_id: str) -> CandidateFollowUp | None:
+        return next((c for c in self.candidates if c.id == candidate_id), None)
 
     @property
     def designation(self) -> OwnerDesignation | None:

@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from hub.model.incident import Severity
 from hub.policy.calendar import WorkCalendar
 from hub.policy.directory import known_roles
+from hub.policy.document_checks import load_document_templates
 from hub.policy.durations import Elapsed
 from hub.policy.errors import Problem
 from hub.policy.policyset import SEVERITY_TABLES, Policy, severity_tables
@@ -62,9 +63,20 @@ def build_policy(
         seen.setdefault(rule.name, index)
         _check_rule(rule, loc, roles, report)
         labels[rule.name] = _labels(rule, loc, env, report)
+    documents = load_document_templates(spec, filename, report)
     if report.problems:
         return None, report.problems
-    return Policy(filename, spec, calendar, messages, labels, _positions(spec, doc)), []
+    policy = Policy(
+        filename,
+        spec,
+        calendar,
+        messages,
+        labels,
+        _positions(spec, doc),
+        documents=documents.bodies,
+        document_titles=documents.titles,
+    )
+    return policy, []
 
 
 def _positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tuple[int, int]]:
@@ -162,7 +174,12 @@ def _check_rule(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report) -> N
             _check_role(role, (*loc, "meeting", "invite_optional", index), roles, report)
         for role in meeting.invite_when:
             _check_role(role, (*loc, "meeting", "invite_when", role), roles, report, key=True)
-    if rule.review is not None and meeting is None:
+    if (
+        rule.review is not None
+        and meeting is None
+        and "share_before_meeting" in rule.review.model_fields_set
+        and rule.review.share_before_meeting is not None
+    ):
         report.add((*loc, "review"), "review.share_before_meeting needs a meeting section")
     _check_reminders(rule, loc, roles, report)
 

@@ -23,6 +23,7 @@ from hub.model.intent import (
 from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.model.vendor_status import VendorPostmortemStatus
 from hub.policy.context import Context
+from hub.policy.document_plan import document_url, plan_document, plan_results_email
 from hub.policy.external_message import external_message_required, plan_external_message
 from hub.policy.followups import plan_follow_ups
 from hub.policy.lifecycle_asks import plan_cancel_meeting, plan_no_owner, plan_second_review
@@ -77,6 +78,8 @@ def evaluate(
         owner=owner,
         meeting=meeting,
         external_message_required=external_message_required(ctx),
+        document_expected=rule.document is not None,
+        review_requires=tuple(rule.review.requires) if rule.review else (),
         intents=tuple(ctx.intents),
         problems=tuple(dict.fromkeys(ctx.problems)),
         notes=tuple(dict.fromkeys(ctx.notes)),
@@ -155,6 +158,8 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
     plan_follow_ups(ctx)
     plan_external_message(ctx)
     plan_writeback(ctx)
+    plan_document(ctx)
+    plan_results_email(ctx)
     plan_vendor_status(ctx, meeting)
     return meeting
 
@@ -166,6 +171,8 @@ def _closed(ctx: Context, *, show_meeting: bool = True) -> MeetingPlan | None:
     assert pm is not None  # noqa: S101 - checked by the caller
     ctx.notes.append(f"closed: {pm.not_needed_reason or 'no further actions'}")
     plan_writeback(ctx)
+    plan_document(ctx)
+    plan_results_email(ctx)
     plan_cancel_meeting(ctx)
     plan_no_owner(ctx)
     plan_vendor_status(ctx, None)
@@ -224,6 +231,7 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             deadline=deadline,
             meeting=scheduled,
             accepted_at=_accepted_at(ctx, owner.person),
+            document_url=document_url(ctx),
         ),
         message=ctx.message(
             "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline
@@ -238,6 +246,7 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             previous_owner=owner.previous,
             deadline=deadline,
             meeting=scheduled,
+            document_url=document_url(ctx),
         ),
     )
 

@@ -4,7 +4,9 @@ Every request, allowed or refused, yields a `LifecycleDecision` (who, what, why,
 which rule), so "why is this still in review?" always has an answer.
 
 Guards (seed 004):
-* In Review - someone owns it and the meeting is on the calendar.
+* In Review - someone owns it and the meeting is on the calendar; where pmhub wrote the
+  document and the rule lists `review.requires`, the document (read back just before)
+  has words in each of those sections, and the refusal names the empty ones.
 * Reviewed - the meeting has started (it is where the review happens).
 * Closed - follow-ups are filed, dropped, or declared none; an external message,
   where the rule requires one (by severity) or one was written, is published. From
@@ -12,14 +14,14 @@ Guards (seed 004):
   ("if no External Message, you can skip straight to this once the meeting is over").
 
 An override (with a reason) waives the *soft* guards - the meeting having
-started, follow-ups being filed, the external message being written or published -
-because people sometimes review asynchronously, file tickets elsewhere, or decide
-in the meeting that customers need no message after all (seed 004 makes the message
-part of the review, not a promise made before it). The override, its reason and the
-guards it waived are in the audit record. It never waives an owner or the meeting
-being scheduled: without them there was no review. Moving backwards (reopen, pull
-back from review) needs a reason. Optional post-mortems, and post-mortems that stopped
-being required, may close as "not needed" from any open status, with a reason.
+started, follow-ups being filed, the document's sections, the external message being
+written or published - because people sometimes review asynchronously, file tickets
+elsewhere, or decide in the meeting that customers need no message after all (seed 004
+makes the message part of the review, not a promise made before it). The override, its
+reason and the guards it waived are in the audit record. It never waives an owner or the
+meeting being scheduled: without them there was no review. Moving backwards (reopen,
+pull back from review) needs a reason. Optional post-mortems, and post-mortems that
+stopped being required, may close as "not needed" from any open status, with a reason.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.model.document import DocumentReview
 from hub.model.incident import Frozen, Person
 from hub.model.postmortem import FollowUpState, LifecycleDecision, PostMortem, PostMortemStatus
 from hub.policy.calendar import instant
@@ -95,8 +98,10 @@ def transition(
     reason: str | None = None,
     override: bool = False,
     plan: Plan | None = None,
+    document: DocumentReview | None = None,
 ) -> TransitionResult:
-    """Ask to move `postmortem` to `to`. `plan` (from `evaluate`) supplies the rule's view."""
+    """Ask to move `postmortem` to `to`. `plan` (from `evaluate`) supplies the rule's view;
+    `document` is pmhub's document as read back for the In Review guard."""
     request = _Request(postmortem, to, actor, now, plan, override)
     current, why = postmortem.status, (reason or "").strip()
     if override and not why:
@@ -106,6 +111,8 @@ def transition(
     if to not in FORWARD.get(current, set()):
         return request.refuse(f"cannot move from {current.label} to {to.label}")
     failed = _guards(postmortem, to, now, plan)
+    if to is S.IN_REVIEW:
+        failed += _document_guards(postmortem, plan, document)
     blocking = [g for g in failed if not (override and g.soft)]
     if blocking:
         return request.refuse("; ".join(g.message for g in blocking), blocking)
@@ -215,6 +222,27 @@ def _guards(pm: PostMortem, to: PostMortemStatus, now: datetime, plan: Plan | No
     if to is S.CLOSED:
         failed += _closing_guards(pm, plan)
     return failed
+
+
+def _document_guards(
+    pm: PostMortem, plan: Plan | None, document: DocumentReview | None
+) -> list[_Guard]:
+    """The sections the rule requires have words in them (issue 14)."""
+    if plan is None or not plan.review_requires:
+        return []
+    if pm.document is None:
+        # No document of pmhub's to read (its tool is not configured, or creating it
+        # failed and the ledger says why): the guard cannot check what does not exist.
+        return []
+    if document is None or document.error is not None:
+        why = document.error if document is not None else "it was not read"
+        text = f"the post-mortem document could not be read ({why}); try again"
+        return [_Guard("document_sections", text, soft=True)]
+    empty = [document.heading(name) for name in plan.review_requires if not document.filled(name)]
+    if not empty:
+        return []
+    text = f"these sections of the post-mortem document are empty: {', '.join(empty)}"
+    return [_Guard("document_sections", text, soft=True)]
 
 
 def _closing_guards(pm: PostMortem, plan: Plan | None) -> list[_Guard]:

@@ -223,7 +223,7 @@ def _check_scheduled(ctx: Context, plan: MeetingPlan) -> None:
 def _review_request(ctx: Context, plan: MeetingPlan) -> None:
     """Seed 004: share the post-mortem for review about a day before the meeting."""
     spec, meeting = ctx.rule.review, plan.scheduled
-    if spec is None:
+    if spec is None or spec.share_before_meeting is None:
         return
     if meeting is None:
         ctx.notes.append("the review request is timed once the meeting is scheduled")

@@ -49,7 +49,8 @@ def not_before(
     if spec.not_before is not None:
         return shift(calendar, anchor, spec.not_before)
     written = shift(calendar, anchor, WRITING_TIME)
-    return shift(calendar, written, review.share_before_meeting) if review else written
+    share = review.share_before_meeting if review else None  # None: no review request
+    return shift(calendar, written, share) if share is not None else written
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ class Plan(Frozen):
     owner: OwnerChoice | None = None
     meeting: MeetingPlan | None = None
     external_message_required: bool = False
+    # The post-mortem document (issue 14): the rule writes one; what In Review needs in it.
+    document_expected: bool = False
+    review_requires: tuple[str, ...] = ()
     intents: tuple[Intent, ...] = ()
     problems: tuple[str, ...] = Field(default=(), description="needs a person's attention")
     notes: tuple[str, ...] = Field(default=(), description="why something is not done yet")

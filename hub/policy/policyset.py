@@ -25,6 +25,9 @@ class Policy:
     labels: dict[str, tuple[JinjaTemplate, ...]] = field(default_factory=dict)
     # Where rule names and severity entries sit, for problems found across files.
     positions: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
+    # The post-mortem document's templates, per rule name (issue 14).
+    documents: dict[str, JinjaTemplate] = field(default_factory=dict)
+    document_titles: dict[str, JinjaTemplate] = field(default_factory=dict)
 
     def severity_map(self) -> SeverityMap:
         """The adapters' mapping: this file's entries over the built-in defaults."""

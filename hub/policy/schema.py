@@ -31,14 +31,11 @@ from pydantic import PlainSerializer as Serializer
 from pydantic.json_schema import GenerateJsonSchema
 
 from hub.model.incident import Severity, Source
-from hub.policy.durations import (
-    ALLOWED_FORMS,
-    BusinessDays,
-    CalendarDays,
-    Duration,
-    Elapsed,
-    parse_duration,
-)
+from hub.policy.durations import BusinessDays, CalendarDays, Duration, Elapsed
+from hub.policy.schema_base import EMAIL_RE as _EMAIL
+from hub.policy.schema_base import DurationValue, Email, Strings, Template
+from hub.policy.schema_base import as_list as _as_list
+from hub.policy.schema_document import DocumentSpec, ResultsEmailSpec, TimelineSpec
 
 ReminderCondition = Literal[
     "meeting_not_scheduled",
@@ -64,19 +61,9 @@ REMINDER_CONDITIONS: tuple[str, ...] = get_args(ReminderCondition)
 WEEKDAY_NAMES: tuple[str, ...] = get_args(Weekday)
 STATUSPAGE_BODY_LIMIT = 25_000  # Statuspage: "There is a maximum limit of 25000 characters"
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A Slack user group's id (`S0123ABCD`): a mention needs the id, not the @handle.
 CHAT_GROUP = re.compile(r"^S[A-Z0-9]{6,}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _as_list(value: object) -> object:
-    """Let a single value stand for a one-element list (`notify: owner`)."""
-    return value if isinstance(value, list | tuple) or value is None else [value]
-
-
-def _duration(value: object) -> Duration:
-    return parse_duration(value)
 
 
 def _clock(value: object) -> time:
@@ -120,17 +107,6 @@ def _timezone(value: object) -> str:
     )
 
 
-def _email(value: object) -> str:
-    if isinstance(value, str) and _EMAIL.match(value):
-        return value
-    raise ValueError(f"not an email address: {value!r}")
-
-
-_DURATION_SCHEMA = {"type": "string", "description": f"a duration: {ALLOWED_FORMS}"}
-
-DurationValue = Annotated[
-    Duration, PlainValidator(_duration), Serializer(str), WithJsonSchema(_DURATION_SCHEMA)
-]
 ClockTime = Annotated[
     time,
     PlainValidator(_clock),
@@ -150,10 +126,7 @@ Fallback = Annotated[
 TimeZoneName = Annotated[
     str, PlainValidator(_timezone), WithJsonSchema({"type": "string", "description": "IANA zone"})
 ]
-Email = Annotated[str, PlainValidator(_email), WithJsonSchema({"type": "string"})]
 Name = Annotated[str, Field(pattern=_NAME.pattern)]
-Template = Annotated[str, Field(description="a sandboxed Jinja2 template")]
-Strings = Annotated[list[str], BeforeValidator(_as_list)]
 
 
 class Spec(BaseModel):
@@ -299,7 +272,18 @@ class MeetingSpec(Spec):
 
 
 class ReviewSpec(Spec):
-    share_before_meeting: DurationValue = Elapsed(timedelta(hours=24))
+    share_before_meeting: DurationValue | None = Field(
+        default=Elapsed(timedelta(hours=24)),
+        description="post the post-mortem for review this long before the meeting "
+        "(seed 004: about 24 hours); null: no review request",
+    )
+    # The post-mortem document (issue 14): what the In Review guard reads back.
+    requires: list[str] = Field(
+        default=[],
+        description="sections of the post-mortem document that must have words in them "
+        "before it goes to In Review, e.g. [summary, timeline] (headings, case and "
+        "numbering ignored); pmhub's own draft section does not count",
+    )
 
 
 class ReminderSpec(Spec):
@@ -419,6 +403,13 @@ class RuleSpec(Spec):
     reminders: list[ReminderSpec] = []
     follow_ups: FollowUpsSpec | None = None
     external_message: ExternalMessageSpec | None = None
+    # The post-mortem document and its results (issue 14: hub.policy.schema_document).
+    document: DocumentSpec | None = Field(
+        default=None, description="write the post-mortem document (Google Docs, GitHub)"
+    )
+    results_email: ResultsEmailSpec | None = Field(
+        default=None, description="email the results to the stakeholders, once"
+    )
     # -- issue 13: when the requirement drops ----------------------------------------
     when_no_longer_required: NoLongerRequiredSpec = Field(
         default=NoLongerRequiredSpec(),
@@ -471,6 +462,8 @@ class PolicySpec(Spec):
     severities: SeveritiesSpec = SeveritiesSpec()
     directory: DirectorySpec = DirectorySpec()
     messages: MessagesSpec = MessagesSpec()
+    # How the incident's history becomes the document's timeline (issue 14).
+    timeline: TimelineSpec = TimelineSpec()
     rules: list[RuleSpec] = Field(min_length=1)
 
 

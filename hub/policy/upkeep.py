@@ -34,6 +34,7 @@ from hub.model.intent import (
 from hub.model.postmortem import Meeting
 from hub.policy.calendar import instant
 from hub.policy.context import OPEN_STATUSES, Context
+from hub.policy.document_plan import document_url
 from hub.policy.plan import MeetingPlan
 from hub.policy.reminders import occurrences
 
@@ -68,6 +69,7 @@ def update_details(ctx: Context, meeting: Meeting, *, reopened: bool) -> None:
             owner=ctx.owner_person,
             commander=ctx.incident.incident_commander,
             reopened=reopened,
+            document_url=document_url(ctx),
         ),
     )
 

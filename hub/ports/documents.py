@@ -26,20 +26,26 @@ Every method raises only `hub.errors` types.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from hub.model.document import section_name
+
+__all__ = [
+    "DocumentFormat",
+    "DocumentRef",
+    "DocumentRequest",
+    "DocumentSection",
+    "DocumentSnapshot",
+    "Documents",
+    "DraftOutcome",
+    "DraftUpdate",
+    "section_name",
+]
+
 DocumentFormat = Literal["markdown", "html"]
-
-
-def section_name(heading: str) -> str:
-    """A heading as policies name it: "1. Root Cause " -> "root cause", "Timeline (UTC)"
-    -> "timeline (utc)". Case, numbering and surrounding punctuation do not count."""
-    text = re.sub(r"^[\s#]*(?:\d+[.)]\s*)*", "", heading)
-    return re.sub(r"\s+", " ", text).strip(" :.-").casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from hub.model.command import HandoffContext
+from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     AskKeepPostMortem,
@@ -320,4 +321,33 @@ class Notifier(Protocol):
         the form is open (now, or by an earlier attempt with the same trigger); False
         when the trigger expired, so the caller can point them at the command instead.
         """
+        ...
+
+    # -- the post-mortem document (issue 14) ------------------------------------------
+
+    async def offer_follow_ups(
+        self,
+        incident: Incident,
+        postmortem: PostMortem,
+        recipient: Person,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+        earlier: str | None = None,
+    ) -> str:
+        """Offer the owner the TODOs found in the incident's history
+        (`postmortem.candidates`), each with a way to add it as a follow-up; one already
+        added says as what. `earlier` (the offer posted before) is edited in place."""
+        ...
+
+    async def open_follow_up_form(
+        self,
+        trigger_id: str,
+        incident: Incident,
+        candidate: CandidateFollowUp,
+        context: FollowUpFormContext,
+        priorities: Sequence[str],
+    ) -> bool:
+        """Open the "Add as follow-up" form for one TODO (its words editable, a priority
+        among `priorities` to choose). True when open; False when the trigger expired."""
         ...

@@ -40,6 +40,12 @@ def test_demo_once_exits_zero_and_tells_what_happened(tmp_path: Path) -> None:
     assert "Status page incident" in out
     assert f"PagerDuty note on PD-{PD_NUMBER}" in out
     assert "avoid 'outage'" in out  # the refused draft, with its reason
+    # The post-mortem document (issue 14): a Google Doc, a pull request, the guard, the email.
+    assert f"Google Doc 'Post-mortem: PD-{PD_NUMBER} Checkout API 5xx' in the shared folder" in out
+    assert "GitHub pull request #1 'Post-mortem: INC-45 Search results delayed'" in out
+    assert "document are empty: Summary, Root cause" in out
+    assert f"PD-{PD_NUMBER}: 1 TODO from the incident to review." in out
+    assert f"Email 'Post-mortem results: PD-{PD_NUMBER} Checkout API 5xx' to " in out
     assert "every expected effect happened, once" in out
     assert "✗" not in out
 
@@ -54,9 +60,20 @@ async def test_every_effect_once_under_faults_on_every_fake(tmp_path: Path) -> N
         assert expectations.ok, "\n".join(expectations.report())
         world = sandbox.world
         # Every fault was met (none left waiting), and still nothing happened twice.
-        for fake in (world.slack, world.calendar, world.jira, world.statuspage, world.pagerduty):
+        for fake in (
+            world.slack,
+            world.calendar,
+            world.jira,
+            world.statuspage,
+            world.pagerduty,
+            world.docs,
+            world.github,
+        ):
             assert not fake.faults, fake
         assert len(world.statuspage.incidents) == 1
+        assert len(world.github.pulls) == 1
+        # A message whose answer was lost arrives again, as the same message (Message-ID).
+        assert len({mail.message_id for mail in world.smtp.received}) == 1
         notes = world.pagerduty.notes["Q1CHKOUT5XX"]
         assert len({note["content"] for note in notes}) == len(notes)
         status, trail = await sandbox.driver.admin("GET", f"/postmortems/pm:{PD_ID}/audit")
@@ -97,6 +114,16 @@ def _inject_faults(world: World) -> None:
     world.pagerduty.drop_after_commit(method="POST")
     world.incidentio.fail(500)
     world.incidentio.rate_limit(1)
+    docs = world.docs
+    docs.fail(503, method="POST")
+    docs.drop_after_commit(route="/upload/drive/v3/files")
+    docs.rate_limit(429, retry_after=1)
+    github = world.github
+    github.fail(502, method="POST")
+    github.drop_after_commit(method="POST", route="/repos/{owner}/{repo}/pulls")
+    github.hang(method="PUT")
+    world.smtp.refuse_data(code=451)
+    world.smtp.drop_after_commit()
 
 
 async def test_false_positive_owner_asked_then_closed_as_not_needed(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from hub.app import adapter_options
 from hub.config import load_settings
 from hub.intake.ingest import FactGatherer, Sources
 from hub.intake.merge import merge
+from hub.model.document import CandidateFollowUp, DocumentRecord
 from hub.model.incident import (
     Incident,
     IncidentLinks,
@@ -136,6 +137,18 @@ CANCELLED = CancelledMeeting(
     end=ny(2026, 3, 4, 11, 30),
     how="deleted",
     noticed_at=ny(2026, 3, 3, 9),
+)
+DOCUMENT = DocumentRecord(
+    tool="google_docs",
+    id="1docId",
+    url="https://docs.google.com/document/d/1docId/edit",
+    created_at=ny(2026, 3, 2, 10, 5),
+)
+CANDIDATES = (
+    CandidateFollowUp(id="todo-1", text="TODO: alert on drift", at=ny(2026, 3, 2, 9)),
+    CandidateFollowUp(
+        id="todo-2", text="follow up on TLS", at=ny(2026, 3, 2, 9, 5), follow_up_id="1"
+    ),
 )
 OVERRIDE = Override(by=IC, reason="customer-facing data loss risk", at=ny(2026, 3, 5, 15))
 
@@ -363,6 +376,28 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
     ),
     "escalation_climbs": lambda: plan_for(
         incident(), now=ny(2026, 3, 6, 12), policies=policy_from(LADDER_POLICY)
+    ),
+    # The post-mortem document (issue 14): written, its draft kept, TODOs offered.
+    "document_written": lambda: plan_for(
+        incident(),
+        postmortem(
+            meeting=LINKED,
+            document_url=DOCUMENT.url,
+            document=DOCUMENT,
+            candidates=CANDIDATES,
+            follow_ups=_follow_ups(),
+        ),
+    ),
+    "document_reviewed_email": lambda: plan_for(
+        incident(severity=Severity.SEV1),
+        postmortem(
+            status=PostMortemStatus.REVIEWED,
+            status_changed_at=ny(2026, 3, 5, 11),
+            meeting=LINKED,
+            document_url=DOCUMENT.url,
+            document=DOCUMENT,
+        ),
+        now=ny(2026, 3, 5, 12),
     ),
     "posthog_policy": lambda: plan_for(
         incident(

@@ -12,6 +12,7 @@ later by `pmhub demo` to show the email arriving.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import warnings
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ class FakeSmtp:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen on loopback; the port."""
+        # aiosmtpd sets its own deprecated Session.login_data on every AUTH and logs a
+        # warning about it: noise in the demo's output, nothing a reader can act on.
+        logging.getLogger("mail.log").addFilter(_quiet_login_data)
         loop = asyncio.get_running_loop()
         implicit = self.security == "tls"
         self._server = await loop.create_server(
@@ -113,6 +117,7 @@ class FakeSmtp:
         return self.port
 
     async def stop(self) -> None:
+        logging.getLogger("mail.log").removeFilter(_quiet_login_data)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -156,6 +161,10 @@ class FakeSmtp:
                         refusals.remove(refusal)
                 return refusal
         return None
+
+
+def _quiet_login_data(record: logging.LogRecord) -> bool:
+    return "login_data is deprecated" not in record.getMessage()
 
 
 class _Handler:

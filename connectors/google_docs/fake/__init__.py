@@ -153,6 +153,21 @@ class FakeGoogleDocs:
                 return
         raise LookupError(f"no paragraph reading {after!r}")
 
+    def clear_section_as(self, email: str, file_id: str, heading: str) -> None:
+        """A person deletes everything under the heading reading `heading`, up to the next."""
+        doc = self.docs[file_id]
+        found = doc.body.paragraphs()
+        starts = [
+            i for i, p in enumerate(found) if p[2].strip() == heading and p[3] != "NORMAL_TEXT"
+        ]
+        if not starts:
+            raise LookupError(f"no heading reading {heading!r}")
+        first = starts[0]
+        after = next((p[0] for p in found[first + 1 :] if p[3] != "NORMAL_TEXT"), doc.body.end - 1)
+        if after > found[first][1]:
+            doc.body.delete(found[first][1], after)
+            self.touch(file_id, email)
+
     def edit_before_next_write(self, email: str, file_id: str, after: str, text: str) -> None:
         """A person types just before pmhub's next batchUpdate lands (a race)."""
         self.pending_edits.append((email, file_id, f"{after}\x00{text}"))

@@ -156,6 +156,32 @@ class FakePagerDuty(FaultInjection):
         self.incidents[id_] = incident
         return incident
 
+    def add_responder(
+        self,
+        incident_id: str,
+        user_id: str,
+        *,
+        requester: str,
+        requested_at: str,
+        message: str = "Please help with this incident",
+        state: Literal["pending", "joined", "declined", "user_cancelled"] = "joined",
+        updated_at: str | None = None,
+    ) -> Json:
+        """A responder request on the incident (`incidents_responders`, as GET /incidents
+        shows it: IncidentsRespondersReference)."""
+        incident = self.incidents[incident_id]
+        responder: Json = {
+            "state": state,
+            "user": self._user_ref(user_id),
+            "incident": ref("incident", incident_id, incident["title"], "incidents"),
+            "updated_at": updated_at or requested_at,
+            "message": message,
+            "requester": self._user_ref(requester),
+            "requested_at": requested_at,
+        }
+        incident["incidents_responders"].append(responder)
+        return responder
+
     def add_log_entry(
         self,
         incident_id: str,

@@ -196,9 +196,12 @@ async def conversations_history(state: FakeSlack, args: Args) -> web.Response:
             return fail("invalid_cursor")
         offset = found
     inclusive = truthy(args.get("inclusive"))
+    # Newest first by ts, as Slack pages: messages seeded with their own time (`at`)
+    # may sit in the list out of order.
+    by_ts = sorted(state.messages.get(channel, []), key=lambda m: float(m["ts"]), reverse=True)
     newest_first = [
         m
-        for m in reversed(state.messages.get(channel, []))
+        for m in by_ts
         if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
         and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
         and _in_channel_view(m)

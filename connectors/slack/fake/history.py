@@ -16,7 +16,13 @@ class _Channels(Protocol):
     def _next_ts(self) -> str: ...
     def find_message(self, channel: str, ts: str) -> Json | None: ...
     def add_message(
-        self, channel_id: str, text: str, *, user: str = ..., subtype: str | None = ...
+        self,
+        channel_id: str,
+        text: str,
+        *,
+        user: str = ...,
+        subtype: str | None = ...,
+        at: float | None = ...,
     ) -> Json: ...
 
 
@@ -33,10 +39,13 @@ class ChannelHistorySeeding:
         subtype: str | None = None,
         reactions: dict[str, list[str]] | None = None,
         broadcast: bool = False,
+        at: float | None = None,
     ) -> Json:
         """Someone else's message (a thread reply with `thread_ts`), so history has more
-        in it than pmhub's posts. `reactions`: emoji name -> the users who reacted."""
-        message: Json = {"type": "message", "user": user, "text": text, "ts": self._next_ts()}
+        in it than pmhub's posts. `reactions`: emoji name -> the users who reacted.
+        `at` (a Unix time) says when it was written; default: now."""
+        ts = f"{at:.6f}" if at is not None else self._next_ts()
+        message: Json = {"type": "message", "user": user, "text": text, "ts": ts}
         if subtype:
             message["subtype"] = subtype
         if reactions:
@@ -61,10 +70,14 @@ class ChannelHistorySeeding:
         self.messages[channel_id].append(message)
         return message
 
-    def join(self: _Channels, channel_id: str, user: str) -> Json:
+    def join(self: _Channels, channel_id: str, user: str, *, at: float | None = None) -> Json:
         """A person joins the channel: Slack posts a `channel_join` message."""
         return self.add_message(
-            channel_id, f"<@{user}> has joined the channel", user=user, subtype="channel_join"
+            channel_id,
+            f"<@{user}> has joined the channel",
+            user=user,
+            subtype="channel_join",
+            at=at,
         )
 
     def pin(self: _Channels, channel_id: str, ts: str, *, by: str = "U0HUMAN001") -> None:

@@ -38,7 +38,7 @@ from hub.engine.actions import decisions
 from hub.engine.actions.meeting_link import read_linked_event
 from hub.engine.actions.transitions import ActionResult, PostMortemActions
 from hub.errors import ConnectorError, Transient
-from hub.model.command import Command, CommandVerb, HandoffContext
+from hub.model.command import Command, CommandVerb, FollowUpFormContext, HandoffContext
 from hub.model.incident import Incident, Person
 from hub.model.incident_record import IncidentRecord
 from hub.model.postmortem import PostMortem, PostMortemStatus
@@ -54,6 +54,7 @@ NO_INCIDENT = (
     "Which incident? Name it at the end (`PD-123`, `INC-45` or `pagerduty:P123`), "
     "or use the command in the incident's own channel."
 )
+DEFAULT_PRIORITIES = ("P0", "P1", "P2", "P3")
 _TRANSITIONS = {
     CommandVerb.REVIEW: (PostMortemStatus.IN_REVIEW, "move the post-mortem to In Review"),
     CommandVerb.REVIEWED: (PostMortemStatus.REVIEWED, "mark the post-mortem Reviewed"),
@@ -96,6 +97,8 @@ class CommandExecutor:
         postmortem = await load_postmortem(self.engine, incident.id)
         if verb is CommandVerb.HANDOFF:
             return await self._handoff(command, incident, postmortem)  # before any look-up
+        if verb is CommandVerb.ADD_TODO:
+            return await self._todo_form(command, incident, postmortem)  # likewise
         request = _Request(
             command,
             origin,
@@ -192,6 +195,49 @@ class CommandExecutor:
             opened = False
         return None if opened else fallback
 
+    async def _todo_form(
+        self, command: Command, incident: Incident, postmortem: PostMortem | None
+    ) -> Answer | None:
+        """ "Add as follow-up" on a TODO found in the history: the form asking its priority.
+
+        Kept as short as the hand-off form's path (the trigger lives 3 s). A TODO added
+        already is said so; if the form cannot open, the command to use is given.
+        """
+        candidate = (
+            postmortem.candidate(command.candidate_id)
+            if postmortem is not None and command.candidate_id
+            else None
+        )
+        if candidate is None:
+            return Answer(AnswerKind.REFUSED, "That TODO is not known.", action="add_todo")
+        if candidate.follow_up_id is not None:
+            text = f"That TODO was added already, as {candidate.follow_up_id}."
+            return Answer(AnswerKind.REFUSED, text, action="add_todo", incident=incident)
+        fallback = Answer(
+            AnswerKind.HELP,
+            "The form could not be opened. To add it, run "
+            f"`/postmortem followup P1 {candidate.text} {_name(incident)}`.",
+        )
+        if not command.trigger_id:
+            return fallback
+        found = self.policies.match(incident)
+        spec = found[1].follow_ups if found else None
+        priorities = (spec.priorities if spec and spec.priorities else None) or DEFAULT_PRIORITIES
+        context = FollowUpFormContext(
+            incident_id=incident.id,
+            candidate_id=candidate.id,
+            response_url=command.response_url,
+            channel_id=command.channel_id,
+        )
+        try:
+            opened = await self.notifier.open_follow_up_form(
+                command.trigger_id, incident, candidate, context, priorities
+            )
+        except Transient as exc:
+            log.warning("command.todo_form_failed", error=str(exc))
+            opened = False
+        return None if opened else fallback
+
     async def _follow_up(self, request: _Request) -> Answer:
         command, incident = request.command, request.incident
         owner = command.mentions[0] if command.mentions else None
@@ -204,6 +250,7 @@ class CommandExecutor:
             request.actor,
             origin=request.origin,
             owner=owner,
+            candidate_id=command.candidate_id,
         )
         return _answer(result, "add the follow-up")
 

@@ -23,8 +23,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.engine.documents import DocumentLibrary
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import JobQueue, enqueue_job
+from hub.model.document import DocumentReview
 from hub.model.incident import Incident, Person
 from hub.model.postmortem import (
     ExternalMessage,
@@ -110,8 +112,11 @@ class PostMortemActions:
         policies: PolicySet,
         *,
         clock: Callable[[], datetime],
+        documents: DocumentLibrary | None = None,
     ) -> None:
         self.engine, self.queue, self.policies, self._clock = engine, queue, policies, clock
+        # Where pmhub's post-mortem documents are read back (the In Review guard).
+        self.documents = documents
 
     async def designate_owner(
         self, incident_id: str, person: Person, by: Person, *, origin: str, reason: str = ""
@@ -181,7 +186,11 @@ class PostMortemActions:
         *,
         origin: str,
         owner: Person | None = None,
+        candidate_id: str | None = None,
     ) -> ActionResult:
+        """Add a follow-up; with `candidate_id`, it is that TODO found in the history,
+        which then shows as added (once: a TODO already added is refused)."""
+
         def change(state: ActionState) -> ActionChange:
             pm = state.postmortem
             if pm is None or pm.status is PostMortemStatus.CLOSED:
@@ -198,12 +207,24 @@ class PostMortemActions:
                     "no_follow_ups_reason": None,
                 }
             )
+            detail: dict[str, object] = {"follow_up": item.id, "priority": item.priority}
+            if candidate_id is not None:
+                candidate = pm.candidate(candidate_id)
+                if candidate is None:
+                    return refuse("follow_up_added", "that TODO is not known", state.plan)
+                if candidate.follow_up_id is not None:
+                    why = f"that TODO was added already, as {candidate.follow_up_id}"
+                    return refuse("follow_up_added", why, state.plan)
+                taken = candidate.model_copy(update={"follow_up_id": item.id})
+                candidates = tuple(taken if c.id == candidate_id else c for c in pm.candidates)
+                updated = updated.model_copy(update={"candidates": candidates})
+                detail["candidate"] = candidate_id
             return ActionChange(
                 "follow_up_added",
                 f"follow-up {item.id} ({item.priority}) added: {item.summary}",
                 updated,
                 state.plan.rule,
-                {"follow_up": item.id, "priority": item.priority},
+                detail,
             )
 
         return await self.run_change(incident_id, by, origin, change)
@@ -275,16 +296,30 @@ class PostMortemActions:
         reason: str | None = None,
         override: bool = False,
     ) -> ActionResult:
-        """Move the post-mortem on (or back) under the lifecycle guards."""
+        """Move the post-mortem on (or back) under the lifecycle guards.
+
+        Moving it forward reads pmhub's document back first (outside the transaction: a
+        vendor call must not hold the incident's lock): In Review's guard checks the
+        sections the rule requires, and the Summary read is kept for the outcome post.
+        """
+        review = await self._read_document(incident_id, to)
 
         def change(state: ActionState) -> ActionChange:
             pm = state.postmortem
             if pm is None:
                 return refuse("transition", "there is no post-mortem yet", state.plan)
             result = policy_transition(
-                pm, to, by, state.now, reason=reason, override=override, plan=state.plan
+                pm,
+                to,
+                by,
+                state.now,
+                reason=reason,
+                override=override,
+                plan=state.plan,
+                document=review,
             )
-            return decided_change(result.audit, result.postmortem if result.allowed else None)
+            moved = result.postmortem if result.allowed else None
+            return decided_change(result.audit, _with_summary(moved, review, state.now))
 
         return await self.run_change(incident_id, by, origin, change)
 
@@ -345,6 +380,15 @@ class PostMortemActions:
             )
 
         return await self.run_change(incident_id, by, origin, change)
+
+    async def _read_document(self, incident_id: str, to: PostMortemStatus) -> DocumentReview | None:
+        forward = (PostMortemStatus.IN_REVIEW, PostMortemStatus.REVIEWED, PostMortemStatus.CLOSED)
+        if self.documents is None or to not in forward:
+            return None
+        pm = await load_postmortem(self.engine, incident_id)
+        if pm is None or pm.document is None:
+            return None
+        return await self.documents.review(pm.document)
 
     # -- the one transaction every action shares -----------------------------------
 
@@ -407,6 +451,17 @@ class PostMortemActions:
 
 def refuse(action: str, reason: str, plan: Plan) -> ActionChange:
     return ActionChange(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
+
+
+def _with_summary(
+    pm: PostMortem | None, review: DocumentReview | None, now: datetime
+) -> PostMortem | None:
+    """The post-mortem with its document's Summary as just read (for the outcome post)."""
+    if pm is None or pm.document is None or review is None or review.error is not None:
+        return pm
+    summary = review.text("summary")
+    document = pm.document.model_copy(update={"summary": summary, "read_at": now})
+    return pm.model_copy(update={"document": document})
 
 
 def decided_change(entry: LifecycleDecision, postmortem: PostMortem | None) -> ActionChange:

@@ -19,7 +19,9 @@ off or the name was typed by hand, and gets an explanation instead of a guess.
 
 Interactions: pmhub's buttons (`block_actions`) and the submitted hand-off form
 (`view_submission` with callback id `pm_handoff`), which becomes the same `owner`
-command as `/postmortem owner @user INCIDENT`, plus the reason given in the form.
+command as `/postmortem owner @user INCIDENT`, plus the reason given in the form; the
+submitted "Add as follow-up" form (`pm_todo`) becomes the `followup` command for the TODO
+it was opened on.
 """
 
 from __future__ import annotations
@@ -37,8 +39,16 @@ from hub.model.command import (
     HANDOFF_REASON_ACTION,
     HANDOFF_REASON_BLOCK,
     HANDOFF_REASON_MAX,
+    TODO_BUTTON,
+    TODO_FORM,
+    TODO_PRIORITY_ACTION,
+    TODO_PRIORITY_BLOCK,
+    TODO_SUMMARY_ACTION,
+    TODO_SUMMARY_BLOCK,
+    TODO_SUMMARY_MAX,
     Command,
     CommandVerb,
+    FollowUpFormContext,
     HandoffContext,
 )
 from hub.model.incident import Person
@@ -76,6 +86,7 @@ _BUTTONS = {
     "pm_not_needed": CommandVerb.NOT_NEEDED,
     "pm_second_review": CommandVerb.SECOND_REVIEW,
     "pm_review_stands": CommandVerb.REVIEW_STANDS,
+    TODO_BUTTON: CommandVerb.ADD_TODO,
 }
 
 
@@ -274,7 +285,7 @@ def parse_interaction(payload: Mapping[str, Any]) -> tuple[AdapterResult, ...]:
             channel_id=channel_id,
             response_url=text(payload.get("response_url")),
             trigger_id=text(payload.get("trigger_id")),
-            postmortem_id=text(action.get("value")),
+            **_button_value(action_id, text(action.get("value"))),
         )
         for action in objs(payload.get("actions"))
         if (action_id := word(action.get("action_id"))) in _BUTTONS
@@ -282,28 +293,38 @@ def parse_interaction(payload: Mapping[str, Any]) -> tuple[AdapterResult, ...]:
     return tuple(commands) or (Ignored(kind, "no pmhub button in the actions"),)
 
 
+def _button_value(action_id: str | None, value: str | None) -> dict[str, Any]:
+    """A button's value: the incident id; "<incident id>|<todo id>" on Add as follow-up."""
+    if action_id == TODO_BUTTON and value:
+        incident, _, candidate = value.partition("|")
+        return {"postmortem_id": incident or None, "candidate_id": candidate or None}
+    return {"postmortem_id": value}
+
+
 def view_submission_ack(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """How to answer a submitted form at once: None for Slack's empty 200 (the modal
     closes), or `response_action: errors` naming the fields to fix (it stays open)."""
-    if _is_handoff(payload):
-        _, errors = _read_handoff(payload)
+    reader = _FORMS.get(_callback(payload))
+    if reader is not None:
+        _, errors = reader(payload)
         if errors:
             return {"response_action": "errors", "errors": errors}
     return None
 
 
 def _submission(payload: Mapping[str, Any]) -> AdapterResult:
-    if not _is_handoff(payload):
+    reader = _FORMS.get(_callback(payload))
+    if reader is None:
         return Ignored("view_submission", "not a pmhub form")
-    command, errors = _read_handoff(payload)
+    command, errors = reader(payload)
     if command is None:
         # Answered with the errors already (the modal stayed open); nothing to do.
-        return Ignored("view_submission", "hand-off form with errors: " + ", ".join(errors))
+        return Ignored("view_submission", "a form with errors: " + ", ".join(errors))
     return command
 
 
-def _is_handoff(payload: Mapping[str, Any]) -> bool:
-    return text(obj(payload.get("view")).get("callback_id")) == HANDOFF_FORM
+def _callback(payload: Mapping[str, Any]) -> str | None:
+    return text(obj(payload.get("view")).get("callback_id"))
 
 
 def _read_handoff(payload: Mapping[str, Any]) -> tuple[Command | None, dict[str, str]]:
@@ -338,6 +359,49 @@ def _read_handoff(payload: Mapping[str, Any]) -> tuple[Command | None, dict[str,
         text=reason or "",
     )
     return command, {}
+
+
+def _read_todo(payload: Mapping[str, Any]) -> tuple[Command | None, dict[str, str]]:
+    """The "Add as follow-up" form's `followup` command, or the errors by input block id."""
+    view = obj(payload.get("view"))
+    values = obj(obj(view.get("state")).get("values"))
+    summary = text(obj(obj(values.get(TODO_SUMMARY_BLOCK)).get(TODO_SUMMARY_ACTION)).get("value"))
+    chosen = obj(
+        obj(obj(values.get(TODO_PRIORITY_BLOCK)).get(TODO_PRIORITY_ACTION)).get("selected_option")
+    )
+    priority = text(chosen.get("value"))
+    form = FollowUpFormContext.decode(text(view.get("private_metadata")))
+    errors: dict[str, str] = {}
+    if form is None:
+        errors[TODO_SUMMARY_BLOCK] = (
+            "This form is out of date: close it and press the button again."
+        )
+    elif not summary or not summary.strip():
+        errors[TODO_SUMMARY_BLOCK] = "Say what should be done."
+    elif len(summary) > TODO_SUMMARY_MAX:
+        errors[TODO_SUMMARY_BLOCK] = f"At most {TODO_SUMMARY_MAX} characters, please."
+    if priority is None or not _PRIORITY.match(priority):
+        errors[TODO_PRIORITY_BLOCK] = "Choose a priority."
+    if errors or form is None or summary is None or priority is None:
+        return None, errors
+    command = Command(
+        verb=CommandVerb.FOLLOWUP,
+        actor=_actor(payload),
+        channel_id=form.channel_id,
+        response_url=form.response_url,
+        trigger_id=text(payload.get("trigger_id")),
+        incident_ref=form.incident_id,
+        priority=priority.upper(),
+        text=summary.strip(),
+        candidate_id=form.candidate_id,
+    )
+    return command, {}
+
+
+_FORMS: dict[str | None, Callable[[Mapping[str, Any]], tuple[Command | None, dict[str, str]]]] = {
+    HANDOFF_FORM: _read_handoff,
+    TODO_FORM: _read_todo,
+}
 
 
 def _actor(payload: Mapping[str, Any]) -> Person:

@@ -183,3 +183,38 @@ async def test_log_reads_match_pagerdutys_document(
         )
         assert exchange.status is not None
         contract.validate_response(exchange.method, template, exchange.status, exchange.response)
+
+
+async def test_responder_requests_are_read_from_the_incident(
+    make_log: LogFactory, fake: FakePagerDuty, contract: OpenApiContract
+) -> None:
+    fake.add_responder(
+        INCIDENT,
+        BOB,
+        requester=ALICE,
+        requested_at="2026-11-19T14:06:00Z",
+        message="Please join as Scribe",
+        updated_at="2026-11-19T14:09:00Z",
+    )
+    read = await make_log().read_log(INCIDENT, limit=100)
+
+    requested = [e for e in read.entries if e.kind is EntryKind.REQUESTED]
+    joined = [e for e in read.entries if e.vendor_type == "responder_joined"]
+    assert len(requested) == 1
+    assert len(joined) == 1
+    request = requested[0]
+    assert request.detail == "Please join as Scribe"
+    assert request.subject is not None
+    assert request.subject.email == "bob@example.com"
+    assert request.actor is not None
+    assert request.actor.email == "alice@example.com"
+    assert joined[0].kind is EntryKind.JOINED
+    assert joined[0].at.isoformat() == "2026-11-19T14:09:00+00:00"
+    assert [e.at for e in read.entries] == sorted(e.at for e in read.entries)
+    # The incident as the fake answers it (with the request) is PagerDuty's shape.
+    [incident] = [e for e in fake.exchanges if e.path == f"/incidents/{INCIDENT}"]
+    template = contract.validate_request(
+        incident.method, incident.path, query=incident.query, headers=incident.headers
+    )
+    assert incident.status == 200
+    contract.validate_response(incident.method, template, incident.status, incident.response)

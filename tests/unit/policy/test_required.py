@@ -129,9 +129,10 @@ def test_declined_false_positive_short_circuits_and_asks_but_wait() -> None:
 
 def test_closed_post_mortem_only_shares_its_outcome() -> None:
     plan = plan_for(incident(severity=Severity.SEV1), postmortem(status=PostMortemStatus.CLOSED))
-    # Nothing more to do for the process; the outcome is shared (seed 000) and PagerDuty
-    # gets a closing note.
+    # Nothing more to do for the process; the outcome is shared (seed 000), PagerDuty
+    # gets a closing note, and the stakeholders the results email (seed 004), once.
     assert {intent.kind for intent in plan.intents} == {
         IntentKind.SHARE_OUTCOME,
         IntentKind.PAGERDUTY_NOTE,
+        IntentKind.EMAIL_RESULTS,
     }

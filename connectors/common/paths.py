@@ -1,0 +1,32 @@
+"""Files named in `pmhub.yaml`: relative to that file, and there when it loads.
+
+A connector's settings model is the `pmhub.yaml` section's model, validated by the
+configuration loader, which passes the file's directory as validation context
+(`config_dir`); a model built in code without it resolves against the working
+directory. `pmhub check` then reports a missing key file at its line, instead of the
+daemon failing on the first effect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationInfo
+
+
+def config_file(path: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("config_dir")
+    resolved = path if path.is_absolute() else Path(base or Path.cwd()) / path
+    try:
+        exists, is_file = resolved.exists(), resolved.is_file()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValueError(f"cannot use {resolved}: {exc.strerror}") from None
+    if not exists:
+        raise ValueError(f"file not found: {resolved}")
+    if not is_file:
+        raise ValueError(f"not a file: {resolved}")
+    return resolved
+
+
+ConfigFile = Annotated[Path, AfterValidator(config_file)]
