@@ -137,7 +137,7 @@ async def _start_daemon(world: World, options: SandboxOptions, clock: DemoClock)
     config_path.write_text(world.config_text(store_url, options))
     try:
         settings = load_settings(config_path)
-        policies = load_policies(settings.policies)
+        policies = load_policies(settings.policies, settings.teams)
     except (ConfigError, PolicyError) as error:
         raise SandboxError("; ".join(str(problem) for problem in error.problems)) from None
     configure_logging(level="warning", fmt="console", secrets=secret_values(settings))

@@ -19,7 +19,9 @@ whose fingerprint changed is done again, so the canonical JSON a payload hashes 
 known identities only (no nulls), a time as `datetime.isoformat()` in the offset it
 was planned in, and an optional key left out rather than null where the payload
 never had it (`OMIT_WHEN_NONE`). tests/unit/test_intent_fingerprints.py pins the
-digests.
+digests. Targets (`ROUTING_FIELDS`: the team's channel, calendar, Jira project,
+status page) are such keys on every payload that has them: an installation that
+routes nothing hashes exactly what it hashed before routing existed.
 
 Adding an intent kind: a member of `IntentKind`; a payload model here whose
 `kind` is that member (a `Literal` with it as the default) and whose fields are
@@ -33,13 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Discriminator, Field, JsonValue, PlainSerializer, Tag
 
 from hub.model.incident import Frozen, Person
+from hub.model.routing import StatusPageTarget, TrackerTarget
 
 
 class IntentKind(StrEnum):
@@ -69,6 +72,9 @@ class IntentKind(StrEnum):
     UPDATE_DOCUMENT_DRAFT = "update_document_draft"
     OFFER_FOLLOW_UPS = "offer_follow_ups"
     EMAIL_RESULTS = "email_results"
+    # Follow-ups with due dates (issue 15).
+    SET_FOLLOWUP_DUE = "set_followup_due"
+    REMIND_FOLLOWUP = "remind_followup"
 
 
 def _identities(person: Person) -> dict[str, str]:
@@ -95,10 +101,22 @@ class Payload(Frozen):
     def canonical(self) -> dict[str, JsonValue]:
         """The JSON `Intent.fingerprint` hashes (the kind is hashed beside it, not in it)."""
         data: dict[str, JsonValue] = self.model_dump(mode="json", exclude={"kind"})
-        for name in self.OMIT_WHEN_NONE:
+        for name in self.OMIT_WHEN_NONE | ROUTING_FIELDS:
             if data.get(name) is None:
                 data.pop(name, None)
         return data
+
+
+# Where an effect goes (issue 15, `hub.model.routing`): set only when the incident's team
+# or policy names a target, and left out of the canonical form while unset, so that an
+# installation routing nothing keeps every fingerprint it had.
+ROUTING_FIELDS = frozenset({"channel", "calendar_id", "tracker", "status_page"})
+Channel = Annotated[
+    str | None, Field(description="the team's Slack channel; None: pmhub.yaml's (routing)")
+]
+CalendarId = Annotated[
+    str | None, Field(description="the team's calendar id; None: pmhub.yaml's (routing)")
+]
 
 
 class MeetingFacts(Frozen):
@@ -129,6 +147,7 @@ class NotifyOwner(Payload):
     meeting: MeetingFacts | None
     accepted_at: Moment | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    channel: Channel = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -139,6 +158,7 @@ class NotifyFormerOwner(Payload):
     kind: Literal[IntentKind.NOTIFY_OWNER] = IntentKind.NOTIFY_OWNER
     owner: PersonRef = Field(description="the former owner, whose DM this is")
     handed_to: PersonRef
+    channel: Channel = None
 
 
 class AnnounceOwner(Payload):
@@ -148,6 +168,7 @@ class AnnounceOwner(Payload):
     deadline: Moment | None
     meeting: MeetingFacts | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    channel: Channel = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -156,6 +177,7 @@ class AskOptional(Payload):
     kind: Literal[IntentKind.ASK_OPTIONAL] = IntentKind.ASK_OPTIONAL
     recipient: PersonRef
     reason: str = Field(description="the owner chain entry that chose the recipient")
+    channel: Channel = None
 
 
 # -- the meeting -----------------------------------------------------------------------
@@ -179,6 +201,7 @@ class ScheduleMeeting(Payload):
         description="how early the meeting may fall back when the deadline leaves no working "
         "time after `window_start` (the anchor); None when that is `window_start`",
     )
+    calendar_id: CalendarId = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"fallback_start"})
 
@@ -188,6 +211,7 @@ class InviteToMeeting(Payload):
     email: str
     event_ref: str | None = Field(description="None for a meeting recorded by hand")
     calendar: str
+    calendar_id: CalendarId = None
 
 
 class UpdateMeeting(Payload):
@@ -199,6 +223,7 @@ class UpdateMeeting(Payload):
     commander: PersonRef | None
     reopened: bool
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    calendar_id: CalendarId = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -207,6 +232,7 @@ class CheckMeeting(Payload):
     kind: Literal[IntentKind.CHECK_MEETING] = IntentKind.CHECK_MEETING
     event_ref: str
     calendar: str
+    calendar_id: CalendarId = None
 
 
 class ReportLateMeeting(Payload):
@@ -214,6 +240,7 @@ class ReportLateMeeting(Payload):
     recipient: PersonRef
     meeting: MeetingFacts
     deadline: Moment
+    channel: Channel = None
 
 
 class ReportMeetingBooking(Payload):
@@ -229,6 +256,7 @@ class ReportMeetingBooking(Payload):
     optional_conflicts: tuple[str, ...]
     unknown: tuple[str, ...] = Field(description="calendars pmhub could not read")
     not_before: Moment | None = Field(description="set when booked earlier than this")
+    channel: Channel = None
 
 
 class ReportNoMeetingSlot(Payload):
@@ -245,6 +273,7 @@ class ReportNoMeetingSlot(Payload):
     deadline: Moment
     proposed_start: Moment = Field(description="the first working slot after the deadline")
     proposed_end: Moment
+    channel: Channel = None
 
 
 class ReportMeetingCancelled(Payload):
@@ -256,12 +285,14 @@ class ReportMeetingCancelled(Payload):
     start: Moment
     how: Literal["cancelled", "deleted"]
     rebook: bool = Field(description="pmhub books another (`meeting.rebook_when_cancelled`)")
+    channel: Channel = None
 
 
 class ReportUnresolvedRole(Payload):
     kind: Literal[IntentKind.REPORT_UNRESOLVED_ROLE] = IntentKind.REPORT_UNRESOLVED_ROLE
     role: str
     recipient: PersonRef
+    channel: Channel = None
 
 
 class RequestReview(Payload):
@@ -269,6 +300,7 @@ class RequestReview(Payload):
     meeting_start: Moment
     document_url: str | None
     owner: PersonRef | None
+    channel: Channel = None
 
 
 class Remind(Payload):
@@ -276,6 +308,7 @@ class Remind(Payload):
     condition: str = Field(description="the reminder's `if` (hub.policy.schema.ReminderCondition)")
     recipients: tuple[PersonRef, ...]
     unresolved_roles: tuple[str, ...] = Field(description="roles nobody holds: not told")
+    channel: Channel = None
 
     @property
     def escalation(self) -> bool:
@@ -298,8 +331,10 @@ class FileFollowUp(Payload):
     priority_override_reason: str | None = Field(
         default=None, description="why it is filed despite a priority the policy does not file"
     )
+    tracker: TrackerTarget | None = Field(default=None, description="routing; None: pmhub.yaml's")
+    due_on: date | None = Field(default=None, description="the due date set on the ticket")
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"priority_override_reason"})
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"priority_override_reason", "due_on"})
 
 
 class FlagFollowUp(Payload):
@@ -309,11 +344,42 @@ class FlagFollowUp(Payload):
     priority: str
     allowed: tuple[str, ...] = Field(description="the priorities the policy files")
     recipient: PersonRef | None
+    channel: Channel = None
+
+
+class SetFollowUpDue(Payload):
+    """Bring the ticket's due date in line with pmhub's (filed before it was known, or moved)."""
+
+    kind: Literal[IntentKind.SET_FOLLOWUP_DUE] = IntentKind.SET_FOLLOWUP_DUE
+    id: str
+    tracker_key: str
+    due_on: date | None
+
+
+FollowUpStage = Literal["before", "due", "overdue"]
+
+
+class RemindFollowUp(Payload):
+    """A follow-up's owner reminded before and on its due date; escalated after it."""
+
+    kind: Literal[IntentKind.REMIND_FOLLOWUP] = IntentKind.REMIND_FOLLOWUP
+    id: str
+    due_on: date
+    stage: FollowUpStage
+    recipients: tuple[PersonRef, ...]
+    unresolved_roles: tuple[str, ...] = Field(description="roles nobody holds: not told")
+    channel: Channel = None
+
+    @property
+    def escalation(self) -> bool:
+        """After the due date the policy's escalation contact hears of it."""
+        return self.stage == "overdue"
 
 
 class RequestExternalMessage(Payload):
     kind: Literal[IntentKind.REQUEST_EXTERNAL_MESSAGE] = IntentKind.REQUEST_EXTERNAL_MESSAGE
     recipient: PersonRef
+    channel: Channel = None
 
 
 class PublishExternalMessage(Payload):
@@ -321,6 +387,9 @@ class PublishExternalMessage(Payload):
     body: str
     incident_ref: str
     title: str
+    status_page: StatusPageTarget | None = Field(
+        default=None, description="routing; None: pmhub.yaml's"
+    )
 
 
 # -- telling the incident tools and the team -------------------------------------------
@@ -352,6 +421,7 @@ class ClosedNote(_Closing):
 
 class ShareOutcome(_Closing):
     kind: Literal[IntentKind.SHARE_OUTCOME] = IntentKind.SHARE_OUTCOME
+    channel: Channel = None
 
 
 # -- the post-mortem document (issue 14) -----------------------------------------------
@@ -446,6 +516,8 @@ IntentPayload = Annotated[
     | Remind
     | FileFollowUp
     | FlagFollowUp
+    | SetFollowUpDue
+    | RemindFollowUp
     | RequestExternalMessage
     | PublishExternalMessage
     | PagerDutyNote

@@ -22,6 +22,7 @@ from hub.policy.durations import Elapsed
 from hub.policy.errors import Problem
 from hub.policy.policyset import SEVERITY_TABLES, Policy, severity_tables
 from hub.policy.schema import WEEKDAY_NAMES, CalendarSpec, PolicySpec, RuleSpec
+from hub.policy.teams import target_positions
 from hub.policy.templates import (
     DEFAULT_MESSAGES,
     TemplateProblem,
@@ -88,6 +89,7 @@ def _positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tup
         for key in doc.data_at(path) or {}:
             pos = doc.position((*path, key), key=True)
             found[(*path, str(key))] = (pos.line, pos.column)
+    found.update(target_positions(spec, doc))  # issue 15: for `pmhub check`'s target checks
     return found
 
 

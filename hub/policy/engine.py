@@ -30,6 +30,7 @@ from hub.policy.owner import choose_owner
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
+from hub.policy.teams import resolve_route
 from hub.policy.templates import person_value
 from hub.policy.upkeep import meeting_facts, update_details
 from hub.policy.writeback import plan_writeback
@@ -48,9 +49,15 @@ def evaluate(
         return _plan_without(incident, postmortem, rule.name, "this rule needs no post-mortem")
     required: Requirement = True if rule.postmortem == "required" else "optional"
     owner = choose_owner(incident, postmortem, rule.owner)
-    ctx = Context(incident, postmortem, policy, rule, now, owner)
+    team = policies.team_of(incident)
+    route = resolve_route(
+        team, rule=rule.targets, policy=policy.spec.targets, teams=policies.teams
+    )
+    ctx = Context(incident, postmortem, policy, rule, now, owner, route=route)
     meeting = _plan(ctx, required)
     return Plan(
+        team=team,
+        route=route,
         incident_id=incident.id,
         severity=incident.severity,
         incident_status=incident.status,

@@ -10,6 +10,7 @@ from pydantic import Field
 from hub.model.incident import Frozen, IncidentStatus, Person, Severity
 from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import Meeting, PostMortemStatus
+from hub.model.routing import Route
 
 Requirement = bool | Literal["optional"]
 
@@ -56,6 +57,9 @@ class Plan(Frozen):
     intents: tuple[Intent, ...] = ()
     problems: tuple[str, ...] = Field(default=(), description="needs a person's attention")
     notes: tuple[str, ...] = Field(default=(), description="why something is not done yet")
+    # Issue 15: the incident's team (pmhub.yaml `teams:`) and where its effects go.
+    team: str | None = None
+    route: Route | None = None
 
     def intent(self, key: str) -> Intent | None:
         return next((intent for intent in self.intents if intent.key == key), None)
@@ -99,10 +103,16 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         }
         for intent in plan.intents
     ]
+    routing: dict[str, Any] = {}
+    if plan.team is not None:
+        routing["team"] = plan.team
+    if plan.route is not None and not plan.route.empty:
+        routing["targets"] = plan.route.model_dump(mode="json", exclude={"team"}, exclude_none=True)
     return {
         "id": plan.incident_id,
         "severity": plan.severity.value,
         "status": plan.incident_status.value,
+        **routing,
         "postmortem": {
             "required": plan.required,
             "rule": plan.rule,

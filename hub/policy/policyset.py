@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from jinja2 import Template as JinjaTemplate
@@ -12,6 +12,7 @@ from hub.model.severity_map import SeverityMap
 from hub.policy.calendar import WorkCalendar
 from hub.policy.conditions import matches
 from hub.policy.schema import PolicySpec, RuleSpec
+from hub.policy.teams import TeamSpec, team_of
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,27 @@ class Policy:
 
 @dataclass(frozen=True)
 class PolicySet:
-    """Every configured policy file, in the order listed: the first matching rule decides."""
+    """Every configured policy file, in the order listed: the first matching rule decides.
+
+    `teams` is `pmhub.yaml`'s mapping of incidents to teams (issue 15), in its order.
+    """
 
     policies: tuple[Policy, ...]
+    teams: Mapping[str, TeamSpec] = field(default_factory=dict)
 
     def rules(self) -> Iterator[tuple[Policy, RuleSpec]]:
         for policy in self.policies:
             for rule in policy.spec.rules:
                 yield policy, rule
 
+    def team_of(self, incident: Incident) -> str | None:
+        """The incident's team under `pmhub.yaml`'s `teams:` (None: no team claims it)."""
+        return team_of(incident, self.teams)
+
     def match(self, incident: Incident) -> tuple[Policy, RuleSpec] | None:
-        return next(((p, r) for p, r in self.rules() if matches(r.when, incident)), None)
+        team = self.team_of(incident)
+        names = (team,) if team else ()
+        return next(((p, r) for p, r in self.rules() if matches(r.when, incident, names)), None)
 
     def rule(self, name: str) -> tuple[Policy, RuleSpec]:
         for policy, rule in self.rules():
