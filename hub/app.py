@@ -108,7 +108,9 @@ def create_app(
     app[METRICS] = metrics
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
     # The CLI passes the policies it has already validated; otherwise read them here.
-    policy_set = policies if policies is not None else load_policies(settings.policies, settings.teams)
+    policy_set = (
+        policies if policies is not None else load_policies(settings.policies, settings.teams)
+    )
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:

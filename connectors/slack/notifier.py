@@ -68,6 +68,19 @@ class SlackNotifier:
     def __init__(self, chat: SlackConnector, config: SlackConfig) -> None:
         self._chat, self._config = chat, config
 
+    def routed(
+        self, *, channel: str | None = None, review_channel: str | None = None
+    ) -> SlackNotifier:
+        """The same connection, with a team's channels in place of the configured ones."""
+        update: dict[str, str] = {}
+        if channel is not None:
+            update["incidents_channel"] = channel
+        if review_channel is not None:
+            update["postmortem_channel"] = review_channel
+        if not update:
+            return self
+        return SlackNotifier(self._chat, self._config.model_copy(update=update))
+
     async def people(self, *persons: Person | None) -> People:
         """`Person.key` → Slack user id (None: no account), as the message builders take it."""
         found: People = {}

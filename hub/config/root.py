@@ -17,8 +17,8 @@ from hub.config.core import (
 )
 from hub.config.sources import SourcesSettings
 from hub.config.teams import DigestSettings, TeamName
-from hub.policy.teams import TeamSpec
 from hub.config.types import SectionsModel
+from hub.policy.teams import TeamSpec
 
 DEFAULT_CONFIG_PATH = Path("config/pmhub.yaml")
 

@@ -77,4 +77,3 @@ def policy_target_problems(policies: PolicySet, connectors: object) -> list[Prob
                     message = f"unknown team {team!r} (allowed: {allowed})"
                     problems.append(Problem(policy.path, *at, message))
     return problems
-

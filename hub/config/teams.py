@@ -15,9 +15,9 @@ needs its connector section under `connectors:` (`hub.config.team_checks`).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
-from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,9 +60,9 @@ class DigestSettings(FrozenModel):
     )
 
     @property
-    def at(self) -> time:
+    def at(self) -> dt.time:
         hours, minutes = (int(part) for part in self.time.split(":"))
-        return time(hours, minutes)
+        return dt.time(hours, minutes)
 
     @property
     def weekday(self) -> int:

@@ -50,9 +50,7 @@ def evaluate(
     required: Requirement = True if rule.postmortem == "required" else "optional"
     owner = choose_owner(incident, postmortem, rule.owner)
     team = policies.team_of(incident)
-    route = resolve_route(
-        team, rule=rule.targets, policy=policy.spec.targets, teams=policies.teams
-    )
+    route = resolve_route(team, rule=rule.targets, policy=policy.spec.targets, teams=policies.teams)
     ctx = Context(incident, postmortem, policy, rule, now, owner, route=route)
     meeting = _plan(ctx, required)
     return Plan(

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from jinja2 import Template as JinjaTemplate
 
 from hub.model.incident import Incident, Severity
+from hub.model.routing import Route
 from hub.model.severity_map import SeverityMap
 from hub.policy.calendar import WorkCalendar
 from hub.policy.conditions import matches
 from hub.policy.schema import PolicySpec, RuleSpec
-from hub.policy.teams import TeamSpec, team_of
+from hub.policy.teams import TeamSpec, resolve_route, team_of
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ class PolicySet:
         team = self.team_of(incident)
         names = (team,) if team else ()
         return next(((p, r) for p, r in self.rules() if matches(r.when, incident, names)), None)
+
+    def route_of(self, incident: Incident) -> Route | None:
+        """Where the incident's effects go (its team's targets); None when no rule matches."""
+        found = self.match(incident)
+        if found is None:
+            return None
+        policy, rule = found
+        team = self.team_of(incident)
+        return resolve_route(team, rule=rule.targets, policy=policy.spec.targets, teams=self.teams)
 
     def rule(self, name: str) -> tuple[Policy, RuleSpec]:
         for policy, rule in self.rules():

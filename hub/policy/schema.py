@@ -269,7 +269,7 @@ class ReminderSpec(Spec):
         return self.name or self.if_
 
 
-class FollowUpsSpec(FollowUpDueSpec):
+class FollowUpsSpec(FollowUpDueSpec, Spec):
     # FollowUpDueSpec (issue 15, hub.policy.schema_teams): due dates, reminders, escalation.
     labels: list[Template] = []
     priorities: list[str] | None = Field(

@@ -26,7 +26,8 @@ from hub.model.incident import Incident
 from hub.model.routing import DocumentRoute, Route, StatusPageRoute, TrackerRoute
 from hub.policy.conditions import matches
 from hub.policy.schema import Condition, PolicySpec
-from hub.policy.schema_teams import PolicyTargetsSpec, TargetsSpec, Block
+from hub.policy.schema_teams import Block, PolicyTargetsSpec, TargetsSpec
+from hub.yamlpos import YamlDocument
 
 
 class TeamSpec(Block):
@@ -123,9 +124,7 @@ def named_targets(spec: PolicyTargetsSpec | TargetsSpec) -> dict[tuple[str, ...]
     return found
 
 
-def target_positions(
-    spec: PolicySpec, doc: YamlDocument
-) -> dict[tuple[str, ...], tuple[int, int]]:
+def target_positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tuple[int, int]]:
     """Where each target and team of a policy is written (keys as `Policy.positions`):
     `("targets", …)` for the policy's, `("rule", <name>, "targets", …)` for a rule's."""
     found: dict[tuple[str, ...], tuple[int, int]] = {}

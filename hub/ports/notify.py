@@ -59,6 +59,11 @@ class Answer:
 
 
 class Notifier(Protocol):
+    def routed(self, *, channel: str | None = None, review_channel: str | None = None) -> Notifier:
+        """This notifier, speaking where a team wants it (issue 15): `channel` in place of
+        the incidents channel, `review_channel` of the review channel (None: unchanged)."""
+        ...
+
     async def chat_user(self, person: Person) -> str | None:
         """The person's chat user id, if the platform knows them (by id, else by email).
 

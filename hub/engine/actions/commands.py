@@ -258,7 +258,11 @@ class CommandExecutor:
         return _answer(result, "save the external message")
 
     async def _meeting(self, request: _Request) -> Answer:
-        found = await read_linked_event(self.calendar, request.command.text)
+        plan = evaluate(request.incident, request.postmortem, self.policies, self._clock())
+        team_calendar = plan.route.calendar_id if plan.route else None  # issue 15
+        found = await read_linked_event(
+            self.calendar, request.command.text, calendar_id=team_calendar
+        )
         if isinstance(found, str):
             return Answer(
                 AnswerKind.REFUSED, found, action="link the meeting", incident=request.incident
@@ -316,7 +320,9 @@ class CommandExecutor:
         """Closing shares the outcome with the channel (once: the key is per post-mortem)."""
         if result.allowed and result.incident is not None and result.postmortem is not None:
             plan = evaluate(result.incident, result.postmortem, self.policies, self._clock())
-            await self.notifier.share_outcome(
+            channel = plan.route.channel if plan.route else None  # the team's (issue 15)
+            notifier = self.notifier.routed(channel=channel) if channel else self.notifier
+            await notifier.share_outcome(
                 result.incident,
                 result.postmortem,
                 plan.owner.person if plan.owner else None,

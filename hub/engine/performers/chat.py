@@ -91,6 +91,16 @@ class _ChatPerformers:
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
 
+    def _for(self, request: EffectRequest) -> Notifier:
+        """The notifier for this intent: at its team's channel when it names one (issue 15)."""
+        payload = request.intent.payload
+        channel = getattr(payload, "channel", None)
+        if channel is None:
+            return self.notifier
+        if isinstance(payload, RequestReview):
+            return self.notifier.routed(review_channel=channel)
+        return self.notifier.routed(channel=channel)
+
     async def notify_owner(self, request: EffectRequest) -> EffectOutcome:
         intent, payload = request.intent, request.intent.payload
         if isinstance(payload, NotifyFormerOwner):
@@ -103,7 +113,7 @@ class _ChatPerformers:
             notice = payload_of(request.intent, NotifyOwner)
             owner, handed_to = notice.owner, None
             deadline, accepted_at = notice.deadline, notice.accepted_at
-        dm = await self.notifier.notify_owner(
+        dm = await self._for(request).notify_owner(
             request.incident,
             request.postmortem,
             owner,
@@ -118,7 +128,7 @@ class _ChatPerformers:
 
     async def announce_owner(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, AnnounceOwner)
-        posted = await self.notifier.announce_owner(
+        posted = await self._for(request).announce_owner(
             request.incident,
             request.postmortem,
             payload.owner,
@@ -135,7 +145,7 @@ class _ChatPerformers:
         meeting = request.postmortem.meeting if request.postmortem else None
         if meeting is None:
             raise Permanent(f"{request.intent.key}: no meeting to report on")
-        ref = await self.notifier.report_late_meeting(
+        ref = await self._for(request).report_late_meeting(
             request.incident,
             payload.recipient,
             meeting,
@@ -153,14 +163,14 @@ class _ChatPerformers:
             # effect runner), but a job already running says nothing about a stale time.
             return EffectOutcome(vendor_ref=None, detail={"skipped": "the meeting changed"})
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        ref = await self.notifier.report_meeting_booking(
+        ref = await self._for(request).report_meeting_booking(
             request.incident, report, meeting, deadline=deadline, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
 
     async def report_no_meeting_slot(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportNoMeetingSlot)
-        ref = await self.notifier.report_no_meeting_slot(
+        ref = await self._for(request).report_no_meeting_slot(
             request.incident, report, earlier=request.earlier_ref, **_once(request)
         )
         detail = _edit_detail(request, ref) | {"proposed": report.proposed_start.isoformat()}
@@ -169,19 +179,19 @@ class _ChatPerformers:
     async def report_meeting_cancelled(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportMeetingCancelled)
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        ref = await self.notifier.report_meeting_cancelled(
+        ref = await self._for(request).report_meeting_cancelled(
             request.incident, report, deadline=deadline, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
 
     async def ask_optional(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, AskOptional).recipient
-        ref = await self.notifier.ask_optional(request.incident, recipient, **_once(request))
+        ref = await self._for(request).ask_optional(request.incident, recipient, **_once(request))
         return EffectOutcome(vendor_ref=ref)
 
     async def report_unresolved_role(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, ReportUnresolvedRole)
-        ref = await self.notifier.report_unresolved_roles(
+        ref = await self._for(request).report_unresolved_roles(
             request.incident, payload.recipient, [payload.role], **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
@@ -195,7 +205,7 @@ class _ChatPerformers:
         # A new owner or document: the request already in the channel is edited. A
         # moved meeting is asked for afresh, ahead of its new time.
         same_meeting = request.earlier_detail.get("meeting_start") == meeting_start
-        ref = await self.notifier.request_review(
+        ref = await self._for(request).request_review(
             request.incident,
             postmortem,
             payload.owner,
@@ -208,7 +218,7 @@ class _ChatPerformers:
     async def remind(self, request: EffectRequest) -> EffectOutcome:
         reminder = payload_of(request.intent, Remind)
         intent = request.intent
-        ref = await self.notifier.remind(
+        ref = await self._for(request).remind(
             request.incident, reminder, intent.message or intent.reason, **_once(request)
         )
         return EffectOutcome(
@@ -219,7 +229,7 @@ class _ChatPerformers:
         intent, payload = request.intent, payload_of(request.intent, FlagFollowUp)
         # The policy states its reason as "do not file follow-up <id>: <why>".
         reason = intent.reason.partition(": ")[2] or intent.reason
-        ref = await self.notifier.flag_follow_up(
+        ref = await self._for(request).flag_follow_up(
             request.incident,
             _follow_up(request, payload),
             payload.recipient,
@@ -231,7 +241,7 @@ class _ChatPerformers:
 
     async def request_external_message(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, RequestExternalMessage).recipient
-        ref = await self.notifier.request_external_message(
+        ref = await self._for(request).request_external_message(
             request.incident, recipient, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)

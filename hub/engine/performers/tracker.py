@@ -31,6 +31,7 @@ import asyncio
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 
 import structlog
 
@@ -39,7 +40,8 @@ from hub.engine.performers import payload_of
 from hub.errors import ConnectorError, Permanent
 from hub.model.incident import Incident, Source
 from hub.model.intent import FileFollowUp, Intent, IntentKind
-from hub.model.postmortem import PostMortem
+from hub.model.postmortem import FollowUp, PostMortem
+from hub.model.routing import TrackerRoute
 from hub.ports import TicketLink, TicketRef, TicketRequest, Tracker
 
 log = structlog.get_logger("pmhub.perform.tracker")
@@ -82,10 +84,15 @@ class FollowUpFiler:
             for intent in batch
             if isinstance(ref := refs.get(intent.key), TicketRef)
         }
+        dues = {
+            payload.id: payload.due_on
+            for intent in batch
+            if (payload := payload_of(intent, FileFollowUp)).id in filed
+        }
         return EffectOutcome(
             vendor_ref=own.key,
             detail={"url": own.url, "filed": {fid: ref.key for fid, ref in filed.items()}},
-            update=_record_keys({fid: ref.key for fid, ref in filed.items()}),
+            update=_record_keys({fid: ref.key for fid, ref in filed.items()}, dues),
         )
 
     async def _file(
@@ -97,7 +104,8 @@ class FollowUpFiler:
         todo = [intent for intent in batch if intent.key not in refs]
         if not todo:
             return refs
-        parent = await self._parent(request.incident, request.postmortem)
+        target = payload_of(request.intent, FileFollowUp).tracker or TrackerRoute()
+        parent = await self._parent(request.incident, request.postmortem, target)
         tickets = [_ticket(intent, request.incident, parent) for intent in todo]
         look_first = request.unknown_outcome or len(todo) > 1
         results = await self._tracker.create_many(tickets, unknown_outcome=look_first)
@@ -109,7 +117,9 @@ class FollowUpFiler:
                 log.info("followup.sibling_refused", key=intent.key, error=str(result))
         return refs
 
-    async def _parent(self, incident: Incident, pm: PostMortem | None) -> str | None:
+    async def _parent(
+        self, incident: Incident, pm: PostMortem | None, target: TrackerRoute
+    ) -> str | None:
         """The parent ticket's key when the tracker files follow-ups under one.
 
         It has no intent (and no ledger row) of its own, so it is always looked for
@@ -124,6 +134,8 @@ class FollowUpFiler:
                 description=f"Follow-ups of the post-mortem of {_reference(incident)}.",
                 marker=marker,
                 links=_links(incident, pm.document_url if pm else None),
+                project=target.project,  # the team's project (issue 15)
+                components=target.components,
             ),
             unknown_outcome=True,
         )
@@ -153,14 +165,21 @@ def _followup_id(intent: Intent) -> str:
     return payload_of(intent, FileFollowUp).id
 
 
-def _record_keys(keys: Mapping[str, str]) -> Callable[[PostMortem], PostMortem]:
-    """Store each filed key on its follow-up; a key already recorded is kept."""
+def _record_keys(
+    keys: Mapping[str, str], dues: Mapping[str, date | None]
+) -> Callable[[PostMortem], PostMortem]:
+    """Store each filed key on its follow-up (a key already recorded is kept), and the due
+    date it was filed with: from now on that date is the follow-up's, not the policy's."""
+
+    def filed(item: FollowUp) -> FollowUp:
+        changes: dict[str, object] = {"tracker_key": keys[item.id], "flagged_reason": None}
+        if (due := dues.get(item.id)) is not None and not item.due_fixed:
+            changes |= {"due_on": due, "due_set_by": "pmhub", "tracker_due_on": due}
+        return item.model_copy(update=changes)
 
     def update(pm: PostMortem) -> PostMortem:
         follow_ups = tuple(
-            item.model_copy(update={"tracker_key": keys[item.id], "flagged_reason": None})
-            if item.id in keys and item.tracker_key is None
-            else item
+            filed(item) if item.id in keys and item.tracker_key is None else item
             for item in pm.follow_ups
         )
         return pm.model_copy(update={"follow_ups": follow_ups})
@@ -170,7 +189,7 @@ def _record_keys(keys: Mapping[str, str]) -> Callable[[PostMortem], PostMortem]:
 
 def _ticket(intent: Intent, incident: Incident, parent_key: str | None) -> TicketRequest:
     follow_up = payload_of(intent, FileFollowUp)
-    owner = follow_up.owner
+    owner, target = follow_up.owner, follow_up.tracker or TrackerRoute()
     return TicketRequest(
         summary=_nonblank(follow_up.summary) or f"Follow-up {follow_up.id}",
         description=_description(follow_up, incident),
@@ -180,6 +199,10 @@ def _ticket(intent: Intent, incident: Incident, parent_key: str | None) -> Ticke
         assignee_email=_nonblank(owner.email) if owner else None,
         parent_key=parent_key,
         links=_links(incident, _nonblank(follow_up.postmortem_url)),
+        project=target.project,
+        issue_type=target.issue_type,
+        components=target.components,
+        due_on=follow_up.due_on,
     )
 
 
