@@ -31,6 +31,7 @@ from connectors.slack.blocks import (
 from connectors.slack.client import MessageRef
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
+from connectors.slack.followup_messages import follow_up_reminder
 from connectors.slack.modals import follow_up_modal, handoff_modal
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
@@ -39,6 +40,7 @@ from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     Remind,
+    RemindFollowUp,
     ReportMeetingBooking,
     ReportMeetingCancelled,
     ReportNoMeetingSlot,
@@ -292,6 +294,44 @@ class SlackNotifier:
             # Nobody to DM, or someone Slack does not know: the channel hears it, with names.
             channel, key = self._config.incidents_channel, f"{effect_key}/channel"
             refs.append(await self._to_channel(channel, message, key, unknown_outcome))
+        return ",".join(refs)
+
+    async def remind_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        reminder: RemindFollowUp,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(follow_up.owner, *reminder.recipients)
+        message = follow_up_reminder(incident, follow_up, reminder, people=people)
+        return await self._to_each(
+            reminder.recipients, people, message, effect_key, unknown_outcome
+        )
+
+    async def _to_each(
+        self,
+        recipients: Sequence[Person],
+        people: People,
+        message: ChatMessage,
+        effect_key: str,
+        unknown: bool,
+    ) -> str:
+        """A DM to each recipient Slack knows (one key each); the channel, naming the
+        others, when someone cannot be DMed or nobody is named."""
+        refs: list[str] = []
+        unreachable = False
+        for person in recipients:
+            if people.get(person.key) is None:
+                unreachable = True
+                continue
+            key = f"{effect_key}/to:{person.key}"
+            refs.append(ref_text(await self._to_person(person, message, key, unknown)))
+        if unreachable or not recipients:
+            channel, key = self._config.incidents_channel, f"{effect_key}/channel"
+            refs.append(await self._to_channel(channel, message, key, unknown))
         return ",".join(refs)
 
     async def request_review(

@@ -156,7 +156,6 @@ class Expectations:
         self.expect("two meetings on the calendar", len(world.calendar.stored()) == MEETINGS)
         self.expect("four Jira issues in all", len(world.jira.issues) == ALL_FILED)
 
-
     def routed_apart(self, world: World) -> None:
         """Two teams, one pmhub: nothing of one team's incident lands in the other's places."""
         checkout, search = PD_ID, IO_ID

@@ -167,6 +167,9 @@ def _check_rule(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report) -> N
     ):
         report.add((*loc, "review"), "review.share_before_meeting needs a meeting section")
     _check_reminders(rule, loc, roles, report)
+    escalate = rule.follow_ups.escalate if rule.follow_ups else None
+    for index, role in enumerate(escalate.to if escalate else ()):  # issue 15
+        _check_role(role, (*loc, "follow_ups", "escalate", "to", index), roles, report)
 
 
 def _check_role(

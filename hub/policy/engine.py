@@ -24,6 +24,7 @@ from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.policy.context import Context
 from hub.policy.document_plan import document_url, plan_document, plan_results_email
 from hub.policy.external_message import external_message_required, plan_external_message
+from hub.policy.followup_dues import plan_follow_up_dues
 from hub.policy.followups import plan_follow_ups
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
 from hub.policy.owner import choose_owner
@@ -111,6 +112,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
         plan_writeback(ctx)
         plan_document(ctx)
         plan_results_email(ctx)
+        plan_follow_up_dues(ctx)  # follow-ups outlive the post-mortem: due dates, reminders
         return _meeting_only(ctx)
     if ctx.owner is None:
         ctx.problems.append(
@@ -140,6 +142,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
         external_required=external_message_required(ctx),
     )
     plan_follow_ups(ctx)
+    plan_follow_up_dues(ctx)
     plan_external_message(ctx)
     plan_writeback(ctx)
     plan_document(ctx)

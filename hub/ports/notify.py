@@ -31,6 +31,7 @@ from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     Remind,
+    RemindFollowUp,
     ReportMeetingBooking,
     ReportMeetingCancelled,
     ReportNoMeetingSlot,
@@ -183,6 +184,19 @@ class Notifier(Protocol):
         unknown_outcome: bool,
     ) -> str:
         """`text`, as a reminder (an escalation when it is one) to each of its recipients."""
+        ...
+
+    async def remind_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        reminder: RemindFollowUp,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell each recipient that a follow-up is due soon, due today, or (an escalation)
+        overdue, with its ticket; nobody reachable: the channel hears it, naming them."""
         ...
 
     async def request_review(

@@ -185,7 +185,11 @@ class PostMortemActions:
                 why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
                 return _refuse("follow_up_added", why, state.plan)
             item = FollowUp(
-                id=follow_up_id(origin), summary=summary.strip(), priority=priority, owner=owner
+                id=follow_up_id(origin),
+                summary=summary.strip(),
+                priority=priority,
+                owner=owner,
+                created_at=state.now,  # its due date counts from here (issue 15)
             )
             updated = pm.model_copy(update={"follow_ups": (*pm.follow_ups, item)})
             detail: dict[str, object] = {"follow_up": item.id, "priority": item.priority}

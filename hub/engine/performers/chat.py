@@ -32,6 +32,7 @@ from hub.model.intent import (
     NotifyFormerOwner,
     NotifyOwner,
     Remind,
+    RemindFollowUp,
     ReportLateMeeting,
     ReportMeetingBooking,
     ReportMeetingCancelled,
@@ -62,6 +63,7 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         IntentKind.REMIND: chat.remind,
         IntentKind.FLAG_FOLLOWUP: chat.flag_follow_up,
         IntentKind.REQUEST_EXTERNAL_MESSAGE: chat.request_external_message,
+        IntentKind.REMIND_FOLLOWUP: chat.remind_follow_up,
     }
     return {kind: _one_at_a_time(performer) for kind, performer in table.items()}
 
@@ -223,6 +225,20 @@ class _ChatPerformers:
         )
         return EffectOutcome(
             vendor_ref=ref, detail={"recipients": [p.key for p in reminder.recipients]}
+        )
+
+    async def remind_follow_up(self, request: EffectRequest) -> EffectOutcome:
+        reminder = payload_of(request.intent, RemindFollowUp)
+        stored = request.postmortem.follow_ups if request.postmortem else ()
+        follow_up = next((item for item in stored if item.id == reminder.id), None)
+        if follow_up is None:
+            raise Permanent(f"{request.intent.key}: follow-up {reminder.id} is gone")
+        ref = await self._for(request).remind_follow_up(
+            request.incident, follow_up, reminder, **_once(request)
+        )
+        return EffectOutcome(
+            vendor_ref=ref,
+            detail={"stage": reminder.stage, "recipients": [p.key for p in reminder.recipients]},
         )
 
     async def flag_follow_up(self, request: EffectRequest) -> EffectOutcome:

@@ -39,7 +39,7 @@ from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import ConnectorError, Permanent
 from hub.model.incident import Incident, Source
-from hub.model.intent import FileFollowUp, Intent, IntentKind
+from hub.model.intent import FileFollowUp, Intent, IntentKind, SetFollowUpDue
 from hub.model.postmortem import FollowUp, PostMortem
 from hub.model.routing import TrackerRoute
 from hub.ports import TicketLink, TicketRef, TicketRequest, Tracker
@@ -52,7 +52,32 @@ _SOURCE_NAMES = {Source.PAGERDUTY: "PagerDuty", Source.INCIDENTIO: "incident.io"
 
 def tracker_performers(tracker: Tracker) -> dict[IntentKind, Performer]:
     """The performers the tracker contributes to the wiring."""
-    return {IntentKind.FILE_FOLLOWUP: FollowUpFiler(tracker)}
+    return {
+        IntentKind.FILE_FOLLOWUP: FollowUpFiler(tracker),
+        IntentKind.SET_FOLLOWUP_DUE: _due_setter(tracker),
+    }
+
+
+def _due_setter(tracker: Tracker) -> Performer:
+    """SET_FOLLOWUP_DUE: the ticket's due date set to pmhub's; repeating it is harmless."""
+
+    async def perform(request: EffectRequest) -> EffectOutcome:
+        change = payload_of(request.intent, SetFollowUpDue)
+        await tracker.set_due_date(change.tracker_key, change.due_on)
+        due = change.due_on.isoformat() if change.due_on else None
+
+        def record(pm: PostMortem) -> PostMortem:
+            def set_on(item: FollowUp) -> FollowUp:
+                if item.id != change.id:
+                    return item
+                fixed = {} if item.due_fixed else {"due_on": change.due_on, "due_set_by": "pmhub"}
+                return item.model_copy(update={"tracker_due_on": change.due_on, **fixed})
+
+            return pm.model_copy(update={"follow_ups": tuple(map(set_on, pm.follow_ups))})
+
+        return EffectOutcome(vendor_ref=change.tracker_key, detail={"due": due}, update=record)
+
+    return perform
 
 
 def parent_marker(incident_id: str) -> str:
