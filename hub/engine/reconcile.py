@@ -15,6 +15,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.engine.milestones import record_milestones
 from hub.errors import Permanent
 from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
@@ -67,6 +68,7 @@ class Reconciler:
                 postmortem = await self._create(conn, plan, now)
                 plan = evaluate(stored.incident, postmortem, self.policies, now)
             enqueued = await self._enqueue_missing(conn, plan, now)
+            await record_milestones(conn, postmortem, plan, now)  # for the numbers (issue 15)
         log.info(
             "reconcile.planned",
             rule=plan.rule,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from hub.model.incident import Person
+from hub.model.incident import Incident, Person
 from hub.model.intent import FollowUpStage, RemindFollowUp, SetFollowUpDue
 from hub.model.postmortem import FollowUp, FollowUpState
 from hub.policy.calendar import WorkCalendar, instant
@@ -32,21 +32,39 @@ from hub.policy.context import Context
 from hub.policy.deadlines import shift
 from hub.policy.directory import resolve_role
 from hub.policy.durations import BusinessDays, CalendarDays, Duration, Elapsed
-from hub.policy.schema import FollowUpsSpec
+from hub.policy.policyset import PolicySet
+from hub.policy.schema import FollowUpsSpec, RuleSpec
 
 DEFAULT_PRIORITY = "default"
 
 
 def due_date(ctx: Context, item: FollowUp) -> date | None:
     """The follow-up's due date: the one on record once fixed, else the rule's for its priority."""
+    return _due(ctx.calendar, ctx.rule, item, ctx.resolved_at)
+
+
+def follow_up_due(policies: PolicySet, incident: Incident, item: FollowUp) -> date | None:
+    """`due_date` outside a plan (the digest, the report): under the rule the incident matches."""
     if item.due_fixed:
         return item.due_on
-    spec = ctx.rule.follow_ups
+    found = policies.match(incident)
+    if found is None:
+        return None
+    policy, rule = found
+    return _due(policy.calendar, rule, item, incident.resolved_at)
+
+
+def _due(
+    calendar: WorkCalendar, rule: RuleSpec, item: FollowUp, resolved_at: datetime | None
+) -> date | None:
+    if item.due_fixed:
+        return item.due_on
+    spec = rule.follow_ups
     duration = _duration_for(spec, item.priority) if spec else None
-    anchor = item.created_at or ctx.resolved_at
+    anchor = item.created_at or resolved_at
     if duration is None or anchor is None:
         return None
-    return ctx.calendar.local(shift(ctx.calendar, anchor, duration)).date()
+    return calendar.local(shift(calendar, anchor, duration)).date()
 
 
 def plan_follow_up_dues(ctx: Context) -> None:

@@ -184,9 +184,7 @@ def _due_items() -> tuple[FollowUp, ...]:
     added = ny(2026, 3, 2, 11)
     return (
         FollowUp(id="1", summary="Alert", priority="P1", owner=ALICE, created_at=added),
-        FollowUp(
-            id="2", summary="Runbook", priority="P1", created_at=added, tracker_key="OPS-2"
-        ),
+        FollowUp(id="2", summary="Runbook", priority="P1", created_at=added, tracker_key="OPS-2"),
     )
 
 
