@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hub.engine.process import Milestone, ProcessRecord, in_window
@@ -118,6 +118,42 @@ def _median(durations: list[timedelta]) -> timedelta | None:
     if not durations:
         return None
     return timedelta(seconds=statistics.median(d.total_seconds() for d in durations))
+
+
+# -- the window, as people write it --------------------------------------------------
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def parse_moment(name: str, raw: str | None) -> datetime | None:
+    """An ISO 8601 date (midnight UTC) or date-time (a zone is required); None when absent."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) == len("2026-06-01"):
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadQuery(
+            f"{name}: not a date or time: {raw[:40]!r} (e.g. 2026-06-01 or 2026-06-01T00:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        raise BadQuery(f"{name}: a time needs its zone, e.g. 2026-06-01T00:00:00Z")
+    return moment
+
+
+def parse_window(
+    start: str | None, end: str | None, names: tuple[str, str] = ("from", "to")
+) -> tuple[datetime | None, datetime | None]:
+    """[from, to) as written; `BadQuery` naming the parameter when it cannot be used."""
+    window = parse_moment(names[0], start), parse_moment(names[1], end)
+    if window[0] is not None and window[1] is not None and window[1] <= window[0]:
+        raise BadQuery(f"{names[1]} must be later than {names[0]}")
+    return window
 
 
 # -- the table -------------------------------------------------------------------------

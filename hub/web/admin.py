@@ -15,7 +15,7 @@ from hub.model.postmortem import PostMortem
 from hub.policy import evaluate, plan_to_json
 from hub.store import audit, records
 from hub.store.state import load_incident
-from hub.web import admin_actions
+from hub.web import admin_actions, report
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 from hub.web.openapi import openapi_document
@@ -217,3 +217,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}", get_postmortem)
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}/audit", get_postmortem_audit)
     admin_actions.add_routes(app, PREFIX)
+    report.add_routes(app, PREFIX)  # issue 15: the process in numbers
