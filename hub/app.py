@@ -45,7 +45,7 @@ from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.documents import DocumentLibrary, DocumentsFactory
-from hub.engine.effects import EffectRunner, Performer
+from hub.engine.effects import EffectOutcome, EffectRequest, EffectRunner, Performer
 from hub.engine.history import ChatUser, HistoryReaders
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.performers.chat import chat_performers
@@ -54,11 +54,13 @@ from hub.engine.performers.mail import mail_performers
 from hub.engine.performers.publish import publish_performers
 from hub.engine.performers.tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
+from hub.errors import ConnectorError
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
+from hub.jobs.effect_stats import UNKNOWN_CONNECTOR
 from hub.jobs.kinds import EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
 from hub.jobs.worker import JobHandler, Worker
@@ -120,7 +122,7 @@ def create_app(
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
             queue = JobQueue(engine)
-            core = Core(settings, session, stack, engine, queue, policy_set, clock)
+            core = Core(settings, session, stack, engine, queue, policy_set, clock, metrics)
             wiring = Wiring(documents=document_library(settings, stack))
             await _wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await _wire_chat(wiring, core)
@@ -222,6 +224,7 @@ class Core:
     queue: JobQueue
     policies: PolicySet
     clock: Callable[[], datetime]
+    metrics: Metrics | None = None
 
 
 @dataclass
@@ -235,6 +238,13 @@ class Wiring:
     calendar: Calendar | None = None  # read when a person links a meeting they booked
     documents: DocumentLibrary | None = None  # the post-mortem document's tools
     notifier: Notifier | None = None
+    # Which connector carries out each kind (issue 15: written on effect jobs, and the
+    # label of their failures on /metrics).
+    connectors: dict[IntentKind, str] = field(default_factory=dict)
+
+    def add(self, connector: str, performers: Mapping[IntentKind, Performer]) -> None:
+        self.performers.update(performers)
+        self.connectors.update(dict.fromkeys(performers, connector))
 
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
@@ -247,8 +257,8 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     assert config is not None  # noqa: S101 - the section is there
     notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
     wiring.notifier = notifier
-    wiring.performers.update(chat_performers(notifier))
-    wiring.performers.update(offer_performers(notifier))
+    wiring.add("slack", chat_performers(notifier))
+    wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
         core.engine, core.queue, core.policies, clock=core.clock, documents=wiring.documents
     )
@@ -303,7 +313,10 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
     channel) and the results email, when their connectors are configured."""
     settings = core.settings
     if wiring.documents is not None:
-        wiring.performers.update(
+        # The tool's name when one is configured; both: the label says "documents".
+        tools = [name for name in ("google_docs", "github") if getattr(settings.connectors, name)]
+        wiring.add(
+            tools[0] if len(tools) == 1 else "documents",
             document_performers(
                 wiring.documents,
                 history_readers(
@@ -314,13 +327,11 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
                 ),
                 core.policies,
                 core.clock,
-            )
+            ),
         )
     if (email := settings.connectors.email) is not None:
         mailer = EmailConnector.from_config(email)
-        wiring.performers.update(
-            mail_performers(mailer, wiring.documents, core.policies, core.clock)
-        )
+        wiring.add("email", mail_performers(mailer, wiring.documents, core.policies, core.clock))
 
 
 def history_readers(
@@ -369,7 +380,7 @@ async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     )
     calendar = GoogleCalendarConnector.from_config(config)
     core.stack.push_async_callback(calendar.close)
-    wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
+    wiring.add("google_calendar", calendar_performers(calendar, core.policies, core.clock))
     wiring.calendar = calendar
 
 
@@ -392,7 +403,7 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
             )
         )
         core.stack.push_async_callback(tracker.close)
-        wiring.performers.update(tracker_performers(tracker))
+        wiring.add("jira", tracker_performers(tracker))
     status_page: StatuspageConnector | None = None
     if (page := settings.connectors.statuspage) is not None:
         config = StatuspageConfig(
@@ -420,9 +431,9 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
             )
         )
         core.stack.push_async_callback(notes.close)
-    wiring.performers.update(
-        publish_performers(status_page=status_page, notes=notes, clock=core.clock)
-    )
+    published = publish_performers(status_page=status_page, notes=notes, clock=core.clock)
+    for kind, connector in _PUBLISHERS.items():
+        wiring.add(connector, {k: v for k, v in published.items() if k is kind})
     # Follow-up facts matter without Jira too (incident.io follow-ups fill the list).
     wiring.on_follow_up = FollowUpHandler(
         core.engine,
@@ -434,16 +445,41 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     )
 
 
-def _performers(wiring: Wiring) -> dict[IntentKind, Performer]:
+_PUBLISHERS = {
+    IntentKind.PUBLISH_EXTERNAL_MESSAGE: "statuspage",
+    IntentKind.PAGERDUTY_NOTE: "pagerduty",
+}
+
+
+def _performers(wiring: Wiring, metrics: Metrics | None) -> dict[IntentKind, Performer]:
     """The connectors' performers; a flagged follow-up keeps its reason with or without chat."""
     flag = flag_performer(wiring.performers.get(IntentKind.FLAG_FOLLOWUP))
-    return {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
+    performers = {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
+    if metrics is None:
+        return performers
+    return {
+        kind: _counted(performer, wiring.connectors.get(kind, UNKNOWN_CONNECTOR), metrics)
+        for kind, performer in performers.items()
+    }
+
+
+def _counted(performer: Performer, connector: str, metrics: Metrics) -> Performer:
+    """Each failed attempt at a vendor call, counted by connector and error (issue 15)."""
+
+    async def perform(request: EffectRequest) -> EffectOutcome:
+        try:
+            return await performer(request)
+        except ConnectorError as error:
+            metrics.count_effect_failure(connector, type(error).__name__)
+            raise
+
+    return perform
 
 
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
     engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
     gatherer = FactGatherer(sources, adapter_options(policies, core.settings), clock)
-    reconciler = Reconciler(engine, queue, policies, clock=clock)
+    reconciler = Reconciler(engine, queue, policies, clock=clock, connector_of=wiring.connectors)
     ingestor = Ingestor(
         engine,
         queue,
@@ -456,7 +492,12 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
         INGEST: ingestor,
         RECONCILE: reconciler,
         EFFECT: EffectRunner(
-            engine, policies, _performers(wiring), clock=clock, reconcile=reconciler.request
+            engine,
+            policies,
+            _performers(wiring, core.metrics),
+            clock=clock,
+            reconcile=reconciler.request,
+            connector_of=wiring.connectors,
         ),
     }
 

@@ -104,6 +104,17 @@ class ProcessRecord:
         return max(timedelta(0), instant(reached) - instant(resolved))
 
     @property
+    def overdue(self) -> bool:
+        """Still open (Draft or In Review) past its meeting deadline without the meeting held
+        by then: what the `PmhubPostmortemsOverdue` alert counts."""
+        pm, deadline = self.postmortem, self.postmortem.milestones.meeting_deadline
+        if pm.status not in (PostMortemStatus.DRAFT, PostMortemStatus.IN_REVIEW):
+            return False
+        if deadline is None or instant(deadline) > instant(self.now):
+            return False
+        return pm.meeting is None or instant(pm.meeting.end) > instant(deadline)
+
+    @property
     def meeting_on_time(self) -> bool | None:
         """Whether the meeting (as booked) ends by its deadline; None: no meeting or deadline."""
         meeting, deadline = self.postmortem.meeting, self.postmortem.milestones.meeting_deadline

@@ -22,3 +22,11 @@ def reconcile_key(incident_id: str) -> str:
 
 def effect_key(intent_key: str) -> str:
     return f"effect:{intent_key}"
+
+
+def effect_payload(incident_id: str, key: str, connector: str | None) -> dict[str, str]:
+    """An effect job's payload: the intent, and the connector that carries it out (if any)."""
+    payload = {"incident_id": incident_id, "key": key}
+    if connector is not None:
+        payload["connector"] = connector
+    return payload
