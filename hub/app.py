@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
@@ -44,6 +45,7 @@ from hub.config import Settings
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
+from hub.engine.digest import DigestRunner, DigestSchedule
 from hub.engine.documents import DocumentLibrary, DocumentsFactory
 from hub.engine.effects import EffectOutcome, EffectRequest, EffectRunner, Performer
 from hub.engine.history import ChatUser, HistoryReaders
@@ -61,7 +63,7 @@ from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
 from hub.jobs.effect_stats import UNKNOWN_CONNECTOR
-from hub.jobs.kinds import EFFECT, INGEST, RECONCILE
+from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
@@ -129,6 +131,9 @@ def create_app(
             await _wire_tracker(wiring, core)
             await _wire_documents(wiring, core)
             handlers = _handlers(core, sources, wiring)
+            digests = _digests(core, wiring)  # issue 15: the weekly digest per team
+            if digests is not None:
+                handlers[DIGEST] = digests
             inbox = InboxWriter(engine, clock)
             inbox.start()
             stack.push_async_callback(inbox.stop)
@@ -158,6 +163,8 @@ def create_app(
                 clock=clock,
                 calendar=wiring.calendar,
             )
+            if digests is not None and run_worker:
+                await digests.schedule_all()
             if run_worker:
                 await worker.start()
             log.info("pmhub.started", sources=sorted(chosen), worker=run_worker)
@@ -500,6 +507,25 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
             connector_of=wiring.connectors,
         ),
     }
+
+
+def _digests(core: Core, wiring: Wiring) -> DigestRunner | None:
+    """The weekly digest (`digest:` in pmhub.yaml) of every team `teams:` defines."""
+    digest = core.settings.digest
+    if digest is None or not core.policies.teams:
+        return None
+    email = core.settings.connectors.email
+    mailer = EmailConnector.from_config(email) if email is not None else None
+    schedule = DigestSchedule(digest.weekday, digest.at, ZoneInfo(digest.timezone))
+    return DigestRunner(
+        core.engine,
+        core.queue,
+        core.policies,
+        schedule,
+        notifier=wiring.notifier,
+        mailer=mailer,
+        clock=core.clock,
+    )
 
 
 def _make_worker(

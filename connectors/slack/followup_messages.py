@@ -8,17 +8,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.slack.blocks import (
     ChatMessage,
+    bullet_list,
     chat_message,
     context,
     escape,
+    header,
     incident_link,
     incident_name,
     mention,
+    person_name,
     section,
 )
+from hub.model.digest import DigestPostMortem, TeamDigest
 from hub.model.incident import Incident
 from hub.model.intent import RemindFollowUp
 from hub.model.postmortem import FollowUp
@@ -77,3 +82,54 @@ def follow_up_reminder(
 
 def _day(day: date) -> str:
     return day.strftime("%a %d %b %Y")
+
+
+# -- the weekly digest -----------------------------------------------------------------
+
+
+def team_digest(digest: TeamDigest) -> ChatMessage:
+    """Open post-mortems and their status, this week's meetings, overdue follow-ups by owner."""
+    zone = ZoneInfo(digest.timezone)
+    title = f"Post-mortems of {digest.team}: week of {digest.week_start:%a %d %b %Y}"
+    blocks: list[dict[str, Any]] = [header(title)]
+    if digest.empty:
+        blocks.append(section("Nothing open, no meeting this week, nothing overdue. :tada:"))
+        return chat_message(f"{title}: nothing open.", blocks=tuple(blocks))
+    opened = [_open_line(pm) for pm in digest.open_postmortems]
+    blocks.append(
+        section(f"*Open post-mortems ({len(opened)})*\n" + (bullet_list(opened) or "none"))
+    )
+    meetings = [
+        f"{pm.meeting_start.astimezone(zone):%a %d %b %H:%M}: {escape(pm.reference)} "
+        f"{escape(pm.title)}"
+        for pm in digest.meetings
+        if pm.meeting_start is not None
+    ]
+    blocks.append(
+        section(f"*Meetings this week ({len(meetings)})*\n" + (bullet_list(meetings) or "none"))
+    )
+    overdue = [
+        f"*{escape(owner)}*: "
+        + "; ".join(
+            f"{escape(i.summary)} ({escape(i.tracker_key or i.priority)}, due {i.due_on:%d %b})"
+            for i in items
+        )
+        for owner, items in digest.overdue_by_owner()
+    ]
+    count = len(digest.overdue_follow_ups)
+    blocks.append(section(f"*Follow-ups overdue ({count})*\n" + (bullet_list(overdue) or "none")))
+    blocks.append(context(f"Times in {digest.timezone}. `pmhub report` has the numbers."))
+    text = (
+        f"{title}: {len(opened)} open, {len(meetings)} meeting(s) this week, "
+        f"{count} follow-up(s) overdue."
+    )
+    return chat_message(text, blocks=tuple(blocks))
+
+
+def _open_line(pm: DigestPostMortem) -> str:
+    owner = person_name(pm.owner) if pm.owner else "no owner"
+    late = " :warning: overdue" if pm.overdue else ""
+    return (
+        f"{escape(pm.reference)} {escape(pm.title)} ({pm.severity}): *{pm.status.label}*, "
+        f"{escape(owner)}{late}"
+    )

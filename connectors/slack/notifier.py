@@ -31,11 +31,12 @@ from connectors.slack.blocks import (
 from connectors.slack.client import MessageRef
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
-from connectors.slack.followup_messages import follow_up_reminder
+from connectors.slack.followup_messages import follow_up_reminder, team_digest
 from connectors.slack.modals import follow_up_modal, handoff_modal
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
 from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.digest import TeamDigest
 from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
@@ -310,6 +311,12 @@ class SlackNotifier:
         return await self._to_each(
             reminder.recipients, people, message, effect_key, unknown_outcome
         )
+
+    async def post_digest(
+        self, digest: TeamDigest, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        channel = self._config.incidents_channel
+        return await self._to_channel(channel, team_digest(digest), effect_key, unknown_outcome)
 
     async def _to_each(
         self,

@@ -35,7 +35,7 @@ def _configured(connectors: object, kind: str) -> bool:
 
 def _missing(kind: str) -> str:
     sections = " or ".join(f"connectors.{name}" for name in CONNECTORS_FOR[kind])
-    return f"a {kind} target needs {sections} to be configured"
+    return f"the {kind} target needs {sections} to be configured"
 
 
 def team_target_problems(

@@ -10,6 +10,7 @@ from __future__ import annotations
 INGEST = "ingest"
 RECONCILE = "reconcile"
 EFFECT = "effect"
+DIGEST = "digest"  # a team's weekly digest (issue 15): a timer per team
 
 
 def ingest_key(source: str, delivery_id: str) -> str:
@@ -18,6 +19,11 @@ def ingest_key(source: str, delivery_id: str) -> str:
 
 def reconcile_key(incident_id: str) -> str:
     return f"reconcile:{incident_id}"
+
+
+def digest_key(team: str, week: str) -> str:
+    """One digest job per team and week: a retry of this week's never meets next week's."""
+    return f"digest:{team}:{week}"
 
 
 def effect_key(intent_key: str) -> str:

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.digest import TeamDigest
 from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
@@ -197,6 +198,12 @@ class Notifier(Protocol):
     ) -> str:
         """Tell each recipient that a follow-up is due soon, due today, or (an escalation)
         overdue, with its ticket; nobody reachable: the channel hears it, naming them."""
+        ...
+
+    async def post_digest(
+        self, digest: TeamDigest, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        """A team's weekly digest, in the incidents channel (a team's, when `routed`)."""
         ...
 
     async def request_review(
