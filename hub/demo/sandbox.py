@@ -104,6 +104,9 @@ async def run_demo(options: SandboxOptions, say: Callable[[str], None], *, once:
             say("")
             for line in expectations.report():
                 say(line)
+            # The process in numbers (issue 15): what `pmhub report` prints.
+            say("\nThe process in numbers (pmhub report, GET /api/v1/report):")
+            say((await sandbox.driver.report()).rstrip())
             if once:
                 return 0 if expectations.ok else 1
             example = options.data_dir / "my-event.json"
