@@ -1,6 +1,8 @@
 """The job kinds of the flow and their dedupe keys, named once for every layer.
 
-ingest (one stored delivery) → reconcile (one incident) → effect (one intent).
+ingest (one stored delivery) → reconcile (one incident) → effect (one intent); beside
+the flow, digest (one team's weekly digest, a timer). An effect job names the connector
+that carries it out (`effect_payload`), so a dead letter says which vendor failed.
 At most one *pending* job exists per dedupe key, so a burst of deliveries about
 one incident queues one reconcile, not a hundred.
 """
