@@ -8,13 +8,16 @@ keeps (not a rate): the histograms are the distribution over all of them, so
 counts the post-mortems that reached a step in it.
 
 `ProcessMetrics` holds the last snapshot; `/metrics` refreshes it before rendering
-(`refresh`). On a store error the previous snapshot stays, as the queue gauges do.
+(`refresh`), at most every `MIN_REFRESH_SECONDS` (a few Prometheus servers scraping
+each replica do not multiply the work). On a store error the previous snapshot stays,
+as the queue gauges do.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +31,7 @@ from hub.jobs.model import JobState
 from hub.policy import PolicySet
 
 # From an hour to two months: a post-mortem's steps take hours (Accept) to weeks (close).
+MIN_REFRESH_SECONDS = 10.0
 HOURS = (1, 4, 12, 24, 48, 72, 120, 168, 336, 720, 1440)
 BUCKETS = (*(hours * 3600.0 for hours in HOURS), float("inf"))
 
@@ -53,11 +57,19 @@ def _gauge(name: str, doc: str, labels: Sequence[str]) -> GaugeMetricFamily:
 class ProcessMetrics(Collector):
     """A collector over the last `ProcessSnapshot` (registered in `hub.metrics.Metrics`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.snapshot = ProcessSnapshot()
+        self._clock = clock
+        self._taken_at: float | None = None
+
+    def due(self) -> bool:
+        """Whether the snapshot is old enough to read the store again."""
+        taken = self._taken_at
+        return taken is None or self._clock() - taken >= MIN_REFRESH_SECONDS
 
     def refresh(self, snapshot: ProcessSnapshot) -> None:
         self.snapshot = snapshot
+        self._taken_at = self._clock()
 
     def describe(self) -> Iterable[Metric]:
         return list(self._families(ProcessSnapshot()))

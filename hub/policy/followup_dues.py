@@ -32,7 +32,7 @@ from hub.policy.context import Context
 from hub.policy.deadlines import shift
 from hub.policy.directory import resolve_role
 from hub.policy.durations import BusinessDays, CalendarDays, Duration, Elapsed
-from hub.policy.policyset import PolicySet
+from hub.policy.policyset import Policy, PolicySet
 from hub.policy.schema import FollowUpsSpec, RuleSpec
 
 DEFAULT_PRIORITY = "default"
@@ -43,11 +43,17 @@ def due_date(ctx: Context, item: FollowUp) -> date | None:
     return _due(ctx.calendar, ctx.rule, item, ctx.resolved_at)
 
 
-def follow_up_due(policies: PolicySet, incident: Incident, item: FollowUp) -> date | None:
-    """`due_date` outside a plan (the digest, the report): under the rule the incident matches."""
+def follow_up_due(
+    policies: PolicySet,
+    incident: Incident,
+    item: FollowUp,
+    matched: tuple[Policy, RuleSpec] | None = None,
+) -> date | None:
+    """`due_date` outside a plan (the digest, the report): under the rule the incident
+    matches (`matched`, when the caller has already looked it up)."""
     if item.due_fixed:
         return item.due_on
-    found = policies.match(incident)
+    found = matched or policies.match(incident)
     if found is None:
         return None
     policy, rule = found

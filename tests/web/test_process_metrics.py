@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.metrics_process import MIN_REFRESH_SECONDS, ProcessMetrics, ProcessSnapshot
 from tests.support.daemon import running_daemon, write_config
 from tests.support.history import NOW, seed, write_files
 
@@ -72,3 +73,14 @@ async def test_the_numbers_from_the_store(tmp_path: Path, db_url: str) -> None:
     assert not [k for k in found if k[0] == "pmhub_postmortems_overdue"]
     assert any(k[0] == "pmhub_build_info" for k in found)
     assert any(k[0] == "process_resident_memory_bytes" for k in found)
+
+
+def test_the_store_is_read_again_only_after_a_while() -> None:
+    now = [100.0]
+    process = ProcessMetrics(clock=lambda: now[0])
+    assert process.due()
+    process.refresh(ProcessSnapshot())
+    now[0] += MIN_REFRESH_SECONDS - 1
+    assert not process.due()
+    now[0] += 1
+    assert process.due()
