@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field
 
 from hub.config.types import FrozenModel
-from hub.policy.schema_teams import TEAM_NAME
+from hub.policy.schema_teams import TeamName
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -69,4 +69,4 @@ class DigestSettings(FrozenModel):
         return WEEKDAYS.index(self.day)
 
 
-TeamName = Annotated[str, Field(pattern=TEAM_NAME.pattern)]
+__all__ = ["DigestSettings", "TeamName"]

@@ -21,7 +21,15 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from hub.policy.durations import BusinessDays, Duration, parse_duration
 
@@ -121,7 +129,20 @@ class TargetsSpec(Block):
     document: DocumentTargetSpec | None = None
 
 
-TeamName = Annotated[str, Field(pattern=TEAM_NAME.pattern)]
+def _team_name(value: str) -> str:
+    if not TEAM_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a team name (letters, digits, '_', '.' and '-', starting "
+            "with a letter or digit: it appears in metrics labels and keys)"
+        )
+    return value
+
+
+TeamName = Annotated[
+    str,
+    AfterValidator(_team_name),
+    WithJsonSchema({"type": "string", "pattern": TEAM_NAME.pattern}),
+]
 
 
 class PolicyTargetsSpec(TargetsSpec):
