@@ -94,6 +94,10 @@ class Expectations:
     def sev2(self, pm: Json, world: World, deadline: datetime | None) -> None:
         ref = IO_REFERENCE
         self.expect(f"{ref}: Bob Okafor owns the post-mortem", _owner_email(pm) == BOB.email)
+        team = (pm.get("plan") or {}).get("team")
+        self.expect(
+            f"{ref}: belongs to the Search team (incident.io's Team field)", team == "search"
+        )
         self.expect(f"{ref}: Slack DM to the owner", _dm_count(world, BOB.slack_id) >= 1)
         self.expect(
             f"{ref}: announced in the incident's channel",

@@ -177,7 +177,10 @@ async def get_postmortem(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"id": row["id"], **postmortem.model_dump(mode="json"), "plan": None}
     if stored is not None:
         plan = evaluate(stored.incident, postmortem, runtime.policies, runtime.clock())
-        body["plan"] = plan_to_json(plan)["postmortem"]
+        rendered = plan_to_json(plan)
+        # The incident's team and where its effects go (issue 15), when it has any.
+        routing = {key: rendered[key] for key in ("team", "targets") if key in rendered}
+        body["plan"] = {**rendered["postmortem"], **routing}
     return web.json_response(body)
 
 
