@@ -474,6 +474,7 @@ class OfferFollowUps(Payload):
     recipient: PersonRef
     candidates: tuple[CandidateOffer, ...]
     document_url: str | None
+    channel: Channel = None
 
 
 class EmailResults(Payload):

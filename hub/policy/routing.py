@@ -12,6 +12,8 @@ from typing import Any
 
 from hub.model.intent import (
     CheckMeeting,
+    CreateDocument,
+    EmailResults,
     FileFollowUp,
     IntentPayload,
     InviteToMeeting,
@@ -21,7 +23,7 @@ from hub.model.intent import (
     UpdateMeeting,
 )
 from hub.model.postmortem import Meeting
-from hub.model.routing import Route
+from hub.model.routing import DocumentRoute, Route
 
 _CALENDAR = (ScheduleMeeting, InviteToMeeting, UpdateMeeting, CheckMeeting)
 
@@ -44,5 +46,24 @@ def routed(payload: IntentPayload, route: Route, meeting: Meeting | None = None)
         update["tracker"] = route.tracker
     if isinstance(payload, PublishExternalMessage):
         update["status_page"] = route.status_page
+    if isinstance(payload, CreateDocument) and route.document is not None:
+        update["location"] = _location(payload, route.document)
+    if isinstance(payload, EmailResults) and route.stakeholders:
+        # The team's stakeholders hear the results too, with whom the rule names.
+        update["recipients"] = tuple(dict.fromkeys((*payload.recipients, *route.stakeholders)))
     changes = {name: value for name, value in update.items() if value is not None}
     return payload.model_copy(update=changes) if changes else payload
+
+
+def _location(payload: CreateDocument, target: DocumentRoute) -> str | None:
+    """Where the document goes, in the intent's terms (a folder id; 'owner/name:folder').
+
+    A team's target is more specific than the rule's `document:` block, so it wins; what
+    it leaves out (the repository, the folder in it) stays the rule's.
+    """
+    if payload.tool == "google_docs":
+        return target.folder or payload.location
+    repository, _, folder = (payload.location or ":").partition(":")
+    repository = target.repository or repository
+    folder = target.path or target.folder or folder
+    return f"{repository}:{folder}" if repository or folder else None

@@ -12,6 +12,8 @@ import textwrap
 from hub.model.incident import ServiceRef, Severity, TeamRef
 from hub.model.intent import (
     AnnounceOwner,
+    CreateDocument,
+    EmailResults,
     FileFollowUp,
     IntentKind,
     NotifyOwner,
@@ -170,3 +172,39 @@ def test_an_incident_no_team_claims_is_routed_nowhere_new() -> None:
             assert a.payload.channel is None
         if not isinstance(a.payload, FileFollowUp):
             assert a.fingerprint() == b.fingerprint()
+
+
+DOCUMENT_POLICY = """\
+version: 1
+targets:
+  teams:
+    search:
+      document: {repository: acme/search-incidents}
+      email: {stakeholders: [search-leads@example.com]}
+rules:
+  - name: major
+    postmortem: required
+    owner: [incident_commander]
+    document: {tool: github, template: posthog, repository: acme/incidents, folder: analyses}
+    results_email: {when: closed, to: [all@example.com]}
+"""
+
+
+def test_the_document_and_the_results_email_go_where_the_team_wants() -> None:
+    policies = PolicySet((parse_policy(DOCUMENT_POLICY, "docs.yaml"),), TEAMS)
+    closed = postmortem(status=PostMortemStatus.CLOSED, status_changed_at=ny(2026, 3, 5, 9))
+    search = plan_for(SEARCH, closed, now=ny(2026, 3, 5, 10), policies=policies)
+    email = search.intent_of(IntentKind.EMAIL_RESULTS)
+    assert email is not None
+    assert isinstance(email.payload, EmailResults)
+    assert email.payload.recipients == ("all@example.com", "search-leads@example.com")
+    fresh = plan_for(SEARCH, None, policies=policies).intent_of(IntentKind.CREATE_DOCUMENT)
+    assert fresh is not None
+    assert isinstance(fresh.payload, CreateDocument)
+    # The team's repository; the rule's folder in it, which the team did not name.
+    assert fresh.payload.location == "acme/search-incidents:analyses"
+    # Another team's incident keeps the rule's.
+    other = plan_for(NOBODY, None, policies=policies).intent_of(IntentKind.CREATE_DOCUMENT)
+    assert other is not None
+    assert isinstance(other.payload, CreateDocument)
+    assert other.payload.location == "acme/incidents:analyses"
