@@ -313,20 +313,16 @@ def _settled(
 def _due_from_tracker(
     item: FollowUp, fact: FollowUpFact
 ) -> tuple[FollowUp, tuple[str | None, str | None] | None]:
-    """The ticket's due date, when the delivery carries one, is the follow-up's from now on."""
-    if not fact.due_reported:
+    """A due date a person moved on the ticket is the follow-up's from now on.
+
+    Moved means: not the date pmhub last knew the ticket to have (the echo of pmhub's own
+    write, or a ticket that never had one, changes nothing).
+    """
+    if not fact.due_reported or fact.due_on == item.tracker_due_on:
         return item, None
-    moved = not item.due_fixed or item.due_on != fact.due_on
-    updated = item.model_copy(
-        update={
-            "tracker_due_on": fact.due_on,
-            **({"due_on": fact.due_on, "due_set_by": "jira"} if moved else {}),
-        }
-    )
-    if not moved or item.due_on == fact.due_on:
-        return updated, None
-    shown = (_iso(item.due_on), _iso(fact.due_on))
-    return updated, shown
+    update = {"due_on": fact.due_on, "due_set_by": "jira", "tracker_due_on": fact.due_on}
+    moved = item.model_copy(update=update)
+    return moved, (_iso(item.due_on), _iso(fact.due_on))
 
 
 def _iso(day: date | None) -> str | None:
