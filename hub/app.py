@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
@@ -41,13 +40,14 @@ from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
+from hub.app_numbers import PUBLISHERS, counted, digest_runner
 from hub.config import Settings
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
-from hub.engine.digest import DigestRunner, DigestSchedule
+from hub.engine.digest import DigestRunner
 from hub.engine.documents import DocumentLibrary, DocumentsFactory
-from hub.engine.effects import EffectOutcome, EffectRequest, EffectRunner, Performer
+from hub.engine.effects import EffectRunner, Performer
 from hub.engine.history import ChatUser, HistoryReaders
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.performers.chat import chat_performers
@@ -56,13 +56,11 @@ from hub.engine.performers.mail import mail_performers
 from hub.engine.performers.publish import publish_performers
 from hub.engine.performers.tracker import tracker_performers
 from hub.engine.reconcile import Reconciler
-from hub.errors import ConnectorError
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
-from hub.jobs.effect_stats import UNKNOWN_CONNECTOR
 from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
 from hub.jobs.worker import JobHandler, Worker
@@ -439,7 +437,7 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
         )
         core.stack.push_async_callback(notes.close)
     published = publish_performers(status_page=status_page, notes=notes, clock=core.clock)
-    for kind, connector in _PUBLISHERS.items():
+    for kind, connector in PUBLISHERS.items():
         wiring.add(connector, {k: v for k, v in published.items() if k is kind})
     # Follow-up facts matter without Jira too (incident.io follow-ups fill the list).
     wiring.on_follow_up = FollowUpHandler(
@@ -452,35 +450,11 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     )
 
 
-_PUBLISHERS = {
-    IntentKind.PUBLISH_EXTERNAL_MESSAGE: "statuspage",
-    IntentKind.PAGERDUTY_NOTE: "pagerduty",
-}
-
-
 def _performers(wiring: Wiring, metrics: Metrics | None) -> dict[IntentKind, Performer]:
     """The connectors' performers; a flagged follow-up keeps its reason with or without chat."""
     flag = flag_performer(wiring.performers.get(IntentKind.FLAG_FOLLOWUP))
     performers = {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
-    if metrics is None:
-        return performers
-    return {
-        kind: _counted(performer, wiring.connectors.get(kind, UNKNOWN_CONNECTOR), metrics)
-        for kind, performer in performers.items()
-    }
-
-
-def _counted(performer: Performer, connector: str, metrics: Metrics) -> Performer:
-    """Each failed attempt at a vendor call, counted by connector and error (issue 15)."""
-
-    async def perform(request: EffectRequest) -> EffectOutcome:
-        try:
-            return await performer(request)
-        except ConnectorError as error:
-            metrics.count_effect_failure(connector, type(error).__name__)
-            raise
-
-    return perform
+    return counted(performers, wiring.connectors, metrics) if metrics else performers
 
 
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
@@ -511,19 +485,12 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
 
 def _digests(core: Core, wiring: Wiring) -> DigestRunner | None:
     """The weekly digest (`digest:` in pmhub.yaml) of every team `teams:` defines."""
-    digest = core.settings.digest
-    if digest is None or not core.policies.teams:
-        return None
-    email = core.settings.connectors.email
-    mailer = EmailConnector.from_config(email) if email is not None else None
-    schedule = DigestSchedule(digest.weekday, digest.at, ZoneInfo(digest.timezone))
-    return DigestRunner(
+    return digest_runner(
+        core.settings,
         core.engine,
         core.queue,
         core.policies,
-        schedule,
         notifier=wiring.notifier,
-        mailer=mailer,
         clock=core.clock,
     )
 
