@@ -40,11 +40,13 @@ from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
+from hub.app_numbers import PUBLISHERS, counted, digest_runner
 from hub.config import Settings
 from hub.engine.actions import decisions
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler, flag_performer
 from hub.engine.actions.transitions import PostMortemActions
+from hub.engine.digest import DigestRunner
 from hub.engine.documents import DocumentLibrary, DocumentsFactory
 from hub.engine.effects import EffectRunner, Performer
 from hub.engine.history import ChatUser, HistoryReaders
@@ -63,7 +65,7 @@ from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
-from hub.jobs.kinds import EFFECT, INGEST, RECONCILE
+from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
@@ -113,7 +115,9 @@ def create_app(
     app[METRICS] = metrics
     chosen = dict(verifiers) if verifiers is not None else build_verifiers(settings.sources)
     # The CLI passes the policies it has already validated; otherwise read them here.
-    policy_set = policies if policies is not None else load_policies(settings.policies)
+    policy_set = (
+        policies if policies is not None else load_policies(settings.policies, settings.teams)
+    )
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
@@ -123,13 +127,16 @@ def create_app(
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
             queue = JobQueue(engine)
-            core = Core(settings, session, stack, engine, queue, policy_set, clock)
+            core = Core(settings, session, stack, engine, queue, policy_set, clock, metrics)
             wiring = Wiring(documents=document_library(settings, stack))
             await _wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await _wire_chat(wiring, core)
             await _wire_tracker(wiring, core)
             await _wire_documents(wiring, core)
             handlers = _handlers(core, sources, wiring)
+            digests = _digests(core, wiring)  # issue 15: the weekly digest per team
+            if digests is not None:
+                handlers[DIGEST] = digests
             inbox = InboxWriter(engine, clock)
             inbox.start()
             stack.push_async_callback(inbox.stop)
@@ -159,6 +166,8 @@ def create_app(
                 clock=clock,
                 calendar=wiring.calendar,
             )
+            if digests is not None and run_worker:
+                await digests.schedule_all()
             if run_worker:
                 await worker.start()
             log.info("pmhub.started", sources=sorted(chosen), worker=run_worker)
@@ -225,6 +234,7 @@ class Core:
     queue: JobQueue
     policies: PolicySet
     clock: Callable[[], datetime]
+    metrics: Metrics | None = None
 
 
 @dataclass
@@ -238,6 +248,13 @@ class Wiring:
     calendar: Calendar | None = None  # read when a person links a meeting they booked
     documents: DocumentLibrary | None = None  # the post-mortem document's tools
     notifier: Notifier | None = None
+    # Which connector carries out each kind (issue 15: written on effect jobs, and the
+    # label of their failures on /metrics).
+    connectors: dict[IntentKind, str] = field(default_factory=dict)
+
+    def add(self, connector: str, performers: Mapping[IntentKind, Performer]) -> None:
+        self.performers.update(performers)
+        self.connectors.update(dict.fromkeys(performers, connector))
 
 
 async def _wire_chat(wiring: Wiring, core: Core) -> None:
@@ -250,8 +267,8 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     assert config is not None  # noqa: S101 - the section is there
     notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
     wiring.notifier = notifier
-    wiring.performers.update(chat_performers(notifier))
-    wiring.performers.update(offer_performers(notifier))
+    wiring.add("slack", chat_performers(notifier))
+    wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
         core.engine, core.queue, core.policies, clock=core.clock, documents=wiring.documents
     )
@@ -306,7 +323,10 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
     channel) and the results email, when their connectors are configured."""
     settings = core.settings
     if wiring.documents is not None:
-        wiring.performers.update(
+        # The tool's name when one is configured; both: the label says "documents".
+        tools = [name for name in ("google_docs", "github") if getattr(settings.connectors, name)]
+        wiring.add(
+            tools[0] if len(tools) == 1 else "documents",
             document_performers(
                 wiring.documents,
                 history_readers(
@@ -317,13 +337,11 @@ async def _wire_documents(wiring: Wiring, core: Core) -> None:
                 ),
                 core.policies,
                 core.clock,
-            )
+            ),
         )
     if (email := settings.connectors.email) is not None:
         mailer = EmailConnector.from_config(email)
-        wiring.performers.update(
-            mail_performers(mailer, wiring.documents, core.policies, core.clock)
-        )
+        wiring.add("email", mail_performers(mailer, wiring.documents, core.policies, core.clock))
 
 
 def history_readers(
@@ -372,8 +390,11 @@ async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     )
     calendar = GoogleCalendarConnector.from_config(config)
     core.stack.push_async_callback(calendar.close)
-    wiring.performers.update(calendar_performers(calendar, core.policies, core.clock))
-    wiring.performers.update(cancel_performers(calendar))
+    performers = {
+        **calendar_performers(calendar, core.policies, core.clock),
+        **cancel_performers(calendar),
+    }
+    wiring.add("google_calendar", performers)
     wiring.calendar = calendar
 
 
@@ -396,7 +417,7 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
             )
         )
         core.stack.push_async_callback(tracker.close)
-        wiring.performers.update(tracker_performers(tracker))
+        wiring.add("jira", tracker_performers(tracker))
     status_page: StatuspageConnector | None = None
     if (page := settings.connectors.statuspage) is not None:
         config = StatuspageConfig(
@@ -424,9 +445,9 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
             )
         )
         core.stack.push_async_callback(notes.close)
-    wiring.performers.update(
-        publish_performers(status_page=status_page, notes=notes, clock=core.clock)
-    )
+    published = publish_performers(status_page=status_page, notes=notes, clock=core.clock)
+    for kind, connector in PUBLISHERS.items():
+        wiring.add(connector, {k: v for k, v in published.items() if k is kind})
     # Follow-up facts matter without Jira too (incident.io follow-ups fill the list).
     wiring.on_follow_up = FollowUpHandler(
         core.engine,
@@ -438,17 +459,18 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     )
 
 
-def _performers(wiring: Wiring) -> dict[IntentKind, Performer]:
+def _performers(wiring: Wiring, metrics: Metrics | None) -> dict[IntentKind, Performer]:
     """The connectors' performers; a flagged follow-up keeps its reason with or without chat."""
     flag = flag_performer(wiring.performers.get(IntentKind.FLAG_FOLLOWUP))
-    return {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
+    performers = {**wiring.performers, IntentKind.FLAG_FOLLOWUP: flag}
+    return counted(performers, wiring.connectors, metrics) if metrics else performers
 
 
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
     engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
     gatherer = FactGatherer(sources, adapter_options(policies, core.settings), clock)
-    reconciler = Reconciler(engine, queue, policies, clock=clock)
-    actions = PostMortemActions(engine, queue, policies, clock=clock)
+    reconciler = Reconciler(engine, queue, policies, clock=clock, connector_of=wiring.connectors)
+    actions = PostMortemActions(engine, queue, policies, clock=clock, documents=wiring.documents)
 
     async def on_vendor_status(fact: VendorStatusFact, origin: str) -> None:
         await decisions.record_vendor_status(actions, fact, origin)
@@ -464,16 +486,33 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
     )
     # pmhub's own moves (a default applied, incident.io followed) and incident.io's
     # document status written back, where its API key is configured.
-    wiring.performers.update(lifecycle_performers(actions))
+    wiring.add("pmhub", lifecycle_performers(actions))
     if sources.incidentio is not None:
-        wiring.performers.update(vendor_performers(sources.incidentio))
+        wiring.add("incidentio", vendor_performers(sources.incidentio))
     return {
         INGEST: ingestor,
         RECONCILE: reconciler,
         EFFECT: EffectRunner(
-            engine, policies, _performers(wiring), clock=clock, reconcile=reconciler.request
+            engine,
+            policies,
+            _performers(wiring, core.metrics),
+            clock=clock,
+            reconcile=reconciler.request,
+            connector_of=wiring.connectors,
         ),
     }
+
+
+def _digests(core: Core, wiring: Wiring) -> DigestRunner | None:
+    """The weekly digest (`digest:` in pmhub.yaml) of every team `teams:` defines."""
+    return digest_runner(
+        core.settings,
+        core.engine,
+        core.queue,
+        core.policies,
+        notifier=wiring.notifier,
+        clock=core.clock,
+    )
 
 
 def _make_worker(

@@ -10,9 +10,21 @@ takes a lock and a lookup, and the webhook path runs for every delivery of a sto
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+from hub import __version__
 from hub.jobs.model import QueueStats
+from hub.metrics_process import ProcessMetrics
 
 
 class Metrics:
@@ -69,6 +81,27 @@ class Metrics:
             "Dead-lettered jobs waiting for a person, read at scrape time.",
             registry=self.registry,
         )
+        # Issue 15: the process in numbers (from the store), vendors' failures by connector,
+        # and what the default registry would have had: process, platform, GC, build.
+        self.process = ProcessMetrics()
+        self.registry.register(self.process)
+        self.effect_failures = Counter(
+            "pmhub_effect_failures",
+            "Failed attempts at an effect, by connector and error (Transient, RateLimited, "
+            "AuthFailed, Permanent, ...); each is retried until it succeeds or is dead.",
+            ["connector", "error"],
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.build_info = Gauge(
+            "pmhub_build_info",
+            "pmhub's version and the Python it runs on (always 1).",
+            ["version", "python"],
+            registry=self.registry,
+        )
+        self.build_info.labels(__version__, platform.python_version()).set(1)
         self._delivery_children: dict[tuple[str, str], Counter] = {}
         self._latency_children: dict[tuple[str, int], Histogram] = {}
 
@@ -93,6 +126,9 @@ class Metrics:
         if outcome in ("done", "retry", "dead"):
             self.job_runs.labels(kind, outcome).inc()
         self.job_duration.labels(kind).observe(seconds)
+
+    def count_effect_failure(self, connector: str, error: str) -> None:
+        self.effect_failures.labels(connector, error).inc()
 
     def set_queue_stats(self, stats: QueueStats) -> None:
         self.jobs.clear()

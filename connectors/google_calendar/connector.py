@@ -231,13 +231,14 @@ class GoogleCalendarConnector:
         event_id = event_id_for(request.key)
         conference = self._conference if request.conference is None else request.conference
         body = event_body(request, event_id=event_id, conference=conference)
+        calendar = request.calendar_id or self._calendar_id  # a team's (issue 15)
         try:
             created = await self._client.insert_event(
-                self._calendar_id, body, conference_data_version=1 if conference else None
+                calendar, body, conference_data_version=1 if conference else None
             )
         except Conflict:
             # Booked before: by an attempt whose answer was lost, or re-sent by httplib2.
-            existing = await self.get_event(event_id)
+            existing = await self.get_event(event_id, calendar_id=calendar)
             if existing is None:
                 raise Conflict(
                     f"Google Calendar: event {event_id} exists but cannot be read",
@@ -252,11 +253,13 @@ class GoogleCalendarConnector:
         *,
         attendees: Sequence[str] | None = None,
         details: MeetingDetails | None = None,
+        calendar_id: str | None = None,
     ) -> EventRef:
+        calendar = calendar_id or self._calendar_id
         if attendees is None and details is None:
-            return await self._get(event_id)
+            return await self._get(event_id, calendar)
         # Read first: to keep people's answers, and to leave out what is already so.
-        current = await self._client.get_event(self._calendar_id, event_id)
+        current = await self._client.get_event(calendar, event_id)
         body: JsonDict = {}
         etag = None
         if attendees is not None:
@@ -273,11 +276,16 @@ class GoogleCalendarConnector:
             return event_ref(current)
         # Only the fields in `body` change (patch semantics): never the start or end a
         # person chose.
-        patched = await self._client.patch_event(self._calendar_id, event_id, body, etag=etag)
+        patched = await self._client.patch_event(calendar, event_id, body, etag=etag)
         return event_ref(patched)
 
     async def cancel_event(
-        self, event_id: str, *, reason: str, details: MeetingDetails
+        self,
+        event_id: str,
+        *,
+        reason: str,
+        details: MeetingDetails,
+        calendar_id: str | None = None,
     ) -> EventRef | None:
         """status `cancelled` with the reason on top of the description, in one PATCH.
 
@@ -285,8 +293,9 @@ class GoogleCalendarConnector:
         restored there), so the reason stays readable; `sendUpdates=all` tells every
         attendee. Repeating it changes nothing: an event already cancelled is left as is.
         """
+        calendar = calendar_id or self._calendar_id
         try:
-            current = await self._client.get_event(self._calendar_id, event_id)
+            current = await self._client.get_event(calendar, event_id)
         except NotFound:
             return None
         if current.get("status") == "cancelled":
@@ -295,11 +304,14 @@ class GoogleCalendarConnector:
             "status": "cancelled",
             "description": f"Cancelled: {reason}\n\n{describe(details)}",
         }
-        patched = await self._client.patch_event(self._calendar_id, event_id, body)
+        patched = await self._client.patch_event(calendar, event_id, body)
         return event_ref(patched)
 
-    async def add_attendees(self, event_id: str, emails: Sequence[str]) -> EventRef:
-        current = await self._client.get_event(self._calendar_id, event_id)
+    async def add_attendees(
+        self, event_id: str, emails: Sequence[str], *, calendar_id: str | None = None
+    ) -> EventRef:
+        calendar = calendar_id or self._calendar_id
+        current = await self._client.get_event(calendar, event_id)
         existing = current.get("attendees") or ()
         invited = [str(a.get("email", "")) for a in existing if isinstance(a, dict)]
         wanted = [*invited, *emails]
@@ -310,22 +322,22 @@ class GoogleCalendarConnector:
         # invitation (or a person's edit) makes this attempt fail 412 and be retried.
         body = {"attendees": attendee_list(wanted, existing=existing)}
         etag = _str(current.get("etag"))
-        patched = await self._client.patch_event(self._calendar_id, event_id, body, etag=etag)
+        patched = await self._client.patch_event(calendar, event_id, body, etag=etag)
         return event_ref(patched)
 
-    async def get_event(self, event_id: str) -> EventRef | None:
+    async def get_event(self, event_id: str, *, calendar_id: str | None = None) -> EventRef | None:
         """None for 404/410. Google says `notFound` for a missing calendar too, so a
         misconfigured `calendar_id` shows up at `create_event` (a Permanent 404)."""
         try:
-            return await self._get(event_id)
+            return await self._get(event_id, calendar_id or self._calendar_id)
         except NotFound:
             return None
 
     def event_id_of(self, link: str) -> str | None:
         return event_id_from_link(link)
 
-    async def _get(self, event_id: str) -> EventRef:
-        return event_ref(await self._client.get_event(self._calendar_id, event_id))
+    async def _get(self, event_id: str, calendar: str) -> EventRef:
+        return event_ref(await self._client.get_event(calendar, event_id))
 
 
 def _when(moment: datetime, time_zone: str | None) -> JsonDict:

@@ -166,6 +166,20 @@ class JiraClient:
     async def transition(self, key: str, transition_id: str) -> None:
         await self._run("POST transition", lambda: self._jira.transition_issue(key, transition_id))
 
+    async def edit_issue(self, key: str, fields: Json) -> None:
+        """PUT /issue/{key}: only the fields given change.
+
+        Watchers are notified as for any edit: turning that off (`notifyUsers=false`)
+        needs Jira admin rights pmhub should not ask for.
+        """
+
+        def call() -> None:
+            # `Issue.update` would GET the issue first; the bare PUT is one call.
+            url = self._jira._get_url(f"issue/{key}")
+            self._jira._session.put(url, json={"fields": fields})
+
+        await self._run("PUT issue", call)
+
     async def set_property(self, key: str, property_key: str, value: Json) -> None:
         await self._run(
             "PUT issue property", lambda: self._jira.add_issue_property(key, property_key, value)

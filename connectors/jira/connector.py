@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from connectors.jira.client import JiraClient
@@ -25,6 +26,7 @@ from connectors.jira.config import Deployment, JiraConfig
 from connectors.jira.payloads import (
     PROPERTY_KEY,
     category_of_status,
+    due_date_fields,
     issue_fields,
     jql_for_markers,
     marker_label,
@@ -67,11 +69,11 @@ class JiraConnector:
     # -- Tracker ---------------------------------------------------------------------
 
     async def find_by_marker(self, marker: str) -> TicketRef | None:
-        found = (await self._find([marker])).get(marker)
+        found = (await self._find([marker], self._config.project)).get(marker)
         return found[0] if found else None
 
     async def create(self, request: TicketRequest, *, unknown_outcome: bool = False) -> TicketRef:
-        return await self._create_one(request, self._config.issue_type, unknown_outcome)
+        return await self._create_one(request, _issue_type(request, self._config), unknown_outcome)
 
     async def create_parent(
         self, request: TicketRequest, *, unknown_outcome: bool = False
@@ -87,6 +89,8 @@ class JiraConnector:
             priority_name=request.priority_name,
             assignee_email=request.assignee_email,
             links=request.links,
+            project=request.project,
+            components=request.components,
         )
         return await self._create_one(top, self._config.parent_issue_type, unknown_outcome)
 
@@ -96,14 +100,19 @@ class JiraConnector:
         results: list[TicketRef | ConnectorError | None] = [None] * len(requests)
         if unknown_outcome:
             for chunk in _chunks(list(range(len(requests))), BULK_LIMIT):
-                found = await self._find([requests[i].marker for i in chunk])
-                for i in chunk:
-                    hit = found.get(requests[i].marker)
-                    if hit is not None:
-                        results[i] = await self._repaired(hit, requests[i].marker)
+                # One search per project: a batch may hold tickets of several teams.
+                for project, indexes in _by_project(requests, chunk, self._config).items():
+                    found = await self._find([requests[i].marker for i in indexes], project)
+                    for i in indexes:
+                        hit = found.get(requests[i].marker)
+                        if hit is not None:
+                            results[i] = await self._repaired(hit, requests[i].marker)
         pending = [i for i, result in enumerate(results) if result is None]
         for chunk in _chunks(pending, BULK_LIMIT):
-            built = [await self._fields(requests[i], self._config.issue_type) for i in chunk]
+            built = [
+                await self._fields(requests[i], _issue_type(requests[i], self._config))
+                for i in chunk
+            ]
             created = await self._client.create_issues([fields for fields, _ in built])
             for i, (_, unassigned), outcome in zip(chunk, built, created, strict=True):
                 if isinstance(outcome, ConnectorError):
@@ -112,6 +121,11 @@ class JiraConnector:
                     ref = await self._created(outcome, requests[i].marker)
                     results[i] = replace(ref, unassigned_reason=unassigned)
         return [result for result in results if result is not None]
+
+    async def set_due_date(self, key: str, due_on: date | None) -> None:
+        # PUT /issue/{key} with only `duedate`: Jira changes that field alone, and
+        # repeating it is harmless (the same value again).
+        await self._client.edit_issue(key, due_date_fields(due_on))
 
     async def get(self, key: str) -> TicketRef:
         issue = await self._client.get_issue(key, fields=("status",))
@@ -136,7 +150,8 @@ class JiraConnector:
         self, request: TicketRequest, issue_type: str, unknown_outcome: bool
     ) -> TicketRef:
         if unknown_outcome:
-            found = (await self._find([request.marker])).get(request.marker)
+            project = request.project or self._config.project
+            found = (await self._find([request.marker], project)).get(request.marker)
             if found is not None:
                 return await self._repaired(found, request.marker)
         fields, unassigned = await self._fields(request, issue_type)
@@ -163,9 +178,11 @@ class JiraConnector:
                 await self._client.set_property(ref.key, PROPERTY_KEY, marker_property(marker))
         return ref
 
-    async def _find(self, markers: Sequence[str]) -> dict[str, tuple[TicketRef, bool]]:
+    async def _find(
+        self, markers: Sequence[str], project: str
+    ) -> dict[str, tuple[TicketRef, bool]]:
         """marker -> (its issue, whether the issue carries the pmhub property)."""
-        jql = jql_for_markers(self._config.project, markers)
+        jql = jql_for_markers(project, markers)
         issues = await self._client.search(
             jql, fields=("status", "labels"), properties=(PROPERTY_KEY,)
         )
@@ -187,7 +204,7 @@ class JiraConnector:
             assignee, unassigned = await self._assignee(request.assignee_email)
         fields = issue_fields(
             request,
-            project=self._config.project,
+            project=request.project or self._config.project,
             issue_type=issue_type,
             priority_map=self._config.priority_map,
             assignee=assignee,
@@ -250,6 +267,19 @@ class JiraConnector:
 
     def _browse(self, key: str) -> str:
         return f"{self._config.url}/browse/{key}"
+
+
+def _issue_type(request: TicketRequest, config: JiraConfig) -> str:
+    return request.issue_type or config.issue_type
+
+
+def _by_project(
+    requests: Sequence[TicketRequest], indexes: Sequence[int], config: JiraConfig
+) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for i in indexes:
+        found.setdefault(requests[i].project or config.project, []).append(i)
+    return found
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from hub.ports import StatusCategory, TicketLink, TicketRequest
@@ -63,6 +64,11 @@ def category_of_status(status: Mapping[str, Any]) -> StatusCategory | None:
 def jql_string(value: str) -> str:
     """A JQL string literal: double quotes, with quotes and backslashes escaped."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def due_date_fields(due_on: date | None) -> Json:
+    """The `fields` of an edit that sets (or clears) the due date: Jira's date, `YYYY-MM-DD`."""
+    return {"duedate": due_on.isoformat() if due_on is not None else None}
 
 
 def jql_for_markers(project: str, markers: Sequence[str]) -> str:
@@ -184,6 +190,10 @@ def issue_fields(
         fields["assignee"] = assignee
     if request.parent_key:
         fields["parent"] = {"key": request.parent_key}
+    if request.components:
+        fields["components"] = [{"name": name} for name in request.components]
+    if request.due_on is not None:
+        fields["duedate"] = request.due_on.isoformat()
     return fields
 
 

@@ -197,7 +197,9 @@ def close_blocked(
     blocks = (
         section(f":hourglass: {who}, {said}, but pmhub cannot follow yet:\n{listed}"),
         context(
-            "pmhub follows as soon as nothing holds it. Or decide here: "
+            "pmhub follows as soon as nothing it can see holds it. Fixed something only "
+            f"the document shows? Move it on here (`/postmortem review {escape(name)}`, "
+            "`close`), or mark it complete in incident.io again. To close regardless: "
             f"`/postmortem close --override reason… {escape(name)}`."
         ),
     )

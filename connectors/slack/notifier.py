@@ -34,16 +34,19 @@ from connectors.slack.blocks import (
 from connectors.slack.client import MessageRef
 from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
+from connectors.slack.followup_messages import follow_up_reminder, team_digest
 from connectors.slack.modals import follow_up_modal, handoff_modal
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
 from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.digest import TeamDigest
 from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     AskKeepPostMortem,
     AskSecondReview,
     Remind,
+    RemindFollowUp,
     ReportCloseBlocked,
     ReportMeetingBooking,
     ReportMeetingCancelled,
@@ -75,6 +78,19 @@ class SlackNotifier:
 
     def __init__(self, chat: SlackConnector, config: SlackConfig) -> None:
         self._chat, self._config = chat, config
+
+    def routed(
+        self, *, channel: str | None = None, review_channel: str | None = None
+    ) -> SlackNotifier:
+        """The same connection, with a team's channels in place of the configured ones."""
+        update: dict[str, str] = {}
+        if channel is not None:
+            update["incidents_channel"] = channel
+        if review_channel is not None:
+            update["postmortem_channel"] = review_channel
+        if not update:
+            return self
+        return SlackNotifier(self._chat, self._config.model_copy(update=update))
 
     async def people(self, *persons: Person | None) -> People:
         """`Person.key` → Slack user id (None: no account), as the message builders take it."""
@@ -300,6 +316,50 @@ class SlackNotifier:
             # Nobody to DM, or someone Slack does not know: the channel hears it, with names.
             channel, key = self._config.incidents_channel, f"{effect_key}/channel"
             refs.append(await self._to_channel(channel, message, key, unknown_outcome))
+        return ",".join(refs)
+
+    async def remind_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        reminder: RemindFollowUp,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        people = await self.people(follow_up.owner, *reminder.recipients)
+        message = follow_up_reminder(incident, follow_up, reminder, people=people)
+        return await self._to_each(
+            reminder.recipients, people, message, effect_key, unknown_outcome
+        )
+
+    async def post_digest(
+        self, digest: TeamDigest, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        channel = self._config.incidents_channel
+        return await self._to_channel(channel, team_digest(digest), effect_key, unknown_outcome)
+
+    async def _to_each(
+        self,
+        recipients: Sequence[Person],
+        people: People,
+        message: ChatMessage,
+        effect_key: str,
+        unknown: bool,
+    ) -> str:
+        """A DM to each recipient Slack knows (one key each); the channel, naming the
+        others, when someone cannot be DMed or nobody is named."""
+        refs: list[str] = []
+        unreachable = False
+        for person in recipients:
+            if people.get(person.key) is None:
+                unreachable = True
+                continue
+            key = f"{effect_key}/to:{person.key}"
+            refs.append(ref_text(await self._to_person(person, message, key, unknown)))
+        if unreachable or not recipients:
+            channel, key = self._config.incidents_channel, f"{effect_key}/channel"
+            refs.append(await self._to_channel(channel, message, key, unknown))
         return ",".join(refs)
 
     async def request_review(

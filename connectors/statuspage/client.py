@@ -23,6 +23,7 @@ Every failure leaves as a `hub.errors` type; the API key never appears in a mess
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -92,6 +93,7 @@ class StatuspageClient:
         pacer: KeyedPacer | None = None,
     ) -> None:
         self._session = session
+        self._base_url = config.base_url
         self._page_url = f"{config.base_url}/pages/{quote(config.page_id, safe='')}"
         api_key = config.api_key.get_secret_value()
         self._headers = {"Authorization": f"OAuth {api_key}", "Accept": "application/json"}
@@ -99,6 +101,12 @@ class StatuspageClient:
         # `is None`, not `or`: a pacer with no lanes yet has len() 0 and is falsy.
         self._pacer = pacer if pacer is not None else KeyedPacer(config.min_interval_seconds)
         self._pacing_key = pacing_key(api_key)
+
+    def for_page(self, page_id: str) -> StatuspageClient:
+        """The same key, session and pacing, on another page (a team's, issue 15)."""
+        sibling = copy.copy(self)
+        sibling._page_url = f"{self._base_url}/pages/{quote(page_id, safe='')}"
+        return sibling
 
     # -- incidents ----------------------------------------------------------------
 

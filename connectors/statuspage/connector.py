@@ -43,6 +43,7 @@ Known outcomes (the usual case) cost no extra request: at 1 request/s that matte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -110,6 +111,8 @@ class StatuspageConnector:
     def __init__(self, client: StatuspageClient, config: StatuspageConfig) -> None:
         self._client = client
         self._config = config
+        # Other pages a team's target names (issue 15): same key, session and pacing.
+        self._pages: dict[str, StatuspageConnector] = {}
 
     @classmethod
     def from_config(
@@ -123,9 +126,18 @@ class StatuspageConnector:
         return cls(StatuspageClient(config, session, pacer=pacer), config)
 
     async def publish(self, pub: Publication, *, unknown_outcome: bool = False) -> PublishedRef:
+        if pub.page_id is not None and pub.page_id != self._config.page_id:
+            page = self._page(pub.page_id)
+            return await page.publish(replace(pub, page_id=None), unknown_outcome=unknown_outcome)
         if self._config.mode == "postmortem":
             return await self._publish_postmortem(pub, unknown_outcome=unknown_outcome)
         return await self._publish_incident(pub, unknown_outcome=unknown_outcome)
+
+    def _page(self, page_id: str) -> StatuspageConnector:
+        if page_id not in self._pages:
+            config = self._config.model_copy(update={"page_id": page_id})
+            self._pages[page_id] = StatuspageConnector(self._client.for_page(page_id), config)
+        return self._pages[page_id]
 
     # -- incident mode ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from hub.app import create_app
 from hub.cli.common import config_option, load_all_or_exit, load_or_exit, with_store
 from hub.cli.jobs import jobs
 from hub.cli.policy import policy
+from hub.cli.report import report
 from hub.cli.sign import sign
 from hub.cli.simulate import simulate
 from hub.config import secret_values, settings_json_schema
@@ -38,6 +39,7 @@ main.add_command(policy)
 main.add_command(simulate)
 main.add_command(sign)
 main.add_command(demo)
+main.add_command(report)
 
 
 @main.command()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.config import ConfigError, Settings, load_settings
+from hub.config.team_checks import policy_target_problems
 from hub.policy import PolicyError, PolicySet, load_policies
 from hub.store.db import create_engine
 
@@ -46,9 +47,12 @@ def load_all_or_exit(config_path: Path) -> tuple[Settings, PolicySet]:
     except ConfigError as error:
         _report([str(problem) for problem in error.problems], "the configuration")
     try:
-        policies = load_policies(settings.policies)
+        policies = load_policies(settings.policies, settings.teams)
     except PolicyError as error:
         _report([str(problem) for problem in error.problems], "the policy files")
+    # Issue 15: every target a policy names needs its connector, every team its definition.
+    if problems := policy_target_problems(policies, settings.connectors):
+        _report([str(problem) for problem in sorted(problems)], "the policy files")
     return settings, policies
 
 

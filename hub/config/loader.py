@@ -12,6 +12,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from hub.config.envsubst import interpolate
 from hub.config.problems import ConfigError, ConfigProblem, problems_from_validation
 from hub.config.root import LOADER_FIELDS, Settings
+from hub.config.team_checks import team_target_problems
 from hub.config.types import url_password
 from hub.yamlpos import Mark, YamlDocument, YamlSyntaxError, load_yaml, quote
 
@@ -49,6 +50,8 @@ def settings_from_text(
         # ValidationError carries raw input values, secrets included, and
         # must not ride along as __context__ into a traceback.
         problems += problems_from_validation(exc, doc, file)
+    if settings is not None:  # issue 15: a team's targets need their connectors
+        problems += team_target_problems(settings.teams, settings.connectors, doc, file)
     if problems or settings is None:
         raise ConfigError(sorted(problems, key=lambda problem: (problem.line, problem.column)))
     return settings.model_copy(update={"config_path": path.absolute()})

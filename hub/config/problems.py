@@ -107,7 +107,11 @@ def _unknown_key(key: str, parent: Sequence[PathElem]) -> str:
     _, model = _walk(parent)
     allowed = ""
     if isinstance(model, type) and issubclass(model, BaseModel):
-        names = [name for name in model.model_fields if not _loader_only(model, name)]
+        names = [
+            field.alias or name  # a policy condition in `teams:` spells `any` as alias
+            for name, field in model.model_fields.items()
+            if not _loader_only(model, name)
+        ]
         allowed = f" (allowed: {', '.join(names)})"
     return f"unknown key {quote(key)} {in_path(parent)}{allowed}"
 
@@ -218,7 +222,14 @@ def _walk(loc: Sequence[Any]) -> tuple[list[PathElem], Any]:
     for elem in loc:
         current = _unwrap(annotation)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(elem) if isinstance(elem, str) else None
+            field = (
+                next(
+                    (f for n, f in current.model_fields.items() if elem in (n, f.alias)),
+                    None,
+                )
+                if isinstance(elem, str)
+                else None
+            )
             if field is None:
                 continue
             annotation = field.annotation

@@ -16,7 +16,9 @@ from hub.config.core import (
     WorkerSettings,
 )
 from hub.config.sources import SourcesSettings
+from hub.config.teams import DigestSettings, TeamName
 from hub.config.types import SectionsModel
+from hub.policy.teams import TeamSpec
 
 DEFAULT_CONFIG_PATH = Path("config/pmhub.yaml")
 
@@ -37,6 +39,15 @@ class Settings(SectionsModel):
     policies: list[ExistingFile] = Field(
         default_factory=list,
         description="Policy files, relative to this file's directory.",
+    )
+    # Many teams, one pmhub (issue 15: hub/config/teams.py).
+    teams: dict[TeamName, TeamSpec] = Field(
+        default_factory=dict,
+        description="Team name -> which incidents are the team's (`when`, first match wins) "
+        "and its targets (Slack channel, calendar, Jira project, …); policies override them.",
+    )
+    digest: DigestSettings | None = Field(
+        default=None, description="The weekly digest per team; absent: no digest."
     )
     # Absolute path of the file these settings came from; relative paths in
     # it were resolved against its directory.

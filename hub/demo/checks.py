@@ -14,7 +14,16 @@ from typing import Any
 
 from hub.demo.driver import Driver
 from hub.demo.story import IO_ID, IO_REFERENCE, PD_ID, PD_NUMBER
-from hub.demo.world import ALICE, BOB, INCIDENTS_CHANNEL, SEARCH_CHANNEL, World
+from hub.demo.world import (
+    ALICE,
+    BOB,
+    INCIDENTS_CHANNEL,
+    JIRA_PROJECT,
+    SEARCH_CHANNEL,
+    SEARCH_PROJECT,
+    SEARCH_TEAM_CHANNEL,
+    World,
+)
 
 Json = dict[str, Any]
 # What the story leads to: two follow-ups filed for the SEV-1 and one for the SEV-2,
@@ -48,6 +57,7 @@ class Expectations:
         found.sev1(sev1 or {}, world, driver.deadlines.get(PD_ID))
         found.sev2(sev2 or {}, world, driver.deadlines.get(IO_ID))
         found.exactly_once(world)
+        found.routed_apart(world)
         return found
 
     def sev1(self, pm: Json, world: World, deadline: datetime | None) -> None:
@@ -84,6 +94,10 @@ class Expectations:
     def sev2(self, pm: Json, world: World, deadline: datetime | None) -> None:
         ref = IO_REFERENCE
         self.expect(f"{ref}: Bob Okafor owns the post-mortem", _owner_email(pm) == BOB.email)
+        team = (pm.get("plan") or {}).get("team")
+        self.expect(
+            f"{ref}: belongs to the Search team (incident.io's Team field)", team == "search"
+        )
         self.expect(f"{ref}: Slack DM to the owner", _dm_count(world, BOB.slack_id) >= 1)
         self.expect(
             f"{ref}: announced in the incident's channel",
@@ -92,6 +106,10 @@ class Expectations:
         self.meeting(ref, pm, deadline, "2 business days, PostHog")
         filed = [f for f in pm.get("follow_ups", []) if f.get("tracker_key")]
         self.expect(f"{ref}: incident.io's follow-up filed in Jira", len(filed) == 1)
+        self.expect(
+            f"{ref}: filed in the Search team's project {SEARCH_PROJECT}",
+            bool(filed) and all(f["tracker_key"].startswith(f"{SEARCH_PROJECT}-") for f in filed),
+        )
         self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
         self.expect(f"{ref}: outcome shared", _outcome_shared(world, ref))
         pulls = world.github.pulls
@@ -142,6 +160,43 @@ class Expectations:
         self.expect("two meetings on the calendar", len(world.calendar.stored()) == MEETINGS)
         self.expect("four Jira issues in all", len(world.jira.issues) == ALL_FILED)
 
+    def routed_apart(self, world: World) -> None:
+        """Two teams, one pmhub: nothing of one team's incident lands in the other's places."""
+        checkout, search = PD_ID, IO_ID
+        crossed = [
+            key
+            for channel, other in ((INCIDENTS_CHANNEL, search), (SEARCH_TEAM_CHANNEL, checkout))
+            for key in _effect_keys(world, channel)
+            if key.startswith(f"pm:{other}:")
+        ]
+        self.expect("no Slack message in the other team's channel", not crossed)
+        self.expect(
+            f"the Search team's channel heard {IO_REFERENCE}",
+            any(k.startswith(f"pm:{search}:") for k in _effect_keys(world, SEARCH_TEAM_CHANNEL)),
+        )
+        projects = {JIRA_PROJECT: checkout, SEARCH_PROJECT: search}
+        misfiled = [
+            issue["key"]
+            for issue in world.jira.issues.values()
+            if not _marker(issue).startswith(f"pm:{projects[issue['key'].split('-')[0]]}:")
+        ]
+        self.expect("no Jira issue in the other team's project", not misfiled)
+        self.expect(
+            "each issue carries its team's component",
+            all(issue["fields"].get("components") for issue in world.jira.issues.values()),
+        )
+
+
+def _effect_keys(world: World, channel: str) -> list[str]:
+    return [
+        str(m.get("metadata", {}).get("event_payload", {}).get("effect_key") or "")
+        for m in world.slack.posts(channel)
+    ]
+
+
+def _marker(issue: Json) -> str:
+    return str((issue.get("properties") or {}).get("pmhub", {}).get("effect_key") or "")
+
 
 def _owner_email(pm: Json) -> str | None:
     owner = (pm.get("plan") or {}).get("owner") or {}
@@ -160,6 +215,6 @@ def _mentions(world: World, channel: str, ref: str) -> int:
 def _outcome_shared(world: World, ref: str) -> bool:
     return any(
         ref in str(m.get("text", "")) and "closed" in str(m.get("text", ""))
-        for channel in (INCIDENTS_CHANNEL, SEARCH_CHANNEL)
+        for channel in (INCIDENTS_CHANNEL, SEARCH_CHANNEL, SEARCH_TEAM_CHANNEL)
         for m in world.slack.posts(channel)
     )

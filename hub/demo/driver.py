@@ -179,6 +179,15 @@ class Driver:
             answer: Json = await response.json()
             return response.status, answer
 
+    async def report(self) -> str:
+        """The process in numbers, as `pmhub report` prints it (the admin API's text)."""
+        headers = {"Authorization": f"Bearer {self.world.secrets.admin_token}"}
+        url = f"{self.base_url}/api/v1/report"
+        async with self.session.get(url, params={"format": "text"}, headers=headers) as response:
+            if response.status != HTTPStatus.OK:
+                raise DemoError(f"the report answered {response.status}")
+            return await response.text()
+
     async def postmortem(self, incident_id: str) -> Json | None:
         status, body = await self.admin("GET", f"/postmortems/pm:{incident_id}")
         if status != HTTPStatus.OK:

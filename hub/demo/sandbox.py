@@ -104,6 +104,9 @@ async def run_demo(options: SandboxOptions, say: Callable[[str], None], *, once:
             say("")
             for line in expectations.report():
                 say(line)
+            # The process in numbers (issue 15): what `pmhub report` prints.
+            say("\nThe process in numbers (pmhub report, GET /api/v1/report):")
+            say((await sandbox.driver.report()).rstrip())
             if once:
                 return 0 if expectations.ok else 1
             example = options.data_dir / "my-event.json"
@@ -137,7 +140,7 @@ async def _start_daemon(world: World, options: SandboxOptions, clock: DemoClock)
     config_path.write_text(world.config_text(store_url, options))
     try:
         settings = load_settings(config_path)
-        policies = load_policies(settings.policies)
+        policies = load_policies(settings.policies, settings.teams)
     except (ConfigError, PolicyError) as error:
         raise SandboxError("; ".join(str(problem) for problem in error.problems)) from None
     configure_logging(level="warning", fmt="console", secrets=secret_values(settings))

@@ -185,6 +185,7 @@ class Story:
             incident_type="Production Outage",
             creator=CAROL.incidentio_id,
             roles={"Incident Lead": BOB.incidentio_id},
+            custom_fields={"Team": "Search"},  # pmhub.yaml's `teams:` routes it to Search
             slack_channel=(SEARCH_CHANNEL, "inc-45-search-results-delayed"),
             created_at=z(created),
         )

@@ -108,6 +108,10 @@ SMTP_USER, SMTP_PASSWORD = "pmhub", "demo-smtp-password"
 POSTHOG_POLICY = Path(__file__).parents[2] / "config" / "policies" / "posthog-process.yaml"
 ESCALATION_POLICY = "PUS0KTE"
 JIRA_PROJECT = "PM"
+# Two teams, routed apart (pmhub.yaml `teams:`): Checkout (PagerDuty's Checkout API
+# service) keeps #incidents and PM; Search (incident.io's Team field) has its own.
+CHECKOUT_SERVICE, CHECKOUT_COMPONENT = "Checkout API", "Checkout"
+SEARCH_TEAM_CHANNEL, SEARCH_PROJECT, SEARCH_COMPONENT = "C0SEARCHTM", "SRCH", "Indexing"
 STATUSPAGE_PAGE = "gytm4qzbx9t6"
 PAGERDUTY_TOKEN = "pd-demo-api-token"  # noqa: S105 - the fake's own, not a credential
 INCIDENTIO_KEY = "iio-demo-api-key"
@@ -232,6 +236,17 @@ class World:
                 password: {SMTP_PASSWORD}
                 ca_bundle: {self.ca_pem}
                 timeout_seconds: {timeout}
+            teams:
+              checkout:
+                when: {{service: ["{CHECKOUT_SERVICE}"]}}
+                targets:
+                  slack: {{channel: {INCIDENTS_CHANNEL}}}
+                  jira: {{project: {JIRA_PROJECT}, components: [{CHECKOUT_COMPONENT}]}}
+              search:
+                when: {{custom_fields: {{Team: [Search]}}}}
+                targets:
+                  slack: {{channel: {SEARCH_TEAM_CHANNEL}}}
+                  jira: {{project: {SEARCH_PROJECT}, components: [{SEARCH_COMPONENT}]}}
             policies: [{policies}]
             """
         )
@@ -265,7 +280,9 @@ def _seed_people(world: World) -> None:
     slack.add_channel(SEARCH_CHANNEL, "inc-45-search-results-delayed")
     slack.add_channel(WAR_ROOM, "major-incidents")
     world.docs.add_folder(DOCS_FOLDER, "Post-mortems")
-    jira.add_project(JIRA_PROJECT, "Post-mortem follow-ups")
+    slack.add_channel(SEARCH_TEAM_CHANNEL, "search-team")
+    jira.add_project(JIRA_PROJECT, "Post-mortem follow-ups", components=(CHECKOUT_COMPONENT,))
+    jira.add_project(SEARCH_PROJECT, "Search", components=(SEARCH_COMPONENT,))
     world.statuspage.add_component("Checkout API", id_="8kbf7d35c070")
 
 

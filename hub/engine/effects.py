@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.errors import Permanent
-from hub.jobs.kinds import EFFECT, effect_key
+from hub.jobs.kinds import EFFECT, effect_key, effect_payload
 from hub.jobs.queue import Job, enqueue_job
 from hub.model.incident import Incident
 from hub.model.intent import Intent, IntentKind
@@ -91,9 +91,11 @@ class EffectRunner:
         *,
         clock: Callable[[], datetime],
         reconcile: Callable[[str], Awaitable[None]],
+        connector_of: Mapping[IntentKind, str] | None = None,
     ) -> None:
         self.engine, self.policies = engine, policies
         self.performers, self._clock, self._reconcile = performers, clock, reconcile
+        self._connector_of = dict(connector_of or {})  # as the reconciler's (issue 15)
 
     async def __call__(self, job: Job) -> None:
         incident_id, key = job.payload.get("incident_id"), job.payload.get("key")
@@ -168,7 +170,7 @@ class EffectRunner:
             await enqueue_job(
                 conn,
                 EFFECT,
-                {"incident_id": incident_id, "key": intent.key},
+                effect_payload(incident_id, intent.key, self._connector_of.get(intent.kind)),
                 dedupe_key=effect_key(intent.key),
                 run_at=intent.due_at,
             )

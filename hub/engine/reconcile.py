@@ -9,14 +9,15 @@ intent's due time. Timers are those future jobs: they survive restarts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.engine.milestones import record_milestones
 from hub.errors import Permanent
-from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, reconcile_key
+from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, effect_payload, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem
@@ -43,8 +44,12 @@ class Reconciler:
         policies: PolicySet,
         *,
         clock: Callable[[], datetime],
+        connector_of: Mapping[IntentKind, str] | None = None,
     ) -> None:
         self.engine, self.queue, self.policies, self._clock = engine, queue, policies, clock
+        # Which connector carries out each intent kind (the wiring's): written on each
+        # effect job, so a dead letter and /metrics say which vendor failed (issue 15).
+        self._connector_of = dict(connector_of or {})
 
     async def __call__(self, job: Job) -> None:
         incident_id = job.payload.get("incident_id")
@@ -73,6 +78,7 @@ class Reconciler:
                     await self._track(conn, postmortem, tracked, plan, now)
                     plan = evaluate(stored.incident, tracked, self.policies, now)
             enqueued = await self._enqueue_missing(conn, plan, now)
+            await record_milestones(conn, postmortem, plan, now)  # for the numbers (issue 15)
         log.info(
             "reconcile.planned",
             rule=plan.rule,
@@ -152,7 +158,7 @@ class Reconciler:
             job_id = await enqueue_job(
                 conn,
                 EFFECT,
-                {"incident_id": plan.incident_id, "key": intent.key},
+                effect_payload(plan.incident_id, intent.key, self._connector_of.get(intent.kind)),
                 dedupe_key=effect_key(intent.key),
                 run_at=intent.due_at or now,
                 now=now,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -79,3 +79,7 @@ class FollowUpFact(Frozen):
     at: datetime | None = None  # the vendor's timestamp of this state
     incident_id: str | None = None  # pmhub incident id, when the source says
     url: str | None = None
+    # The tracker's due date (issue 15), when the delivery says; `due_reported` tells a
+    # cleared due date (None, reported) from a delivery that does not carry one.
+    due_on: date | None = None
+    due_reported: bool = False

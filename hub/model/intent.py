@@ -19,7 +19,9 @@ whose fingerprint changed is done again, so the canonical JSON a payload hashes 
 known identities only (no nulls), a time as `datetime.isoformat()` in the offset it
 was planned in, and an optional key left out rather than null where the payload
 never had it (`OMIT_WHEN_NONE`). tests/unit/test_intent_fingerprints.py pins the
-digests.
+digests. Targets (`ROUTING_FIELDS`: the team's channel, calendar, Jira project,
+status page) are such keys on every payload that has them: an installation that
+routes nothing hashes exactly what it hashed before routing existed.
 
 Adding an intent kind: a member of `IntentKind`; a payload model here whose
 `kind` is that member (a `Literal` with it as the default) and whose fields are
@@ -33,13 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Discriminator, Field, JsonValue, PlainSerializer, Tag
 
 from hub.model.incident import Frozen, Person
+from hub.model.routing import StatusPageTarget, TrackerTarget
 
 
 class IntentKind(StrEnum):
@@ -79,6 +82,9 @@ class IntentKind(StrEnum):
     UPDATE_DOCUMENT_DRAFT = "update_document_draft"
     OFFER_FOLLOW_UPS = "offer_follow_ups"
     EMAIL_RESULTS = "email_results"
+    # Follow-ups with due dates (issue 15).
+    SET_FOLLOWUP_DUE = "set_followup_due"
+    REMIND_FOLLOWUP = "remind_followup"
 
 
 def _identities(person: Person) -> dict[str, str]:
@@ -105,10 +111,22 @@ class Payload(Frozen):
     def canonical(self) -> dict[str, JsonValue]:
         """The JSON `Intent.fingerprint` hashes (the kind is hashed beside it, not in it)."""
         data: dict[str, JsonValue] = self.model_dump(mode="json", exclude={"kind"})
-        for name in self.OMIT_WHEN_NONE:
+        for name in self.OMIT_WHEN_NONE | ROUTING_FIELDS:
             if data.get(name) is None:
                 data.pop(name, None)
         return data
+
+
+# Where an effect goes (issue 15, `hub.model.routing`): set only when the incident's team
+# or policy names a target, and left out of the canonical form while unset, so that an
+# installation routing nothing keeps every fingerprint it had.
+ROUTING_FIELDS = frozenset({"channel", "calendar_id", "tracker", "status_page"})
+Channel = Annotated[
+    str | None, Field(description="the team's Slack channel; None: pmhub.yaml's (routing)")
+]
+CalendarId = Annotated[
+    str | None, Field(description="the team's calendar id; None: pmhub.yaml's (routing)")
+]
 
 
 class MeetingFacts(Frozen):
@@ -139,6 +157,7 @@ class NotifyOwner(Payload):
     meeting: MeetingFacts | None
     accepted_at: Moment | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    channel: Channel = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -149,6 +168,7 @@ class NotifyFormerOwner(Payload):
     kind: Literal[IntentKind.NOTIFY_OWNER] = IntentKind.NOTIFY_OWNER
     owner: PersonRef = Field(description="the former owner, whose DM this is")
     handed_to: PersonRef
+    channel: Channel = None
 
 
 class AnnounceOwner(Payload):
@@ -158,6 +178,7 @@ class AnnounceOwner(Payload):
     deadline: Moment | None
     meeting: MeetingFacts | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    channel: Channel = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -166,6 +187,7 @@ class AskOptional(Payload):
     kind: Literal[IntentKind.ASK_OPTIONAL] = IntentKind.ASK_OPTIONAL
     recipient: PersonRef
     reason: str = Field(description="the owner chain entry that chose the recipient")
+    channel: Channel = None
 
 
 # -- the meeting -----------------------------------------------------------------------
@@ -189,6 +211,7 @@ class ScheduleMeeting(Payload):
         description="how early the meeting may fall back when the deadline leaves no working "
         "time after `window_start` (the anchor); None when that is `window_start`",
     )
+    calendar_id: CalendarId = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"fallback_start"})
 
@@ -198,6 +221,7 @@ class InviteToMeeting(Payload):
     email: str
     event_ref: str | None = Field(description="None for a meeting recorded by hand")
     calendar: str
+    calendar_id: CalendarId = None
 
 
 class UpdateMeeting(Payload):
@@ -209,6 +233,7 @@ class UpdateMeeting(Payload):
     commander: PersonRef | None
     reopened: bool
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    calendar_id: CalendarId = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
 
@@ -217,6 +242,7 @@ class CheckMeeting(Payload):
     kind: Literal[IntentKind.CHECK_MEETING] = IntentKind.CHECK_MEETING
     event_ref: str
     calendar: str
+    calendar_id: CalendarId = None
 
 
 class ReportLateMeeting(Payload):
@@ -224,6 +250,7 @@ class ReportLateMeeting(Payload):
     recipient: PersonRef
     meeting: MeetingFacts
     deadline: Moment
+    channel: Channel = None
 
 
 class ReportMeetingBooking(Payload):
@@ -239,6 +266,7 @@ class ReportMeetingBooking(Payload):
     optional_conflicts: tuple[str, ...]
     unknown: tuple[str, ...] = Field(description="calendars pmhub could not read")
     not_before: Moment | None = Field(description="set when booked earlier than this")
+    channel: Channel = None
 
 
 class ReportNoMeetingSlot(Payload):
@@ -255,6 +283,7 @@ class ReportNoMeetingSlot(Payload):
     deadline: Moment
     proposed_start: Moment = Field(description="the first working slot after the deadline")
     proposed_end: Moment
+    channel: Channel = None
 
 
 class ReportMeetingCancelled(Payload):
@@ -266,12 +295,14 @@ class ReportMeetingCancelled(Payload):
     start: Moment
     how: Literal["cancelled", "deleted"]
     rebook: bool = Field(description="pmhub books another (`meeting.rebook_when_cancelled`)")
+    channel: Channel = None
 
 
 class ReportUnresolvedRole(Payload):
     kind: Literal[IntentKind.REPORT_UNRESOLVED_ROLE] = IntentKind.REPORT_UNRESOLVED_ROLE
     role: str
     recipient: PersonRef
+    channel: Channel = None
 
 
 class RequestReview(Payload):
@@ -279,6 +310,7 @@ class RequestReview(Payload):
     meeting_start: Moment
     document_url: str | None
     owner: PersonRef | None
+    channel: Channel = None
 
 
 class Remind(Payload):
@@ -291,6 +323,7 @@ class Remind(Payload):
         description="the step of `escalate_to` this occurrence reached (issue 13): they are "
         "among the recipients; None where the escalation stays with `notify`",
     )
+    channel: Channel = None
 
     OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"escalated_to"})
 
@@ -315,8 +348,10 @@ class FileFollowUp(Payload):
     priority_override_reason: str | None = Field(
         default=None, description="why it is filed despite a priority the policy does not file"
     )
+    tracker: TrackerTarget | None = Field(default=None, description="routing; None: pmhub.yaml's")
+    due_on: date | None = Field(default=None, description="the due date set on the ticket")
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"priority_override_reason"})
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"priority_override_reason", "due_on"})
 
 
 class FlagFollowUp(Payload):
@@ -326,11 +361,42 @@ class FlagFollowUp(Payload):
     priority: str
     allowed: tuple[str, ...] = Field(description="the priorities the policy files")
     recipient: PersonRef | None
+    channel: Channel = None
+
+
+class SetFollowUpDue(Payload):
+    """Bring the ticket's due date in line with pmhub's (filed before it was known, or moved)."""
+
+    kind: Literal[IntentKind.SET_FOLLOWUP_DUE] = IntentKind.SET_FOLLOWUP_DUE
+    id: str
+    tracker_key: str
+    due_on: date | None
+
+
+FollowUpStage = Literal["before", "due", "overdue"]
+
+
+class RemindFollowUp(Payload):
+    """A follow-up's owner reminded before and on its due date; escalated after it."""
+
+    kind: Literal[IntentKind.REMIND_FOLLOWUP] = IntentKind.REMIND_FOLLOWUP
+    id: str
+    due_on: date
+    stage: FollowUpStage
+    recipients: tuple[PersonRef, ...]
+    unresolved_roles: tuple[str, ...] = Field(description="roles nobody holds: not told")
+    channel: Channel = None
+
+    @property
+    def escalation(self) -> bool:
+        """After the due date the policy's escalation contact hears of it."""
+        return self.stage == "overdue"
 
 
 class RequestExternalMessage(Payload):
     kind: Literal[IntentKind.REQUEST_EXTERNAL_MESSAGE] = IntentKind.REQUEST_EXTERNAL_MESSAGE
     recipient: PersonRef
+    channel: Channel = None
 
 
 class PublishExternalMessage(Payload):
@@ -338,6 +404,9 @@ class PublishExternalMessage(Payload):
     body: str
     incident_ref: str
     title: str
+    status_page: StatusPageTarget | None = Field(
+        default=None, description="routing; None: pmhub.yaml's"
+    )
 
 
 # -- telling the incident tools and the team -------------------------------------------
@@ -369,6 +438,7 @@ class ClosedNote(_Closing):
 
 class ShareOutcome(_Closing):
     kind: Literal[IntentKind.SHARE_OUTCOME] = IntentKind.SHARE_OUTCOME
+    channel: Channel = None
 
 
 # -- issue 13: a lifecycle with no traps -------------------------------------------------
@@ -385,6 +455,7 @@ class ReportNoOwner(Payload):
         "None: the incidents channel"
     )
     taken_by: PersonRef | None
+    channel: Channel = None
 
 
 class AskKeepPostMortem(Payload):
@@ -401,6 +472,7 @@ class AskKeepPostMortem(Payload):
         description="what was decided, once it was: the question is edited to say so"
     )
     answered_by: PersonRef | None
+    channel: Channel = None
 
 
 class CloseNotNeeded(Payload):
@@ -419,6 +491,7 @@ class CancelMeeting(Payload):
     event_ref: str
     calendar: str
     not_needed_reason: str
+    calendar_id: CalendarId = None
 
 
 class AskSecondReview(Payload):
@@ -429,6 +502,7 @@ class AskSecondReview(Payload):
     meeting_start: Moment
     answer: bool | None = Field(description="True: a second review; None: not answered yet")
     answered_by: PersonRef | None
+    channel: Channel = None
 
 
 class ReportUnassignedFollowUp(Payload):
@@ -442,6 +516,7 @@ class ReportUnassignedFollowUp(Payload):
     tracker_url: str | None
     intended: PersonRef | None = Field(description="whom it was meant for")
     recipient: PersonRef | None = Field(description="the post-mortem owner")
+    channel: Channel = None
 
 
 class FollowVendorStatus(Payload):
@@ -464,6 +539,7 @@ class ReportCloseBlocked(Payload):
     status: str
     reported_at: Moment
     blocking: tuple[str, ...] = Field(description="the guards that hold it (names)")
+    channel: Channel = None
 
 
 class WriteVendorStatus(Payload):
@@ -525,6 +601,7 @@ class OfferFollowUps(Payload):
     recipient: PersonRef
     candidates: tuple[CandidateOffer, ...]
     document_url: str | None
+    channel: Channel = None
 
 
 class EmailResults(Payload):
@@ -567,6 +644,8 @@ IntentPayload = Annotated[
     | Remind
     | FileFollowUp
     | FlagFollowUp
+    | SetFollowUpDue
+    | RemindFollowUp
     | RequestExternalMessage
     | PublishExternalMessage
     | PagerDutyNote

@@ -12,7 +12,7 @@ meaning "nothing more to do" everywhere.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -72,10 +72,27 @@ class FollowUp(Frozen):
         description="why the ticket was filed without its owner as assignee (the tracker "
         "does not know them); the post-mortem owner is told, with the link",
     )
+    # Due dates (issue 15). The policy gives a due date by priority, counted from
+    # `created_at`; once pmhub set it on the ticket, or a person moved it there,
+    # `due_on` is the due date (`due_set_by` says who), whatever the policy says now.
+    created_at: datetime | None = Field(default=None, description="when pmhub heard of it")
+    due_on: date | None = Field(default=None, description="the due date, once set")
+    due_set_by: str | None = Field(
+        default=None, description="who set `due_on` ('pmhub' on filing, 'jira', a person)"
+    )
+    tracker_due_on: date | None = Field(
+        default=None, description="the due date the ticket has, as last known"
+    )
+    done_at: datetime | None = Field(default=None, description="when it was reported done")
 
     @property
     def filed(self) -> bool:
         return self.tracker_key is not None
+
+    @property
+    def due_fixed(self) -> bool:
+        """Whether `due_on` is the due date (even None: a person cleared it)."""
+        return self.due_set_by is not None
 
 
 class BookingNote(Frozen):
@@ -115,6 +132,9 @@ class Meeting(Frozen):
     html_link: str | None = None
     booking: BookingNote | None = Field(
         default=None, description="how pmhub chose the time; None when a person linked it"
+    )
+    calendar_id: str | None = Field(
+        default=None, description="the team's calendar it was booked on; None: pmhub.yaml's"
     )
 
 
@@ -204,6 +224,18 @@ class ReopenAnswer(Frozen):
     at: datetime
 
 
+class Milestones(Frozen):
+    """When the process reached its steps, for the numbers (`pmhub report`, /metrics).
+
+    Recorded by the reconciler as it sees them happen (the ledger's time for what pmhub
+    did itself), so every replica computes the same report from the store.
+    """
+
+    meeting_deadline: datetime | None = None
+    meeting_booked_at: datetime | None = None
+    review_shared_at: datetime | None = None
+
+
 class PostMortem(Frozen):
     incident_id: str
     status: PostMortemStatus = PostMortemStatus.DRAFT
@@ -255,6 +287,8 @@ class PostMortem(Frozen):
         default=(), description="TODOs found in the incident's history, offered to the owner"
     )
     results_email: ResultsEmail | None = None
+    # When the process reached its steps (issue 15), for the numbers.
+    milestones: Milestones = Milestones()
 
     def candidate(self, candidate_id: str) -> CandidateFollowUp | None:
         return next((c for c in self.candidates if c.id == candidate_id), None)

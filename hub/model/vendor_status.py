@@ -56,3 +56,8 @@ class VendorStatus(Frozen):
     document_id: str
     status: VendorPostmortemStatus
     at: datetime = Field(description="when pmhub heard it (the vendor's time, if given)")
+    held: tuple[str, ...] = Field(
+        default=(),
+        description="why pmhub could not follow when it tried (a guard it can only check "
+        "then, such as the document's sections): the owner is told",
+    )

@@ -22,6 +22,7 @@ from hub.policy.durations import Elapsed
 from hub.policy.errors import Problem
 from hub.policy.policyset import SEVERITY_TABLES, Policy, severity_tables
 from hub.policy.schema import CHAT_GROUP, WEEKDAY_NAMES, CalendarSpec, PolicySpec, RuleSpec
+from hub.policy.teams import target_positions
 from hub.policy.templates import (
     DEFAULT_MESSAGES,
     TemplateProblem,
@@ -91,6 +92,7 @@ def _positions(spec: PolicySpec, doc: YamlDocument) -> dict[tuple[str, ...], tup
         for key in doc.data_at(path) or {}:
             pos = doc.position((*path, key), key=True)
             found[(*path, str(key))] = (pos.line, pos.column)
+    found.update(target_positions(spec, doc))  # issue 15: for `pmhub check`'s target checks
     return found
 
 
@@ -182,6 +184,9 @@ def _check_rule(rule: RuleSpec, loc: Loc, roles: set[str], report: _Report) -> N
     ):
         report.add((*loc, "review"), "review.share_before_meeting needs a meeting section")
     _check_reminders(rule, loc, roles, report)
+    escalate = rule.follow_ups.escalate if rule.follow_ups else None
+    for index, role in enumerate(escalate.to if escalate else ()):  # issue 15
+        _check_role(role, (*loc, "follow_ups", "escalate", "to", index), roles, report)
 
 
 def _check_role(

@@ -9,9 +9,11 @@ from typing import Any
 from hub.model.incident import Incident, IncidentStatus, Person
 from hub.model.intent import Intent, IntentPayload
 from hub.model.postmortem import PostMortem, PostMortemStatus
+from hub.model.routing import Route
 from hub.policy.calendar import WorkCalendar
 from hub.policy.plan import OwnerChoice
 from hub.policy.policyset import Policy
+from hub.policy.routing import routed
 from hub.policy.schema import RuleSpec
 from hub.policy.templates import (
     TemplateProblem,
@@ -37,6 +39,8 @@ class Context:
     intents: list[Intent] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Where this incident's effects go (issue 15): its team's targets.
+    route: Route = field(default_factory=Route)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -67,7 +71,9 @@ class Context:
         due_at: datetime | None = None,
         message: str = "",
     ) -> None:
-        """An intent of `payload`'s kind under `pm:<incident id>:<suffix>`."""
+        """An intent of `payload`'s kind under `pm:<incident id>:<suffix>`, routed to the
+        incident's team's targets (`hub.policy.routing`)."""
+        meeting = self.postmortem.meeting if self.postmortem else None
         self.intents.append(
             Intent(
                 key=f"pm:{self.incident.id}:{suffix}",
@@ -75,7 +81,7 @@ class Context:
                 rule=self.rule.name,
                 clause=clause,
                 reason=reason,
-                payload=payload,
+                payload=routed(payload, self.route, meeting),
                 message=message,
             )
         )

@@ -25,6 +25,7 @@ from hub.model.vendor_status import VendorPostmortemStatus
 from hub.policy.context import Context
 from hub.policy.document_plan import document_url, plan_document, plan_results_email
 from hub.policy.external_message import external_message_required, plan_external_message
+from hub.policy.followup_dues import plan_follow_up_dues
 from hub.policy.followups import plan_follow_ups
 from hub.policy.lifecycle_asks import plan_cancel_meeting, plan_no_owner, plan_second_review
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
@@ -33,6 +34,7 @@ from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
 from hub.policy.requirement import ask, decide, plan_dropped
+from hub.policy.teams import resolve_route
 from hub.policy.templates import person_value
 from hub.policy.upkeep import meeting_facts, update_details
 from hub.policy.vendor import plan_vendor_status, report_unblocked
@@ -59,7 +61,9 @@ def evaluate(
             incident, postmortem, rule.name, note or "this rule needs no post-mortem"
         )
     owner = choose_owner(incident, postmortem, rule.owner_chain)
-    ctx = Context(incident, postmortem, policy, rule, now, owner)
+    team = policies.team_of(incident)
+    route = resolve_route(team, rule=rule.targets, policy=policy.spec.targets, teams=policies.teams)
+    ctx = Context(incident, postmortem, policy, rule, now, owner, route=route)
     if decision.dropped:
         meeting = _plan_dropped(ctx, decision.now_rule)
     else:
@@ -69,6 +73,8 @@ def evaluate(
             ask(ctx, drop, decision.now_rule)  # the question says it was kept
         meeting = _plan(ctx, required)
     return Plan(
+        team=team,
+        route=route,
         incident_id=incident.id,
         severity=incident.severity,
         incident_status=incident.status,
@@ -156,6 +162,7 @@ def _plan(ctx: Context, required: Requirement) -> MeetingPlan | None:
         external_required=external_message_required(ctx),
     )
     plan_follow_ups(ctx)
+    plan_follow_up_dues(ctx)
     plan_external_message(ctx)
     plan_writeback(ctx)
     plan_document(ctx)
@@ -173,6 +180,7 @@ def _closed(ctx: Context, *, show_meeting: bool = True) -> MeetingPlan | None:
     plan_writeback(ctx)
     plan_document(ctx)
     plan_results_email(ctx)
+    plan_follow_up_dues(ctx)  # follow-ups outlive the post-mortem: due dates, reminders
     plan_cancel_meeting(ctx)
     plan_no_owner(ctx)
     plan_vendor_status(ctx, None)

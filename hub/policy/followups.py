@@ -14,6 +14,7 @@ import re
 from hub.model.intent import FileFollowUp, FlagFollowUp, ReportUnassignedFollowUp
 from hub.model.postmortem import FollowUp, FollowUpState
 from hub.policy.context import Context
+from hub.policy.followup_dues import due_date
 from hub.policy.templates import (
     TemplateProblem,
     incident_value,
@@ -57,6 +58,7 @@ def plan_follow_ups(ctx: Context) -> None:
                 incident_ref=ctx.incident.reference or ctx.incident.id,
                 postmortem_url=pm.document_url,
                 priority_override_reason=override.reason if override else None,
+                due_on=due_date(ctx, item),
             ),
         )
 

@@ -151,6 +151,7 @@ def walk(
     *,
     reason: str,
     plan: Plan | None = None,
+    document: DocumentReview | None = None,
 ) -> Walk:
     """Move forward to `goal` as far as the guards allow (an incident tool said it is there).
 
@@ -168,7 +169,9 @@ def walk(
         for to in candidates:
             if RANK[to] > RANK[goal]:
                 continue
-            attempt = transition(current, to, actor, now, reason=reason, plan=plan)
+            attempt = transition(
+                current, to, actor, now, reason=reason, plan=plan, document=document
+            )
             if attempt.allowed:
                 moved = attempt
                 break

@@ -116,5 +116,6 @@ def plan_cancel_meeting(ctx: Context) -> None:
             event_ref=meeting.event_ref,
             calendar=meeting.calendar,
             not_needed_reason=pm.not_needed_reason,
+            calendar_id=meeting.calendar_id,  # the calendar it was booked on
         ),
     )

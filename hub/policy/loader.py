@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -21,15 +21,21 @@ from hub.policy.checks import across_files, build_policy
 from hub.policy.errors import PolicyError, Problem
 from hub.policy.policyset import Policy, PolicySet
 from hub.policy.schema import PolicySpec
+from hub.policy.teams import TeamSpec
 from hub.yamlpos import YamlDocument, YamlSyntaxError, describe_path, load_yaml
 
 
-def load_policies(paths: Iterable[str | Path]) -> PolicySet:
-    """Load every file; raises `PolicyError` with all problems of all files."""
+def load_policies(
+    paths: Iterable[str | Path], teams: Mapping[str, TeamSpec] | None = None
+) -> PolicySet:
+    """Load every file; raises `PolicyError` with all problems of all files.
+
+    `teams`: `pmhub.yaml`'s mapping of incidents to teams (`Settings.teams`).
+    """
     policies, problems = _load_all(paths)
     if problems:
         raise PolicyError(problems)
-    return PolicySet(tuple(policies))
+    return PolicySet(tuple(policies), dict(teams or {}))
 
 
 def check_policy_files(paths: Iterable[str | Path]) -> list[Problem]:

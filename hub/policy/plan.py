@@ -10,6 +10,7 @@ from pydantic import Field
 from hub.model.incident import Frozen, IncidentStatus, Person, Severity
 from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import Meeting, PostMortemStatus
+from hub.model.routing import Route
 
 Requirement = bool | Literal["optional"]
 
@@ -63,6 +64,9 @@ class Plan(Frozen):
         default=False, description="required before, not now: the owner decides (issue 13)"
     )
     kept: bool = Field(default=False, description="required before, not now, and kept")
+    # Issue 15: the incident's team (pmhub.yaml `teams:`) and where its effects go.
+    team: str | None = None
+    route: Route | None = None
 
     def intent(self, key: str) -> Intent | None:
         return next((intent for intent in self.intents if intent.key == key), None)
@@ -106,10 +110,16 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         }
         for intent in plan.intents
     ]
+    routing: dict[str, Any] = {}
+    if plan.team is not None:
+        routing["team"] = plan.team
+    if plan.route is not None and not plan.route.empty:
+        routing["targets"] = plan.route.model_dump(mode="json", exclude={"team"}, exclude_none=True)
     return {
         "id": plan.incident_id,
         "severity": plan.severity.value,
         "status": plan.incident_status.value,
+        **routing,
         "postmortem": {
             "required": plan.required,
             "rule": plan.rule,

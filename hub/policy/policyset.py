@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from jinja2 import Template as JinjaTemplate
 
 from hub.model.incident import Incident, Severity
+from hub.model.routing import Route
 from hub.model.severity_map import SeverityMap
 from hub.policy.calendar import WorkCalendar
 from hub.policy.conditions import matches
 from hub.policy.schema import PolicySpec, RuleSpec
+from hub.policy.teams import TeamSpec, resolve_route, team_of
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,36 @@ class Policy:
 
 @dataclass(frozen=True)
 class PolicySet:
-    """Every configured policy file, in the order listed: the first matching rule decides."""
+    """Every configured policy file, in the order listed: the first matching rule decides.
+
+    `teams` is `pmhub.yaml`'s mapping of incidents to teams (issue 15), in its order.
+    """
 
     policies: tuple[Policy, ...]
+    teams: Mapping[str, TeamSpec] = field(default_factory=dict)
 
     def rules(self) -> Iterator[tuple[Policy, RuleSpec]]:
         for policy in self.policies:
             for rule in policy.spec.rules:
                 yield policy, rule
 
+    def team_of(self, incident: Incident) -> str | None:
+        """The incident's team under `pmhub.yaml`'s `teams:` (None: no team claims it)."""
+        return team_of(incident, self.teams)
+
     def match(self, incident: Incident) -> tuple[Policy, RuleSpec] | None:
-        return next(((p, r) for p, r in self.rules() if matches(r.when, incident)), None)
+        team = self.team_of(incident)
+        names = (team,) if team else ()
+        return next(((p, r) for p, r in self.rules() if matches(r.when, incident, names)), None)
+
+    def route_of(self, incident: Incident) -> Route | None:
+        """Where the incident's effects go (its team's targets); None when no rule matches."""
+        found = self.match(incident)
+        if found is None:
+            return None
+        policy, rule = found
+        team = self.team_of(incident)
+        return resolve_route(team, rule=rule.targets, policy=policy.spec.targets, teams=self.teams)
 
     def rule(self, name: str) -> tuple[Policy, RuleSpec]:
         for policy, rule in self.rules():

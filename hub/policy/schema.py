@@ -36,6 +36,7 @@ from hub.policy.schema_base import EMAIL_RE as _EMAIL
 from hub.policy.schema_base import DurationValue, Email, Strings, Template
 from hub.policy.schema_base import as_list as _as_list
 from hub.policy.schema_document import DocumentSpec, ResultsEmailSpec, TimelineSpec
+from hub.policy.schema_teams import FollowUpDueSpec, PolicyTargetsSpec
 
 ReminderCondition = Literal[
     "meeting_not_scheduled",
@@ -307,7 +308,8 @@ class ReminderSpec(Spec):
         return self.name or self.if_
 
 
-class FollowUpsSpec(Spec):
+class FollowUpsSpec(FollowUpDueSpec, Spec):
+    # FollowUpDueSpec (issue 15, hub.policy.schema_teams): due dates, reminders, escalation.
     labels: list[Template] = []
     priorities: list[str] | None = Field(
         default=None, description="priorities filed without an override; omit to allow any"
@@ -410,6 +412,8 @@ class RuleSpec(Spec):
     results_email: ResultsEmailSpec | None = Field(
         default=None, description="email the results to the stakeholders, once"
     )
+    # Where this rule's effects go (issue 15, hub.policy.schema_teams); over the policy's.
+    targets: PolicyTargetsSpec | None = None
     # -- issue 13: when the requirement drops ----------------------------------------
     when_no_longer_required: NoLongerRequiredSpec = Field(
         default=NoLongerRequiredSpec(),
@@ -464,6 +468,8 @@ class PolicySpec(Spec):
     messages: MessagesSpec = MessagesSpec()
     # How the incident's history becomes the document's timeline (issue 14).
     timeline: TimelineSpec = TimelineSpec()
+    # Where effects go, per team (issue 15, hub.policy.schema_teams); rules override it.
+    targets: PolicyTargetsSpec = PolicyTargetsSpec()
     rules: list[RuleSpec] = Field(min_length=1)
 
 

@@ -112,21 +112,24 @@ def _follow(ctx: Context, meeting: MeetingPlan | None) -> None:
             follow,
             due_at=held if later else None,
         )
-    if route.arrived or time_only:
+    held = reported.held
+    if (route.arrived or time_only) and not held:
         return
+    reasons = tuple(dict.fromkeys((*route.reasons, *held)))
+    blocking = route.blocking + (("held",) if held else ())
     ctx.add(
         f"{reported.source}:blocked@{stamp}",
         "vendor_status",
         f"{name} marks the post-mortem {reported.status.value}, but pmhub cannot follow yet: "
-        + "; ".join(route.reasons),
+        + "; ".join(reasons),
         ReportCloseBlocked(
             recipient=ctx.owner_person,
             source=reported.source,
             status=reported.status.value,
             reported_at=reported.at,
-            blocking=route.blocking,
+            blocking=tuple(dict.fromkeys(blocking)),
         ),
-        message="; ".join(route.reasons),
+        message="; ".join(reasons),
     )
 
 

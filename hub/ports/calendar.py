@@ -88,6 +88,7 @@ class EventRequest:
     optional_attendees: tuple[str, ...] = ()
     time_zone: str | None = None  # IANA name the event is shown in, e.g. "America/New_York"
     conference: bool | None = None  # add a video link; None: the connector's setting
+    calendar_id: str | None = None  # the team's calendar (issue 15); None: the configured one
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,16 @@ class Calendar(Protocol):
         *,
         attendees: Sequence[str] | None = None,
         details: MeetingDetails | None = None,
+        calendar_id: str | None = None,
     ) -> EventRef:
-        """Replace the attendee list and/or the description; None leaves a field alone."""
+        """Replace the attendee list and/or the description; None leaves a field alone.
+        `calendar_id` (here and below): the calendar the event is on, a team's (issue 15);
+        None: the configured one."""
         ...
 
-    async def add_attendees(self, event_id: str, emails: Sequence[str]) -> EventRef:
+    async def add_attendees(
+        self, event_id: str, emails: Sequence[str], *, calendar_id: str | None = None
+    ) -> EventRef:
         """Invite `emails` too, keeping everyone invited (and their answers).
 
         The list is read and written in one guarded step (a write refused if the event
@@ -146,7 +152,7 @@ class Calendar(Protocol):
         """
         ...
 
-    async def get_event(self, event_id: str) -> EventRef | None:
+    async def get_event(self, event_id: str, *, calendar_id: str | None = None) -> EventRef | None:
         """The event as it is now; None if the calendar has no such event."""
         ...
 
@@ -156,7 +162,12 @@ class Calendar(Protocol):
         ...
 
     async def cancel_event(
-        self, event_id: str, *, reason: str, details: MeetingDetails
+        self,
+        event_id: str,
+        *,
+        reason: str,
+        details: MeetingDetails,
+        calendar_id: str | None = None,
     ) -> EventRef | None:
         """Cancel the meeting, its description saying why (attendees are told by the
         calendar). An event already cancelled is left alone; None if it does not exist."""

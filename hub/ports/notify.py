@@ -27,12 +27,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.model.command import FollowUpFormContext, HandoffContext
+from hub.model.digest import TeamDigest
 from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
     AskKeepPostMortem,
     AskSecondReview,
     Remind,
+    RemindFollowUp,
     ReportCloseBlocked,
     ReportMeetingBooking,
     ReportMeetingCancelled,
@@ -63,6 +65,11 @@ class Answer:
 
 
 class Notifier(Protocol):
+    def routed(self, *, channel: str | None = None, review_channel: str | None = None) -> Notifier:
+        """This notifier, speaking where a team wants it (issue 15): `channel` in place of
+        the incidents channel, `review_channel` of the review channel (None: unchanged)."""
+        ...
+
     async def chat_user(self, person: Person) -> str | None:
         """The person's chat user id, if the platform knows them (by id, else by email).
 
@@ -182,6 +189,25 @@ class Notifier(Protocol):
         unknown_outcome: bool,
     ) -> str:
         """`text`, as a reminder (an escalation when it is one) to each of its recipients."""
+        ...
+
+    async def remind_follow_up(
+        self,
+        incident: Incident,
+        follow_up: FollowUp,
+        reminder: RemindFollowUp,
+        *,
+        effect_key: str,
+        unknown_outcome: bool,
+    ) -> str:
+        """Tell each recipient that a follow-up is due soon, due today, or (an escalation)
+        overdue, with its ticket; nobody reachable: the channel hears it, naming them."""
+        ...
+
+    async def post_digest(
+        self, digest: TeamDigest, *, effect_key: str, unknown_outcome: bool
+    ) -> str:
+        """A team's weekly digest, in the incidents channel (a team's, when `routed`)."""
         ...
 
     async def request_review(

@@ -45,6 +45,7 @@ class Publication:
     reference: str | None = None
     started_at: datetime | None = None
     resolved_at: datetime | None = None
+    page_id: str | None = None  # the team's page (issue 15); None: the configured one
 
     def __post_init__(self) -> None:
         if not self.body.strip():

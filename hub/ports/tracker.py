@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
@@ -47,6 +48,8 @@ class TicketRequest:
     `labels` are already rendered by the policy. `priority_name` is the priority as
     people write it in pmhub ("P1"); the connector maps it to the tracker's names.
     `marker` is the effect key of the intent (`pm:<id>:followup:<n>:ticket`).
+    `project`, `issue_type` and `components` are the team's (issue 15); None: the
+    connector's configured ones. `due_on` is the follow-up's due date.
     """
 
     summary: str
@@ -57,6 +60,10 @@ class TicketRequest:
     assignee_email: str | None = None
     parent_key: str | None = None
     links: tuple[TicketLink, ...] = ()
+    project: str | None = None
+    issue_type: str | None = None
+    components: tuple[str, ...] | None = None
+    due_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,10 @@ class Tracker(Protocol):
     ) -> TicketRef | None:
         """The per-incident parent ticket when the tracker is configured to use one
         (follow-ups then carry its key as `parent_key`); None when it is not."""
+        ...
+
+    async def set_due_date(self, key: str, due_on: date | None) -> None:
+        """Set (None: clear) the ticket's due date."""
         ...
 
     async def get(self, key: str) -> TicketRef:

@@ -15,7 +15,7 @@ from hub.model.postmortem import PostMortem
 from hub.policy import evaluate, plan_to_json
 from hub.store import audit, records
 from hub.store.state import load_incident
-from hub.web import admin_actions
+from hub.web import admin_actions, report
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 from hub.web.openapi import openapi_document
@@ -177,7 +177,10 @@ async def get_postmortem(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"id": row["id"], **postmortem.model_dump(mode="json"), "plan": None}
     if stored is not None:
         plan = evaluate(stored.incident, postmortem, runtime.policies, runtime.clock())
-        body["plan"] = plan_to_json(plan)["postmortem"]
+        rendered = plan_to_json(plan)
+        # The incident's team and where its effects go (issue 15), when it has any.
+        routing = {key: rendered[key] for key in ("team", "targets") if key in rendered}
+        body["plan"] = {**rendered["postmortem"], **routing}
     return web.json_response(body)
 
 
@@ -217,3 +220,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}", get_postmortem)
     app.router.add_get(f"{PREFIX}/postmortems/{{postmortem_id}}/audit", get_postmortem_audit)
     admin_actions.add_routes(app, PREFIX)
+    report.add_routes(app, PREFIX)  # issue 15: the process in numbers

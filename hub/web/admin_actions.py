@@ -19,7 +19,7 @@ from hub.engine.actions.meeting_link import read_linked_event
 from hub.engine.actions.transitions import ActionResult
 from hub.model.incident import Person
 from hub.model.postmortem import PostMortemStatus
-from hub.store.state import postmortem_id
+from hub.store.state import load_incident, postmortem_id
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 
@@ -203,7 +203,11 @@ async def link_meeting(request: web.Request) -> web.Response:
     document = await _body(request)
     link = _text(document, "event") or ""
     runtime = request.app[RUNTIME]
-    found = await read_linked_event(runtime.calendar, link)
+    stored = await load_incident(runtime.engine, _incident_id(request))
+    route = runtime.policies.route_of(stored.incident) if stored else None
+    found = await read_linked_event(
+        runtime.calendar, link, calendar_id=route.calendar_id if route else None
+    )
     if isinstance(found, str):
         return error_response(422, "refused", found)
     result = await runtime.actions.link_meeting(

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import __version__
+from hub.metrics_process import process_snapshot
 from hub.store.migrate import is_current
 from hub.web.keys import METRICS, RUNTIME
 
@@ -55,6 +56,14 @@ async def metrics(request: web.Request) -> web.Response:
         log.warning("metrics.queue_stats_failed", exc_info=True)
     else:
         request.app[METRICS].set_queue_stats(stats)
+    process = request.app[METRICS].process
+    if process.due():  # issue 15: the process in numbers, from the store
+        try:
+            snapshot = await process_snapshot(runtime.engine, runtime.policies, runtime.clock())
+        except (SQLAlchemyError, OSError):
+            log.warning("metrics.process_snapshot_failed", exc_info=True)
+        else:
+            process.refresh(snapshot)
     payload = generate_latest(request.app[METRICS].registry)
     response = web.Response(body=payload)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST

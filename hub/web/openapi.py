@@ -11,6 +11,7 @@ from typing import Any
 
 from hub import __version__
 from hub.model import Incident
+from hub.web.report import report_paths, report_schema
 
 _REF = "#/components/schemas/{model}"
 
@@ -95,6 +96,7 @@ def _components() -> dict[str, Any]:
             "detail": {"type": "object", "additionalProperties": True},
         },
     }
+    schemas["Report"] = report_schema()  # issue 15: the process in numbers
     schemas["PostMortem"] = {
         "type": "object",
         "description": "A post-mortem with its status, owner, meeting and plan.",
@@ -346,6 +348,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {**_paths(), **_action_paths()},
+        "paths": {**_paths(), **_action_paths(), **report_paths(_ERRORS)},
         "components": _components(),
     }

@@ -48,6 +48,19 @@ def test_demo_once_exits_zero_and_tells_what_happened(tmp_path: Path) -> None:
     assert f"Email 'Post-mortem results: PD-{PD_NUMBER} Checkout API 5xx' to " in out
     assert "every expected effect happened, once" in out
     assert "✗" not in out
+    # Two teams, routed apart (issue 15): Checkout keeps #incidents and PM, Search has its own.
+    assert "Jira SRCH-1 [postmortem, sev-2," in out
+    assert "Slack #search-team: Post-mortem closed for INC-45" in out
+    assert "✓ no Slack message in the other team's channel" in out
+    assert "✓ no Jira issue in the other team's project" in out
+    # The story ends with the process in numbers: one SEV-1 of Checkout, one SEV-2 of Search,
+    # both meetings inside their deadlines.
+    assert "The process in numbers (pmhub report, GET /api/v1/report):" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("checkout ", "search "))]
+    assert [row[:5] for row in rows] == [
+        ["checkout", "SEV-1", "1", "1/1", "(100%)"],
+        ["search", "SEV-2", "1", "1/1", "(100%)"],
+    ]
 
 
 async def test_every_effect_once_under_faults_on_every_fake(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ writes is read back from the store, what it asks Jira is read back from the fake
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -277,3 +277,44 @@ async def test_a_dropped_follow_up_stays_dropped_and_unknown_tickets_are_ignored
     assert pm is not None
     assert pm.follow_ups[0].state is FollowUpState.DROPPED
     assert await _actions(engine) == []
+
+
+# -- due dates (issue 15) ----------------------------------------------------------
+
+
+async def test_a_due_date_moved_or_cleared_in_jira_is_the_follow_ups(
+    engine: AsyncEngine, handler: FollowUpHandler, jira: tuple[FakeJira, JiraConnector, str]
+) -> None:
+    _, connector, _ = jira
+    await _store_incident(engine)
+    key = await _with_filed(engine, connector, FollowUpState.OPEN)
+
+    def fact(due: date | None, *, reported: bool = True) -> FollowUpFact:
+        return _jira_fact(key, FollowUpStatus.OPEN).model_copy(
+            update={"due_on": due, "due_reported": reported}
+        )
+
+    async def stored() -> FollowUp:
+        pm = await load_postmortem(engine, INCIDENT_ID)
+        assert pm is not None
+        return pm.follow_ups[0]
+
+    # The ticket never had a due date and still has none: nothing was decided by anyone.
+    await handler(fact(None), "delivery-1")
+    assert (await stored()).due_fixed is False
+    # A person sets one in Jira: it is the follow-up's.
+    await handler(fact(date(2026, 12, 4)), "delivery-2")
+    item = await stored()
+    assert (item.due_on, item.due_set_by, item.tracker_due_on) == (
+        date(2026, 12, 4),
+        "jira",
+        date(2026, 12, 4),
+    )
+    # A delivery without the field changes nothing; clearing it is kept as cleared.
+    await handler(fact(None, reported=False), "delivery-3")
+    assert (await stored()).due_on == date(2026, 12, 4)
+    await handler(fact(None), "delivery-4")
+    item = await stored()
+    assert (item.due_on, item.due_fixed) == (None, True)
+    moves = [e for e in await list_entries(engine, INCIDENT_ID) if e.detail.get("due_moved")]
+    assert [e.detail["due_moved"] for e in moves] == [[None, "2026-12-04"], ["2026-12-04", None]]

@@ -213,6 +213,45 @@ rules:
     meeting: {calendar: PMs, deadline: {default: 12h}}
 """
 
+# Issue 15: follow-ups with due dates, and a team routed to its own places.
+DUE_POLICY = """\
+version: 1
+calendar: {timezone: America/New_York, holidays: {country: US}}
+directory:
+  default: {engineering_manager: em@example.com}
+rules:
+  - name: dues
+    postmortem: required
+    follow_ups:
+      due: {P1: 2 weeks}
+      remind: {before: 2 business days}
+      escalate: {to: [engineering_manager]}
+"""
+ROUTED_POLICY = """\
+version: 1
+calendar: {timezone: America/New_York, holidays: {country: US}}
+targets:
+  slack: {channel: C0CHKOUT1, review_channel: C0CHKREV1}
+  calendar: {id: checkout@group.calendar.google.com}
+  jira: {project: CHK, issue_type: Bug, components: [Checkout]}
+  statuspage: {page_id: chkpage, components: [cmp1]}
+rules:
+  - name: routed
+    postmortem: required
+    meeting: {calendar: PMs, deadline: {default: 5 business days}}
+    review: {share_before_meeting: 24h}
+    external_message: {required_for: [SEV-2]}
+"""
+
+
+def _due_items() -> tuple[FollowUp, ...]:
+    added = ny(2026, 3, 2, 11)
+    return (
+        FollowUp(id="1", summary="Alert", priority="P1", owner=ALICE, created_at=added),
+        FollowUp(id="2", summary="Runbook", priority="P1", created_at=added, tracker_key="OPS-2"),
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Plan]] = {
     "sev1_fresh": lambda: plan_for(incident(severity=Severity.SEV1)),
     "sev2_no_postmortem_yet": lambda: plan_for(incident()),
@@ -405,6 +444,30 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
         ),
         postmortem(incident_id="incidentio:01Y", meeting=IN_UTC),
         policies=load_policies([POSTHOG_POLICY]),
+    ),
+    "follow_up_dues": lambda: plan_for(
+        incident(),
+        postmortem(follow_ups=_due_items()),
+        now=ny(2026, 3, 13, 12),
+        policies=policy_from(DUE_POLICY),
+    ),
+    "follow_up_escalated": lambda: plan_for(
+        incident(),
+        postmortem(follow_ups=_due_items(), status=PostMortemStatus.CLOSED),
+        now=ny(2026, 3, 20, 12),
+        policies=policy_from(DUE_POLICY),
+    ),
+    "routed": lambda: plan_for(
+        incident(),
+        postmortem(
+            status=PostMortemStatus.REVIEWED,
+            meeting=BOOKED,
+            document_url="https://docs/pm1",
+            follow_ups=(FollowUp(id="1", summary="Alert", priority="P1", owner=ALICE),),
+            external_message=ExternalMessage(body="Checkout was degraded for 20 minutes."),
+        ),
+        now=ny(2026, 3, 3, 12),
+        policies=policy_from(ROUTED_POLICY),
     ),
 }
 

@@ -78,7 +78,7 @@ class FakeJira(FaultInjection):
 
     # -- seeding ------------------------------------------------------------------
 
-    def add_project(self, key: str, name: str) -> Json:
+    def add_project(self, key: str, name: str, *, components: tuple[str, ...] = ()) -> Json:
         project_id = str(10000 + len(self.projects))
         project = {
             "id": project_id,
@@ -89,6 +89,10 @@ class FakeJira(FaultInjection):
             "simplified": False,
             "avatarUrls": {},
             "counter": itertools.count(1),
+            "components": [
+                {"id": str(int(project_id) * 100 + n), "name": component}
+                for n, component in enumerate(components, start=1)
+            ],
         }
         self.projects[key] = project
         return project

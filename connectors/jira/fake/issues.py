@@ -7,6 +7,7 @@ the `errors` map of its error collection (field -> message).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ _SYSTEM_FIELDS = (
     ("parent", "Parent", "issuelink"),
     ("created", "Created", "datetime"),
     ("updated", "Updated", "datetime"),
+    ("duedate", "Due date", "date"),
+    ("components", "Component/s", "array"),
 )
 FIELDS = [
     {
@@ -76,7 +79,7 @@ FIELDS = [
     }
     for field_id, name, kind in _SYSTEM_FIELDS
 ]
-_EDITABLE = {"summary", "description", "labels", "priority", "assignee"}
+_EDITABLE = {"summary", "description", "labels", "priority", "assignee", "duedate", "components"}
 _SETTABLE = _EDITABLE | {"project", "issuetype", "parent"}
 
 
@@ -157,8 +160,21 @@ def _assignee_field(state: FakeJira, value: Any, version: str) -> Any:
     return user
 
 
+def _duedate(state: FakeJira, value: Any, version: str) -> Any:
+    """Jira's `duedate` is a date, `YYYY-MM-DD`; null clears it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise _Refused(f"Error parsing date string: {value}")
+
+
 _CHECKS = {
     "summary": _summary,
+    "duedate": _duedate,
     "description": _description,
     "labels": _labels,
     "priority": _priority,
@@ -197,6 +213,28 @@ def _assignee(state: FakeJira, value: Any) -> Json | bool | None:
         None,
     )
     return state.user_json(user) if user else False
+
+
+def _components(project: Json, value: Any) -> tuple[list[Json] | None, str | None]:
+    """The project's components named (by name or id), or Jira's message for the first
+    one the project does not have."""
+    if not isinstance(value, list):
+        return None, "Components must be a list."
+    chosen: list[Json] = []
+    for item in value:
+        ref = item if isinstance(item, dict) else {}
+        found = next(
+            (
+                c
+                for c in project["components"]
+                if c["name"] == ref.get("name") or c["id"] == str(ref.get("id"))
+            ),
+            None,
+        )
+        if found is None:
+            return None, f"Component name '{ref.get('name') or ref.get('id')}' is not valid"
+        chosen.append({"self": f"{SITE}/rest/api/3/component/{found['id']}", **found})
+    return chosen, None
 
 
 def build_issue(
@@ -241,6 +279,12 @@ def build_issue(
         )
         if parent is None:
             errors["parent"] = "Could not find issue by id or key."
+    components: list[Json] = []
+    if project is not None and "components" in fields:
+        named, problem = _components(project, fields["components"])
+        if problem:
+            errors["components"] = problem
+        components = named or []
     if errors or project is None or issue_type is None:
         return None, errors
 
@@ -265,6 +309,8 @@ def build_issue(
             "project": {k: project[k] for k in ("self", "id", "key", "name", "projectTypeKey")},
             "created": SERVER_TIME,
             "updated": SERVER_TIME,
+            "duedate": stored.get("duedate"),
+            "components": components,
         },
         "properties": {
             str(p["key"]): p.get("value")
@@ -294,6 +340,12 @@ def check_edit(
         if name not in _EDITABLE
     }
     stored = _check_common(state, fields, version, errors)
+    if "components" in fields:
+        project = state.projects[issue["fields"]["project"]["key"]]
+        named, problem = _components(project, fields["components"])
+        if problem:
+            errors["components"] = problem
+        stored["components"] = named
     if not errors:
         issue["fields"].update(stored)
         issue["fields"]["updated"] = SERVER_TIME

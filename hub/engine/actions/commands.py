@@ -289,7 +289,11 @@ class CommandExecutor:
         return _answer(result, "save the external message")
 
     async def _meeting(self, request: _Request) -> Answer:
-        found = await read_linked_event(self.calendar, request.command.text)
+        plan = evaluate(request.incident, request.postmortem, self.policies, self._clock())
+        team_calendar = plan.route.calendar_id if plan.route else None  # issue 15
+        found = await read_linked_event(
+            self.calendar, request.command.text, calendar_id=team_calendar
+        )
         if isinstance(found, str):
             return Answer(
                 AnswerKind.REFUSED, found, action="link the meeting", incident=request.incident

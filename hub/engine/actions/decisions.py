@@ -155,17 +155,22 @@ async def answer_second_review(
 
 async def follow_vendor_status(
     actions: PostMortemActions, incident_id: str, status: str, *, origin: str
-) -> ActionResult:
-    """Walk the post-mortem to where incident.io says it is, under the guards."""
+) -> tuple[ActionResult, tuple[str, ...]]:
+    """Walk the post-mortem to where incident.io says it is, under the guards; what
+    happened, and what held it short of there (nothing: it arrived)."""
+    goal = GOALS.get(status)
+    # The document is read first, outside the transaction, as for any move forward.
+    review = await actions.read_document(incident_id, goal) if goal else None
+    held: list[str] = []
 
     def change(state: ActionState) -> ActionChange:
         pm, plan = state.postmortem, state.plan
-        goal = GOALS.get(status)
         if pm is None or goal is None:
             return refuse("transition", f"nothing to follow ({status})", plan)
         source = pm.vendor_status.source if pm.vendor_status else Source.INCIDENTIO.value
         reason = f"{vendor_name(source)} marks the post-mortem {status}"
-        route = walk(pm, goal, PMHUB, state.now, reason=reason, plan=plan)
+        route = walk(pm, goal, PMHUB, state.now, reason=reason, plan=plan, document=review)
+        held.extend(route.reasons)
         if not route.steps:
             why = "; ".join(route.reasons) or f"it is {pm.status.label} already"
             return refuse("transition", why, plan)
@@ -180,7 +185,8 @@ async def follow_vendor_status(
             earlier=tuple(step.audit for step in earlier),
         )
 
-    return await actions.run_change(incident_id, PMHUB, origin, change)
+    result = await actions.run_change(incident_id, PMHUB, origin, change)
+    return result, tuple(dict.fromkeys(held))
 
 
 def vendor_status_update(

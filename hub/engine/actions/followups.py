@@ -13,6 +13,9 @@ Called by the ingest job for each follow-up fact (`Wiring.on_follow_up`):
   otherwise the fact is kept in the audit log and nothing else happens.
 * **Jira** `issue_updated` → the follow-up filed as that issue goes done (a done
   status category) or back to open (reopened); a dropped follow-up stays dropped.
+  The issue's due date, when the delivery carries it, becomes the follow-up's (a
+  person moved it in Jira: pmhub follows, and reminds by the new date). Tickets of
+  closed post-mortems count too: follow-ups outlive them.
 * A follow-up incident.io reports **completed** (or reopened) moves its Jira issue
   the same way. Only a change of state is carried over, so the echo (Jira's webhook
   for the transition pmhub made) changes nothing, and neither does a redelivery.
@@ -36,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,7 +55,8 @@ from hub.policy import PolicySet, evaluate
 from hub.ports import Tracker
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.state import list_open_postmortems, load_postmortem, lock_incident, save_postmortem
+from hub.store.state import load_postmortem, lock_incident, save_postmortem
+from hub.store.tickets import postmortem_with_ticket
 
 log = structlog.get_logger("pmhub.followups")
 
@@ -66,6 +70,7 @@ class _Change:
     before: FollowUpState | None  # None: the follow-up is new
     after: FollowUpState
     tracker_key: str | None
+    due_moved: tuple[str | None, str | None] | None = None  # (from, to) when it moved
 
 
 class FollowUpHandler:
@@ -153,10 +158,14 @@ class FollowUpHandler:
             "state": state,
         }
         if existing is None:
-            item = FollowUp(id=fact.external_id, **fields)
-            follow_ups = (*pm.follow_ups, item)
+            # Its due date counts from when it was reported (issue 15).
+            item = FollowUp(id=fact.external_id, created_at=fact.at or self._clock(), **fields)
         else:
             item = existing.model_copy(update=fields)
+        item = _settled(item, existing, fact, self._clock())
+        if existing is None:
+            follow_ups = (*pm.follow_ups, item)
+        else:
             follow_ups = tuple(item if f.id == existing.id else f for f in pm.follow_ups)
         change = _Change(item.id, existing.state if existing else None, state, key)
         return pm.model_copy(update={"follow_ups": follow_ups}), change
@@ -172,9 +181,7 @@ class FollowUpHandler:
 
     async def _from_tracker(self, fact: FollowUpFact, origin: str) -> None:
         key = fact.external_id.upper()
-        owner = next(
-            (pm for pm in await list_open_postmortems(self.engine) if _by_ticket(pm, key)), None
-        )
+        owner = await postmortem_with_ticket(self.engine, key)
         if owner is None:
             log.info("followup.unknown_ticket", tracker_key=key)
             return
@@ -188,14 +195,14 @@ class FollowUpHandler:
             if pm is None or item is None:
                 return
             state = _state_for(fact.status, item)
-            if state is item.state:
+            updated = _settled(item.model_copy(update={"state": state}), item, fact, now)
+            updated, moved = _due_from_tracker(updated, fact)
+            if updated == item:
                 return
-            updated = item.model_copy(update={"state": state})
             follow_ups = tuple(updated if f.id == item.id else f for f in pm.follow_ups)
             await save_postmortem(conn, pm.model_copy(update={"follow_ups": follow_ups}), now=now)
-            await self._changed(
-                conn, incident_id, fact, origin, _Change(item.id, item.state, state, key)
-            )
+            change = _Change(item.id, item.state, state, key, due_moved=moved)
+            await self._changed(conn, incident_id, fact, origin, change)
 
     async def _move_ticket(self, key: str, state: FollowUpState) -> None:
         if self._tracker is None:
@@ -217,6 +224,8 @@ class FollowUpHandler:
     ) -> None:
         before = change.before.value if change.before else "new"
         reason = f"{fact.source} reports follow-up {fact.external_id} {fact.status.value}"
+        if change.due_moved is not None:
+            reason += f", due {change.due_moved[1] or 'no longer'} (was {change.due_moved[0]})"
         await self._audit(
             conn,
             incident_id,
@@ -228,6 +237,7 @@ class FollowUpHandler:
             before=before,
             after=change.after.value,
             tracker_key=change.tracker_key,
+            due_moved=list(change.due_moved) if change.due_moved else None,
         )
         await enqueue_job(
             conn,
@@ -286,6 +296,37 @@ def _by_ticket(pm: PostMortem | None, key: str) -> FollowUp | None:
     if pm is None:
         return None
     return next((f for f in pm.follow_ups if (f.tracker_key or "").upper() == key), None)
+
+
+def _settled(
+    item: FollowUp, before: FollowUp | None, fact: FollowUpFact, now: datetime
+) -> FollowUp:
+    """When it was done: set as it goes done, cleared if it is reopened (the numbers'
+    "done on time" reads it)."""
+    if item.state is FollowUpState.DONE and (before is None or before.state is not item.state):
+        return item.model_copy(update={"done_at": fact.at or now})
+    if item.state is FollowUpState.OPEN and item.done_at is not None:
+        return item.model_copy(update={"done_at": None})
+    return item
+
+
+def _due_from_tracker(
+    item: FollowUp, fact: FollowUpFact
+) -> tuple[FollowUp, tuple[str | None, str | None] | None]:
+    """A due date a person moved on the ticket is the follow-up's from now on.
+
+    Moved means: not the date pmhub last knew the ticket to have (the echo of pmhub's own
+    write, or a ticket that never had one, changes nothing).
+    """
+    if not fact.due_reported or fact.due_on == item.tracker_due_on:
+        return item, None
+    update = {"due_on": fact.due_on, "due_set_by": "jira", "tracker_due_on": fact.due_on}
+    moved = item.model_copy(update=update)
+    return moved, (_iso(item.due_on), _iso(fact.due_on))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _state_for(status: FollowUpStatus, existing: FollowUp | None) -> FollowUpState:

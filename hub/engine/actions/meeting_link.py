@@ -16,15 +16,18 @@ from hub.ports import Calendar, EventRef
 NO_CALENDAR = "no calendar is configured, so pmhub cannot read the meeting"
 
 
-async def read_linked_event(calendar: Calendar | None, link: str) -> EventRef | str:
-    """The event `link` names, as the shared calendar has it; else why not (a sentence)."""
+async def read_linked_event(
+    calendar: Calendar | None, link: str, *, calendar_id: str | None = None
+) -> EventRef | str:
+    """The event `link` names, as the shared calendar has it (`calendar_id`: the team's,
+    issue 15); else why not (a sentence)."""
     if calendar is None:
         return NO_CALENDAR
     event_id = calendar.event_id_of(link)
     if event_id is None:
         return f"`{link}` is not a calendar event's link or id"
     try:
-        event = await calendar.get_event(event_id)
+        event = await calendar.get_event(event_id, calendar_id=calendar_id)
     except Permanent as refused:  # e.g. an id the calendar finds malformed
         return f"the calendar would not read it: {refused.reason}"
     return _usable(event)

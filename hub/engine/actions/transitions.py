@@ -197,7 +197,11 @@ class PostMortemActions:
                 why = "the post-mortem is closed" if pm else "there is no post-mortem yet"
                 return refuse("follow_up_added", why, state.plan)
             item = FollowUp(
-                id=follow_up_id(origin), summary=summary.strip(), priority=priority, owner=owner
+                id=follow_up_id(origin),
+                summary=summary.strip(),
+                priority=priority,
+                owner=owner,
+                created_at=state.now,  # its due date counts from here (issue 15)
             )
             # A follow-up after "there are none" takes that statement back.
             updated = pm.model_copy(
@@ -380,6 +384,10 @@ class PostMortemActions:
             )
 
         return await self.run_change(incident_id, by, origin, change)
+
+    async def read_document(self, incident_id: str, to: PostMortemStatus) -> DocumentReview | None:
+        """pmhub's document as read back for a move forward (None: none to read)."""
+        return await self._read_document(incident_id, to)
 
     async def _read_document(self, incident_id: str, to: PostMortemStatus) -> DocumentReview | None:
         forward = (PostMortemStatus.IN_REVIEW, PostMortemStatus.REVIEWED, PostMortemStatus.CLOSED)

@@ -127,6 +127,7 @@ class _Meetings:
                 optional_attendees=optional,
                 details=_details(request),
                 time_zone=booking.timezone or work.tz.key,
+                calendar_id=booking.calendar_id,
             )
         )
         note = booking_note(choice, event, early_before=preferred if found.early else None)
@@ -135,7 +136,9 @@ class _Meetings:
             # A retry found the event it booked before, since cancelled by a person.
             gone = record_gone(event.id, "cancelled", now, times=choice.slot)
             return EffectOutcome(vendor_ref=event.id, detail=detail, update=gone)
-        meeting = meeting_of(event, plan.calendar, required + optional, booking=note)
+        meeting = meeting_of(
+            event, plan.calendar, required + optional, booking=note, calendar_id=booking.calendar_id
+        )
         update = None if meeting is None else set_meeting(meeting, merge_invitees=False)
         return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
@@ -144,13 +147,14 @@ class _Meetings:
         email, event_id = invitation.email, invitation.event_ref
         if not email or not event_id:
             raise Permanent(f"{request.intent.key}: an invitation needs an email and an event")
-        current = await self.calendar.get_event(event_id)
+        on = invitation.calendar_id
+        current = await self.calendar.get_event(event_id, calendar_id=on)
         if current is None or current.cancelled:
             # A person removed the meeting: re-creating it would fight their decision.
             return self._gone(event_id, current, skipped=f"{email} was not invited")
         # Added in one guarded read-and-write by the connector: invitations running at
         # once (a linked meeting gets all the policy's invitees) never drop each other.
-        event = await self.calendar.add_attendees(event_id, [email])
+        event = await self.calendar.add_attendees(event_id, [email], calendar_id=on)
         deadline = _meeting_plan(request).deadline
         detail: dict[str, Any] = {"invited": email, **timing(event, deadline)}
         stored = request.postmortem.meeting if request.postmortem else None
@@ -163,11 +167,13 @@ class _Meetings:
         """Rewrite the description (owner, commander, reopen note); the time is left alone."""
         change = payload_of(request.intent, UpdateMeeting)
         event_id, reopened = change.event_ref, change.reopened
-        current = await self.calendar.get_event(event_id)
+        current = await self.calendar.get_event(event_id, calendar_id=change.calendar_id)
         if current is None or current.cancelled:
             return self._gone(event_id, current, skipped="the description was not updated")
         # The connector leaves an unchanged description alone: no update mail to everyone.
-        event = await self.calendar.patch_event(event_id, details=_details(request, reopened))
+        event = await self.calendar.patch_event(
+            event_id, details=_details(request, reopened), calendar_id=change.calendar_id
+        )
         detail = {
             "owner": request.plan.owner.person.key if request.plan.owner else None,
             "reopened": reopened,
@@ -181,7 +187,7 @@ class _Meetings:
         check = payload_of(request.intent, CheckMeeting)
         event_id = check.event_ref
         stored = request.postmortem.meeting if request.postmortem else None
-        current = await self.calendar.get_event(event_id)
+        current = await self.calendar.get_event(event_id, calendar_id=check.calendar_id)
         if current is None or current.cancelled:
             return self._gone(event_id, current)
         deadline = request.plan.meeting.deadline if request.plan.meeting else None

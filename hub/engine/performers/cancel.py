@@ -27,7 +27,9 @@ def cancel_performers(calendar: Calendar) -> dict[IntentKind, Performer]:
             notes=(f"The post-mortem was closed as not needed: {cancel.not_needed_reason}",),
         )
         reason = f"the post-mortem is not needed ({cancel.not_needed_reason})"
-        event = await calendar.cancel_event(cancel.event_ref, reason=reason, details=details)
+        event = await calendar.cancel_event(
+            cancel.event_ref, reason=reason, details=details, calendar_id=cancel.calendar_id
+        )
         status = "missing" if event is None else event.status
         return EffectOutcome(vendor_ref=cancel.event_ref, detail={"status": status})
 

@@ -34,6 +34,7 @@ from hub.model.intent import (
     NotifyFormerOwner,
     NotifyOwner,
     Remind,
+    RemindFollowUp,
     ReportCloseBlocked,
     ReportLateMeeting,
     ReportMeetingBooking,
@@ -74,6 +75,7 @@ def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         IntentKind.ASK_SECOND_REVIEW: chat.ask_second_review,
         IntentKind.REPORT_UNASSIGNED_FOLLOWUP: chat.report_unassigned_follow_up,
         IntentKind.REPORT_CLOSE_BLOCKED: chat.report_close_blocked,
+        IntentKind.REMIND_FOLLOWUP: chat.remind_follow_up,
     }
     return {kind: _one_at_a_time(performer) for kind, performer in table.items()}
 
@@ -103,6 +105,16 @@ class _ChatPerformers:
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
 
+    def _for(self, request: EffectRequest) -> Notifier:
+        """The notifier for this intent: at its team's channel when it names one (issue 15)."""
+        payload = request.intent.payload
+        channel = getattr(payload, "channel", None)
+        if channel is None:
+            return self.notifier
+        if isinstance(payload, RequestReview):
+            return self.notifier.routed(review_channel=channel)
+        return self.notifier.routed(channel=channel)
+
     async def notify_owner(self, request: EffectRequest) -> EffectOutcome:
         intent, payload = request.intent, request.intent.payload
         if isinstance(payload, NotifyFormerOwner):
@@ -115,7 +127,7 @@ class _ChatPerformers:
             notice = payload_of(request.intent, NotifyOwner)
             owner, handed_to = notice.owner, None
             deadline, accepted_at = notice.deadline, notice.accepted_at
-        dm = await self.notifier.notify_owner(
+        dm = await self._for(request).notify_owner(
             request.incident,
             request.postmortem,
             owner,
@@ -130,7 +142,7 @@ class _ChatPerformers:
 
     async def announce_owner(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, AnnounceOwner)
-        posted = await self.notifier.announce_owner(
+        posted = await self._for(request).announce_owner(
             request.incident,
             request.postmortem,
             payload.owner,
@@ -147,7 +159,7 @@ class _ChatPerformers:
         meeting = request.postmortem.meeting if request.postmortem else None
         if meeting is None:
             raise Permanent(f"{request.intent.key}: no meeting to report on")
-        ref = await self.notifier.report_late_meeting(
+        ref = await self._for(request).report_late_meeting(
             request.incident,
             payload.recipient,
             meeting,
@@ -165,14 +177,14 @@ class _ChatPerformers:
             # effect runner), but a job already running says nothing about a stale time.
             return EffectOutcome(vendor_ref=None, detail={"skipped": "the meeting changed"})
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        ref = await self.notifier.report_meeting_booking(
+        ref = await self._for(request).report_meeting_booking(
             request.incident, report, meeting, deadline=deadline, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
 
     async def report_no_meeting_slot(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportNoMeetingSlot)
-        ref = await self.notifier.report_no_meeting_slot(
+        ref = await self._for(request).report_no_meeting_slot(
             request.incident, report, earlier=request.earlier_ref, **_once(request)
         )
         detail = _edit_detail(request, ref) | {"proposed": report.proposed_start.isoformat()}
@@ -181,19 +193,19 @@ class _ChatPerformers:
     async def report_meeting_cancelled(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportMeetingCancelled)
         deadline = request.plan.meeting.deadline if request.plan.meeting else None
-        ref = await self.notifier.report_meeting_cancelled(
+        ref = await self._for(request).report_meeting_cancelled(
             request.incident, report, deadline=deadline, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail={"told": report.recipient.key})
 
     async def ask_optional(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, AskOptional).recipient
-        ref = await self.notifier.ask_optional(request.incident, recipient, **_once(request))
+        ref = await self._for(request).ask_optional(request.incident, recipient, **_once(request))
         return EffectOutcome(vendor_ref=ref)
 
     async def report_unresolved_role(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, ReportUnresolvedRole)
-        ref = await self.notifier.report_unresolved_roles(
+        ref = await self._for(request).report_unresolved_roles(
             request.incident, payload.recipient, [payload.role], **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
@@ -207,7 +219,7 @@ class _ChatPerformers:
         # A new owner or document: the request already in the channel is edited. A
         # moved meeting is asked for afresh, ahead of its new time.
         same_meeting = request.earlier_detail.get("meeting_start") == meeting_start
-        ref = await self.notifier.request_review(
+        ref = await self._for(request).request_review(
             request.incident,
             postmortem,
             payload.owner,
@@ -224,18 +236,32 @@ class _ChatPerformers:
         # post is looked for by its key first, so whoever had it is not told twice.
         once = _once(request)
         once["unknown_outcome"] = request.unknown_outcome or request.earlier_ref is not None
-        ref = await self.notifier.remind(
+        ref = await self._for(request).remind(
             request.incident, reminder, intent.message or intent.reason, **once
         )
         return EffectOutcome(
             vendor_ref=ref, detail={"recipients": [p.key for p in reminder.recipients]}
         )
 
+    async def remind_follow_up(self, request: EffectRequest) -> EffectOutcome:
+        reminder = payload_of(request.intent, RemindFollowUp)
+        stored = request.postmortem.follow_ups if request.postmortem else ()
+        follow_up = next((item for item in stored if item.id == reminder.id), None)
+        if follow_up is None:
+            raise Permanent(f"{request.intent.key}: follow-up {reminder.id} is gone")
+        ref = await self._for(request).remind_follow_up(
+            request.incident, follow_up, reminder, **_once(request)
+        )
+        return EffectOutcome(
+            vendor_ref=ref,
+            detail={"stage": reminder.stage, "recipients": [p.key for p in reminder.recipients]},
+        )
+
     async def flag_follow_up(self, request: EffectRequest) -> EffectOutcome:
         intent, payload = request.intent, payload_of(request.intent, FlagFollowUp)
         # The policy states its reason as "do not file follow-up <id>: <why>".
         reason = intent.reason.partition(": ")[2] or intent.reason
-        ref = await self.notifier.flag_follow_up(
+        ref = await self._for(request).flag_follow_up(
             request.incident,
             _follow_up(request, payload),
             payload.recipient,
@@ -247,7 +273,7 @@ class _ChatPerformers:
 
     async def request_external_message(self, request: EffectRequest) -> EffectOutcome:
         recipient = payload_of(request.intent, RequestExternalMessage).recipient
-        ref = await self.notifier.request_external_message(
+        ref = await self._for(request).request_external_message(
             request.incident, recipient, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
@@ -263,7 +289,7 @@ class _ChatPerformers:
         if postmortem is None:
             raise Permanent(f"{request.intent.key}: no post-mortem to share")
         owner = request.plan.owner.person if request.plan.owner else None
-        ref = await self.notifier.share_outcome(
+        ref = await self._for(request).share_outcome(
             request.incident, postmortem, owner, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref)
@@ -275,7 +301,7 @@ class _ChatPerformers:
         if report.taken_by is not None and request.earlier_ref is None:
             # Taken before anyone was told nobody owned it: nothing to correct.
             return EffectOutcome(vendor_ref=None, detail={"skipped": "no earlier report to edit"})
-        ref = await self.notifier.report_no_owner(
+        ref = await self._for(request).report_no_owner(
             request.incident,
             report.fallback,
             taken_by=report.taken_by,
@@ -286,14 +312,14 @@ class _ChatPerformers:
 
     async def ask_keep_postmortem(self, request: EffectRequest) -> EffectOutcome:
         question = payload_of(request.intent, AskKeepPostMortem)
-        ref = await self.notifier.ask_keep_postmortem(
+        ref = await self._for(request).ask_keep_postmortem(
             request.incident, question, earlier=request.earlier_ref, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
 
     async def ask_second_review(self, request: EffectRequest) -> EffectOutcome:
         question = payload_of(request.intent, AskSecondReview)
-        ref = await self.notifier.ask_second_review(
+        ref = await self._for(request).ask_second_review(
             request.incident, question, earlier=request.earlier_ref, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))
@@ -301,7 +327,7 @@ class _ChatPerformers:
     async def report_unassigned_follow_up(self, request: EffectRequest) -> EffectOutcome:
         report = payload_of(request.intent, ReportUnassignedFollowUp)
         reason = request.intent.message or "the tracker does not know its owner"
-        ref = await self.notifier.report_unassigned_follow_up(
+        ref = await self._for(request).report_unassigned_follow_up(
             request.incident, report, reason, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail={"ticket": report.tracker_key})
@@ -312,7 +338,7 @@ class _ChatPerformers:
             return EffectOutcome(vendor_ref=None, detail={"skipped": "nothing held it back"})
         # The policy joins the guards' messages with "; " (one per refused guard).
         reasons = list(dict.fromkeys(r for r in request.intent.message.split("; ") if r))
-        ref = await self.notifier.report_close_blocked(
+        ref = await self._for(request).report_close_blocked(
             request.incident, report, reasons, earlier=request.earlier_ref, **_once(request)
         )
         return EffectOutcome(vendor_ref=ref, detail=_edit_detail(request, ref))

@@ -60,7 +60,9 @@ def offer_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
         pm = request.postmortem
         if pm is None or not pm.candidates:
             raise Permanent(f"{request.intent.key}: no TODOs to offer")
-        ref = await notifier.offer_follow_ups(
+        # Someone Slack does not know is named in their team's channel (issue 15).
+        told = notifier.routed(channel=payload.channel) if payload.channel else notifier
+        ref = await told.offer_follow_ups(
             request.incident,
             pm,
             payload.recipient,

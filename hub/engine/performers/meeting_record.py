@@ -41,6 +41,7 @@ def meeting_of(
     previous: Meeting | None = None,
     *,
     booking: BookingNote | None = None,
+    calendar_id: str | None = None,
 ) -> Meeting | None:
     """The meeting as the calendar has it; None when it is no timed meeting any more."""
     if event.cancelled:
@@ -58,6 +59,8 @@ def meeting_of(
         invitees=tuple(event.attendees) or tuple(invitees),
         html_link=event.html_link or (previous.html_link if previous else None),
         booking=booking or (previous.booking if previous and same else None),
+        # The team's calendar it is on (issue 15), kept across read-backs.
+        calendar_id=calendar_id or (previous.calendar_id if previous and same else None),
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
@@ -88,6 +88,7 @@ class MessagePublisher:
             reference=incident.reference,
             started_at=incident.created_at,
             resolved_at=incident.resolved_at,
+            **_page_target(payload),
         )
         ref = await self._status_page.publish(publication, unknown_outcome=request.unknown_outcome)
         published_at = self._clock()
@@ -173,3 +174,14 @@ def _reference(incident: Incident) -> str:
 
 def _nonblank(text: str | None) -> str | None:
     return text if text and text.strip() else None
+
+
+def _page_target(payload: PublishExternalMessage) -> dict[str, Any]:
+    """The team's status page and components (issue 15); nothing: the configured ones."""
+    target = payload.status_page
+    if target is None:
+        return {}
+    found: dict[str, Any] = {"page_id": target.page_id}
+    if target.component_ids is not None:
+        found["component_ids"] = target.component_ids
+    return found

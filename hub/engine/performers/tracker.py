@@ -31,6 +31,7 @@ import asyncio
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 
 import structlog
 
@@ -38,8 +39,9 @@ from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
 from hub.errors import ConnectorError, Permanent
 from hub.model.incident import Incident, Source
-from hub.model.intent import FileFollowUp, Intent, IntentKind
-from hub.model.postmortem import PostMortem
+from hub.model.intent import FileFollowUp, Intent, IntentKind, SetFollowUpDue
+from hub.model.postmortem import FollowUp, PostMortem
+from hub.model.routing import TrackerRoute
 from hub.ports import TicketLink, TicketRef, TicketRequest, Tracker
 
 log = structlog.get_logger("pmhub.perform.tracker")
@@ -50,7 +52,32 @@ _SOURCE_NAMES = {Source.PAGERDUTY: "PagerDuty", Source.INCIDENTIO: "incident.io"
 
 def tracker_performers(tracker: Tracker) -> dict[IntentKind, Performer]:
     """The performers the tracker contributes to the wiring."""
-    return {IntentKind.FILE_FOLLOWUP: FollowUpFiler(tracker)}
+    return {
+        IntentKind.FILE_FOLLOWUP: FollowUpFiler(tracker),
+        IntentKind.SET_FOLLOWUP_DUE: _due_setter(tracker),
+    }
+
+
+def _due_setter(tracker: Tracker) -> Performer:
+    """SET_FOLLOWUP_DUE: the ticket's due date set to pmhub's; repeating it is harmless."""
+
+    async def perform(request: EffectRequest) -> EffectOutcome:
+        change = payload_of(request.intent, SetFollowUpDue)
+        await tracker.set_due_date(change.tracker_key, change.due_on)
+        due = change.due_on.isoformat() if change.due_on else None
+
+        def record(pm: PostMortem) -> PostMortem:
+            def set_on(item: FollowUp) -> FollowUp:
+                if item.id != change.id:
+                    return item
+                fixed = {} if item.due_fixed else {"due_on": change.due_on, "due_set_by": "pmhub"}
+                return item.model_copy(update={"tracker_due_on": change.due_on, **fixed})
+
+            return pm.model_copy(update={"follow_ups": tuple(map(set_on, pm.follow_ups))})
+
+        return EffectOutcome(vendor_ref=change.tracker_key, detail={"due": due}, update=record)
+
+    return perform
 
 
 def parent_marker(incident_id: str) -> str:
@@ -82,13 +109,18 @@ class FollowUpFiler:
             for intent in batch
             if isinstance(ref := refs.get(intent.key), TicketRef)
         }
+        dues = {
+            payload.id: payload.due_on
+            for intent in batch
+            if (payload := payload_of(intent, FileFollowUp)).id in filed
+        }
         detail: dict[str, object] = {
             "url": own.url,
             "filed": {fid: ref.key for fid, ref in filed.items()},
         }
         if own.unassigned_reason:
             detail["unassigned"] = own.unassigned_reason
-        return EffectOutcome(vendor_ref=own.key, detail=detail, update=_record_keys(filed))
+        return EffectOutcome(vendor_ref=own.key, detail=detail, update=_record_keys(filed, dues))
 
     async def _file(
         self, request: EffectRequest, batch: Sequence[Intent]
@@ -99,7 +131,8 @@ class FollowUpFiler:
         todo = [intent for intent in batch if intent.key not in refs]
         if not todo:
             return refs
-        parent = await self._parent(request.incident, request.postmortem)
+        target = payload_of(request.intent, FileFollowUp).tracker or TrackerRoute()
+        parent = await self._parent(request.incident, request.postmortem, target)
         tickets = [_ticket(intent, request.incident, parent) for intent in todo]
         look_first = request.unknown_outcome or len(todo) > 1
         results = await self._tracker.create_many(tickets, unknown_outcome=look_first)
@@ -111,7 +144,9 @@ class FollowUpFiler:
                 log.info("followup.sibling_refused", key=intent.key, error=str(result))
         return refs
 
-    async def _parent(self, incident: Incident, pm: PostMortem | None) -> str | None:
+    async def _parent(
+        self, incident: Incident, pm: PostMortem | None, target: TrackerRoute
+    ) -> str | None:
         """The parent ticket's key when the tracker files follow-ups under one.
 
         It has no intent (and no ledger row) of its own, so it is always looked for
@@ -126,6 +161,8 @@ class FollowUpFiler:
                 description=f"Follow-ups of the post-mortem of {_reference(incident)}.",
                 marker=marker,
                 links=_links(incident, pm.document_url if pm else None),
+                project=target.project,  # the team's project (issue 15)
+                components=target.components,
             ),
             unknown_outcome=True,
         )
@@ -155,25 +192,29 @@ def _followup_id(intent: Intent) -> str:
     return payload_of(intent, FileFollowUp).id
 
 
-def _record_keys(refs: Mapping[str, TicketRef]) -> Callable[[PostMortem], PostMortem]:
-    """Store each filed key (and link) on its follow-up; a key already recorded is kept.
+def _record_keys(
+    refs: Mapping[str, TicketRef], dues: Mapping[str, date | None]
+) -> Callable[[PostMortem], PostMortem]:
+    """Store each filed key (and link) on its follow-up (a key already recorded is kept),
+    and the due date it was filed with: from now on that date is the follow-up's, not the
+    policy's. A ticket filed without its assignee keeps why (`unassigned_reason`): the plan
+    then tells the post-mortem owner, with the link, so a person assigns it."""
 
-    A ticket filed without its assignee keeps why (`unassigned_reason`): the plan then
-    tells the post-mortem owner, with the link, so a person assigns it.
-    """
+    def filed(item: FollowUp) -> FollowUp:
+        ref = refs[item.id]
+        changes: dict[str, object] = {
+            "tracker_key": ref.key,
+            "tracker_url": ref.url,
+            "unassigned_reason": ref.unassigned_reason,
+            "flagged_reason": None,
+        }
+        if (due := dues.get(item.id)) is not None and not item.due_fixed:
+            changes |= {"due_on": due, "due_set_by": "pmhub", "tracker_due_on": due}
+        return item.model_copy(update=changes)
 
     def update(pm: PostMortem) -> PostMortem:
         follow_ups = tuple(
-            item.model_copy(
-                update={
-                    "tracker_key": refs[item.id].key,
-                    "tracker_url": refs[item.id].url,
-                    "unassigned_reason": refs[item.id].unassigned_reason,
-                    "flagged_reason": None,
-                }
-            )
-            if item.id in refs and item.tracker_key is None
-            else item
+            filed(item) if item.id in refs and item.tracker_key is None else item
             for item in pm.follow_ups
         )
         return pm.model_copy(update={"follow_ups": follow_ups})
@@ -183,7 +224,7 @@ def _record_keys(refs: Mapping[str, TicketRef]) -> Callable[[PostMortem], PostMo
 
 def _ticket(intent: Intent, incident: Incident, parent_key: str | None) -> TicketRequest:
     follow_up = payload_of(intent, FileFollowUp)
-    owner = follow_up.owner
+    owner, target = follow_up.owner, follow_up.tracker or TrackerRoute()
     return TicketRequest(
         summary=_nonblank(follow_up.summary) or f"Follow-up {follow_up.id}",
         description=_description(follow_up, incident),
@@ -193,6 +234,10 @@ def _ticket(intent: Intent, incident: Incident, parent_key: str | None) -> Ticke
         assignee_email=_nonblank(owner.email) if owner else None,
         parent_key=parent_key,
         links=_links(incident, _nonblank(follow_up.postmortem_url)),
+        project=target.project,
+        issue_type=target.issue_type,
+        components=target.components,
+        due_on=follow_up.due_on,
     )
 
 

@@ -5,10 +5,14 @@ wants to hear when one moves to a "done" status category. The status *category*
 (`new` / `indeterminate` / `done`) is used rather than the status name because
 every Jira workflow names its statuses differently but maps them onto these three.
 The fact is dated by the webhook's `timestamp` (epoch milliseconds, when the
-change happened), falling back to the issue's `updated` field.
+change happened), falling back to the issue's `updated` field. The issue's `duedate`
+(`YYYY-MM-DD`, null when cleared) travels with it whenever the delivery's fields
+carry the key, so a person moving a follow-up's due date in Jira moves it in pmhub.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from hub.intake.adapters.base import (
     AdapterResult,
@@ -43,6 +47,7 @@ def parse_webhook(body: object) -> tuple[AdapterResult, ...]:
         return (Ignored(event_type, "issue without key"),)
     fields = obj(issue.get("fields"))
     category = obj(obj(fields.get("status")).get("statusCategory")).get("key")
+    due_reported = "duedate" in fields
     fact = FollowUpFact(
         source="jira",
         external_id=key,
@@ -52,8 +57,25 @@ def parse_webhook(body: object) -> tuple[AdapterResult, ...]:
         priority=text(obj(fields.get("priority")).get("name")),
         at=epoch_millis(envelope.get("timestamp")) or parse_time(fields.get("updated")),
         url=_browse_url(text(issue.get("self")), key),
+        due_on=_date(fields.get("duedate")) if due_reported else None,
+        due_reported=due_reported and _readable_date(fields.get("duedate")),
     )
     return (fact,)
+
+
+def _date(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _readable_date(value: object) -> bool:
+    """A due date pmhub can read: null (cleared), or a date (an unreadable one is ignored,
+    rather than read as cleared)."""
+    return value is None or _date(value) is not None
 
 
 def _browse_url(api_url: str | None, key: str) -> str | None:
