@@ -98,21 +98,21 @@ def _follow(ctx: Context, meeting: MeetingPlan | None) -> None:
         reported_at=reported.at,
         from_status=pm.status.value,
     )
-    held = pm.meeting.start if pm.meeting else None
-    time_only = not route.arrived and set(route.blocking) <= TIME_ONLY and held is not None
+    starts = pm.meeting.start if pm.meeting else None
+    time_only = not route.arrived and set(route.blocking) <= TIME_ONLY and starts is not None
     if route.steps or time_only:
         # As far as the guards allow now; where only time holds it, when the meeting
         # starts (the guard then passes). A walk part of the way is a new intent each
         # time (`from_status`), so the rest follows once nothing holds it.
-        later = time_only and not route.steps and held and instant(held) > instant(ctx.now)
+        later = time_only and not route.steps and starts and instant(starts) > instant(ctx.now)
         ctx.add(
             f"{reported.source}:follow@{stamp}",
             "vendor_status",
             f"{name} marks the post-mortem {reported.status.value}: move pmhub's along",
             follow,
-            due_at=held if later else None,
+            due_at=starts if later else None,
         )
-    held = reported.held
+    held = reported.held  # what blocked it when the walk ran (e.g. the document's sections)
     if (route.arrived or time_only) and not held:
         return
     reasons = tuple(dict.fromkeys((*route.reasons, *held)))

@@ -439,3 +439,19 @@ def test_a_misspelt_owner_fallback_is_one_clear_problem(tmp_path: Path) -> None:
         f"{path}:8:13: rules[1].owner[0]: not an owner fallback: '@sre' (allowed: an email, "
         "or a Slack user group id such as S0123ABCD)",
     ]
+
+
+def test_what_held_the_walk_when_it_ran_is_told_to_the_owner() -> None:
+    """A guard only checked when the walk runs (the document's sections) held it: kept
+    with incident.io's report, the owner hears it, with the reason."""
+    held = meeting(ny(2026, 3, 3, 11))
+    reported = _reported(VendorPostmortemStatus.COMPLETED).model_copy(
+        update={"held": ("these sections of the post-mortem document are empty: Summary",)}
+    )
+    pm = _io_pm(S.IN_REVIEW, meeting=held, no_follow_ups=True, vendor_status=reported)
+    plan = plan_for(incident(**IO), pm, ny(2026, 3, 3, 15))
+    intent = plan.intent_of(IntentKind.REPORT_CLOSE_BLOCKED)
+    blocked = payload(intent, ReportCloseBlocked)
+    assert blocked.blocking == ("held",)
+    assert intent is not None
+    assert "Summary" in intent.message
