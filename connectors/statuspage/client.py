@@ -108,6 +108,12 @@ class StatuspageClient:
         sibling._page_url = f"{self._base_url}/pages/{quote(page_id, safe='')}"
         return sibling
 
+    async def get_page(self) -> JsonDict | None:
+        """GET /pages/{page_id}; None when the key manages no such page (read only:
+        `pmhub doctor` checks the key and the page with it)."""
+        body = await self._call("GET", "", "get page", missing_ok=True)
+        return None if body is None else _object(body)
+
     # -- incidents ----------------------------------------------------------------
 
     async def list_incidents(self, *, query: str | None = None, limit: int = 100) -> list[JsonDict]:

@@ -135,6 +135,21 @@ def add_routes(app: web.Application, state: FakeStatuspage, prefix: str) -> None
         )
         return web.json_response(published)
 
+    async def show_page(request: web.Request) -> web.Response:
+        incident_of(request)  # 404 for a page this key does not manage
+        return web.json_response(
+            {
+                "id": state.page_id,
+                "name": "pmhub fake status",
+                "subdomain": "pmhub-fake",
+                "url": "https://status.example.com",
+                "time_zone": "Etc/UTC",
+                "created_at": "2024-01-01T00:00:00.000Z",
+                "updated_at": "2024-01-01T00:00:00.000Z",
+            }
+        )
+
+    app.router.add_get(f"{prefix}/pages/{{page_id}}", show_page)
     incidents = f"{prefix}/pages/{{page_id}}/incidents"
     incident = incidents + "/{incident_id}"
     app.router.add_get(incidents, list_incidents)
