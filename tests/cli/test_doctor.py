@@ -271,11 +271,12 @@ teams:
     fakes.slack.not_member.add(SEARCH_ROOM)
     code, lines, _ = await _doctor(_config(fakes, tmp_path, teams=teams))
     failures = _failures(lines)
-    assert f"FAIL slack (teams.search): the bot is not in incidents_channel {SEARCH_ROOM}" in (
-        failures[0]
+    assert (
+        f"FAIL slack (teams.search): the bot is not in incidents_channel {SEARCH_ROOM}"
+        in (failures[0])
     )
     assert failures[1].startswith("FAIL jira (teams.search): project SRCH not found")
-    assert len(failures) == 2  # noqa: PLR2004
+    assert len(failures) == 2
     # The token and its scopes were checked once, with the defaults, not again per team.
     assert sum("auth.test" in line for line in lines) == 1
     assert code == 1
