@@ -128,7 +128,7 @@ async def test_doctors_reads_are_documented(
     identity, scopes = await client.identity()
     refusal = await client.channel_refusal(INCIDENTS)
     assert identity["user_id"] == "U0PMHUBBOT"
-    assert scopes == fake.scopes
+    assert scopes == frozenset(fake.scopes)
     assert refusal == "not_in_channel"
     for exchange in fake.exchanges:
         contract.validate_response(exchange.api_method, exchange.status or 0, exchange.response)
