@@ -344,6 +344,8 @@ async def _show_identity(request: web.Request) -> web.Response:
         "name": "pmhub",
         "dashboard_url": "https://app.incident.io/pmhub-fake",
         "roles": ["viewer", "incident_editor"],
+        "team_roles": [],
+        "teams": [],
     }
     return web.json_response({"identity": identity})
 
