@@ -16,6 +16,7 @@ import aiohttp
 from connectors.common.doctor import CheckFailed, Finding, attempt, fail, ok
 from connectors.google_calendar.client import CalendarClient
 from connectors.google_calendar.config import GoogleCalendarConfig
+from hub.errors import ConnectorError
 
 FIX_DELEGATION = (
     "check connectors.google_calendar.credentials_file (the service account's JSON key) "
@@ -26,7 +27,10 @@ FIX_DELEGATION = (
 
 async def diagnose(config: GoogleCalendarConfig, session: aiohttp.ClientSession) -> list[Finding]:
     del session  # the Google client brings its own (httplib2) transport
-    client = CalendarClient(config)
+    try:
+        client = CalendarClient(config)
+    except ConnectorError as exc:  # an unreadable or malformed key file
+        return [fail(f"credentials: {exc} — {FIX_DELEGATION}")]
     ids = [config.calendar_id] + ([config.subject] if config.subject else [])
     now = datetime.now(UTC)
     body = {
