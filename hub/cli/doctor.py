@@ -36,7 +36,7 @@ from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.doctor import diagnose as diagnose_statuspage
 from hub.cli.common import config_option, load_all_or_exit
 from hub.config import Settings, secret_values
-from hub.config.team_checks import target_checks
+from hub.config.team_checks import TargetCheck, target_checks
 from hub.logging import SecretRedactor
 from hub.policy import PolicySet
 
@@ -140,8 +140,17 @@ async def diagnose_all(settings: Settings, policies: PolicySet) -> list[tuple[st
                 # The token and its scopes were checked with the defaults: say it once.
                 if finding not in seen.setdefault(name, set()):
                     seen[name].add(finding)
-                    results.append((f"{name} ({check.where})", finding))
+                    results.append((f"{name} ({check.where})", _from_target(finding, check)))
     return results
+
+
+def _from_target(finding: Finding, check: TargetCheck) -> Finding:
+    """A routed check's FAIL that says "set connectors.jira.project" points at the
+    target that named the value instead: that is where to change it."""
+    named = [key for key in check.settings if f"connectors.{check.connector}.{key}" in finding.text]
+    if finding.ok or not named:
+        return finding
+    return fail(f"{finding.text} (here: the {', '.join(named)} that {check.where} names)")
 
 
 def render(label: str, finding: Finding) -> str:

@@ -276,6 +276,7 @@ teams:
         in (failures[0])
     )
     assert failures[1].startswith("FAIL jira (teams.search): project SRCH not found")
+    assert failures[1].endswith("(here: the project that teams.search names)")
     assert len(failures) == 2
     # The token and its scopes were checked once, with the defaults, not again per team.
     assert sum("auth.test" in line for line in lines) == 1

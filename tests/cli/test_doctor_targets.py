@@ -62,7 +62,8 @@ async def test_an_issue_type_a_policy_names_is_checked_in_the_project(
     assert "ok   jira: issue type Task in OPS" in lines
     assert [line for line in lines if line.startswith("FAIL")] == [
         f"FAIL jira ({policy}): issue type 'Story' is not in project OPS (it has: Bug, Epic, "
-        "Sub-task, Task) — set connectors.jira.issue_type to one of them"
+        "Sub-task, Task) — set connectors.jira.issue_type to one of them "
+        f"(here: the issue_type that {policy} names)"
     ]
     # The defaults' checks are not repeated for the policy's target.
     assert sum(line.startswith("ok   jira: myself") for line in lines) == 1
