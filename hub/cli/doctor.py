@@ -12,6 +12,7 @@ Nothing here raises: an unreachable vendor or a refused setting is a FAIL line.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from connectors.common.doctor import Finding, fail
+from connectors.common.pacer import KeyedPacer
 from connectors.google_calendar.config import GoogleCalendarConfig
 from connectors.google_calendar.doctor import diagnose as diagnose_calendar
 from connectors.incidentio.config import IncidentIoConfig
@@ -66,29 +68,37 @@ def _connector(name: str) -> Callable[[Settings], BaseModel | None]:
     return lambda settings: getattr(settings.connectors, name)
 
 
-VENDORS = (
-    Vendor("slack", SlackConfig, diagnose_slack, _connector("slack")),
-    Vendor(
-        "google_calendar",
-        GoogleCalendarConfig,
-        diagnose_calendar,
-        _connector("google_calendar"),
-    ),
-    Vendor("jira", JiraConfig, diagnose_jira, _connector("jira")),
-    Vendor(
-        "pagerduty",
-        PagerDutyConfig,
-        diagnose_pagerduty,
-        _source_with_api("pagerduty", "api_token"),
-    ),
-    Vendor(
-        "incidentio",
-        IncidentIoConfig,
-        diagnose_incidentio,
-        _source_with_api("incidentio", "api_key"),
-    ),
-    Vendor("statuspage", StatuspageConfig, diagnose_statuspage, _connector("statuspage")),
-)
+def vendors(statuspage_pacer: KeyedPacer) -> tuple[Vendor, ...]:
+    """Every vendor doctor knows, for one run (`statuspage_pacer`: one per run, since a
+    team's page is checked with the same key as the default one)."""
+    return (
+        Vendor("slack", SlackConfig, diagnose_slack, _connector("slack")),
+        Vendor(
+            "google_calendar",
+            GoogleCalendarConfig,
+            diagnose_calendar,
+            _connector("google_calendar"),
+        ),
+        Vendor("jira", JiraConfig, diagnose_jira, _connector("jira")),
+        Vendor(
+            "pagerduty",
+            PagerDutyConfig,
+            diagnose_pagerduty,
+            _source_with_api("pagerduty", "api_token"),
+        ),
+        Vendor(
+            "incidentio",
+            IncidentIoConfig,
+            diagnose_incidentio,
+            _source_with_api("incidentio", "api_key"),
+        ),
+        Vendor(
+            "statuspage",
+            StatuspageConfig,
+            functools.partial(diagnose_statuspage, pacer=statuspage_pacer),
+            _connector("statuspage"),
+        ),
+    )
 
 
 def client_config(section: BaseModel, model: type[BaseModel]) -> BaseModel:
@@ -120,15 +130,17 @@ async def _run_one(
 async def diagnose_all(settings: Settings, policies: PolicySet) -> list[tuple[str, Finding]]:
     """(label, finding) for every configured vendor, then every routed target."""
     results: list[tuple[str, Finding]] = []
+    interval = StatuspageConfig.model_fields["min_interval_seconds"].default
+    every = vendors(KeyedPacer(interval))
     async with aiohttp.ClientSession() as session:
         seen: dict[str, set[Finding]] = {}
-        for vendor in VENDORS:
+        for vendor in every:
             section = vendor.section(settings)
             if section is not None:
                 findings = await _run_one(vendor, section, session)
                 seen[vendor.name] = set(findings)
                 results += [(vendor.name, finding) for finding in findings]
-        by_name = {vendor.name: vendor for vendor in VENDORS}
+        by_name = {vendor.name: vendor for vendor in every}
         for check in target_checks(settings, policies):
             routed_vendor = by_name.get(check.connector)
             section = routed_vendor.section(settings) if routed_vendor else None

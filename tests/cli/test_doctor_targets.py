@@ -14,6 +14,7 @@ import pytest
 
 from connectors.common.fakeserver import start_fake
 from connectors.jira.fake import FakeJira
+from connectors.statuspage.fake import FakeStatuspage
 from hub.cli.doctor import diagnose_all, render
 from hub.config import load_settings
 from hub.policy import load_policies
@@ -77,4 +78,34 @@ async def test_settings_the_connector_refuses_are_a_line_not_a_traceback(tmp_pat
     assert await _lines(config) == [
         "FAIL google_calendar: settings refused: Value error, Google Calendar needs "
         "credentials_file and subject (domain-wide delegation)"
+    ]
+
+
+async def test_a_teams_page_is_checked_within_statuspages_rate_limit(tmp_path: Path) -> None:
+    # One request a second per key: the team's page, checked right after the default
+    # one with the same key, waits its turn instead of meeting a 420.
+    fake = FakeStatuspage()
+    runner, url = await start_fake(fake.make_app())
+    config = tmp_path / "pmhub.yaml"
+    config.write_text(
+        "connectors:\n"
+        "  statuspage:\n"
+        f"    api_key: {fake.api_key}\n"
+        f"    page_id: {fake.page_id}\n"
+        f"    base_url: {url}/v1\n"
+        "teams:\n"
+        "  search:\n"
+        "    when: {service: [Search]}\n"
+        "    targets:\n"
+        "      statuspage: {page_id: srchpage0001}\n"
+    )
+    try:
+        lines = await _lines(config)
+    finally:
+        await runner.cleanup()
+    assert lines == [
+        f"ok   statuspage: page {fake.page_id} (pmhub fake status)",
+        "FAIL statuspage (teams.search): page srchpage0001 not found for this API key — set "
+        "connectors.statuspage.page_id to the page id shown on the API info page "
+        "(here: the page_id that teams.search names)",
     ]
