@@ -109,3 +109,24 @@ async def test_a_teams_page_is_checked_within_statuspages_rate_limit(tmp_path: P
         "connectors.statuspage.page_id to the page id shown on the API info page "
         "(here: the page_id that teams.search names)",
     ]
+
+
+async def test_jira_data_center_is_checked_over_its_own_api(tmp_path: Path) -> None:
+    # A personal access token: REST API v2, bearer auth; the same checks, and a refused
+    # token says where Data Center makes one.
+    fake = FakeJira(deployment="Server")
+    runner, url = await start_fake(fake.make_app())
+    config = tmp_path / "pmhub.yaml"
+    section = f"connectors:\n  jira:\n    url: {url}\n    project: OPS\n    token: "
+    try:
+        config.write_text(section + fake.pat + "\n")
+        good = await _lines(config)
+        config.write_text(section + "revoked-pat\n")
+        [refused] = await _lines(config)
+    finally:
+        await runner.cleanup()
+    assert [line for line in good if line.startswith("FAIL")] == []
+    assert "ok   jira: project OPS (Operations)" in good
+    assert all("/rest/api/2/" in e.path for e in fake.exchanges)
+    assert refused.startswith("FAIL jira: GET myself: credentials refused")
+    assert "connectors.jira.token" in refused
