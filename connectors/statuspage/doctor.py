@@ -1,4 +1,5 @@
-"""`pmhub doctor` for Statuspage: the API key and its page (GET /pages/{page_id}, read only)."""
+"""`pmhub doctor` for Statuspage: the API key, its page, and the components named for it
+(GET /pages/{page_id} and its /components, read only)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,21 @@ async def diagnose(
                 "connectors.statuspage.page_id to the page id shown on the API info page"
             )
         ]
-    return [ok(f"page {config.page_id} ({page.get('name') or '?'})")]
+    findings = [ok(f"page {config.page_id} ({page.get('name') or '?'})")]
+    if config.component_ids:
+        findings.append(await _components_finding(client, config))
+    return findings
+
+
+async def _components_finding(client: StatuspageClient, config: StatuspageConfig) -> Finding:
+    try:
+        known = await attempt(client.component_ids(), "GET components", auth_hint=FIX_KEY)
+    except CheckFailed as failed:
+        return failed.finding
+    missing = [c for c in config.component_ids if c not in known]
+    if not missing:
+        return ok(f"components {', '.join(config.component_ids)} are on page {config.page_id}")
+    return fail(
+        f"component(s) {', '.join(missing)} not on page {config.page_id} — set "
+        "connectors.statuspage.component_ids to ids from the page's Components tab"
+    )

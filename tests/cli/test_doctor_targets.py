@@ -81,7 +81,7 @@ async def test_settings_the_connector_refuses_are_a_line_not_a_traceback(tmp_pat
     ]
 
 
-async def test_a_teams_page_is_checked_within_statuspages_rate_limit(tmp_path: Path) -> None:
+async def test_a_teams_page_and_components_are_checked_within_the_limit(tmp_path: Path) -> None:
     # One request a second per key: the team's page, checked right after the default
     # one with the same key, waits its turn instead of meeting a 420.
     fake = FakeStatuspage()
@@ -98,6 +98,10 @@ async def test_a_teams_page_is_checked_within_statuspages_rate_limit(tmp_path: P
         "    when: {service: [Search]}\n"
         "    targets:\n"
         "      statuspage: {page_id: srchpage0001}\n"
+        "  checkout:\n"
+        "    when: {service: [Checkout]}\n"
+        "    targets:\n"
+        "      statuspage: {components: [chkoutcomp01]}\n"
     )
     try:
         lines = await _lines(config)
@@ -108,6 +112,9 @@ async def test_a_teams_page_is_checked_within_statuspages_rate_limit(tmp_path: P
         "FAIL statuspage (teams.search): page srchpage0001 not found for this API key — set "
         "connectors.statuspage.page_id to the page id shown on the API info page "
         "(here: the page_id that teams.search names)",
+        "FAIL statuspage (teams.checkout): component(s) chkoutcomp01 not on page "
+        f"{fake.page_id} — set connectors.statuspage.component_ids to ids from the page's "
+        "Components tab (here: the component_ids that teams.checkout names)",
     ]
 
 

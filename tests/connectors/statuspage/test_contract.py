@@ -70,9 +70,16 @@ async def test_every_request_and_answer_matches_the_document(
             await incidents.publish(PUB)
 
     # `pmhub doctor`'s read: GET /pages/{page_id}, for the page, another, a refused key.
+    # With component ids: GET …/components too (one known, one not).
     for key, page in ((fake.api_key, fake.page_id), (fake.api_key, "nopage"), ("nope", "p")):
-        config = StatuspageConfig(api_key=SecretStr(key), page_id=page, base_url=base_url)
+        config = StatuspageConfig(
+            api_key=SecretStr(key),
+            page_id=page,
+            base_url=base_url,
+            component_ids=("8kbf7d35c070", "nosuchcomp01"),
+        )
         assert await diagnose(config, session)
+    assert any(exchange.path.endswith("/components") for exchange in fake.exchanges)
 
     statuses = set()
     for exchange in fake.exchanges:
