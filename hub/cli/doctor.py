@@ -16,6 +16,7 @@ import functools
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -171,7 +172,7 @@ def render(label: str, finding: Finding) -> str:
 
 @click.command()
 @config_option
-def doctor(config_path: Any) -> None:
+def doctor(config_path: Path) -> None:
     """Check every configured vendor, read only: one line per check, exit 1 on any FAIL."""
     settings, policies = load_all_or_exit(config_path)
     # A vendor's message may echo what it was sent: no configured secret is printed.
