@@ -1,4 +1,4 @@
-"""The `pmhub` command: serve, check, schema, migrate, jobs."""
+"""The `pmhub` command: serve, check, doctor, schema, migrate, jobs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
 from hub.cli.common import config_option, load_all_or_exit, load_or_exit, with_store
+from hub.cli.doctor import doctor
 from hub.cli.jobs import jobs
 from hub.cli.policy import policy
 from hub.cli.report import report
@@ -40,6 +41,7 @@ main.add_command(simulate)
 main.add_command(sign)
 main.add_command(demo)
 main.add_command(report)
+main.add_command(doctor)
 
 
 @main.command()
