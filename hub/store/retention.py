@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, literal, not_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.model.postmortem import PostMortemStatus
@@ -157,9 +157,3 @@ async def _prune_effect_payloads(batch: _Batches, before: datetime) -> int:
         if len(rows) < batch.size:
             return pruned
         after = rows[-1].id
-
-
-def count_rows(table_name: str) -> Any:
-    """`SELECT count(*)` of one of retention's tables (for reports and tests)."""
-    table = {t.name: t for t in (inbox, jobs, effects, audit, pacing_slots)}[table_name]
-    return select(func.count()).select_from(table)
