@@ -12,6 +12,7 @@ from hub.jobs.kinds import RETENTION
 from hub.jobs.model import JobState
 from hub.jobs.queue import JobQueue
 from hub.jobs.retention import RetentionRunner
+from hub.metrics import Metrics
 from hub.store.retention import Horizons, Removed, apply_retention
 from hub.store.tables import audit, effects, inbox, incidents, jobs, pacing_slots, postmortems
 from tests.store.helpers import T0
@@ -191,3 +192,14 @@ async def test_the_timer_job_runs_retention_and_queues_its_next_run(engine: Asyn
     nexts = await queue.list_jobs(JobState.PENDING, kind=RETENTION)
     assert [j.run_at for j in nexts] == [NOW + timedelta(hours=1)]
     assert nexts[0].id != pending[0].id
+
+
+def test_what_retention_removed_is_counted_by_table() -> None:
+    metrics = Metrics()
+    metrics.count_retention(Removed(inbox=3, audit=2))
+    metrics.count_retention(Removed(inbox=1))
+
+    def removed(table: str) -> float | None:
+        return metrics.registry.get_sample_value("pmhub_retention_removed_total", {"table": table})
+
+    assert (removed("inbox"), removed("audit"), removed("jobs")) == (4, 2, 0)
