@@ -238,7 +238,10 @@ def render(outcomes: list[Outcome], deliveries: int, days: int, note: str) -> st
         "",
         "Effects keep their rows (the key is what makes an effect happen once); retention "
         "empties the payload of done ones. Without retention the size grows with every "
-        "delivery; with it, it levels off at about the horizon's worth of deliveries.",
+        "delivery; with it, it levels off at about the horizon's worth of deliveries. "
+        "200 days are within the audit's horizon, so every audit entry is still there. "
+        "PostgreSQL's size includes the 7 to 8 MB of an empty database, and it compresses "
+        "the delivery bodies (TOAST), which SQLite stores as they came.",
     ]
     if note:
         lines += ["", note]
