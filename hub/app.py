@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.common.pacer import KeyedPacer
 from connectors.email import EmailConnector
 from connectors.github import GitHubDocuments
 from connectors.google_calendar.config import GoogleCalendarConfig
@@ -65,8 +64,9 @@ from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
-from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
+from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE, RETENTION
 from hub.jobs.queue import JobQueue
+from hub.jobs.retention import RetentionRunner
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
@@ -74,6 +74,7 @@ from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person
 from hub.model.intent import IntentKind
 from hub.model.vendor_status import VendorStatusFact
+from hub.pacing import pacer_for
 from hub.policy import PolicySet, load_policies
 from hub.ports import Calendar, Documents, Notifier
 from hub.runtime import Runtime, utc_now
@@ -134,9 +135,7 @@ def create_app(
             await _wire_tracker(wiring, core)
             await _wire_documents(wiring, core)
             handlers = _handlers(core, sources, wiring)
-            digests = _digests(core, wiring)  # issue 15: the weekly digest per team
-            if digests is not None:
-                handlers[DIGEST] = digests
+            timers = _timers(core, wiring, handlers)  # digests (issue 15), retention (issue 12)
             inbox = InboxWriter(engine, clock)
             inbox.start()
             stack.push_async_callback(inbox.stop)
@@ -166,8 +165,8 @@ def create_app(
                 clock=clock,
                 calendar=wiring.calendar,
             )
-            if digests is not None and run_worker:
-                await digests.schedule_all()
+            for schedule in timers if run_worker else []:
+                await schedule()
             if run_worker:
                 await worker.start()
             log.info("pmhub.started", sources=sorted(chosen), worker=run_worker)
@@ -265,7 +264,8 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     # The connector's own model checks what the shared settings cannot (channel ids).
     config = _slack_config(core.settings)
     assert config is not None  # noqa: S101 - the section is there
-    notifier = SlackNotifier(SlackConnector.from_config(config, core.session), config)
+    pacer = pacer_for(core.engine, config.post_interval_seconds, namespace="slack")
+    notifier = SlackNotifier(SlackConnector.from_config(config, core.session, pacer=pacer), config)
     wiring.notifier = notifier
     wiring.add("slack", chat_performers(notifier))
     wiring.add("slack", offer_performers(notifier))
@@ -429,7 +429,7 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
             timeout_seconds=page.timeout_seconds,
         )
         # One pacer per API key for the daemon: Statuspage's limit is per key.
-        pacer = KeyedPacer(config.min_interval_seconds)
+        pacer = pacer_for(core.engine, config.min_interval_seconds, namespace="statuspage")
         status_page = StatuspageConnector.from_config(config, core.session, pacer=pacer)
     notes: PagerDutyConnector | None = None
     pd = settings.sources.pagerduty
@@ -501,6 +501,37 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
             connector_of=wiring.connectors,
         ),
     }
+
+
+def _timers(
+    core: Core, wiring: Wiring, handlers: dict[str, JobHandler]
+) -> list[Callable[[], Awaitable[None]]]:
+    """Register the timer jobs' handlers; what queues each one's next run at start."""
+    schedules: list[Callable[[], Awaitable[None]]] = []
+    digests = _digests(core, wiring)  # the weekly digest per team
+    if digests is not None:
+        handlers[DIGEST] = digests
+        schedules.append(digests.schedule_all)
+    retention = _retention(core)  # what months unattended would pile up
+    if retention is not None:
+        handlers[RETENTION] = retention
+        schedules.append(retention.schedule)
+    return schedules
+
+
+def _retention(core: Core) -> RetentionRunner | None:
+    """The retention timer (`retention:` in pmhub.yaml), unless turned off."""
+    config = core.settings.retention
+    if not config.enabled:
+        return None
+    return RetentionRunner(
+        core.engine,
+        config.horizons(),
+        every=timedelta(minutes=config.every_minutes),
+        batch_size=config.batch_size,
+        clock=core.clock,
+        on_removed=core.metrics.count_retention if core.metrics is not None else None,
+    )
 
 
 def _digests(core: Core, wiring: Wiring) -> DigestRunner | None:

@@ -25,6 +25,7 @@ from prometheus_client import (
 from hub import __version__
 from hub.jobs.model import QueueStats
 from hub.metrics_process import ProcessMetrics
+from hub.store.retention import Removed
 
 
 class Metrics:
@@ -92,6 +93,12 @@ class Metrics:
             ["connector", "error"],
             registry=self.registry,
         )
+        self.retention_removed = Counter(
+            "pmhub_retention_removed",
+            "Rows removed by retention, by table (effect_payloads: payloads emptied).",
+            ["table"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -129,6 +136,10 @@ class Metrics:
 
     def count_effect_failure(self, connector: str, error: str) -> None:
         self.effect_failures.labels(connector, error).inc()
+
+    def count_retention(self, removed: Removed) -> None:
+        for table, count in removed.as_dict().items():
+            self.retention_removed.labels(table).inc(count)
 
     def set_queue_stats(self, stats: QueueStats) -> None:
         self.jobs.clear()

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from connectors.common.pacer import KeyedPacer
+from connectors.common.pacer import KeyedPacer, Pacer
 from connectors.common.retry_after import parse_retry_after
 from connectors.statuspage.config import StatuspageConfig
 from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
@@ -93,7 +93,7 @@ class StatuspageClient:
         config: StatuspageConfig,
         session: aiohttp.ClientSession,
         *,
-        pacer: KeyedPacer | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._session = session
         self._base_url = config.base_url
@@ -209,7 +209,7 @@ class StatuspageClient:
                             response.status, body, response.headers, what, response.reason or ""
                         )
                         if isinstance(error, RateLimited):
-                            self._pacer.defer(self._pacing_key, error.retry_after or 1.0)
+                            await self._pacer.defer(self._pacing_key, error.retry_after or 1.0)
                         raise error
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # Refused, reset, TLS failure, a dropped connection, or our timeout: the

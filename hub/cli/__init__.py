@@ -71,13 +71,18 @@ def serve(config_path: Path) -> None:
         # Bound before start-up, so a port in use is one clear line; a configured port 0
         # is known by the port it got, which the admin/public route split needs.
         listeners = bind_listeners(settings.server)
-        structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
-        web.run_app(
-            create_app(settings, policies=policies, admin_port=listeners.admin_port),
-            sock=listeners.sockets,
-            print=None,
-            access_log=None,
-        )
+        try:
+            structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
+            web.run_app(
+                create_app(settings, policies=policies, admin_port=listeners.admin_port),
+                sock=listeners.sockets,
+                print=None,
+                access_log=None,
+            )
+        finally:
+            # A start-up failure (e.g. a schema newer than this pmhub) leaves the sockets
+            # to us: aiohttp closes only those it served on.
+            listeners.close()
     except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
         # The message may echo a URL or a vendor's answer: scrub configured secrets.
         reason = redactor.scrub_text(f"{type(exc).__name__}: {exc}")

@@ -95,6 +95,8 @@ inbox = Table(
     Column("processed_at", UTCDateTime, nullable=True),
     # A vendor's redelivery of the same delivery id is a no-op.
     UniqueConstraint("source", "delivery_id"),
+    # Retention finds the processed deliveries older than its horizon.
+    Index("ix_inbox_processed_at", "processed_at"),
 )
 
 jobs = Table(
@@ -117,6 +119,8 @@ jobs = Table(
     CheckConstraint(_one_of("state", JOB_STATES), name="state"),
     # Leasing scans due pending jobs and expired running ones, oldest first.
     Index("ix_jobs_state_run_at", "state", "run_at"),
+    # Retention finds the finished (done, dead) jobs older than its horizon.
+    Index("ix_jobs_finished_at", "finished_at"),
 )
 # At most one pending job per dedupe key; running/done/dead rows do not count, so
 # new work can be queued while an earlier run of the same key is in progress.
@@ -142,6 +146,8 @@ effects = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint(_one_of("state", EFFECT_STATES), name="state"),
+    # Retention finds the done effects not touched since its horizon.
+    Index("ix_effects_state_updated_at", "state", "updated_at"),
 )
 
 incidents = Table(
@@ -186,4 +192,15 @@ audit = Table(
     Column("rule", String(255), nullable=True),
     Column("detail", JSONType, nullable=False),
     Index("ix_audit_subject_at", "subject", "at"),
+    # Retention deletes the oldest entries first.
+    Index("ix_audit_at", "at"),
+)
+
+# Pacing shared by replicas (PostgreSQL): per key (a Slack channel, a Statuspage API
+# key's digest), the time its next vendor call may start (`hub.store.pacing`).
+pacing_slots = Table(
+    "pacing_slots",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
 )
