@@ -67,6 +67,7 @@ from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
 from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
 from hub.jobs.queue import JobQueue
+from hub.jobs.retrying import RetryPolicy
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
@@ -529,9 +530,13 @@ def _make_worker(
         queue,
         handlers,
         concurrency=cfg.concurrency,
-        max_attempts=cfg.max_attempts,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        backoff_max_seconds=cfg.backoff_max_seconds,
+        retry_policy=RetryPolicy.configured(
+            horizon_hours=cfg.retry_horizon_hours,
+            backoff_base_seconds=cfg.backoff_base_seconds,
+            backoff_max_seconds=cfg.backoff_max_seconds,
+            max_attempts=cfg.max_attempts,
+            auth_probe_seconds=cfg.auth_probe_seconds,
+        ),
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
         clock=clock,
