@@ -41,15 +41,17 @@ class Pause:
     probe_at: datetime
 
 
-def connector_of(job: Job) -> str | None:
-    """The connector a job depends on: an effect names it; an ingest job its source."""
+def connector_of(job: Job) -> str:
+    """The connector a job depends on: an effect names it; an ingest job its source
+    (whose API enriches the delivery); any other job its kind, as the closest name."""
     named = job.payload.get("connector")
     if isinstance(named, str):
         return named
     if job.kind == INGEST and job.dedupe_key:
         parts = job.dedupe_key.split(":", 2)  # ingest:<source>:<delivery id>
-        return parts[1] if len(parts) == len(("ingest", "source", "id")) else None
-    return None
+        if len(parts) == len(("ingest", "source", "id")):
+            return parts[1]
+    return job.kind
 
 
 def deferred_error(connector: str, reason: str) -> str:
@@ -125,11 +127,11 @@ class PauseBoard:
         self._pauses: dict[str, Pause] = {}
         self._read_at = -1e9
 
-    async def current(self, connector: str | None) -> Pause | None:
+    async def current(self, connector: str) -> Pause | None:
         """The pause that holds `connector`'s jobs back now, if any (None at probe time)."""
-        if connector is None:
-            return None
-        if time.monotonic() - self._read_at > self._ttl:
+        if time.monotonic() - self._read_at > self._ttl or connector in self._pauses:
+            # Read again before holding a job back: a resume on another replica (or the
+            # CLI) must not be met by a stale copy that defers the job to the next probe.
             self._pauses = {p.connector: p for p in await list_pauses(self._engine)}
             self._read_at = time.monotonic()
         found = self._pauses.get(connector)
@@ -141,9 +143,9 @@ class PauseBoard:
         if await pause(self._engine, connector, reason, now=now, probe_at=probe_at):
             self._alerts.connector_paused(connector, reason, probe_at)
 
-    async def succeeded(self, connector: str | None) -> None:
+    async def succeeded(self, connector: str) -> None:
         """A job of `connector` succeeded: if it was paused, the probe worked."""
-        if connector is None or connector not in self._pauses:
+        if connector not in self._pauses:
             return
         del self._pauses[connector]
         if await resume(self._engine, connector, now=self._clock()):

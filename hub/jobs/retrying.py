@@ -68,8 +68,9 @@ class RetryPolicy:
     horizons: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_HORIZONS))
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 600.0
-    # An optional cap on runs on top of the horizon (tests, a cautious operator);
+    # An optional cap on failed runs on top of the horizon (tests, a cautious operator);
     # a job's own `max_attempts` wins over it. None: the horizon alone decides.
+    # Takeovers do not count against it; rate-limited runs do not end a job by it.
     max_attempts: int | None = None
     max_takeovers: int = 5
     auth_probe_seconds: float = 900.0  # a paused connector is tried again this often
@@ -126,14 +127,19 @@ def decide(
     if isinstance(exc, RateLimited):
         return Decision(Action.RETRY, error, retry_at=retry_at, counted=False)
     cap = policy.attempt_cap(job)
-    if cap is not None and job.attempts >= cap:
-        return Decision(Action.DEAD, f"gave up after {job.attempts} attempts: {error}")
+    if cap is not None and failed_runs(job) >= cap:
+        return Decision(Action.DEAD, f"gave up after {failed_runs(job)} attempts: {error}")
     first = job.first_failed_at or now
     horizon = policy.horizon(job.kind)
     if now - first >= horizon:
         return Decision(Action.DEAD, past_horizon(job, error, first, horizon, now))
     # The last try falls on the horizon itself rather than a backoff beyond it.
     return Decision(Action.RETRY, error, retry_at=min(retry_at, first + horizon))
+
+
+def failed_runs(job: Job) -> int:
+    """Runs that count against an attempt cap: takeovers are not the job's failures."""
+    return job.attempts - job.takeovers
 
 
 def past_horizon(job: Job, error: str, first: datetime, horizon: timedelta, now: datetime) -> str:
@@ -146,12 +152,6 @@ def past_horizon(job: Job, error: str, first: datetime, horizon: timedelta, now:
 
 def takeover_verdict(policy: RetryPolicy, job: Job) -> str | None:
     """The dead-letter reason when a job may not run again after takeovers, else None."""
-    cap = policy.attempt_cap(job)
-    if cap is not None and job.attempts > cap:
-        return (
-            f"gave up after {job.attempts - 1} attempts: lease expired (worker crashed "
-            f"or hung); last error: {job.last_error}"
-        )
     if job.takeovers > policy.max_takeovers:
         return (
             f"gave up: {job.takeovers} runs never reported back (the worker running it "

@@ -36,6 +36,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -353,7 +354,7 @@ class Worker:
             return await self._dead(job, reason)
         connector = connector_of(job)
         pause = await self.pauses.current(connector)
-        if pause is None or connector is None:
+        if pause is None:
             return None
         # A little jitter, so the waiting jobs do not all probe at the same instant.
         spread = timedelta(seconds=self._rng.uniform(0, self.lease_seconds))
@@ -369,10 +370,12 @@ class Worker:
             await self._succeeded([job])
             return await self._record(job, "done", None)
         decision = decide(self.policy, job, error, now=self._clock(), rng=self._rng)
-        connector = connector_of(job)
-        if decision.action is Action.PAUSE and connector is not None:
+        if decision.action is Action.PAUSE:
             assert decision.retry_at is not None  # noqa: S101 - a pause names its probe time
+            connector = connector_of(job)
             await self.pauses.auth_failed(connector, decision.error, decision.retry_at)
+            # Marked like the jobs it holds back, so a resume brings this one forward too.
+            decision = replace(decision, error=deferred_error(connector, decision.error))
         # A known error is expected; anything else is a bug, logged with its traceback.
         unexpected = error if not isinstance(error, ConnectorError) else None
         if decision.action is Action.DEAD:
@@ -435,7 +438,7 @@ class Worker:
         if not jobs:
             return {}
         try:
-            completed = await self.queue.complete_many(jobs, self.owner)
+            completed = await self.queue.complete_many(jobs, self.owner, now=self._clock())
         except Exception as exc:  # noqa: BLE001 - logged in each job's summary line
             error = RunResult("error", f"could not record outcome done: {exc}", exc=exc)
             return {job.id: error for job in jobs}
@@ -464,11 +467,13 @@ class Worker:
     ) -> RunResult:
         """Write the run's outcome, fenced by our lease."""
         try:
+            # The worker's clock, so first_failed_at and run_at share one time line.
+            now = self._clock()
             if outcome == "done":
-                await self.queue.complete(job, self.owner)
+                await self.queue.complete(job, self.owner, now=now)
             else:
                 await self.queue.fail(
-                    job, self.owner, error or "", retry_at=retry_at, counted=counted
+                    job, self.owner, error or "", retry_at=retry_at, counted=counted, now=now
                 )
         except LeaseLost as exc:
             return RunResult("lease_lost", str(exc))
