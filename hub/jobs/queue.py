@@ -277,6 +277,28 @@ class JobQueue:
             raise LeaseLost(job.id, owner)
         return state
 
+    async def checkpoint(
+        self, job: Job, progress: Mapping[str, Any], *, now: datetime | None = None
+    ) -> bool:
+        """Keep a running job's progress in its payload, for its retry to start from.
+
+        Fenced by the run (the job still running at this attempt), so a run that was
+        taken over cannot overwrite the newer run's payload. False when fenced out.
+        """
+        now = now or utcnow()
+        where = and_(
+            jobs.c.id == job.id,
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.attempts == job.attempts,
+        )
+        async with transaction(self.engine) as conn:
+            result = await conn.execute(
+                update(jobs)
+                .where(where)
+                .values(payload={**job.payload, **progress}, updated_at=now)
+            )
+        return result.rowcount > 0
+
     async def release(self, owner: str, *, now: datetime | None = None) -> int:
         """Give this owner's running jobs back as pending (graceful shutdown).
 
