@@ -1,0 +1,49 @@
+"""A Slack outage longer than eight attempts is outlasted (issue 12, defect 2).
+
+Slack answers 503 to users.lookupByEmail forty times in a row, then recovers. With
+retries counted (eight attempts) five effect jobs were dead-lettered, the owner's DM
+among them, and the owner never told; retried by time, within the effect jobs' horizon,
+the DM arrives exactly once. The daemon's test settings keep the backoff short, so the
+retries take moments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from connectors.pagerduty.fake import FakePagerDuty
+from connectors.slack.fake import FakeSlack
+from hub.jobs.queue import JobState
+from tests.e2e.conftest import SLACK_ALICE, Served
+from tests.e2e.test_slack_flow import (
+    NOW,
+    _announcements,
+    _every_key_once,
+    _incident_lifecycle,
+    _owner_dms,
+    config,
+)
+from tests.support.daemon import running_daemon, settle, shifted_clock
+
+__all__ = ["config"]
+
+OUTAGE = 40  # failed calls in a row: five times the eight attempts a job used to have
+
+
+async def test_an_outage_longer_than_eight_attempts_still_tells_the_owner_once(
+    config: Path, pagerduty_fake: Served[FakePagerDuty], slack_fake: Served[FakeSlack]
+) -> None:
+    # The horizon alone decides, as with the shipped defaults (no attempt cap).
+    config.write_text(config.read_text().replace("  max_attempts: 3\n", ""))
+    slack = slack_fake.fake
+    slack.fail(503, times=OUTAGE, method="users.lookupByEmail")
+    async with running_daemon(config, clock=shifted_clock(NOW)) as daemon:
+        await _incident_lifecycle(daemon, pagerduty_fake.fake)
+        await settle(daemon)
+        dead = await daemon.runtime.queue.list_jobs(state=JobState.DEAD)
+    assert [(job.kind, job.last_error) for job in dead] == []
+    failed = [e for e in slack.exchanges if e.fault is not None]
+    assert len(failed) == OUTAGE
+    assert len(_owner_dms(slack, SLACK_ALICE)) == 1
+    assert len(_announcements(slack)) == 1
+    _every_key_once(slack)
