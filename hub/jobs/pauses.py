@@ -17,10 +17,11 @@ the row tells it (`JobAlerts.connector_paused`); likewise for the resume.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,6 +30,8 @@ from hub.jobs.kinds import INGEST
 from hub.jobs.model import Job, JobState
 from hub.store.db import dialect_insert, reading, transaction
 from hub.store.tables import connector_pauses, jobs
+
+log = structlog.get_logger(__name__)
 
 _DEFERRED = "paused: connector {}: "  # the last_error prefix of a job waiting on a pause
 
@@ -143,10 +146,14 @@ class PauseBoard:
         if await pause(self._engine, connector, reason, now=now, probe_at=probe_at):
             self._alerts.connector_paused(connector, reason, probe_at)
 
-    async def succeeded(self, connector: str) -> None:
-        """A job of `connector` succeeded: if it was paused, the probe worked."""
-        if connector not in self._pauses:
-            return
-        del self._pauses[connector]
-        if await resume(self._engine, connector, now=self._clock()):
-            self._alerts.connector_resumed(connector, by="a successful probe")
+    async def succeeded(self, jobs: Sequence[Job]) -> None:
+        """Jobs succeeded: for a connector that was paused, that was its probe: resume it."""
+        for connector in {connector_of(job) for job in jobs} & set(self._pauses):
+            del self._pauses[connector]
+            try:
+                resumed = await resume(self._engine, connector, now=self._clock())
+            except Exception:  # the pause stays; the connector's next success tries again
+                log.warning("connector.resume_failed", connector=connector, exc_info=True)
+                continue
+            if resumed:
+                self._alerts.connector_resumed(connector, by="a successful probe")

@@ -7,7 +7,7 @@ are the values a run produces and the one log line and metric each run ends with
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -52,6 +52,21 @@ class RunResult:
     error: str | None = None
     retry_in_seconds: float | None = None
     exc: BaseException | None = None  # logged with its traceback when unexpected
+
+
+def grouped(jobs: Sequence[Job], batch_sizes: Mapping[str, int]) -> list[list[Job]]:
+    """One group per job, except that the jobs of a batch kind go together."""
+    groups: list[list[Job]] = []
+    batches: dict[str, list[Job]] = {}
+    for job in jobs:
+        if job.kind not in batch_sizes:
+            groups.append([job])
+        elif job.kind in batches:
+            batches[job.kind].append(job)
+        else:
+            batches[job.kind] = [job]
+            groups.append(batches[job.kind])
+    return groups
 
 
 def report_run(

@@ -35,7 +35,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -54,6 +54,7 @@ from hub.jobs.runs import (
     NoObserver,
     RunObserver,
     RunResult,
+    grouped,
     report_run,
 )
 from hub.store.db import utcnow
@@ -280,7 +281,7 @@ class Worker:
             now=now,
             batch=self._batch_sizes,
         )
-        groups = self._grouped(jobs)
+        groups = grouped(jobs, self._batch_sizes)
         for group in groups:
             runner = self._run(group[0]) if len(group) == 1 else self._run_batch(group)
             task = asyncio.create_task(runner, name=f"pmhub-job-{group[0].id}")
@@ -300,20 +301,6 @@ class Worker:
             return self.poll_interval_seconds
         until_timer = (next_run - self._clock()).total_seconds()
         return max(0.0, min(self.poll_interval_seconds, until_timer))
-
-    def _grouped(self, jobs: Sequence[Job]) -> list[list[Job]]:
-        """One group per job, except that the jobs of a batch kind go together."""
-        groups: list[list[Job]] = []
-        batches: dict[str, list[Job]] = {}
-        for job in jobs:
-            if job.kind not in self._batch_sizes:
-                groups.append([job])
-            elif job.kind in batches:
-                batches[job.kind].append(job)
-            else:
-                batches[job.kind] = [job]
-                groups.append(batches[job.kind])
-        return groups
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -367,7 +354,7 @@ class Worker:
     async def _settle(self, job: Job, error: Exception | None) -> RunResult:
         """Record how a run ended, by the error taxonomy (hub.jobs.retrying decides)."""
         if error is None or isinstance(error, Conflict):  # Conflict: the effect exists
-            await self._succeeded([job])
+            await self.pauses.succeeded([job])
             return await self._record(job, "done", None)
         decision = decide(self.policy, job, error, now=self._clock(), rng=self._rng)
         if decision.action is Action.PAUSE:
@@ -387,14 +374,6 @@ class Worker:
         )
         delay = (decision.retry_at - self._clock()).total_seconds() if decision.retry_at else None
         return RunResult(result.outcome, decision.error, delay, exc=unexpected)
-
-    async def _succeeded(self, jobs: Sequence[Job]) -> None:
-        """A success of a paused connector's job was its probe: the connector resumes."""
-        for connector in {connector_of(job) for job in jobs}:
-            try:
-                await self.pauses.succeeded(connector)
-            except Exception:  # the pause stays; the next success tries again
-                log.warning("connector.resume_failed", connector=connector, exc_info=True)
 
     # -- a batch run ---------------------------------------------------------------
 
@@ -442,7 +421,7 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - logged in each job's summary line
             error = RunResult("error", f"could not record outcome done: {exc}", exc=exc)
             return {job.id: error for job in jobs}
-        await self._succeeded(jobs)
+        await self.pauses.succeeded(jobs)
         return {
             job.id: RunResult("done")
             if job.id in completed

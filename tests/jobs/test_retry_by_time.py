@@ -123,6 +123,11 @@ async def test_past_its_horizon_a_job_dies_explained_and_ops_hear_it_once(
     assert reason.endswith("last error: Transient: HTTP 503")
     notices = [e for e in logs if e["event"] == "ops.job_dead"]
     assert [(n["job_id"], n["reason"]) for n in notices] == [(job_id, reason)]
+    # Sent back by a person, it has a whole horizon again.
+    assert await queue.retry(job_id, clock())
+    again = await queue.get(job_id)
+    assert again is not None
+    assert (again.state, again.first_failed_at, again.takeovers) == (JobState.PENDING, None, 0)
 
 
 async def test_rate_limits_neither_start_the_horizon_nor_end_the_job(queue: JobQueue) -> None:
