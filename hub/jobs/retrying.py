@@ -133,8 +133,10 @@ def decide(
     horizon = policy.horizon(job.kind)
     if now - first >= horizon:
         return Decision(Action.DEAD, past_horizon(job, error, first, horizon, now))
-    # The last try falls on the horizon itself rather than a backoff beyond it.
-    return Decision(Action.RETRY, error, retry_at=min(retry_at, first + horizon))
+    # The last try falls on the horizon itself rather than a backoff beyond it, but
+    # never before the vendor's Retry-After: an earlier try would only be refused.
+    floor = now + timedelta(seconds=exc.retry_after or 0) if isinstance(exc, Transient) else now
+    return Decision(Action.RETRY, error, retry_at=max(min(retry_at, first + horizon), floor))
 
 
 def failed_runs(job: Job) -> int:
