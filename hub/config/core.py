@@ -120,6 +120,11 @@ class WorkerSettings(FrozenModel):
         default=900.0,
         description="A connector paused by refused credentials is tried again this often.",
     )
+    alert_channel: str | None = Field(
+        default=None,
+        description="A Slack channel id (C...) where dead jobs and paused connectors are "
+        "announced, once each, besides the log; needs connectors.slack.",
+    )
     backoff_base_seconds: PositiveFloat = Field(default=2.0, description="First retry delay.")
     backoff_max_seconds: PositiveFloat = Field(default=600.0, description="Retry delay ceiling.")
     lease_seconds: PositiveInt = Field(

@@ -124,7 +124,7 @@ class PauseBoard:
         clock: Callable[[], datetime],
     ) -> None:
         self._engine = engine
-        self._alerts = alerts
+        self.alerts = alerts
         self._ttl = ttl_seconds
         self._clock = clock
         self._pauses: dict[str, Pause] = {}
@@ -144,7 +144,7 @@ class PauseBoard:
         now = self._clock()
         self._pauses[connector] = Pause(connector, reason, now, probe_at)
         if await pause(self._engine, connector, reason, now=now, probe_at=probe_at):
-            self._alerts.connector_paused(connector, reason, probe_at)
+            self.alerts.connector_paused(connector, reason, probe_at)
 
     async def succeeded(self, jobs: Sequence[Job]) -> None:
         """Jobs succeeded: for a connector that was paused, that was its probe: resume it."""
@@ -156,4 +156,4 @@ class PauseBoard:
                 log.warning("connector.resume_failed", connector=connector, exc_info=True)
                 continue
             if resumed:
-                self._alerts.connector_resumed(connector, by="a successful probe")
+                self.alerts.connector_resumed(connector, by="a successful probe")

@@ -130,6 +130,10 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._last_finished = -1e9  # monotonic time a task last ended
 
+    def use_alerts(self, alerts: JobAlerts) -> None:
+        """Where dead jobs and paused connectors are told (before `start`)."""
+        self._alerts = self.pauses.alerts = alerts
+
     @property
     def running(self) -> bool:
         return self._loop_task is not None and not self._loop_task.done() and not self._stopping
@@ -175,6 +179,7 @@ class Worker:
             log.warning("worker.release_failed", owner=self.owner, exc_info=True)
             released = 0
         await self.queue.close()
+        await self._alerts.drain()
         log.info("worker.stopped", owner=self.owner, released=released)
         return released
 

@@ -87,3 +87,25 @@ async def test_revoked_slack_credentials_pause_slack_until_resumed(
     assert len(_owner_dms(slack, SLACK_ALICE)) == 1
     assert len(_announcements(slack)) == 1
     _every_key_once(slack)
+
+
+OPS_CHANNEL = "C0OPS0001"
+
+
+async def test_a_dead_job_is_told_once_in_the_operations_channel(
+    config: Path, pagerduty_fake: Served[FakePagerDuty], slack_fake: Served[FakeSlack]
+) -> None:
+    slack = slack_fake.fake
+    slack.add_channel(OPS_CHANNEL, "pmhub-ops")
+    text = config.read_text().replace("worker:\n", f"worker:\n  alert_channel: {OPS_CHANNEL}\n")
+    config.write_text(text)
+    slack.error("not_in_channel", method="chat.postMessage")  # one post can never succeed
+    async with running_daemon(config, clock=shifted_clock(NOW)) as daemon:
+        await _incident_lifecycle(daemon, pagerduty_fake.fake)
+        await settle(daemon)
+        [dead] = await daemon.runtime.queue.list_jobs(state=JobState.DEAD)
+    [notice] = slack.posts(OPS_CHANNEL)
+    assert f"gave up on effect job {dead.id}" in notice["text"]
+    assert dead.last_error is not None
+    assert dead.last_error in notice["text"]
+    assert f"pmhub jobs retry {dead.id}" in notice["text"]
