@@ -135,7 +135,11 @@ class PauseBoard:
         if time.monotonic() - self._read_at > self._ttl or connector in self._pauses:
             # Read again before holding a job back: a resume on another replica (or the
             # CLI) must not be met by a stale copy that defers the job to the next probe.
-            self._pauses = {p.connector: p for p in await list_pauses(self._engine)}
+            try:
+                self._pauses = {p.connector: p for p in await list_pauses(self._engine)}
+            except Exception:  # the store hiccupped: run the job; AuthFailed pauses again
+                log.warning("connector.pauses_unreadable", exc_info=True)
+                return None
             self._read_at = time.monotonic()
         found = self._pauses.get(connector)
         return found if found is not None and found.probe_at > self._clock() else None
@@ -143,7 +147,12 @@ class PauseBoard:
     async def auth_failed(self, connector: str, reason: str, probe_at: datetime) -> None:
         now = self._clock()
         self._pauses[connector] = Pause(connector, reason, now, probe_at)
-        if await pause(self._engine, connector, reason, now=now, probe_at=probe_at):
+        try:
+            paused = await pause(self._engine, connector, reason, now=now, probe_at=probe_at)
+        except Exception:  # this job still waits; the connector's next refusal pauses it
+            log.warning("connector.pause_failed", connector=connector, exc_info=True)
+            return
+        if paused:
             self.alerts.connector_paused(connector, reason, probe_at)
 
     async def succeeded(self, jobs: Sequence[Job]) -> None:
