@@ -64,9 +64,11 @@ from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
+from hub.jobs.alerts import ChannelAlerts, LogAlerts
 from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE, RETENTION
 from hub.jobs.queue import JobQueue
 from hub.jobs.retention import RetentionRunner
+from hub.jobs.retrying import RetryPolicy
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
@@ -74,6 +76,7 @@ from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person
 from hub.model.intent import IntentKind
 from hub.model.vendor_status import VendorStatusFact
+from hub.ops_channel import slack_poster
 from hub.pacing import pacer_for
 from hub.policy import PolicySet, load_policies
 from hub.ports import Calendar, Documents, Notifier
@@ -143,6 +146,7 @@ def create_app(
             worker = _make_worker(
                 settings, queue, all_handlers, clock, under_pressure=inbox.busy, metrics=metrics
             )
+            worker.use_alerts(ChannelAlerts(wiring.ops_post) if wiring.ops_post else LogAlerts())
             app[FRONT_DOOR] = FrontDoor(
                 verifiers=chosen,
                 accept=inbox.accept,
@@ -247,6 +251,7 @@ class Wiring:
     calendar: Calendar | None = None  # read when a person links a meeting they booked
     documents: DocumentLibrary | None = None  # the post-mortem document's tools
     notifier: Notifier | None = None
+    ops_post: Callable[[str], Awaitable[object]] | None = None  # worker.alert_channel
     # Which connector carries out each kind (issue 15: written on effect jobs, and the
     # label of their failures on /metrics).
     connectors: dict[IntentKind, str] = field(default_factory=dict)
@@ -265,8 +270,11 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     config = _slack_config(core.settings)
     assert config is not None  # noqa: S101 - the section is there
     pacer = pacer_for(core.engine, config.post_interval_seconds, namespace="slack")
-    notifier = SlackNotifier(SlackConnector.from_config(config, core.session, pacer=pacer), config)
+    chat = SlackConnector.from_config(config, core.session, pacer=pacer)
+    notifier = SlackNotifier(chat, config)
     wiring.notifier = notifier
+    if (channel := core.settings.worker.alert_channel) is not None:
+        wiring.ops_post = slack_poster(chat, channel)
     wiring.add("slack", chat_performers(notifier))
     wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
@@ -560,9 +568,13 @@ def _make_worker(
         queue,
         handlers,
         concurrency=cfg.concurrency,
-        max_attempts=cfg.max_attempts,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        backoff_max_seconds=cfg.backoff_max_seconds,
+        retry_policy=RetryPolicy.configured(
+            horizon_hours=cfg.retry_horizon_hours,
+            backoff_base_seconds=cfg.backoff_base_seconds,
+            backoff_max_seconds=cfg.backoff_max_seconds,
+            max_attempts=cfg.max_attempts,
+            auth_probe_seconds=cfg.auth_probe_seconds,
+        ),
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
         clock=clock,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import JSON, TypeDecorator
@@ -116,12 +117,27 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # Retry by time (issue 12): the horizon runs from the first counted failure, and
+    # takeovers (runs that never reported back) are bounded on their own.
+    Column("first_failed_at", UTCDateTime, nullable=True),
+    Column("takeovers", Integer, nullable=False, default=0, server_default=text("0")),
     CheckConstraint(_one_of("state", JOB_STATES), name="state"),
     # Leasing scans due pending jobs and expired running ones, oldest first.
     Index("ix_jobs_state_run_at", "state", "run_at"),
     # Retention finds the finished (done, dead) jobs older than its horizon.
     Index("ix_jobs_finished_at", "finished_at"),
 )
+# A connector whose credentials were refused (AuthFailed): its jobs wait, on every
+# replica, until `probe_at` (one of them then tries again) or a person resumes it.
+connector_pauses = Table(
+    "connector_pauses",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("paused_at", UTCDateTime, nullable=False),
+    Column("probe_at", UTCDateTime, nullable=False),
+)
+
 # At most one pending job per dedupe key; running/done/dead rows do not count, so
 # new work can be queued while an earlier run of the same key is in progress.
 jobs_pending_dedupe = Index(
