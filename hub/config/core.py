@@ -42,6 +42,23 @@ class ServerSettings(FrozenModel):
     admin_host: str | None = Field(
         default=None, description="Address the admin listener binds to; `host` when unset."
     )
+    # The front door faces the internet (issue 10 §3): a slow client may hold a
+    # connection only so long, and only so many connections are held at once.
+    header_timeout_seconds: PositiveFloat = Field(
+        default=15.0,
+        description="A connection whose request line and headers have not all arrived this "
+        "long after it opened (or after its previous answer) is closed.",
+    )
+    body_timeout_seconds: PositiveFloat = Field(
+        default=30.0,
+        description="A request body not fully received this long after its handler started "
+        "reading it is answered 408.",
+    )
+    max_connections: PositiveInt = Field(
+        default=1024,
+        description="Open connections, both listeners together; one more is answered 503 "
+        "and closed at once.",
+    )
 
     @model_validator(mode="after")
     def _listeners_apart(self) -> ServerSettings:

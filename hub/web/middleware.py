@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from hub.intake.request_body import BODY_UNREADABLE
 from hub.metrics import Metrics
 from hub.web.errors import HTTP_ERROR_CODES, error_response
 
@@ -50,6 +51,8 @@ def request_context_middleware(metrics: Metrics) -> Middleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response = await _answer(request, handler)
         response.headers["X-Request-Id"] = request_id
+        if BODY_UNREADABLE.get():
+            response.force_close()
         elapsed = time.perf_counter() - started
         route = _route_name(request)
         metrics.observe_request(route, response.status, elapsed)

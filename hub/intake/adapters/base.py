@@ -9,6 +9,7 @@ result or a smaller update, never an exception in the ingest job.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +49,55 @@ AdapterResult = (
 
 
 def load_json(body: bytes) -> object | None:
-    """The decoded body, or None when it is not JSON (absurd nesting included)."""
+    """The decoded body, or None when it is not JSON (absurd nesting included).
+
+    A lone surrogate (`"\\ud800"`, what a truncated emoji becomes in JavaScript's JSON)
+    is valid JSON but not text any store or encoder takes: it comes back as U+FFFD, so
+    an accepted delivery is a processed one.
+    """
     try:
         document: object = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    return document
+    if _MAY_HOLD_SURROGATE.search(body) is None:  # the common case: nothing to walk
+        return document
+    try:
+        return _without_lone_surrogates(document)
+    except RecursionError:
+        return None
+
+
+# `\uD800`-`\uDFFF` escapes, or the raw bytes of an encoded surrogate (json.loads
+# decodes bytes with `surrogatepass`).
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
+
+
+def _without_lone_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return _replace_surrogates(value) if _has_surrogate(value) else value
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key): _without_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _replace_surrogates(text_value: str) -> str:
+    return "".join("\ufffd" if _SURROGATES <= ord(c) <= _SURROGATES_END else c for c in text_value)
+
+
+_SURROGATES, _SURROGATES_END = 0xD800, 0xDFFF
+
+
+def _has_surrogate(text_value: str) -> bool:
+    try:
+        text_value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def obj(value: object) -> dict[str, Any]:
