@@ -18,7 +18,7 @@ from hub.store.state import load_incident
 from hub.web import admin_actions, report
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
-from hub.web.openapi import openapi_document
+from hub.web.openapi import INCIDENT_SUMMARY_FIELDS, openapi_document
 
 PREFIX = "/api/v1"
 PUBLIC_PATHS = frozenset({f"{PREFIX}/openapi.json"})
@@ -140,7 +140,7 @@ def _incident_summary(data: Mapping[str, Any]) -> dict[str, Any] | None:
     incident = IncidentRecord.from_json(data).incident
     return incident.model_dump(
         mode="json",
-        include={"id", "source", "reference", "title", "severity", "status", "resolved_at"},
+        include=set(INCIDENT_SUMMARY_FIELDS),
     )
 
 
