@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 from hub.config import load_settings, secret_values
 from hub.intake.signing import signed_headers
+from hub.jobs.queue import Job, JobState
 from hub.logging import configure_logging
 from hub.web.openapi import openapi_document
 from tests.support.daemon import ADMIN_TOKEN, running_daemon, write_config
@@ -63,31 +65,41 @@ FUZZ = settings(
 # --- the daemon, in a thread --------------------------------------------------------
 
 
+@dataclass
+class Threaded:
+    port: int = 0
+    ingests: list[Job] = field(default_factory=list)  # read once the daemon has stopped
+
+
 @contextmanager
-def daemon_in_thread(config: Path) -> Iterator[int]:
-    """The daemon serving on loopback from another thread; yields its port."""
+def daemon_in_thread(config: Path) -> Iterator[Threaded]:
+    """The daemon serving on loopback from another thread, its worker running. On the
+    way out, the worker runs until idle and the ingest jobs are read back."""
     started = threading.Event()
+    handle = Threaded()
     box: dict[str, Any] = {}
 
     async def main() -> None:
         try:
-            async with running_daemon(config, run_worker=False) as daemon:
+            async with running_daemon(config) as daemon:
                 box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
-                box["port"] = daemon.client.server.port
+                handle.port = daemon.client.server.port or 0
                 started.set()
                 await box["stop"].wait()
+                await daemon.runtime.worker.run_until_idle(max_seconds=30)
+                handle.ingests = await daemon.runtime.queue.list_jobs(kind="ingest", limit=10_000)
         finally:
             started.set()
 
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
     started.wait(60)
-    assert "port" in box, "the daemon did not start"
+    assert handle.port, "the daemon did not start"
     try:
-        yield int(box["port"])
+        yield handle
     finally:
         box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(30)
+        thread.join(60)
 
 
 def send(port: int, request: bytes) -> int:
@@ -111,6 +123,10 @@ def request_bytes(method: str, path: str, headers: list[tuple[bytes, bytes]], bo
 
 # --- strategies ---------------------------------------------------------------------
 
+SURROGATE_DELIVERY = (
+    b'{"event": {"id": "E1", "event_type": "incident.triggered", "resource_type": "incident",'
+    b' "data": {"id": "PFUZZ1", "type": "incident", "title": "\\ud800 x"}}}'
+)
 # Any bytes but the line breaks that end a header (those are the parser's 400 anyway),
 # often after the prefix of a signature scheme, so the checks past the prefix are reached.
 header_value = st.builds(
@@ -175,10 +191,7 @@ bodies = st.one_of(
     documents.map(lambda d: json.dumps(d).encode()),
     json_values.map(lambda d: json.dumps(d).encode()),
     st.binary(max_size=300),
-    st.just(
-        b'{"event": {"id": "E1", "event_type": "incident.triggered",'
-        b' "data": {"title": "\\ud800 x"}}}'
-    ),
+    st.just(SURROGATE_DELIVERY),
     st.just(b"[" * 5000 + b"]" * 5000),
 )
 content_types = st.sampled_from(
@@ -289,7 +302,13 @@ def test_no_request_gets_a_5xx_and_no_secret_is_logged(
     configure_logging(level="debug", fmt="json", secrets=secrets, stream=captured_logs)
     answered: list[int] = []
 
-    with daemon_in_thread(config) as port:
+    with daemon_in_thread(config) as daemon:
+        port = daemon.port
+        # One authentic delivery for certain (a lone surrogate in its title), then the fuzz.
+        body = SURROGATE_DELIVERY
+        headers = signed_headers("pagerduty", PAGERDUTY_SECRET, body, datetime.now(UTC))
+        raw_headers = [(k.encode(), v.encode()) for k, v in headers.items()]
+        assert send(port, request_bytes("POST", "/webhooks/pagerduty", raw_headers, body)) == 202
 
         @FUZZ
         @given(
@@ -337,6 +356,9 @@ def test_no_request_gets_a_5xx_and_no_secret_is_logged(
         assert send(port, request_bytes("GET", "/healthz", [], b"")) == 200
 
     assert answered
+    # Accepted means processed: every delivery the door took was ingested.
+    assert daemon.ingests
+    assert [job for job in daemon.ingests if job.state is not JobState.DONE] == []
     assert all(0 < status < 500 for status in answered)
     output = captured_logs.getvalue()
     assert '"http.request"' in output
