@@ -38,6 +38,10 @@ async def read_body(request: web.BaseRequest, timeout_seconds: float) -> bytes:
             return await request.read()
     except web.RequestPayloadError:
         BODY_UNREADABLE.set(True)
+        # The stream holds the decoding error; aiohttp would read it again after the
+        # answer (its lingering close) and log it as an unhandled exception, a traceback
+        # per request a client can send at will. Nothing more will be read from it.
+        request.content.feed_eof()
         raise UnreadableBody(
             400, "malformed_body", "the body could not be read (does Content-Encoding match it?)"
         ) from None
