@@ -1,11 +1,12 @@
 """Serving the application on the bound listeners, with the bounds a port facing the
 internet needs (issue 10 §3): slow clients are timed out, and connections are capped.
 
-* Headers: aiohttp's `keepalive_timeout` runs from the moment a connection opens (and
-  again after each answer) and is not reset by partial data; a connection whose request
-  line and headers have not all arrived by then is closed. So `server.header_timeout_
-  seconds` is given as `keepalive_timeout`: it bounds a half-sent request and an idle
-  keep-alive connection alike.
+* Headers: `server.header_timeout_seconds` after a connection opens, it is closed unless
+  a request's headers have all arrived (the request context middleware marks its
+  transport: `mark_request_started`). The same bound is aiohttp's `keepalive_timeout`,
+  which covers the requests after the first (from each answer, not reset by partial
+  data); aiohttp closes a connection that never sent a request only since 3.14, so the
+  first request is guarded here whatever the version.
 * Bodies: `server.body_timeout_seconds` bounds the read of a body once a handler starts
   it (`hub.intake.request_body`), answered 408. What is left of an unread body is then
   read and dropped for `LINGER_SECONDS` at most (aiohttp's lingering close, 10 s by
@@ -24,9 +25,11 @@ import asyncio
 import json
 import signal
 import socket
+import weakref
 from collections.abc import Iterable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from hub.config.core import ServerSettings
 
@@ -51,6 +54,24 @@ class _Refusal(asyncio.Protocol):
         transport.close()
 
 
+# The transports that have delivered a request's headers. Weak: a closed connection's
+# transport leaves by itself; a module-level set because the middleware that sees a
+# request and the protocol factory that sees a connection are made apart.
+_STARTED: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+
+
+def mark_request_started(transport: asyncio.BaseTransport | None) -> None:
+    """A request's headers arrived on this connection (called for every request)."""
+    if transport is not None:
+        _STARTED.add(transport)
+
+
+def _close_if_no_request(handler: RequestHandler) -> None:
+    transport = handler.transport
+    if transport is not None and transport not in _STARTED:
+        handler.force_close()
+
+
 class ConnectionCap:
     """Counts open connections across every listener; past `limit`, a `_Refusal`.
 
@@ -59,8 +80,8 @@ class ConnectionCap:
     counted here until then, so a burst cannot slip past the cap.
     """
 
-    def __init__(self, runner: web.AppRunner, limit: int) -> None:
-        self._runner, self.limit = runner, limit
+    def __init__(self, runner: web.AppRunner, limit: int, header_timeout: float) -> None:
+        self._runner, self.limit, self._header_timeout = runner, limit, header_timeout
         self._accepted_this_turn = 0
 
     def open_connections(self) -> int:
@@ -71,10 +92,13 @@ class ConnectionCap:
         server = self._runner.server
         if server is None or self.open_connections() >= self.limit:
             return _Refusal()  # no server: the runner is shutting down
+        loop = asyncio.get_running_loop()
         if self._accepted_this_turn == 0:
-            asyncio.get_running_loop().call_soon(self._new_turn)
+            loop.call_soon(self._new_turn)
         self._accepted_this_turn += 1
-        return server()
+        handler = server()
+        loop.call_later(self._header_timeout, _close_if_no_request, handler)
+        return handler
 
     def _new_turn(self) -> None:
         self._accepted_this_turn = 0
@@ -111,7 +135,7 @@ async def start_sites(
     runner: web.AppRunner, sockets: Iterable[socket.socket], server: ServerSettings
 ) -> ConnectionCap:
     """The runner is set up; serve each socket under one connection cap."""
-    cap = ConnectionCap(runner, server.max_connections)
+    cap = ConnectionCap(runner, server.max_connections, server.header_timeout_seconds)
     for sock in sockets:
         await CappedSockSite(runner, sock, cap).start()
     return cap
