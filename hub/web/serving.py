@@ -5,8 +5,8 @@ internet needs (issue 10 §3): slow clients are timed out, and connections are c
   a request's headers have all arrived (the request context middleware marks its
   transport: `mark_request_started`). The same bound is aiohttp's `keepalive_timeout`,
   which covers the requests after the first (from each answer, not reset by partial
-  data); aiohttp closes a connection that never sent a request only since 3.14, so the
-  first request is guarded here whatever the version.
+  data); only recent aiohttp versions (3.14 among them) close a connection that never sent
+  a request, so the first request is guarded here whatever the version.
 * Bodies: `server.body_timeout_seconds` bounds the read of a body once a handler starts
   it (`hub.intake.request_body`), answered 408. What is left of an unread body is then
   read and dropped for `LINGER_SECONDS` at most (aiohttp's lingering close, 10 s by

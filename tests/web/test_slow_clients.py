@@ -85,8 +85,8 @@ async def test_sixty_half_requests_are_all_closed_after_the_header_timeout(
 async def test_the_header_timeout_holds_whatever_aiohttp_does_about_idle_connections(
     tmp_path: Path, db_url: str
 ) -> None:
-    """aiohttp closes a connection that never sent a request only since 3.14 (through
-    its keep-alive timer); pmhub's own guard closes it whatever the version."""
+    """Only recent aiohttp versions close a connection that never sent a request (through
+    their keep-alive timer); pmhub's own guard closes it whatever the version."""
     async with served(tmp_path, db_url, header_timeout_seconds=0.5, keepalive=75) as daemon:
         reader, writer = await asyncio.open_connection("127.0.0.1", daemon.port)
         writer.write(HALF_A_REQUEST)
