@@ -44,13 +44,21 @@ class ServerSettings(FrozenModel):
     )
     # The front door faces the internet (issue 10 §3): a slow client may hold a
     # connection only so long, and only so many connections are held at once.
+    # Vendors send a whole delivery in milliseconds and give up themselves after a few
+    # seconds (Slack 3 s): a client slower than these bounds is not a vendor.
     header_timeout_seconds: PositiveFloat = Field(
-        default=15.0,
-        description="A connection whose request line and headers have not all arrived this "
-        "long after it opened (or after its previous answer) is closed.",
+        default=5.0,
+        description="A connection whose first request's line and headers have not all "
+        "arrived this long after it opened is closed.",
+    )
+    keepalive_timeout_seconds: PositiveFloat = Field(
+        default=75.0,
+        description="A kept-alive connection idle this long after an answer (its next "
+        "request's headers not all in) is closed. Keep it above the idle timeout of a proxy "
+        "in front, which would otherwise reuse a connection pmhub is closing (a 502).",
     )
     body_timeout_seconds: PositiveFloat = Field(
-        default=30.0,
+        default=10.0,
         description="A request body not fully received this long after its handler started "
         "reading it is answered 408.",
     )

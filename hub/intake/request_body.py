@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from aiohttp import web
 
-DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0  # server.body_timeout_seconds' default
 # Set while answering a request whose body could not be read: what is left of it on the
 # connection cannot be told from the next request, so the answer closes the connection.
 # A context variable, not request storage: aiohttp runs each request in a task of its

@@ -3,10 +3,11 @@ internet needs (issue 10 §3): slow clients are timed out, and connections are c
 
 * Headers: `server.header_timeout_seconds` after a connection opens, it is closed unless
   a request's headers have all arrived (the request context middleware marks its
-  transport: `mark_request_started`). The same bound is aiohttp's `keepalive_timeout`,
-  which covers the requests after the first (from each answer, not reset by partial
-  data); only recent aiohttp versions (3.14 among them) close a connection that never sent
-  a request, so the first request is guarded here whatever the version.
+  transport: `mark_request_started`); only recent aiohttp versions (3.14 among them)
+  close a connection that never sent a request, so the guard is here. The requests after
+  the first on a kept-alive connection are bounded by aiohttp's `keepalive_timeout`
+  (`server.keepalive_timeout_seconds`, from each answer, not reset by partial data),
+  longer on purpose: a proxy in front reuses idle connections.
 * Bodies: `server.body_timeout_seconds` bounds the read of a body once a handler starts
   it (`hub.intake.request_body`), answered 408. What is left of an unread body is then
   read and dropped for `LINGER_SECONDS` at most (aiohttp's lingering close, 10 s by
@@ -126,7 +127,7 @@ def make_runner(app: web.Application, server: ServerSettings) -> web.AppRunner:
     return web.AppRunner(
         app,
         access_log=None,
-        keepalive_timeout=server.header_timeout_seconds,
+        keepalive_timeout=server.keepalive_timeout_seconds,
         lingering_time=LINGER_SECONDS,
     )
 
