@@ -154,6 +154,7 @@ def create_app(
                 count=metrics.count_delivery,
                 clock=clock,
                 max_body_bytes=settings.server.max_body_bytes,
+                body_timeout_seconds=settings.server.body_timeout_seconds,
             )
             app[RUNTIME] = Runtime(
                 settings=settings,
