@@ -17,7 +17,6 @@ import yaml
 from click.testing import CliRunner
 
 from hub.cli import main
-from hub.policy.shipped import PAGERDUTY_PROCESS, shipped_policies, shipped_policy
 
 
 def _paths_in(config: dict[str, Any]) -> list[str]:
@@ -50,10 +49,3 @@ def test_demo_once_with_its_defaults_from_an_empty_folder(
     check = CliRunner().invoke(main, ["check", "--config", str(config_path)])
     assert check.exit_code == 0, check.output
     assert f"{config_path}: OK (2 policy file(s)" in check.output
-
-
-def test_the_shipped_policies_are_package_data() -> None:
-    names = [path.name for path in shipped_policies()]
-    assert names == ["pagerduty-process.yaml", "posthog-process.yaml"]
-    repository_copy = Path(__file__).parents[2] / "config" / "policies" / PAGERDUTY_PROCESS
-    assert shipped_policy(PAGERDUTY_PROCESS).read_text() == repository_copy.read_text()
