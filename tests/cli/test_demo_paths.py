@@ -9,6 +9,7 @@ into a generated configuration is absolute; the default policy is the shipped on
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,16 @@ def test_demo_once_with_its_defaults_from_an_empty_folder(
     check = CliRunner().invoke(main, ["check", "--config", str(config_path)])
     assert check.exit_code == 0, check.output
     assert f"{config_path}: OK (2 policy file(s)" in check.output
+
+
+def test_a_taken_port_says_how_to_pick_another(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["demo", "--once", "--port", str(port), "--data-dir", str(tmp_path)]
+        )
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "try --port 0, or `make run PORT=0` (any free port)" in result.output
