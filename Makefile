@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 CONFIG ?= config/pmhub.yaml
+# `make run PORT=9090` when 8080 is taken (0 picks a free port).
+PORT ?= 8080
 
 .PHONY: run serve test lint typecheck pytest bench retention-size clean kustomize-config
 
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # The sandbox: every vendor faked on loopback, the real daemon on 127.0.0.1:8080.
 run: $(RUNSTAMP)
-	$(BIN)/pmhub demo
+	$(BIN)/pmhub demo --port $(PORT)
 
 # The daemon itself, on your configuration.
 serve: $(RUNSTAMP)

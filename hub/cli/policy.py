@@ -10,6 +10,7 @@ import click
 from hub.model.incident import Source
 from hub.policy import check_policy_files, load_policies
 from hub.policy.coverage import severity_warnings
+from hub.policy.shipped import shipped_policies
 
 
 @click.group()
@@ -18,9 +19,14 @@ def policy() -> None:
 
 
 @policy.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def check_files(files: tuple[Path, ...]) -> None:
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--shipped", is_flag=True, help="Check the policies pmhub ships, too.")
+def check_files(files: tuple[Path, ...], shipped: bool) -> None:
     """Validate policy files together (rule names are unique across them)."""
+    if shipped:
+        files = (*files, *shipped_policies())
+    if not files:
+        raise click.UsageError("name the policy files to check, or pass --shipped")
     problems = check_policy_files(files)
     for problem in problems:
         click.echo(str(problem), err=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-DEFAULT_POLICY = Path("config/policies/pagerduty-process.yaml")
+from hub.policy.shipped import PAGERDUTY_PROCESS, shipped_policy
+
 DEMO_NEEDS = ("aiosmtpd", "trustme")
 
 
@@ -33,11 +34,9 @@ DEMO_NEEDS = ("aiosmtpd", "trustme")
     "--policy",
     "policy_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_POLICY,
-    show_default=True,
-    help="The policy file the daemon enforces.",
+    help=f"The policy file the daemon enforces.  [default: the shipped {PAGERDUTY_PROCESS}]",
 )
-def demo(once: bool, host: str, port: int, data_dir: Path, policy_path: Path) -> None:
+def demo(once: bool, host: str, port: int, data_dir: Path, policy_path: Path | None) -> None:
     """Run the sandbox: the whole process on local fakes, no credentials needed."""
     try:
         from hub.demo.sandbox import SandboxOptions, run_demo  # noqa: PLC0415 - the extra
@@ -51,7 +50,9 @@ def demo(once: bool, host: str, port: int, data_dir: Path, policy_path: Path) ->
             err=True,
         )
         sys.exit(2)
-    options = SandboxOptions(data_dir, policy_path.resolve(), host=host, port=port)
+    # Package data, not a path in the repository: the demo runs from any folder, or a wheel.
+    policy = (policy_path or shipped_policy(PAGERDUTY_PROCESS)).resolve()
+    options = SandboxOptions(data_dir, policy, host=host, port=port)
     try:
         code = asyncio.run(run_demo(options, click.echo, once=once))
     except KeyboardInterrupt:

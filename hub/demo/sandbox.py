@@ -152,7 +152,8 @@ async def _start_daemon(world: World, options: SandboxOptions, clock: DemoClock)
     except OSError as error:
         await runner.cleanup()
         where = f"{options.host}:{options.port}"
-        raise SandboxError(f"cannot listen on {where} ({error.strerror}); try --port 0") from None
+        hint = "try --port 0, or `make run PORT=0` (any free port)"
+        raise SandboxError(f"cannot listen on {where} ({error.strerror}); {hint}") from None
     return runner
 
 

@@ -41,6 +41,7 @@ from connectors.jira.fake import FakeJira
 from connectors.pagerduty.fake import FakePagerDuty
 from connectors.slack.fake import FakeSlack
 from connectors.statuspage.fake import FakeStatuspage
+from hub.policy.shipped import POSTHOG_PROCESS, shipped_policy
 
 
 class SandboxSettings(Protocol):
@@ -105,7 +106,6 @@ SEARCH_CHANNEL = "C0INC45SRC"  # incident.io made a channel for its incident
 WAR_ROOM = "C0MAJORINC"  # where PagerDuty's major incidents are worked
 DOCS_FOLDER = "0ADemoPostmortems"
 SMTP_USER, SMTP_PASSWORD = "pmhub", "demo-smtp-password"
-POSTHOG_POLICY = Path(__file__).parents[2] / "config" / "policies" / "posthog-process.yaml"
 ESCALATION_POLICY = "PUS0KTE"
 JIRA_PROJECT = "PM"
 # Two teams, routed apart (pmhub.yaml `teams:`): Checkout (PagerDuty's Checkout API
@@ -163,7 +163,10 @@ class World:
         """The daemon's configuration for this world: every source and connector on."""
         s, u = self.secrets, self.urls
         host, port = options.host, options.port
-        policies = ", ".join(f'"{path}"' for path in self.policy_files(options.policy_path))
+        # Absolute, every path: the loader reads a relative one from the file's own folder.
+        policy_files = self.policy_files(options.policy_path)
+        policies = ", ".join(f'"{path.resolve()}"' for path in policy_files)
+        ca_pem = self.ca_pem.resolve()
         timeout = options.vendor_timeout_seconds
         return textwrap.dedent(
             f"""\
@@ -183,7 +186,7 @@ class World:
                 webhook_secrets: ["{s.pagerduty}"]
                 api_token: {PAGERDUTY_TOKEN}
                 base_url: {u["pagerduty"]}
-                ca_bundle: {self.ca_pem}
+                ca_bundle: {ca_pem}
                 from_email: pmhub@example.com
               incidentio:
                 webhook_secrets: ["{s.incidentio}"]
@@ -220,7 +223,7 @@ class World:
                 folder_id: {DOCS_FOLDER}
                 root_url: {u["docs"]}/
                 docs_root_url: {u["docs"]}/
-                ca_bundle: {self.ca_pem}
+                ca_bundle: {ca_pem}
                 timeout_seconds: {timeout}
               github:
                 repository: {self.github.owner}/{self.github.repo}
@@ -234,7 +237,7 @@ class World:
                 from_address: "pmhub <pmhub@example.com>"
                 username: {SMTP_USER}
                 password: {SMTP_PASSWORD}
-                ca_bundle: {self.ca_pem}
+                ca_bundle: {ca_pem}
                 timeout_seconds: {timeout}
             teams:
               checkout:
@@ -255,7 +258,7 @@ class World:
         """PostHog's process for incident.io's incidents, then the given policy (which
         reads the channel major incidents are worked in, when it leaves that open)."""
         directory = self.ca_pem.parent
-        posthog = yaml.safe_load(POSTHOG_POLICY.read_text())
+        posthog = yaml.safe_load(shipped_policy(POSTHOG_PROCESS).read_text())
         for rule in posthog["rules"]:
             rule["when"] = {**(rule.get("when") or {}), "source": "incidentio"}
         posthog_file = directory / "posthog-for-incidentio.yaml"

@@ -7,7 +7,7 @@ wheel and from any working directory.
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.store.db import is_postgres
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Package data, found as importlib.resources finds it: from a wheel, from any folder.
+MIGRATIONS_DIR = resources.files("hub.store") / "migrations"
 # Any fixed 64-bit number works; it only has to be the same for every replica.
 ADVISORY_LOCK_KEY = 0x706D6875625F6462  # "pmhub_db"
 
