@@ -104,7 +104,7 @@ def test_every_key_of_a_complete_file_is_read() -> None:
     statuspage = settings.connectors.statuspage
     assert statuspage is not None
     assert statuspage.mode == "postmortem"
-    assert statuspage.component_ids == ["comp1", "comp2"]
+    assert statuspage.component_ids == ("comp1", "comp2")
 
 
 def test_settings_are_frozen() -> None:
