@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from connectors.common.paths import ConfigFile
+from connectors.common.google import ServiceAccountKey
 from connectors.common.settings import FieldProblem, HttpUrlStr, NonEmptyStr, VendorSettings
 
 GOOGLE_ROOT_URL = "https://www.googleapis.com/"
@@ -21,7 +21,7 @@ class GoogleCalendarConfig(VendorSettings):
     calendar_id: NonEmptyStr = Field(
         description="The shared post-mortem calendar, e.g. 'c_0a1b...@group.calendar.google.com'.",
     )
-    credentials_file: ConfigFile | None = Field(
+    credentials_file: ServiceAccountKey | None = Field(
         default=None,
         description="Service-account key (JSON) with domain-wide delegation; relative to "
         "pmhub.yaml.",

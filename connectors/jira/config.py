@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
-from connectors.common.paths import ConfigFile
+from connectors.common.paths import CaBundle
 from connectors.common.settings import (
     FieldProblem,
     HttpUrlStr,
@@ -50,7 +50,7 @@ class JiraConfig(VendorSettings):
         description="Type of the parent issue; follow-ups name it in their `parent` field.",
     )
     timeout_seconds: float = Field(default=10, gt=0, description="Per request, connect and read.")
-    ca_bundle: ConfigFile | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
         description=(
             "CA certificates (PEM) to trust instead of the system's (requests' `verify`): "

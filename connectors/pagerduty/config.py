@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from connectors.common.paths import ConfigFile
+from connectors.common.paths import CaBundle
 from connectors.common.settings import HttpUrlStr, Secret, VendorSettings
 
 
@@ -41,7 +41,7 @@ class PagerDutyApi(VendorSettings):
     user_cache_seconds: float = Field(
         default=300, ge=0, description="How long a looked-up user (name, email) is reused."
     )
-    ca_bundle: ConfigFile | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
         description="Extra CA certificates (PEM) to trust for the REST API: a TLS-inspecting "
         "proxy, the demo fake.",
