@@ -7,6 +7,8 @@ A source's REST settings (the API token, base_url, ...) are the connector's own 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
@@ -20,8 +22,17 @@ from hub.model.followup_event import DEFAULT_FOLLOW_UP_PRIORITIES, FollowUpPrior
 def _check_svix_secret(secret: SecretStr) -> SecretStr:
     # incident.io signs with Svix, whose secrets look like `whsec_<base64>`;
     # anything else is most likely the API key pasted into the wrong field.
-    if not secret.get_secret_value().startswith("whsec_"):
+    value = secret.get_secret_value()
+    if not value.startswith("whsec_"):
         raise ValueError("must be the webhook signing secret, which starts with 'whsec_'")
+    # Decoded as the verifier decodes it (hub/intake/verifiers.py): a secret `check`
+    # accepts is one `serve` can sign with.
+    try:
+        base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        raise ValueError(
+            "must be the webhook signing secret as incident.io shows it: whsec_ then base64"
+        ) from None
     return secret
 
 

@@ -371,7 +371,7 @@ def test_secret_values_lists_every_secret_longest_first() -> None:
         "pd-new-XYZZY-secret",
         "pd-old-XYZZY-secret",
         "pd-api-XYZZY-token",
-        "whsec_XYZZYbase64secret",
+        "whsec_XYZZYbase64secretxyz",
         "inc-api-XYZZY-key",
         "slack-sign-XYZZY",
         "jira-hook-XYZZY",
