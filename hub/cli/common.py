@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.config import ConfigError, Settings, load_settings
 from hub.config.team_checks import policy_target_problems
+from hub.config.types import mask_url_password
 from hub.policy import PolicyError, PolicySet, load_policies
 from hub.store.db import create_engine
 
@@ -76,5 +77,17 @@ def with_store(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) 
     try:
         return asyncio.run(run())
     except (SQLAlchemyError, OSError) as exc:
-        click.echo(f"pmhub: the store could not be reached: {type(exc).__name__}: {exc}", err=True)
+        where = mask_url_password(settings.store.url)
+        click.echo(
+            one_line(
+                f"pmhub: the store at {where} could not be reached: {type(exc).__name__}: {exc}"
+            ),
+            err=True,
+        )
         sys.exit(1)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: a person reads one line per failure, a tool splits on newlines
+    (SQLAlchemy, for one, appends a "Background on this error" line)."""
+    return " ".join(text.split())
