@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,7 +35,24 @@ from hub.store.migrate import head_revision, upgrade
 from hub.web.listeners import bind_listeners
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A failure nobody foresaw is still one line on stderr and exit 1, not a traceback;
+    `PMHUB_DEBUG=1` lets the traceback through for whoever is chasing it."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("PMHUB_DEBUG"):
+                raise
+            reason = one_line(f"{type(exc).__name__}: {exc}")
+            click.echo(f"pmhub: {reason} (PMHUB_DEBUG=1 shows where)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pmhub")
 def main() -> None:
     """pmhub: the incident post-mortem process, done by a daemon."""

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from hub.cli import OneLineErrors, main
 
 POLICY = Path(__file__).resolve().parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 
@@ -120,3 +123,26 @@ def test_an_unreadable_policy_directory_is_one_positioned_line(
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0].startswith(f"{config}:4:5: ")
+
+
+def unforeseen() -> OneLineErrors:
+    """A command group like `pmhub`'s, with a command that fails as nobody foresaw."""
+    group = OneLineErrors(name="pmhub")
+
+    @group.command()
+    def boom() -> None:
+        raise RuntimeError("the disk\nis full")
+
+    return group
+
+
+def test_an_unforeseen_failure_is_one_line_and_exit_1() -> None:
+    assert isinstance(main, OneLineErrors)  # every pmhub command runs under it
+    result = CliRunner().invoke(unforeseen(), ["boom"], env={"PMHUB_DEBUG": ""})
+    assert result.exit_code == 1
+    assert result.output == "pmhub: RuntimeError: the disk is full (PMHUB_DEBUG=1 shows where)\n"
+
+
+def test_pmhub_debug_lets_the_traceback_through() -> None:
+    result = CliRunner().invoke(unforeseen(), ["boom"], env={"PMHUB_DEBUG": "1"})
+    assert isinstance(result.exception, RuntimeError)
