@@ -146,3 +146,16 @@ def test_an_unforeseen_failure_is_one_line_and_exit_1() -> None:
 def test_pmhub_debug_lets_the_traceback_through() -> None:
     result = CliRunner().invoke(unforeseen(), ["boom"], env={"PMHUB_DEBUG": "1"})
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("command", ["serve", "check"])
+def test_a_policy_file_that_is_not_text_is_one_positioned_line(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "process.yaml").write_bytes(b"\xff\xfe\x00 not text")
+    config = write_config(tmp_path, extra="policies:\n  - process.yaml\n")
+    result = pmhub(command, "--config", str(config))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'process.yaml'}:1:1: cannot read policy file")
