@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from hub.policy import PolicyError, PolicySet, load_policies
 from hub.store.db import create_engine
 
 DEFAULT_CONFIG = "config/pmhub.yaml"
+# SQLAlchemy's pointer to its error catalogue: noise in a one-line message.
+_SQLALCHEMY_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
 T = TypeVar("T")
 
 config_option = click.option(
@@ -90,4 +93,4 @@ def with_store(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) 
 def one_line(text: str) -> str:
     """`text` on one line: a person reads one line per failure, a tool splits on newlines
     (SQLAlchemy, for one, appends a "Background on this error" line)."""
-    return " ".join(text.split())
+    return " ".join(_SQLALCHEMY_BACKGROUND.sub("", text).split())

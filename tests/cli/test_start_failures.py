@@ -159,3 +159,16 @@ def test_a_policy_file_that_is_not_text_is_one_positioned_line(
     assert "Traceback" not in result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"{tmp_path / 'process.yaml'}:1:1: cannot read policy file")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("PMHUB_TEST_POSTGRES_URL"), reason="PMHUB_TEST_POSTGRES_URL is not set"
+)
+def test_a_database_that_does_not_exist_is_one_line_without_sqlalchemy_noise(
+    tmp_path: Path,
+) -> None:
+    server = os.environ["PMHUB_TEST_POSTGRES_URL"].rsplit("/", 1)[0]
+    url = f"{server}/pmhub_no_such_database"
+    result = pmhub("serve", "--config", str(write_config(tmp_path, store=url)))
+    line = assert_one_clear_line(result, "could not be reached", "does not exist")
+    assert "Background on this error" not in line
