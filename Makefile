@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 CONFIG ?= config/pmhub.yaml
 
-.PHONY: run serve test lint typecheck pytest bench clean kustomize-config
+.PHONY: run serve test lint typecheck pytest bench retention-size clean kustomize-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# Database size after 100,000 deliveries with and without retention -> RELIABILITY.md
+# (its "Retention" section only, between the retention markers).
+retention-size: $(STAMP)
+	$(BIN)/python -m tests.bench.retention_size
 
 # kustomize reads no file outside its folder: the Kubernetes base keeps copies of the
 # production configuration and the policies (tests/deploy fails when they drift).

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.common.pacer import KeyedPacer
 from connectors.email import EmailConnector
 from connectors.github import GitHubDocuments
 from connectors.google_calendar.connector import GoogleCalendarConnector
@@ -61,8 +60,11 @@ from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
 from hub.intake.ingest import FactGatherer, Ingestor, Sources
 from hub.intake.verifiers import Verifier, build_verifiers
-from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
+from hub.jobs.alerts import ChannelAlerts, LogAlerts
+from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE, RETENTION
 from hub.jobs.queue import JobQueue
+from hub.jobs.retention import RetentionRunner
+from hub.jobs.retrying import RetryPolicy
 from hub.jobs.worker import JobHandler, Worker
 from hub.metrics import Metrics
 from hub.model.command import Command
@@ -70,6 +72,8 @@ from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person
 from hub.model.intent import IntentKind
 from hub.model.vendor_status import VendorStatusFact
+from hub.ops_channel import slack_poster
+from hub.pacing import pacer_for
 from hub.policy import PolicySet, load_policies
 from hub.ports import Calendar, Documents, Notifier
 from hub.runtime import Runtime, utc_now
@@ -130,9 +134,7 @@ def create_app(
             await _wire_tracker(wiring, core)
             await _wire_documents(wiring, core)
             handlers = _handlers(core, sources, wiring)
-            digests = _digests(core, wiring)  # issue 15: the weekly digest per team
-            if digests is not None:
-                handlers[DIGEST] = digests
+            timers = _timers(core, wiring, handlers)  # digests (issue 15), retention (issue 12)
             inbox = InboxWriter(engine, clock)
             inbox.start()
             stack.push_async_callback(inbox.stop)
@@ -140,6 +142,7 @@ def create_app(
             worker = _make_worker(
                 settings, queue, all_handlers, clock, under_pressure=inbox.busy, metrics=metrics
             )
+            worker.use_alerts(ChannelAlerts(wiring.ops_post) if wiring.ops_post else LogAlerts())
             app[FRONT_DOOR] = FrontDoor(
                 verifiers=chosen,
                 accept=inbox.accept,
@@ -162,8 +165,8 @@ def create_app(
                 clock=clock,
                 calendar=wiring.calendar,
             )
-            if digests is not None and run_worker:
-                await digests.schedule_all()
+            for schedule in timers if run_worker else []:
+                await schedule()
             if run_worker:
                 await worker.start()
             log.info("pmhub.started", sources=sorted(chosen), worker=run_worker)
@@ -237,6 +240,7 @@ class Wiring:
     calendar: Calendar | None = None  # read when a person links a meeting they booked
     documents: DocumentLibrary | None = None  # the post-mortem document's tools
     notifier: Notifier | None = None
+    ops_post: Callable[[str], Awaitable[object]] | None = None  # worker.alert_channel
     # Which connector carries out each kind (issue 15: written on effect jobs, and the
     # label of their failures on /metrics).
     connectors: dict[IntentKind, str] = field(default_factory=dict)
@@ -251,8 +255,12 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     section = core.settings.connectors.slack
     if section is None:
         return
-    notifier = SlackNotifier(SlackConnector.from_config(section, core.session), section)
+    pacer = pacer_for(core.engine, section.post_interval_seconds, namespace="slack")
+    chat = SlackConnector.from_config(section, core.session, pacer=pacer)
+    notifier = SlackNotifier(chat, section)
     wiring.notifier = notifier
+    if (channel := core.settings.worker.alert_channel) is not None:
+        wiring.ops_post = slack_poster(chat, channel)
     wiring.add("slack", chat_performers(notifier))
     wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
@@ -377,7 +385,7 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     status_page: StatuspageConnector | None = None
     if (config := settings.connectors.statuspage) is not None:
         # One pacer per API key for the daemon: Statuspage's limit is per key.
-        pacer = KeyedPacer(config.min_interval_seconds)
+        pacer = pacer_for(core.engine, config.min_interval_seconds, namespace="statuspage")
         status_page = StatuspageConnector.from_config(config, core.session, pacer=pacer)
     notes: PagerDutyConnector | None = None
     if (pd := _pagerduty_api(settings)) is not None and pd.from_email is not None:
@@ -443,6 +451,37 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
     }
 
 
+def _timers(
+    core: Core, wiring: Wiring, handlers: dict[str, JobHandler]
+) -> list[Callable[[], Awaitable[None]]]:
+    """Register the timer jobs' handlers; what queues each one's next run at start."""
+    schedules: list[Callable[[], Awaitable[None]]] = []
+    digests = _digests(core, wiring)  # the weekly digest per team
+    if digests is not None:
+        handlers[DIGEST] = digests
+        schedules.append(digests.schedule_all)
+    retention = _retention(core)  # what months unattended would pile up
+    if retention is not None:
+        handlers[RETENTION] = retention
+        schedules.append(retention.schedule)
+    return schedules
+
+
+def _retention(core: Core) -> RetentionRunner | None:
+    """The retention timer (`retention:` in pmhub.yaml), unless turned off."""
+    config = core.settings.retention
+    if not config.enabled:
+        return None
+    return RetentionRunner(
+        core.engine,
+        config.horizons(),
+        every=timedelta(minutes=config.every_minutes),
+        batch_size=config.batch_size,
+        clock=core.clock,
+        on_removed=core.metrics.count_retention if core.metrics is not None else None,
+    )
+
+
 def _digests(core: Core, wiring: Wiring) -> DigestRunner | None:
     """The weekly digest (`digest:` in pmhub.yaml) of every team `teams:` defines."""
     return digest_runner(
@@ -469,9 +508,13 @@ def _make_worker(
         queue,
         handlers,
         concurrency=cfg.concurrency,
-        max_attempts=cfg.max_attempts,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        backoff_max_seconds=cfg.backoff_max_seconds,
+        retry_policy=RetryPolicy.configured(
+            horizon_hours=cfg.retry_horizon_hours,
+            backoff_base_seconds=cfg.backoff_base_seconds,
+            backoff_max_seconds=cfg.backoff_max_seconds,
+            max_attempts=cfg.max_attempts,
+            auth_probe_seconds=cfg.auth_probe_seconds,
+        ),
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
         clock=clock,

@@ -11,6 +11,7 @@ takes a lock and a lookup, and the webhook path runs for every delivery of a sto
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,6 +26,7 @@ from prometheus_client import (
 from hub import __version__
 from hub.jobs.model import QueueStats
 from hub.metrics_process import ProcessMetrics
+from hub.store.retention import Removed
 
 
 class Metrics:
@@ -81,6 +83,13 @@ class Metrics:
             "Dead-lettered jobs waiting for a person, read at scrape time.",
             registry=self.registry,
         )
+        self.connector_paused = Gauge(
+            "pmhub_connector_paused",
+            "1 while a connector is paused because its credentials were refused (AuthFailed): "
+            "its jobs wait for a probe or `pmhub jobs resume-connector`. Read at scrape time.",
+            ["connector"],
+            registry=self.registry,
+        )
         # Issue 15: the process in numbers (from the store), vendors' failures by connector,
         # and what the default registry would have had: process, platform, GC, build.
         self.process = ProcessMetrics()
@@ -90,6 +99,12 @@ class Metrics:
             "Failed attempts at an effect, by connector and error (Transient, RateLimited, "
             "AuthFailed, Permanent, ...); each is retried until it succeeds or is dead.",
             ["connector", "error"],
+            registry=self.registry,
+        )
+        self.retention_removed = Counter(
+            "pmhub_retention_removed",
+            "Rows removed by retention, by table (effect_payloads: payloads emptied).",
+            ["table"],
             registry=self.registry,
         )
         ProcessCollector(registry=self.registry)
@@ -130,6 +145,10 @@ class Metrics:
     def count_effect_failure(self, connector: str, error: str) -> None:
         self.effect_failures.labels(connector, error).inc()
 
+    def count_retention(self, removed: Removed) -> None:
+        for table, count in removed.as_dict().items():
+            self.retention_removed.labels(table).inc(count)
+
     def set_queue_stats(self, stats: QueueStats) -> None:
         self.jobs.clear()
         for (kind, state), count in stats.counts.items():
@@ -137,3 +156,9 @@ class Metrics:
         self.queue_depth.set(stats.depth)
         self.oldest_pending_age.set(stats.oldest_pending_age_seconds)
         self.dead_jobs.set(stats.dead)
+
+    def set_connector_pauses(self, paused: Iterable[str]) -> None:
+        """The paused connectors now; one that resumed drops out of the gauge."""
+        self.connector_paused.clear()
+        for connector in paused:
+            self.connector_paused.labels(connector=connector).set(1)

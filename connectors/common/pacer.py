@@ -10,6 +10,12 @@ turn *ended*. Counting from the end, when the vendor has certainly received the
 previous call, keeps the spacing the vendor sees at least `interval` even when the
 first call of a lane also had to open a connection. Different keys never wait for
 each other.
+
+`KeyedPacer` paces one process. Several replicas each pacing alone would send the
+vendor N times its limit, so the wiring gives connectors a `Pacer` (the protocol
+below): a `KeyedPacer` on SQLite (one process by design) and, on PostgreSQL, a
+`SharedPacer` whose slots are claimed from the database (`hub.store.pacing`),
+injected as a plain async callable so that connectors never import the store.
 """
 
 from __future__ import annotations
@@ -17,8 +23,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Pacer(Protocol):
+    """Turns per key, `interval` apart; what connectors are given by the wiring."""
+
+    def turn(self, key: str) -> AbstractAsyncContextManager[float]:
+        """Wait for `key`'s turn and hold it for the block; yields the seconds waited."""
+        ...
+
+    async def defer(self, key: str, seconds: float) -> None:
+        """Start `key`'s next turn no sooner than `seconds` from now (a Retry-After)."""
+        ...
 
 
 @dataclass
@@ -58,7 +77,7 @@ class KeyedPacer:
                 lane.next_at = max(lane.next_at, self._clock() + self._interval)
         self._forget_idle()
 
-    def defer(self, key: str, seconds: float) -> None:
+    async def defer(self, key: str, seconds: float) -> None:
         """Start `key`'s next turn no sooner than `seconds` from now (the vendor's Retry-After)."""
         lane = self._lanes.setdefault(key, _Lane())
         lane.next_at = max(lane.next_at, self._clock() + max(seconds, 0.0))

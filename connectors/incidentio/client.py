@@ -110,6 +110,11 @@ class IncidentIoClient:
         body = await self._send("PUT", path, what, json={"status": status})
         return _object(body, "postmortem_document", what)
 
+    async def identity(self) -> JsonDict:
+        """The `identity` of GET /v1/identity: the API key's name and roles (read only:
+        `pmhub doctor` checks the key with it)."""
+        return _object(await self._get("/v1/identity", "GET identity"), "identity", "GET identity")
+
     async def _get(self, path: str, what: str, *, params: dict[str, str] | None = None) -> JsonDict:
         return await self._send("GET", path, what, params=params)
 

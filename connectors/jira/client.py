@@ -47,6 +47,7 @@ T = TypeVar("T")
 Json = dict[str, Any]
 
 USER_SEARCH_LIMIT = 10
+HTTP_NOT_FOUND = 404
 
 
 def _make_jira(config: JiraConfig) -> JIRA:
@@ -184,6 +185,35 @@ class JiraClient:
         await self._run(
             "PUT issue property", lambda: self._jira.add_issue_property(key, property_key, value)
         )
+
+    # -- read-only checks for `pmhub doctor` (connectors/jira/doctor.py) ---------------
+
+    async def project(self, key: str) -> Json | None:
+        """GET project/{key} (with its `issueTypes`); None when Jira knows no such
+        project, or this account may not browse it (Jira answers both with a 404)."""
+
+        def call() -> Json | None:
+            try:
+                return dict(self._jira.project(key).raw)
+            except JIRAError as exc:
+                if exc.status_code == HTTP_NOT_FOUND:
+                    return None
+                raise
+
+        return await self._run("GET project", call)
+
+    async def priority_names(self) -> list[str]:
+        """GET priority: the names of the site's priorities."""
+
+        def call() -> list[str]:
+            return [str(priority.name) for priority in self._jira.priorities()]
+
+        return await self._run("GET priority", call)
+
+    async def fields(self) -> list[Json]:
+        """GET field: every system and custom field the account can see."""
+        answer = await self._run("GET field", self._jira.fields)
+        return [dict(item) for item in answer if isinstance(item, dict)]
 
     async def _run(self, what: str, call: Callable[[], T]) -> T:
         try:

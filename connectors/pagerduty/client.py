@@ -184,6 +184,13 @@ class PagerDutyClient:
         url = _path("/incidents/{}/notes", incident_id)
         return await self._run("GET notes", lambda: self._api.rget(url))
 
+    async def abilities(self) -> list[str]:
+        """GET /abilities: the account's abilities; answered for any valid token (read
+        only: `pmhub doctor` checks the token with it)."""
+        answer = await self._run("GET abilities", lambda: self._api.jget("/abilities"))
+        found = answer.get("abilities") if isinstance(answer, dict) else None
+        return [str(a) for a in found] if isinstance(found, list) else []
+
     async def _run(self, what: str, call: Callable[[], T]) -> T:
         try:
             result = await asyncio.to_thread(call)

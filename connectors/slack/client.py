@@ -275,6 +275,29 @@ class SlackClient:
         # expired_url / used_url / invalid: asking again will not help.
         raise Permanent(message)
 
+    # -- read-only checks for `pmhub doctor` (connectors/slack/doctor.py) --------------
+
+    async def identity(self) -> tuple[Mapping[str, Any], frozenset[str] | None]:
+        """auth.test's answer, and the token's scopes from Slack's `x-oauth-scopes`
+        header (None when Slack sent none)."""
+        response = await self._send("auth.test", self._web.auth_test())
+        assert not isinstance(response, str)  # noqa: S101 - no error was accepted
+        headers = getattr(response, "headers", None) or {}
+        raw = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+        if raw is None:
+            return _body(response), None
+        return _body(response), frozenset(s.strip() for s in str(raw).split(",") if s.strip())
+
+    async def channel_refusal(self, channel: str) -> str | None:
+        """None when the bot can read `channel` (as finding its own earlier posts must);
+        else Slack's reason: `not_in_channel` or `channel_not_found`."""
+        answer = await self._send(
+            "conversations.history",
+            self._web.conversations_history(channel=channel, limit=1),
+            frozenset({"not_in_channel", "channel_not_found"}),
+        )
+        return answer if isinstance(answer, str) else None
+
     async def _call(self, what: str, call: Awaitable[Any]) -> Mapping[str, Any]:
         answer = await self._call_or_none(what, call, None)
         assert answer is not None  # noqa: S101 - only an `absent` error gives None
@@ -284,18 +307,25 @@ class SlackClient:
         self, what: str, call: Awaitable[Any], absent: str | None
     ) -> Mapping[str, Any] | None:
         """The answer's body; None when Slack answered with the `absent` error."""
+        answer = await self._send(what, call, frozenset({absent} if absent else ()))
+        return None if isinstance(answer, str) else _body(answer)
+
+    async def _send(
+        self, what: str, call: Awaitable[Any], accepted: frozenset[str] = frozenset()
+    ) -> Any:
+        """The SDK's response; or Slack's error string when it is one of `accepted`."""
         try:
             async with asyncio.timeout(self._timeout):
-                response = await call
+                return await call
         except SlackApiError as exc:
-            if absent is not None and _body(exc.response).get("error") == absent:
-                return None
+            error = _body(exc.response).get("error")
+            if isinstance(error, str) and error in accepted:
+                return error
             raise error_for(exc, what) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise _transport_error(what, exc) from None
         except SlackClientError as exc:  # the SDK refused to send (a bug of ours)
             raise Permanent(f"Slack {what}: {exc}") from None
-        return _body(response)
 
 
 def _transport_error(what: str, exc: BaseException) -> Transient:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from connectors.common.pacer import KeyedPacer
+from connectors.common.pacer import KeyedPacer, Pacer
 from connectors.common.ttl_cache import TtlCache
 from connectors.slack.blocks import ChatMessage
 from connectors.slack.client import (
@@ -56,9 +56,13 @@ class SlackConnector:
         find_max_pages: int = 5,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        pacer: Pacer | None = None,
     ) -> None:
         self._client = client
-        self._pacer = KeyedPacer(post_interval_seconds, clock=clock)
+        # Given by the wiring when replicas share the channel's pace (PostgreSQL).
+        self._pacer: Pacer = (
+            pacer if pacer is not None else KeyedPacer(post_interval_seconds, clock=clock)
+        )
         self._user_ttl = user_cache_seconds
         self._users: TtlCache[str | None] = TtlCache(user_cache_seconds, CACHE_MAX_ENTRIES, clock)
         # A DM channel id never changes for a (bot, user) pair.
@@ -68,13 +72,17 @@ class SlackConnector:
         self._wall_clock = wall_clock
 
     @classmethod
-    def from_config(cls, config: SlackConfig, session: aiohttp.ClientSession) -> SlackConnector:
+    def from_config(
+        cls, config: SlackConfig, session: aiohttp.ClientSession, *, pacer: Pacer | None = None
+    ) -> SlackConnector:
+        """`pacer`: one shared by every replica (see `connectors.common.pacer`)."""
         return cls(
             SlackClient(config, session),
             post_interval_seconds=config.post_interval_seconds,
             user_cache_seconds=config.user_cache_seconds,
             find_window_seconds=config.find_window_seconds,
             find_max_pages=config.find_max_pages,
+            pacer=pacer,
         )
 
     async def lookup_user(self, email: str) -> str | None:
@@ -120,7 +128,7 @@ class SlackConnector:
                 )
             except RateLimited as exc:
                 # Hold back every other post to this channel too, not just this job's retry.
-                self._pacer.defer(target, exc.retry_after or DEFAULT_RETRY_AFTER)
+                await self._pacer.defer(target, exc.retry_after or DEFAULT_RETRY_AFTER)
                 raise
 
     async def update(self, ref: MessageRef, message: ChatMessage) -> MessageRef:

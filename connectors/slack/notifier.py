@@ -6,6 +6,10 @@ Someone Slack does not know (no account for their email) cannot get a DM: their
 message goes to the incidents channel instead, naming them by name and email, so
 a person is never silently dropped.
 
+The plumbing (who is reachable, how a message is kept true) is `notifier_core`; the
+meeting's and the held moments' messages are `notifier_meetings` and
+`notifier_lifecycle`; this class joins them and adds the rest.
+
 Every post carries a key derived from the intent's effect key (one per message),
 which the connector stores as message metadata and looks for when an earlier
 attempt's outcome is unknown.
@@ -16,9 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import structlog
-
-from connectors.slack import lifecycle_messages, meeting_messages, messages, replies
+from connectors.slack import messages, replies
 from connectors.slack.blocks import (
     ChatMessage,
     chat_message,
@@ -31,11 +33,11 @@ from connectors.slack.blocks import (
     mention,
     section,
 )
-from connectors.slack.client import MessageRef
-from connectors.slack.config import SlackConfig
-from connectors.slack.connector import SlackConnector
 from connectors.slack.followup_messages import follow_up_reminder, team_digest
 from connectors.slack.modals import follow_up_modal, handoff_modal
+from connectors.slack.notifier_core import People, ref_text
+from connectors.slack.notifier_lifecycle import LifecycleNotices
+from connectors.slack.notifier_meetings import MeetingNotices
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
 from hub.model.command import FollowUpFormContext, HandoffContext
@@ -43,119 +45,15 @@ from hub.model.digest import TeamDigest
 from hub.model.document import CandidateFollowUp
 from hub.model.incident import Incident, Person
 from hub.model.intent import (
-    AskKeepPostMortem,
-    AskSecondReview,
     Remind,
     RemindFollowUp,
-    ReportCloseBlocked,
-    ReportMeetingBooking,
-    ReportMeetingCancelled,
-    ReportNoMeetingSlot,
-    ReportUnassignedFollowUp,
 )
-from hub.model.postmortem import FollowUp, Meeting, PostMortem
+from hub.model.postmortem import FollowUp, PostMortem
 from hub.ports import Answer, AnswerKind
 
-People = dict[str, str | None]
-log = structlog.get_logger("pmhub.slack")
 
-
-def ref_text(ref: MessageRef) -> str:
-    """A posted message as one string for the effects ledger: `channel/ts`."""
-    return f"{ref.channel}/{ref.ts}"
-
-
-def parse_ref(text: str | None) -> MessageRef | None:
-    """`ref_text` read back; None for anything that is not one message's reference."""
-    if not text or "," in text:  # several messages (a reminder to many) are not one
-        return None
-    channel, _, ts = text.partition("/")
-    return MessageRef(channel=channel, ts=ts) if channel and ts else None
-
-
-class SlackNotifier:
+class SlackNotifier(MeetingNotices, LifecycleNotices):
     """Implements `hub.ports.Notifier` with a `SlackConnector` and the message builders."""
-
-    def __init__(self, chat: SlackConnector, config: SlackConfig) -> None:
-        self._chat, self._config = chat, config
-
-    def routed(
-        self, *, channel: str | None = None, review_channel: str | None = None
-    ) -> SlackNotifier:
-        """The same connection, with a team's channels in place of the configured ones."""
-        update: dict[str, str] = {}
-        if channel is not None:
-            update["incidents_channel"] = channel
-        if review_channel is not None:
-            update["postmortem_channel"] = review_channel
-        if not update:
-            return self
-        return SlackNotifier(self._chat, self._config.model_copy(update=update))
-
-    async def people(self, *persons: Person | None) -> People:
-        """`Person.key` → Slack user id (None: no account), as the message builders take it."""
-        found: People = {}
-        for person in persons:
-            if person is not None and person.key not in found:
-                found[person.key] = await self.chat_user(person)
-        return found
-
-    async def chat_user(self, person: Person) -> str | None:
-        if person.slack_id:
-            return person.slack_id
-        if not person.email:
-            return None
-        try:
-            return await self._chat.lookup_user(person.email)
-        except Permanent as exc:
-            # A look-up Slack refuses for good (a missing scope, an odd address) is an
-            # enrichment that failed: the person is named in the channel instead of DMed,
-            # and the message still goes out. Retryable failures are retried by the job.
-            log.warning("slack.lookup_failed", error=str(exc))
-            return None
-
-    async def _to_person(
-        self, person: Person, message: ChatMessage, key: str, unknown: bool
-    ) -> MessageRef:
-        """A DM when Slack knows the person; else the incidents channel, where they are named."""
-        channel = await self._target(person)
-        return await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
-
-    async def _to_channel(self, channel: str, message: ChatMessage, key: str, unknown: bool) -> str:
-        ref = await self._chat.post(channel, message, effect_key=key, unknown_outcome=unknown)
-        return ref_text(ref)
-
-    async def _kept(
-        self, target: str, message: ChatMessage, key: str, unknown: bool, earlier: str | None
-    ) -> str:
-        """Say `message` in a message pmhub keeps true: edited in place, never said twice.
-
-        `earlier` (what an earlier version of this effect posted) is edited with
-        `chat.update`; repeating an edit is harmless, so an edit whose outcome was lost
-        is simply made again. Without one, it is posted, and after an unknown outcome
-        the post found by its key is brought up to date rather than left as it was.
-        If Slack refuses an edit for good (the message was deleted, or edits are no
-        longer allowed), it is posted anew: the person should still learn what changed.
-        """
-        candidates = [parse_ref(earlier)]
-        if unknown:
-            candidates.append(await self._chat.find_posted(target, key))
-        for ref in candidates:
-            if ref is None:
-                continue
-            try:
-                return ref_text(await self._chat.update(ref, message))
-            except Permanent:
-                continue
-        return ref_text(await self._chat.post(target, message, effect_key=key))
-
-    async def _target(self, person: Person | None) -> str:
-        """Where a person is told: their DM, or the incidents channel that names them (a
-        user group, someone Slack does not know, or nobody at all)."""
-        slack_id = await self.chat_user(person) if person is not None else None
-        if slack_id is None or is_group_id(slack_id):
-            return self._config.incidents_channel
-        return slack_id
 
     # -- the process's messages -------------------------------------------------------
 
@@ -218,71 +116,6 @@ class SlackNotifier:
         channel = self._config.incidents_channel
         return await self._kept(channel, message, effect_key, unknown_outcome, earlier)
 
-    async def report_late_meeting(
-        self,
-        incident: Incident,
-        owner: Person,
-        meeting: Meeting,
-        *,
-        deadline: datetime,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        message = messages.meeting_past_deadline(
-            incident, owner, meeting, deadline=deadline, people=await self.people(owner)
-        )
-        target = await self._target(owner)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
-
-    async def report_meeting_booking(
-        self,
-        incident: Incident,
-        report: ReportMeetingBooking,
-        meeting: Meeting,
-        *,
-        deadline: datetime | None,
-        effect_key: str,
-        unknown_outcome: bool,
-    ) -> str:
-        named = [*report.conflicts, *report.optional_conflicts, *report.unknown]
-        people = await self.people(report.recipient, *(Person(email=e) for e in named))
-        message = meeting_messages.meeting_booking(
-            incident, report, meeting, deadline=deadline, people=people
-        )
-        recipient = report.recipient
-        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
-
-    async def report_no_meeting_slot(
-        self,
-        incident: Incident,
-        report: ReportNoMeetingSlot,
-        *,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        people = await self.people(report.recipient, report.owner)
-        message = meeting_messages.no_meeting_slot(incident, report, people=people)
-        target = await self._target(report.recipient)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
-
-    async def report_meeting_cancelled(
-        self,
-        incident: Incident,
-        report: ReportMeetingCancelled,
-        *,
-        deadline: datetime | None,
-        effect_key: str,
-        unknown_outcome: bool,
-    ) -> str:
-        people = await self.people(report.recipient)
-        message = meeting_messages.meeting_cancelled(
-            incident, report, deadline=deadline, people=people
-        )
-        recipient = report.recipient
-        return ref_text(await self._to_person(recipient, message, effect_key, unknown_outcome))
-
     async def ask_optional(
         self, incident: Incident, recipient: Person, *, effect_key: str, unknown_outcome: bool
     ) -> str:
@@ -338,29 +171,6 @@ class SlackNotifier:
     ) -> str:
         channel = self._config.incidents_channel
         return await self._to_channel(channel, team_digest(digest), effect_key, unknown_outcome)
-
-    async def _to_each(
-        self,
-        recipients: Sequence[Person],
-        people: People,
-        message: ChatMessage,
-        effect_key: str,
-        unknown: bool,
-    ) -> str:
-        """A DM to each recipient Slack knows (one key each); the channel, naming the
-        others, when someone cannot be DMed or nobody is named."""
-        refs: list[str] = []
-        unreachable = False
-        for person in recipients:
-            if people.get(person.key) is None:
-                unreachable = True
-                continue
-            key = f"{effect_key}/to:{person.key}"
-            refs.append(ref_text(await self._to_person(person, message, key, unknown)))
-        if unreachable or not recipients:
-            channel, key = self._config.incidents_channel, f"{effect_key}/channel"
-            refs.append(await self._to_channel(channel, message, key, unknown))
-        return ",".join(refs)
 
     async def request_review(
         self,
@@ -427,83 +237,6 @@ class SlackNotifier:
         )
         channel = self._config.incidents_channel
         return await self._to_channel(channel, message, effect_key, unknown_outcome)
-
-    # -- issue 13: the moments the process cannot go on by itself -----------------------
-
-    async def report_no_owner(
-        self,
-        incident: Incident,
-        fallback: Person | None,
-        *,
-        taken_by: Person | None,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        people = await self.people(fallback, taken_by)
-        message = lifecycle_messages.no_owner(incident, fallback, taken_by, people=people)
-        target = await self._target(fallback)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
-
-    async def ask_keep_postmortem(
-        self,
-        incident: Incident,
-        question: AskKeepPostMortem,
-        *,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        people = await self.people(question.recipient, question.answered_by)
-        message = lifecycle_messages.keep_question(incident, question, people=people)
-        target = await self._target(question.recipient)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
-
-    async def ask_second_review(
-        self,
-        incident: Incident,
-        question: AskSecondReview,
-        *,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        people = await self.people(question.recipient, question.answered_by)
-        message = lifecycle_messages.second_review_question(incident, question, people=people)
-        target = await self._target(question.recipient)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
-
-    async def report_unassigned_follow_up(
-        self,
-        incident: Incident,
-        report: ReportUnassignedFollowUp,
-        reason: str,
-        *,
-        effect_key: str,
-        unknown_outcome: bool,
-    ) -> str:
-        people = await self.people(report.recipient, report.intended)
-        message = lifecycle_messages.unassigned_follow_up(incident, report, reason, people=people)
-        target = await self._target(report.recipient)
-        ref = await self._chat.post(
-            target, message, effect_key=effect_key, unknown_outcome=unknown_outcome
-        )
-        return ref_text(ref)
-
-    async def report_close_blocked(
-        self,
-        incident: Incident,
-        report: ReportCloseBlocked,
-        reasons: Sequence[str],
-        *,
-        effect_key: str,
-        unknown_outcome: bool,
-        earlier: str | None = None,
-    ) -> str:
-        people = await self.people(report.recipient)
-        message = lifecycle_messages.close_blocked(incident, report, reasons, people=people)
-        target = await self._target(report.recipient)
-        return await self._kept(target, message, effect_key, unknown_outcome, earlier)
 
     async def reply(self, response_url: str, answer: Answer) -> None:
         await self._chat.respond(response_url, await self._answer_message(answer))

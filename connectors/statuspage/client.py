@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from connectors.common.pacer import KeyedPacer
+from connectors.common.pacer import KeyedPacer, Pacer
 from connectors.common.retry_after import parse_retry_after
 from connectors.statuspage.config import StatuspageConfig
 from hub.errors import AuthFailed, ConnectorError, Permanent, RateLimited, Transient
@@ -43,6 +44,8 @@ AUTH_STATUSES = frozenset({401, 403})
 RATE_LIMIT_STATUSES = frozenset({420, 429})
 HTTP_REQUEST_TIMEOUT = 408
 HTTP_NOT_FOUND = 404
+# The live API's page size ceiling for components ("a maximum limit of 100", 2023).
+COMPONENTS_PER_PAGE = 100
 
 
 def vendor_message(body: Any, fallback: str) -> str:
@@ -90,7 +93,7 @@ class StatuspageClient:
         config: StatuspageConfig,
         session: aiohttp.ClientSession,
         *,
-        pacer: KeyedPacer | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._session = session
         self._base_url = config.base_url
@@ -107,6 +110,25 @@ class StatuspageClient:
         sibling = copy.copy(self)
         sibling._page_url = f"{self._base_url}/pages/{quote(page_id, safe='')}"
         return sibling
+
+    async def get_page(self) -> JsonDict | None:
+        """GET /pages/{page_id}; None when the key manages no such page (read only:
+        `pmhub doctor` checks the key and the page with it)."""
+        body = await self._call("GET", "", "get page", missing_ok=True)
+        return None if body is None else _object(body)
+
+    async def component_ids(self) -> set[str]:
+        """Every component id of the page (GET /pages/{page_id}/components, page by page)."""
+        found: set[str] = set()
+        for page in itertools.count(1):
+            params = {"page": str(page), "per_page": str(COMPONENTS_PER_PAGE)}
+            body = await self._call("GET", "/components", "list components", params=params)
+            if not isinstance(body, list):
+                raise Transient("Statuspage list components: the answer is not a JSON array")
+            found |= {str(c["id"]) for c in body if isinstance(c, dict) and "id" in c}
+            if len(body) < COMPONENTS_PER_PAGE:
+                break
+        return found
 
     # -- incidents ----------------------------------------------------------------
 
@@ -187,7 +209,7 @@ class StatuspageClient:
                             response.status, body, response.headers, what, response.reason or ""
                         )
                         if isinstance(error, RateLimited):
-                            self._pacer.defer(self._pacing_key, error.retry_after or 1.0)
+                            await self._pacer.defer(self._pacing_key, error.retry_after or 1.0)
                         raise error
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # Refused, reset, TLS failure, a dropped connection, or our timeout: the

@@ -48,7 +48,7 @@ from typing import Any
 
 import aiohttp
 
-from connectors.common.pacer import KeyedPacer
+from connectors.common.pacer import Pacer
 from connectors.statuspage.client import JsonDict, StatuspageClient
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.matching import Choice, carries, choose, marker_metadata, marker_of
@@ -120,7 +120,7 @@ class StatuspageConnector:
         config: StatuspageConfig,
         session: aiohttp.ClientSession,
         *,
-        pacer: KeyedPacer | None = None,
+        pacer: Pacer | None = None,
     ) -> StatuspageConnector:
         """`pacer`: share one between every client of a key (the limit is per key)."""
         return cls(StatuspageClient(config, session, pacer=pacer), config)

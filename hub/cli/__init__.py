@@ -1,4 +1,4 @@
-"""The `pmhub` command: serve, check, schema, migrate, jobs."""
+"""The `pmhub` command: serve, check, doctor, schema, migrate, jobs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from hub.cli.common import (
     one_line,
     with_store,
 )
+from hub.cli.doctor import doctor
 from hub.cli.jobs import jobs
 from hub.cli.policy import policy
 from hub.cli.report import report
@@ -64,6 +65,7 @@ main.add_command(simulate)
 main.add_command(sign)
 main.add_command(demo)
 main.add_command(report)
+main.add_command(doctor)
 
 
 @main.command()
@@ -103,13 +105,18 @@ def serve(config_path: Path) -> None:
         )
         sys.exit(1)
     try:
-        structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
-        web.run_app(
-            create_app(settings, policies=policies, admin_port=listeners.admin_port),
-            sock=listeners.sockets,
-            print=None,
-            access_log=None,
-        )
+        try:
+            structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
+            web.run_app(
+                create_app(settings, policies=policies, admin_port=listeners.admin_port),
+                sock=listeners.sockets,
+                print=None,
+                access_log=None,
+            )
+        finally:
+            # A start-up failure (e.g. a schema newer than this pmhub) leaves the sockets
+            # to us: aiohttp closes only those it served on.
+            listeners.close()
     except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
         # The message may echo a URL or a vendor's answer: scrub configured secrets.
         reason = redactor.scrub_text(f"{type(exc).__name__}: {exc}")

@@ -1,4 +1,4 @@
-"""`pmhub jobs list|retry`: the dead-letter workflow from the shell."""
+"""`pmhub jobs list|retry|pauses|resume-connector`: dead letters and paused connectors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.cli.common import config_option, load_or_exit, with_store
+from hub.jobs.pauses import Pause, list_pauses, resume
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.runtime import utc_now
 
@@ -25,7 +26,7 @@ def _line(job: Job) -> str:
 
 @click.group()
 def jobs() -> None:
-    """Inspect and retry jobs (the dead letters)."""
+    """Inspect and retry jobs (the dead letters); resume paused connectors."""
 
 
 @jobs.command("list")
@@ -62,3 +63,34 @@ def retry_job(config_path: Path, job_id: int) -> None:
         click.echo(f"job {job_id} is not dead (or does not exist); nothing to retry", err=True)
         sys.exit(1)
     click.echo(f"job {job_id} is pending again")
+
+
+@jobs.command("pauses")
+@config_option
+def list_connector_pauses(config_path: Path) -> None:
+    """List connectors paused by refused credentials (their jobs are waiting)."""
+    settings = load_or_exit(config_path)
+    found: list[Pause] = with_store(settings, list_pauses)
+    for p in found:
+        click.echo(
+            f"{p.connector:<20} paused_at={p.paused_at.isoformat(timespec='seconds')} "
+            f"next_probe={p.probe_at.isoformat(timespec='seconds')}  {p.reason}"
+        )
+    if not found:
+        click.echo("no paused connectors", err=True)
+
+
+@jobs.command("resume-connector")
+@config_option
+@click.argument("connector")
+def resume_connector(config_path: Path, connector: str) -> None:
+    """Resume a paused connector now (after fixing its credentials); its jobs run again."""
+    settings = load_or_exit(config_path)
+
+    async def work(engine: AsyncEngine) -> bool:
+        return await resume(engine, connector, now=utc_now())
+
+    if not with_store(settings, work):
+        click.echo(f"connector {connector!r} is not paused; nothing to resume", err=True)
+        sys.exit(1)
+    click.echo(f"connector {connector!r} resumed; its waiting jobs are due now")

@@ -105,7 +105,26 @@ class AdminSettings(FrozenModel):
 
 class WorkerSettings(FrozenModel):
     concurrency: PositiveInt = Field(default=4, description="Jobs run at the same time.")
-    max_attempts: PositiveInt = Field(default=8, description="Attempts before dead-lettering.")
+    max_attempts: PositiveInt | None = Field(
+        default=None,
+        description="An optional cap on attempts; unset, a job is retried for its kind's "
+        "retry horizon (retry_horizon_hours) whatever the count.",
+    )
+    retry_horizon_hours: dict[str, PositiveFloat] = Field(
+        default_factory=dict,
+        description="How long a failing job is retried, by kind (ingest, reconcile, effect, "
+        "digest), overriding the defaults: ingest 48, reconcile 48, effect 24, digest 12. "
+        "Rate limits, paused connectors and takeovers do not start the clock.",
+    )
+    auth_probe_seconds: PositiveFloat = Field(
+        default=900.0,
+        description="A connector paused by refused credentials is tried again this often.",
+    )
+    alert_channel: str | None = Field(
+        default=None,
+        description="A Slack channel id (C...) where dead jobs and paused connectors are "
+        "announced, once each, besides the log; needs connectors.slack.",
+    )
     backoff_base_seconds: PositiveFloat = Field(default=2.0, description="First retry delay.")
     backoff_max_seconds: PositiveFloat = Field(default=600.0, description="Retry delay ceiling.")
     lease_seconds: PositiveInt = Field(

@@ -15,6 +15,7 @@ from hub.config.core import (
     StoreSettings,
     WorkerSettings,
 )
+from hub.config.retention import RetentionSettings
 from hub.config.sources import SourcesSettings
 from hub.config.teams import DigestSettings, TeamName
 from hub.config.types import SectionsModel
@@ -34,6 +35,7 @@ class Settings(SectionsModel):
     admin: AdminSettings = Field(default_factory=AdminSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)  # issue 12
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     connectors: ConnectorsSettings = Field(default_factory=ConnectorsSettings)
     policies: list[ExistingFile] = Field(

@@ -86,12 +86,10 @@ def policy_target_problems(policies: PolicySet, connectors: object) -> list[Prob
 
 # -- for `pmhub doctor` (issue 15) ---------------------------------------------------
 #
-# HOOK: `pmhub doctor` (issue 10, branch `front`) checks each configured connector with
-# its `connectors/<vendor>/doctor.py` `diagnose(config, session)`. Once it lands, it
-# should also run, for every `TargetCheck` below, that vendor's `diagnose` on a copy of
-# its section with `settings` laid over it (`section.model_copy(update=check.settings)`),
-# and print the findings with `check.where`: every channel, calendar, project and page a
-# team or policy names is then proved reachable, not only the defaults.
+# `pmhub doctor` (hub/cli/doctor.py) runs each vendor's `diagnose` on a copy of its
+# section with a TargetCheck's `settings` laid over it, and prints the findings with
+# `where`: every channel, calendar, project and page a team or policy names is proved
+# reachable, not only the defaults.
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.errors import AuthFailed, ConnectorError, Permanent
+from hub.errors import Permanent
 from hub.intake.adapters import AdapterOptions, parse_delivery
 from hub.intake.adapters import incidentio as incidentio_adapter
 from hub.intake.adapters.base import Ignored, RefetchRequest
@@ -33,6 +34,14 @@ from hub.intake.adapters.pagerduty_rest import (
 )
 from hub.intake.inbox import StoredDelivery, get_deliveries, mark_all_processed
 from hub.intake.merge import merge
+from hub.intake.reads import (
+    CHECKPOINT_KEY,
+    Reads,
+    from_payload,
+    gathering,
+    optional_read,
+    read,
+)
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_jobs
 from hub.model.command import Command
@@ -81,7 +90,13 @@ class FactGatherer:
         self.sources, self.options, self._clock = sources, options, clock
         self._refetch_warned: set[tuple[str, str]] = set()
 
-    async def gather(self, source: str, body: bytes) -> Facts:
+    async def gather(self, source: str, body: bytes, reads: Reads | None = None) -> Facts:
+        """The delivery's facts. `reads` keeps the vendor reads that succeeded, so a retry
+        of the job, handing them back, repeats only the ones that failed."""
+        async with gathering(reads if reads is not None else Reads()):
+            return await self._gather(source, body)
+
+    async def _gather(self, source: str, body: bytes) -> Facts:
         updates: list[IncidentUpdate] = []
         follow_ups: list[FollowUpFact] = []
         commands: list[Command] = []
@@ -121,7 +136,9 @@ class FactGatherer:
         if api is None:
             self._warn_cannot_refetch(request)
             return []
-        document = await api.get_postmortem_document(request.id)
+        document = await read(
+            f"incidentio:document:{request.id}", lambda: api.get_postmortem_document(request.id)
+        )
         fact = incidentio_adapter.document_status({"postmortem_document": document})
         return [fact] if fact is not None else []
 
@@ -144,7 +161,9 @@ class FactGatherer:
                 if member.person.email or not user_id or user_id in seen:
                     continue
                 seen.add(user_id)
-                user = await _optional(api.get_user(user_id), "user", user_id=user_id)
+                user = await optional_read(
+                    f"incidentio:user:{user_id}", partial(api.get_user, user_id), "user"
+                )
                 if user is None:
                     continue
                 person = incidentio_adapter.person(user)
@@ -157,12 +176,16 @@ class FactGatherer:
         if api is None:
             return []
         found: list[IncidentUpdate] = []
-        incident = await api.get_incident(incident_id)
+        incident = await read(
+            f"pagerduty:incident:{incident_id}", lambda: api.get_incident(incident_id)
+        )
         options = self.options
         snapshot = incident_update(incident, options.severity_map, options.pagerduty)
         if snapshot is not None:
             found.append(snapshot)
-        entries = await api.list_log_entries(incident_id)
+        entries = await read(
+            f"pagerduty:log_entries:{incident_id}", lambda: api.list_log_entries(incident_id)
+        )
         found += log_entry_updates(incident_id, entries, options.pagerduty)
         return found + await self._pagerduty_people(incident_id, found)
 
@@ -181,14 +204,19 @@ class FactGatherer:
         found: list[IncidentUpdate] = []
         # The on-call first: it names a user whose email the look-ups below then find.
         if incident.escalation_policy_id and incident.primary_oncall is None:
-            oncall = await _optional(api.primary_oncall(incident.escalation_policy_id), "oncall")
+            policy = incident.escalation_policy_id
+            oncall = await optional_read(
+                f"pagerduty:oncall:{policy}", lambda: api.primary_oncall(policy), "oncall"
+            )
             if oncall is not None and (
                 update := primary_oncall_update(incident_id, oncall, incident.created_at or at)
             ):
                 found.append(update)
                 draft = merge(draft, update).record
         for user_id in people_to_look_up(draft.incident):
-            user = await _optional(api.get_user(user_id), "user", user_id=user_id)
+            user = await optional_read(
+                f"pagerduty:user:{user_id}", partial(api.get_user, user_id), "user"
+            )
             if user is not None and (update := user_update(incident_id, user, at)) is not None:
                 found.append(update)
         return found
@@ -198,7 +226,9 @@ class FactGatherer:
         if request.resource != "incident" or api is None:
             self._warn_cannot_refetch(request)
             return []
-        incident = await api.get_incident(request.id)
+        incident = await read(
+            f"incidentio:incident:{request.id}", lambda: api.get_incident(request.id)
+        )
         update = incidentio_adapter.incident_update(
             incident, options.severity_map, options.incidentio, event_type=request.event_type
         )
@@ -215,19 +245,6 @@ class FactGatherer:
                 if self.sources.incidentio is None
                 else f"{request.resource} re-fetch not supported",
             )
-
-
-async def _optional(call: Awaitable[T], what: str, **context: str) -> T | None:
-    """An enrichment (an email, the on-call): when the vendor cannot give it, the delivery
-    goes on without it rather than failing (a deleted user would otherwise stop every
-    retry). Bad credentials are raised: nothing else would work either."""
-    try:
-        return await call
-    except AuthFailed:
-        raise
-    except ConnectorError as exc:
-        log.warning("ingest.enrichment_failed", what=what, error=str(exc), **context)
-        return None
 
 
 def _people_update(source_id: str, person: Person, at: datetime) -> IncidentUpdate:
@@ -343,7 +360,7 @@ class Ingestor:
     ) -> list[Facts | Exception]:
         limit = asyncio.Semaphore(self._gather_concurrency)
 
-        async def one(delivery: StoredDelivery) -> Facts | Exception:
+        async def one(job: Job, delivery: StoredDelivery) -> Facts | Exception:
             async with limit:
                 # Parsing is CPU work that may never await: give the webhooks waiting on
                 # the event loop their turn between deliveries.
@@ -351,14 +368,25 @@ class Ingestor:
                 with structlog.contextvars.bound_contextvars(
                     delivery_id=delivery.delivery_id, source=delivery.source
                 ):
+                    reads = from_payload(job.payload)
                     try:
-                        return await self.gatherer.gather(delivery.source, delivery.body)
+                        return await self.gatherer.gather(delivery.source, delivery.body, reads)
                     except Exception as exc:  # noqa: BLE001 - this delivery's job fails alone
+                        await self._keep_reads(job, reads)
                         return exc
 
         if len(ready) == 1:
-            return [await one(ready[0][1])]
-        return list(await asyncio.gather(*(one(delivery) for _, delivery in ready)))
+            return [await one(*ready[0])]
+        return list(await asyncio.gather(*(one(job, delivery) for job, delivery in ready)))
+
+    async def _keep_reads(self, job: Job, reads: Reads) -> None:
+        """The reads that succeeded before the failure, for the job's retry to start from."""
+        if not reads.new:
+            return
+        try:
+            await self.queue.checkpoint(job, {CHECKPOINT_KEY: reads.kept})
+        except Exception:
+            log.warning("ingest.checkpoint_failed", exc_info=True)
 
     async def _hand_over(self, delivery: StoredDelivery, facts: Facts) -> Facts | Exception:
         """Follow-ups and commands to the engine, in delivery order; ignored events logged."""

@@ -38,3 +38,7 @@ def effect_payload(incident_id: str, key: str, connector: str | None) -> dict[st
     if connector is not None:
         payload["connector"] = connector
     return payload
+
+
+RETENTION = "retention"  # removes what is past its horizon (issue 12): one timer, any replica
+RETENTION_KEY = "retention"  # one pending run, whatever the number of replicas

@@ -36,6 +36,8 @@ class Job:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    first_failed_at: datetime | None = None  # start of the retry horizon (hub.jobs.retrying)
+    takeovers: int = 0  # runs that never reported back (the lease expired)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Job:

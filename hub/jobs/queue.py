@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, func, select, tuple_, update
+from sqlalchemy import BindParameter, and_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -62,6 +62,8 @@ _TAKE = (
         lease_owner=bindparam("owner"),
         lease_until=bindparam("until"),
         attempts=jobs.c.attempts + 1,
+        # A running job leased again is a takeover: its last run never reported back.
+        takeovers=jobs.c.takeovers + case((jobs.c.state == JobState.RUNNING.value, 1), else_=0),
         updated_at=bindparam("now"),
     )
 )
@@ -250,9 +252,12 @@ class JobQueue:
         *,
         retry_at: datetime | None,
         now: datetime | None = None,
+        counted: bool = True,
     ) -> JobState:
         """Record a failed run: back to pending at `retry_at`, or dead when it is None.
 
+        A `counted` retry is a failure of the job: the first one starts its retry
+        horizon (`first_failed_at`). A rate limit or a paused connector is not.
         Returns the job's new state (DONE when a retry was superseded by a newer
         pending job with the same dedupe key). Raises LeaseLost like `complete`.
         """
@@ -263,12 +268,36 @@ class JobQueue:
                 state = JobState.DEAD
             else:
                 values = {"state": JobState.PENDING.value, "run_at": retry_at}
+                if counted:
+                    values["first_failed_at"] = func.coalesce(jobs.c.first_failed_at, now)
                 state = JobState.PENDING
             values |= {"lease_until": None, "last_error": error, "updated_at": now}
             found, state = await _transition(conn, self._owned(job, owner), values, state, now)
         if not found:
             raise LeaseLost(job.id, owner)
         return state
+
+    async def checkpoint(
+        self, job: Job, progress: Mapping[str, Any], *, now: datetime | None = None
+    ) -> bool:
+        """Keep a running job's progress in its payload, for its retry to start from.
+
+        Fenced by the run (the job still running at this attempt), so a run that was
+        taken over cannot overwrite the newer run's payload. False when fenced out.
+        """
+        now = now or utcnow()
+        where = and_(
+            jobs.c.id == job.id,
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.attempts == job.attempts,
+        )
+        async with transaction(self.engine) as conn:
+            result = await conn.execute(
+                update(jobs)
+                .where(where)
+                .values(payload={**job.payload, **progress}, updated_at=now)
+            )
+        return result.rowcount > 0
 
     async def release(self, owner: str, *, now: datetime | None = None) -> int:
         """Give this owner's running jobs back as pending (graceful shutdown).
@@ -300,7 +329,7 @@ class JobQueue:
     # -- administration ----------------------------------------------------------
 
     async def retry(self, job_id: int, now: datetime | None = None) -> bool:
-        """Requeue a dead job now with a fresh attempt budget.
+        """Requeue a dead job now with a fresh attempt budget and retry horizon.
 
         False when the job is not dead, or when a pending job already holds its
         dedupe key (that job will do the work).
@@ -310,6 +339,8 @@ class JobQueue:
             "state": JobState.PENDING.value,
             "run_at": now,
             "attempts": 0,
+            "first_failed_at": None,
+            "takeovers": 0,
             "lease_owner": None,
             "lease_until": None,
             "finished_at": None,

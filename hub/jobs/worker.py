@@ -1,25 +1,21 @@
 """The worker: leases due jobs and runs them, N at a time, until stopped.
 
-Outcomes follow the error taxonomy in hub.errors and nothing else:
+Outcomes follow the error taxonomy in hub.errors and nothing else; what a failure
+means for its job (retry when, pause the connector, give up) is decided in
+hub.jobs.retrying, by time rather than by count:
 
 - success, or `Conflict` (the effect already exists) → done.
-- `Transient` / `RateLimited` → retry after exponential backoff with full
-  jitter, never sooner than the vendor's `retry_after`.
+- `Transient`, or any unmapped exception (a bug: logged with its traceback) → retried
+  with capped exponential backoff and full jitter until the job has been failing for
+  longer than its kind's retry horizon (hours), then dead with an explained reason.
+- `RateLimited` → retried no sooner than Retry-After; not a failure of the job.
 - `Permanent` → dead at once with the vendor's reason.
-- `AuthFailed` → retry after a long fixed delay (`auth_retry_seconds`, 15
-  minutes by default), logged as an error once per job kind until that kind
-  succeeds again. Credentials do not fix themselves within seconds, so hot
-  retries would only hammer the vendor and flood the log; the long delay acts as
-  the connector's pause. These runs still count as attempts: if credentials
-  stay broken for max_attempts times the delay, the job dead-letters, where a person
-  sees it and can retry it once the credentials are fixed, rather than waiting
-  invisibly forever.
-- any other exception → a bug or an unmapped vendor error: retried like
-  `Transient`, logged with its traceback. It never stops the worker.
+- `AuthFailed` → the job's connector is paused on every replica (hub.jobs.pauses): its
+  jobs wait for the next probe instead of dying; the operations channel hears it once.
 - no handler for the job's kind → dead at once: no retry can fix that.
 
-After `max_attempts` runs a failing job goes dead with its last error. A long
-job's lease is renewed every lease/3 so it is not taken over while alive.
+A dead job is told to the operations channel once (`JobAlerts`). A long job's lease
+is renewed every lease/3 so it is not taken over while alive.
 
 A handler that also has `run_batch` (a `BatchJobHandler`, e.g. ingest) gets the due
 jobs of its kind together, up to its `batch_size`, in one of the worker's slots; each
@@ -36,62 +32,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from structlog.contextvars import bound_contextvars
 
-from hub.errors import AuthFailed, Conflict, Permanent, Transient
-from hub.jobs.backoff import next_retry_delay
+from hub.errors import Conflict, ConnectorError
+from hub.jobs.alerts import JobAlerts, LogAlerts
+from hub.jobs.pauses import PauseBoard, connector_of, deferred_error
 from hub.jobs.queue import Job, JobQueue, LeaseLost
+from hub.jobs.retrying import Action, RetryPolicy, decide, takeover_verdict
+from hub.jobs.runs import (
+    BatchJobHandler,
+    JobHandler,
+    NoObserver,
+    RunObserver,
+    RunResult,
+    grouped,
+    report_run,
+)
 from hub.store.db import utcnow
 
-JobHandler = Callable[[Job], Awaitable[None]]
-
-
-@runtime_checkable
-class BatchJobHandler(Protocol):
-    """A job handler that can also run several due jobs of its kind at once."""
-
-    batch_size: int
-
-    async def __call__(self, job: Job) -> None: ...
-
-    async def run_batch(self, jobs: Sequence[Job]) -> Sequence[Exception | None]:
-        """Per job, in order: None when it succeeded, else the error that stopped it."""
-        ...
-
-
-class RunObserver(Protocol):
-    """Told about every job run (the application's metrics implement it)."""
-
-    def job_finished(self, kind: str, outcome: str, seconds: float) -> None: ...
-
-
-class _NoObserver:
-    def job_finished(self, kind: str, outcome: str, seconds: float) -> None:
-        return None
-
+__all__ = ["BatchJobHandler", "JobHandler", "RunObserver", "Worker"]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How one run ended; becomes the job.finished log line and the metrics."""
-
-    outcome: str  # done | retry | dead | lease_lost | cancelled | error
-    error: str | None = None
-    retry_in_seconds: float | None = None
-    exc: BaseException | None = None  # logged with its traceback when unexpected
 
 
 class Worker:
@@ -101,13 +71,15 @@ class Worker:
         handlers: Mapping[str, JobHandler],
         *,
         concurrency: int = 4,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         backoff_base_seconds: float = 2.0,
         backoff_max_seconds: float = 600.0,
         lease_seconds: float = 60.0,
         poll_interval_seconds: float = 5.0,
         owner: str | None = None,
         auth_retry_seconds: float = 900.0,
+        retry_policy: RetryPolicy | None = None,
+        alerts: JobAlerts | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
         under_pressure: Callable[[], bool] = lambda: False,
@@ -115,18 +87,24 @@ class Worker:
         linger_seconds: float = 0.1,
         observer: RunObserver | None = None,
     ) -> None:
-        if concurrency < 1 or max_attempts < 1 or lease_seconds <= 0:
+        if concurrency < 1 or (max_attempts or 1) < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
         self.queue = queue
         self.handlers = dict(handlers)
-        self._observer = observer or _NoObserver()
+        self._observer = observer or NoObserver()
         self.concurrency = concurrency
-        self.max_attempts = max_attempts
-        self.backoff_base_seconds = backoff_base_seconds
-        self.backoff_max_seconds = backoff_max_seconds
+        self.policy = retry_policy or RetryPolicy(
+            backoff_base_seconds=backoff_base_seconds,
+            backoff_max_seconds=backoff_max_seconds,
+            max_attempts=max_attempts,
+            auth_probe_seconds=auth_retry_seconds,
+        )
         self.lease_seconds = lease_seconds
         self.poll_interval_seconds = poll_interval_seconds
-        self.auth_retry_seconds = auth_retry_seconds
+        self._alerts = alerts or LogAlerts()
+        self.pauses = PauseBoard(
+            queue.engine, self._alerts, ttl_seconds=poll_interval_seconds, clock=clock
+        )
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()
         # The same clock the reconciler computes run_at with, so timers and retries
@@ -151,7 +129,10 @@ class Worker:
         self._stop_requested = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._last_finished = -1e9  # monotonic time a task last ended
-        self._auth_failed_kinds: set[str] = set()
+
+    def use_alerts(self, alerts: JobAlerts) -> None:
+        """Where dead jobs and paused connectors are told (before `start`)."""
+        self._alerts = self.pauses.alerts = alerts
 
     @property
     def running(self) -> bool:
@@ -198,6 +179,7 @@ class Worker:
             log.warning("worker.release_failed", owner=self.owner, exc_info=True)
             released = 0
         await self.queue.close()
+        await self._alerts.drain()
         log.info("worker.stopped", owner=self.owner, released=released)
         return released
 
@@ -304,7 +286,7 @@ class Worker:
             now=now,
             batch=self._batch_sizes,
         )
-        groups = self._grouped(jobs)
+        groups = grouped(jobs, self._batch_sizes)
         for group in groups:
             runner = self._run(group[0]) if len(group) == 1 else self._run_batch(group)
             task = asyncio.create_task(runner, name=f"pmhub-job-{group[0].id}")
@@ -325,20 +307,6 @@ class Worker:
         until_timer = (next_run - self._clock()).total_seconds()
         return max(0.0, min(self.poll_interval_seconds, until_timer))
 
-    def _grouped(self, jobs: Sequence[Job]) -> list[list[Job]]:
-        """One group per job, except that the jobs of a batch kind go together."""
-        groups: list[list[Job]] = []
-        batches: dict[str, list[Job]] = {}
-        for job in jobs:
-            if job.kind not in self._batch_sizes:
-                groups.append([job])
-            elif job.kind in batches:
-                batches[job.kind].append(job)
-            else:
-                batches[job.kind] = [job]
-                groups.append(batches[job.kind])
-        return groups
-
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._last_finished = time.monotonic()
@@ -354,14 +322,14 @@ class Worker:
             try:
                 result = await self._execute(job)
             finally:
-                self._report(job, result, time.monotonic() - started)
+                report_run(self._observer, job, result, time.monotonic() - started)
 
     async def _execute(self, job: Job) -> RunResult:
         handler = self.handlers.get(job.kind)
         if handler is None:
             return await self._dead(job, f"no handler registered for kind {job.kind!r}")
-        if (expired := await self._expired(job)) is not None:
-            return expired
+        if (held := await self._held_back(job)) is not None:
+            return held
         heartbeat = asyncio.create_task(self._heartbeat([job]))
         try:
             await handler(job)
@@ -371,28 +339,46 @@ class Worker:
             heartbeat.cancel()
         return await self._settle(job, None)
 
-    async def _expired(self, job: Job) -> RunResult | None:
-        """Dead when a job has used up its attempts without ever reporting back."""
-        if job.attempts <= (job.max_attempts or self.max_attempts):
+    async def _held_back(self, job: Job) -> RunResult | None:
+        """A job that may not run now: dead after too many takeovers, or deferred
+        while its connector is paused (without starting its retry horizon)."""
+        if (reason := takeover_verdict(self.policy, job)) is not None:
+            return await self._dead(job, reason)
+        connector = connector_of(job)
+        pause = await self.pauses.current(connector)
+        if pause is None:
             return None
-        # Only lease takeovers get here: the earlier runs never reported back.
-        reason = f"lease expired (worker crashed or hung); last error: {job.last_error}"
-        return await self._dead(job, f"gave up after {job.attempts - 1} attempts: {reason}")
+        # A little jitter, so the waiting jobs do not all probe at the same instant.
+        spread = timedelta(seconds=self._rng.uniform(0, self.lease_seconds))
+        error = deferred_error(connector, pause.reason)
+        result = await self._record(
+            job, "deferred", error, retry_at=pause.probe_at + spread, counted=False
+        )
+        return RunResult(result.outcome, error)
 
     async def _settle(self, job: Job, error: Exception | None) -> RunResult:
-        """Record how a run ended, by the error taxonomy (one return per outcome)."""
+        """Record how a run ended, by the error taxonomy (hub.jobs.retrying decides)."""
         if error is None or isinstance(error, Conflict):  # Conflict: the effect exists
-            self._auth_failed_kinds.discard(job.kind)
+            await self.pauses.succeeded([job])
             return await self._record(job, "done", None)
-        if isinstance(error, Permanent):
-            return await self._dead(job, f"Permanent: {error.reason}")
-        if isinstance(error, AuthFailed):
-            self._log_auth_failed_once(job, error)
-            return await self._retry(job, error, delay=self.auth_retry_seconds)
-        if isinstance(error, Transient):
-            return await self._retry(job, error, retry_after=error.retry_after)
-        # An unmapped error: a bug or a vendor error nobody mapped. Retried, traceback logged.
-        return await self._retry(job, error, unexpected=True)
+        decision = decide(self.policy, job, error, now=self._clock(), rng=self._rng)
+        if decision.action is Action.PAUSE:
+            assert decision.retry_at is not None  # noqa: S101 - a pause names its probe time
+            connector = connector_of(job)
+            await self.pauses.auth_failed(connector, decision.error, decision.retry_at)
+            # Marked like the jobs it holds back, so a resume brings this one forward too.
+            decision = replace(decision, error=deferred_error(connector, decision.error))
+        # A known error is expected; anything else is a bug, logged with its traceback.
+        unexpected = error if not isinstance(error, ConnectorError) else None
+        if decision.action is Action.DEAD:
+            dead = await self._dead(job, decision.error)
+            return RunResult(dead.outcome, dead.error, exc=unexpected)
+        outcome = "retry" if decision.action is Action.RETRY else "deferred"
+        result = await self._record(
+            job, outcome, decision.error, retry_at=decision.retry_at, counted=decision.counted
+        )
+        delay = (decision.retry_at - self._clock()).total_seconds() if decision.retry_at else None
+        return RunResult(result.outcome, decision.error, delay, exc=unexpected)
 
     # -- a batch run ---------------------------------------------------------------
 
@@ -405,15 +391,15 @@ class Worker:
             seconds = time.monotonic() - started
             for job in jobs:
                 with bound_contextvars(job_id=job.id, job_kind=job.kind):
-                    self._report(job, results[job.id], seconds, batch=len(jobs))
+                    report_run(self._observer, job, results[job.id], seconds, batch=len(jobs))
 
     async def _execute_batch(self, jobs: list[Job], results: dict[int, RunResult]) -> None:
         handler = self.handlers[jobs[0].kind]
         assert isinstance(handler, BatchJobHandler)  # noqa: S101 - only batch kinds are grouped
         runnable: list[Job] = []
         for job in jobs:
-            if (expired := await self._expired(job)) is not None:
-                results[job.id] = expired
+            if (held := await self._held_back(job)) is not None:
+                results[job.id] = held
             else:
                 runnable.append(job)
         if not runnable:
@@ -436,11 +422,11 @@ class Worker:
         if not jobs:
             return {}
         try:
-            completed = await self.queue.complete_many(jobs, self.owner)
+            completed = await self.queue.complete_many(jobs, self.owner, now=self._clock())
         except Exception as exc:  # noqa: BLE001 - logged in each job's summary line
             error = RunResult("error", f"could not record outcome done: {exc}", exc=exc)
             return {job.id: error for job in jobs}
-        self._auth_failed_kinds.difference_update(job.kind for job in jobs)
+        await self.pauses.succeeded(jobs)
         return {
             job.id: RunResult("done")
             if job.id in completed
@@ -448,33 +434,11 @@ class Worker:
             for job in jobs
         }
 
-    async def _retry(
-        self,
-        job: Job,
-        exc: Exception,
-        *,
-        retry_after: float | None = None,
-        delay: float | None = None,
-        unexpected: bool = False,
-    ) -> RunResult:
-        error = f"{type(exc).__name__}: {exc}"
-        if job.attempts >= (job.max_attempts or self.max_attempts):
-            dead = await self._dead(job, f"gave up after {job.attempts} attempts: {error}")
-            return RunResult(dead.outcome, dead.error, exc=exc if unexpected else None)
-        if delay is None:
-            delay = next_retry_delay(
-                job.attempts,
-                base=self.backoff_base_seconds,
-                cap=self.backoff_max_seconds,
-                retry_after=retry_after,
-                rng=self._rng,
-            )
-        retry_at = self._clock() + timedelta(seconds=delay)
-        result = await self._record(job, "retry", error, retry_at=retry_at)
-        return RunResult(result.outcome, error, delay, exc=exc if unexpected else None)
-
     async def _dead(self, job: Job, reason: str) -> RunResult:
-        return await self._record(job, "dead", reason)
+        result = await self._record(job, "dead", reason)
+        if result.outcome == "dead":  # written once, fenced by the lease: told once
+            self._alerts.job_dead(job, reason)
+        return result
 
     async def _record(
         self,
@@ -483,13 +447,18 @@ class Worker:
         error: str | None,
         *,
         retry_at: datetime | None = None,
+        counted: bool = True,
     ) -> RunResult:
         """Write the run's outcome, fenced by our lease."""
         try:
+            # The worker's clock, so first_failed_at and run_at share one time line.
+            now = self._clock()
             if outcome == "done":
-                await self.queue.complete(job, self.owner)
+                await self.queue.complete(job, self.owner, now=now)
             else:
-                await self.queue.fail(job, self.owner, error or "", retry_at=retry_at)
+                await self.queue.fail(
+                    job, self.owner, error or "", retry_at=retry_at, counted=counted, now=now
+                )
         except LeaseLost as exc:
             return RunResult("lease_lost", str(exc))
         except Exception as exc:  # noqa: BLE001 - logged in the job's summary line
@@ -515,34 +484,6 @@ class Worker:
                     log.warning("job.lease_lost", owner=self.owner, job_id=job.id)
             alive = [job for job in alive if job.id in ours]
 
-    def _log_auth_failed_once(self, job: Job, exc: AuthFailed) -> None:
-        if job.kind not in self._auth_failed_kinds:
-            self._auth_failed_kinds.add(job.kind)
-            log.error(
-                "connector.auth_failed",
-                error=str(exc),
-                retry_in_seconds=self.auth_retry_seconds,
-                hint="check the connector's credentials; jobs of this kind are paused",
-            )
-
-    def _report(self, job: Job, result: RunResult, seconds: float, *, batch: int = 1) -> None:
-        """The one summary line per run, and the metrics (a batch's jobs share its time)."""
-        self._observer.job_finished(job.kind, result.outcome, seconds)
-        fields: dict[str, object] = {
-            "outcome": result.outcome,
-            "duration_ms": round(seconds * 1000, 1),
-            "attempts": job.attempts,
-        }
-        if batch > 1:
-            fields["batch"] = batch
-        if result.error is not None:
-            fields["error"] = result.error
-        if result.retry_in_seconds is not None:
-            fields["retry_in_seconds"] = round(result.retry_in_seconds, 3)
-        if result.exc is not None:
-            fields["exc_info"] = result.exc
-        log.log(_LEVELS.get(result.outcome, logging.ERROR), "job.finished", **fields)
-
 
 def _is_done(error: Exception) -> bool:
     return isinstance(error, Conflict)  # the effect already exists: that is success
@@ -550,10 +491,3 @@ def _is_done(error: Exception) -> bool:
 
 _IDLE_RECHECK_SECONDS = 0.05
 _IMMINENT_SECONDS = 1.0
-
-_LEVELS = {
-    "done": logging.INFO,
-    "cancelled": logging.INFO,
-    "retry": logging.WARNING,
-    "lease_lost": logging.WARNING,
-}

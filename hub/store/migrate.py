@@ -33,6 +33,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer pmhub than this one; running on it could
+    corrupt what that version wrote, so this one refuses to start."""
+
+    def __init__(self, found: str, head: str) -> None:
+        super().__init__(
+            f"the database schema is at revision {found!r}, newer than this pmhub knows "
+            f"(its newest is {head!r}); run the pmhub version that migrated it (or newer)"
+        )
+        self.found = found
+        self.head = head
+
+
+def known_revisions() -> set[str]:
+    """Every revision this build of pmhub ships."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return {revision.revision for revision in script.walk_revisions()}
+
+
 def head_revision() -> str:
     """The newest revision this build of pmhub knows about."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -43,6 +62,9 @@ def head_revision() -> str:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database schema up to `revision` (idempotent).
+
+    Refuses (`SchemaTooNew`) a database at a revision this build does not know: one a
+    newer pmhub migrated. `pmhub serve` then says so in one line and exits non-zero.
 
     The whole upgrade runs in one transaction. On PostgreSQL it first takes a
     transaction-scoped advisory lock, so replicas starting together queue up:
@@ -58,6 +80,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 def _upgrade_sync(connection: Connection, revision: str) -> None:
+    # Checked first: Alembic's own error for an unknown revision is a traceback-shaped
+    # "Can't locate revision", which does not say that the database is simply newer.
+    found = _current_sync(connection)
+    if found is not None and found not in known_revisions():
+        raise SchemaTooNew(found, head_revision())
     command.upgrade(alembic_config(connection), revision)
 
 

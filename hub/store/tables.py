@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import JSON, TypeDecorator
@@ -95,6 +96,8 @@ inbox = Table(
     Column("processed_at", UTCDateTime, nullable=True),
     # A vendor's redelivery of the same delivery id is a no-op.
     UniqueConstraint("source", "delivery_id"),
+    # Retention finds the processed deliveries older than its horizon.
+    Index("ix_inbox_processed_at", "processed_at"),
 )
 
 jobs = Table(
@@ -114,10 +117,27 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # Retry by time (issue 12): the horizon runs from the first counted failure, and
+    # takeovers (runs that never reported back) are bounded on their own.
+    Column("first_failed_at", UTCDateTime, nullable=True),
+    Column("takeovers", Integer, nullable=False, default=0, server_default=text("0")),
     CheckConstraint(_one_of("state", JOB_STATES), name="state"),
     # Leasing scans due pending jobs and expired running ones, oldest first.
     Index("ix_jobs_state_run_at", "state", "run_at"),
+    # Retention finds the finished (done, dead) jobs older than its horizon.
+    Index("ix_jobs_finished_at", "finished_at"),
 )
+# A connector whose credentials were refused (AuthFailed): its jobs wait, on every
+# replica, until `probe_at` (one of them then tries again) or a person resumes it.
+connector_pauses = Table(
+    "connector_pauses",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("paused_at", UTCDateTime, nullable=False),
+    Column("probe_at", UTCDateTime, nullable=False),
+)
+
 # At most one pending job per dedupe key; running/done/dead rows do not count, so
 # new work can be queued while an earlier run of the same key is in progress.
 jobs_pending_dedupe = Index(
@@ -142,6 +162,8 @@ effects = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint(_one_of("state", EFFECT_STATES), name="state"),
+    # Retention finds the done effects not touched since its horizon.
+    Index("ix_effects_state_updated_at", "state", "updated_at"),
 )
 
 incidents = Table(
@@ -186,4 +208,15 @@ audit = Table(
     Column("rule", String(255), nullable=True),
     Column("detail", JSONType, nullable=False),
     Index("ix_audit_subject_at", "subject", "at"),
+    # Retention deletes the oldest entries first.
+    Index("ix_audit_at", "at"),
+)
+
+# Pacing shared by replicas (PostgreSQL): per key (a Slack channel, a Statuspage API
+# key's digest), the time its next vendor call may start (`hub.store.pacing`).
+pacing_slots = Table(
+    "pacing_slots",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
 )

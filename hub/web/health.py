@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import __version__
+from hub.jobs.pauses import list_pauses
 from hub.metrics_process import process_snapshot
 from hub.store.migrate import is_current
 from hub.web.keys import METRICS, RUNTIME
@@ -51,11 +52,13 @@ async def metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
         stats = await runtime.queue.stats(runtime.clock())
+        pauses = await list_pauses(runtime.engine)
     except (SQLAlchemyError, OSError):
         # Keep serving the process metrics; the queue gauges keep their last values.
         log.warning("metrics.queue_stats_failed", exc_info=True)
     else:
         request.app[METRICS].set_queue_stats(stats)
+        request.app[METRICS].set_connector_pauses(p.connector for p in pauses)
     process = request.app[METRICS].process
     if process.due():  # issue 15: the process in numbers, from the store
         try:

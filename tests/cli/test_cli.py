@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.errors import Permanent
+from hub.jobs.pauses import deferred_error, pause
 from hub.jobs.queue import JobQueue
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
@@ -83,6 +84,50 @@ def _config_with_store(tmp_path: Path) -> tuple[Path, str]:
     config = tmp_path / "pmhub.yaml"
     config.write_text(f'store:\n  url: "{url}"\n')
     return config, url
+
+
+def test_jobs_pauses_and_resume_connector(tmp_path: Path) -> None:
+    config, url = _config_with_store(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "--config", str(config)]).exit_code == 0
+
+    async def pause_slack_with_a_waiting_job() -> int:
+        engine = create_engine(url)
+        try:
+            now = datetime.now(UTC)
+            later = now + timedelta(minutes=15)
+            await pause(engine, "slack", "AuthFailed: invalid_auth", now=now, probe_at=later)
+            queue = JobQueue(engine)
+            job_id = await queue.enqueue("effect", {"key": "k", "connector": "slack"})
+            assert job_id is not None
+            [job] = await queue.lease("test", limit=1, lease_seconds=30, now=datetime.now(UTC))
+            error = deferred_error("slack", "AuthFailed: invalid_auth")
+            await queue.fail(job, "test", error, retry_at=later, counted=False)
+            return job_id
+        finally:
+            await engine.dispose()
+
+    async def run_at(job_id: int) -> datetime:
+        engine = create_engine(url)
+        try:
+            job = await JobQueue(engine).get(job_id)
+            assert job is not None
+            return job.run_at
+        finally:
+            await engine.dispose()
+
+    job_id = asyncio.run(pause_slack_with_a_waiting_job())
+    listed = runner.invoke(main, ["jobs", "pauses", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    assert "slack" in listed.output
+    assert "AuthFailed: invalid_auth" in listed.output
+
+    resumed = runner.invoke(main, ["jobs", "resume-connector", "slack", "--config", str(config)])
+    assert resumed.exit_code == 0, resumed.output
+    assert asyncio.run(run_at(job_id)) <= datetime.now(UTC)
+    again = runner.invoke(main, ["jobs", "resume-connector", "slack", "--config", str(config)])
+    assert again.exit_code == 1
+    assert "not paused" in again.output
 
 
 def test_migrate_then_jobs_list_and_retry(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from hub.jobs.pauses import pause, resume
 from tests.support.daemon import running_daemon, write_config
 from tests.support.signing import pagerduty_delivery
 
@@ -85,3 +86,16 @@ async def test_metrics_report_deliveries_and_queue(tmp_path: Path, db_url: str) 
         assert "pmhub_queue_depth 1.0" in text
         assert "pmhub_oldest_pending_job_age_seconds" in text
         assert "pmhub_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_show_a_paused_connector_until_it_resumes(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with running_daemon(write_config(tmp_path, db_url), run_worker=False) as daemon:
+        engine, now = daemon.runtime.engine, daemon.runtime.clock()
+        await pause(engine, "slack", "AuthFailed: invalid_auth", now=now, probe_at=now)
+        paused = await (await daemon.client.get("/metrics")).text()
+        await resume(engine, "slack", now=now)
+        resumed = await (await daemon.client.get("/metrics")).text()
+    assert 'pmhub_connector_paused{connector="slack"} 1.0' in paused
+    assert 'pmhub_connector_paused{connector="slack"}' not in resumed

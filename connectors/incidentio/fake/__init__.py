@@ -314,6 +314,7 @@ class FakeIncidentIo:
         app.router.add_get("/v2/incidents/{id}", _show_incident)
         app.router.add_get("/v2/incident_activity_log_entries", _list_activity)
         app.router.add_get("/v2/users/{id}", _show_user)
+        app.router.add_get("/v1/identity", _show_identity)
         app.router.add_get("/v1/postmortem_documents/{id}", _show_document)
         app.router.add_put("/v1/postmortem_documents/{id}", _update_document_status)
 
@@ -335,6 +336,18 @@ async def _show_incident(request: web.Request) -> web.Response:
         body = error_body(404, "not_found", "Incident not found", _request_id(request))
         return web.json_response(body, status=404)
     return web.json_response({"incident": copy.deepcopy(incident)})
+
+
+async def _show_identity(request: web.Request) -> web.Response:
+    # GET /v1/identity: the API key's name and roles (UtilitiesIdentityResultV1).
+    identity = {
+        "name": "pmhub",
+        "dashboard_url": "https://app.incident.io/pmhub-fake",
+        "roles": ["viewer", "incident_editor"],
+        "team_roles": [],
+        "teams": [],
+    }
+    return web.json_response({"identity": identity})
 
 
 async def _show_user(request: web.Request) -> web.Response:

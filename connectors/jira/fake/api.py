@@ -15,6 +15,8 @@ from aiohttp import web
 
 from connectors.jira.fake.issues import (
     FIELDS,
+    ISSUE_TYPES,
+    PRIORITIES,
     SERVER_TIME,
     SITE,
     Json,
@@ -130,6 +132,43 @@ def add_routes(app: web.Application, state: FakeJira) -> None:  # noqa: PLR0915 
 
     async def fields(request: web.Request) -> web.Response:
         return web.json_response(FIELDS)
+
+    async def get_project(request: web.Request) -> web.Response:
+        wanted = request.match_info["projectIdOrKey"]
+        project = next((p for p in state.projects.values() if wanted in (p["key"], p["id"])), None)
+        if project is None:
+            # Jira's answer for a project that is missing or not browsable: the same 404.
+            message = f"No project could be found with key '{wanted}'."
+            return error_response(404, message)
+        shown = {k: v for k, v in project.items() if k != "counter"}
+        shown["issueTypes"] = [
+            {
+                "self": f"{SITE}/rest/api/3/issuetype/{type_id}",
+                "id": type_id,
+                "description": "",
+                "iconUrl": f"{SITE}/images/icons/issuetypes/task.svg",
+                "name": issue_type["name"],
+                "subtask": issue_type["subtask"],
+                "hierarchyLevel": issue_type["hierarchyLevel"],
+            }
+            for type_id, issue_type in ISSUE_TYPES.items()
+        ]
+        return web.json_response(shown)
+
+    async def priorities(request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                {
+                    "self": f"{SITE}/rest/api/3/priority/{priority_id}",
+                    "id": priority_id,
+                    "name": name,
+                    "description": name,
+                    "statusColor": "#ffab00",
+                    "iconUrl": f"{SITE}/images/icons/priorities/{name.lower()}.svg",
+                }
+                for priority_id, name in PRIORITIES.items()
+            ]
+        )
 
     async def create_issue(request: web.Request) -> web.Response:
         body = await _body(request)
@@ -325,6 +364,8 @@ def add_routes(app: web.Application, state: FakeJira) -> None:  # noqa: PLR0915 
     app.router.add_get(f"{api}/serverInfo", server_info)
     app.router.add_get(f"{api}/myself", myself)
     app.router.add_get(f"{api}/field", fields)
+    app.router.add_get(f"{api}/project/{{projectIdOrKey}}", get_project)
+    app.router.add_get(f"{api}/priority", priorities)
     app.router.add_post(f"{api}/issue", create_issue)
     app.router.add_post(f"{api}/issue/bulk", create_bulk)
     app.router.add_get(one, get_issue)

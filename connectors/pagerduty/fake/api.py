@@ -195,9 +195,14 @@ def add_routes(app: web.Application, state: FakePagerDuty) -> None:
             return not_found()
         return json_response(200, {"notes": state.notes.get(incident["id"], [])})
 
+    async def list_abilities(request: web.Request) -> web.Response:
+        # GET /abilities: the account's abilities; answered for any valid token.
+        return json_response(200, {"abilities": ["teams", "read_only_users", "urgencies"]})
+
     app.router.add_get("/incidents/{id}", get_incident)
     app.router.add_get("/incidents/{id}/notes", list_notes)
     app.router.add_get("/incidents/{id}/log_entries", list_log_entries)
     app.router.add_post("/incidents/{id}/notes", create_note)
     app.router.add_get("/users/{id}", get_user)
     app.router.add_get("/oncalls", list_oncalls)
+    app.router.add_get("/abilities", list_abilities)

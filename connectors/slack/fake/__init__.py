@@ -28,6 +28,7 @@ from aiohttp import web
 from connectors.slack.fake.api import METHODS, Args, Json, decode_args, fail
 from connectors.slack.fake.history import ChannelHistorySeeding
 from connectors.slack.fake.views import FakeModals
+from connectors.slack.scopes import BOT_SCOPES
 
 FaultKind = Literal["status", "rate_limit", "error", "hang", "drop_after_commit"]
 TEAM = "T0PMHUB001"
@@ -84,6 +85,9 @@ class FakeSlack(ChannelHistorySeeding):
     messages: dict[str, list[Json]] = field(default_factory=dict)  # oldest first
     archived: set[str] = field(default_factory=set)
     not_member: set[str] = field(default_factory=set)
+    # What the token was granted: Slack names it in every Web API answer's
+    # `x-oauth-scopes` header (docs.slack.dev, "Scopes and permissions").
+    scopes: set[str] = field(default_factory=lambda: set(BOT_SCOPES))
     replies: dict[str, list[Json]] = field(default_factory=dict)  # response_url id -> bodies
     pins: dict[str, list[Json]] = field(default_factory=dict)  # channel -> pinned items
     domain: str = "pmhub-fake.slack.com"  # the workspace's host, in permalinks
@@ -459,6 +463,8 @@ async def _serve(
         # The effect is stored; the caller never learns it.
         request.transport.abort()
         return response
+    if exchange.api_method != "response_url":
+        response.headers["x-oauth-scopes"] = ",".join(sorted(state.scopes))
     exchange.status = response.status
     exchange.response_headers = dict(response.headers)
     if response.text is not None and response.content_type == "application/json":

@@ -178,6 +178,8 @@ async def conversations_history(state: FakeSlack, args: Args) -> web.Response:
     channel = state.resolve_channel(str(args.get("channel") or ""))
     if channel is None:
         return fail("channel_not_found")
+    if channel in state.not_member:
+        return fail("not_in_channel")
     oldest = _ts_value(args.get("oldest"), 0.0)
     latest = _ts_value(args.get("latest"), float("inf"))
     if oldest is None:
@@ -318,7 +320,27 @@ async def views_open(state: FakeSlack, args: Args) -> web.Response:  # noqa: PLR
     return ok({"view": state.modals.open(view, user_id)})
 
 
+async def auth_test(state: FakeSlack, args: Args) -> web.Response:
+    # Slack's Web API document: auth.test answers who the token is (a bot token: its
+    # bot user and bot id). Needs no scope.
+    # Late: the fake's __init__ (which holds the workspace's ids) imports this module.
+    from connectors.slack.fake import BOT_USER, TEAM  # noqa: PLC0415
+
+    return ok(
+        {
+            "url": f"https://{state.domain}/",
+            "team": "pmhub fake",
+            "user": "pmhub",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": state.bot_id,
+            "is_enterprise_install": False,
+        }
+    )
+
+
 METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
     "users.lookupByEmail": users_lookup_by_email,
     "conversations.open": conversations_open,
     "chat.postMessage": chat_post_message,

@@ -67,7 +67,7 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
         raise web.HTTPBadRequest from None
 
 
-def add_routes(app: web.Application, state: FakeStatuspage, prefix: str) -> None:
+def add_routes(app: web.Application, state: FakeStatuspage, prefix: str) -> None:  # noqa: PLR0915 - one closure per route
     def incident_of(request: web.Request) -> Json:
         """The addressed incident; 404 for another page or an unknown incident."""
         incident = state.incidents.get(request.match_info.get("incident_id", ""))
@@ -135,6 +135,33 @@ def add_routes(app: web.Application, state: FakeStatuspage, prefix: str) -> None
         )
         return web.json_response(published)
 
+    async def show_page(request: web.Request) -> web.Response:
+        incident_of(request)  # 404 for a page this key does not manage
+        return web.json_response(
+            {
+                "id": state.page_id,
+                "name": "pmhub fake status",
+                "subdomain": "pmhub-fake",
+                "url": "https://status.example.com",
+                "time_zone": "Etc/UTC",
+                "created_at": "2024-01-01T00:00:00.000Z",
+                "updated_at": "2024-01-01T00:00:00.000Z",
+            }
+        )
+
+    async def list_components(request: web.Request) -> web.Response:
+        # Paginated (`page` from 1, `per_page` at most 100), as the live API is since 2023.
+        incident_of(request)
+        try:
+            page = max(1, int(request.query.get("page", "1")))
+            per_page = min(100, max(1, int(request.query.get("per_page", "100"))))
+        except ValueError:
+            return error(400, "page and per_page must be integers")
+        everything = list(state.components.values())
+        return web.json_response(everything[(page - 1) * per_page : page * per_page])
+
+    app.router.add_get(f"{prefix}/pages/{{page_id}}", show_page)
+    app.router.add_get(f"{prefix}/pages/{{page_id}}/components", list_components)
     incidents = f"{prefix}/pages/{{page_id}}/incidents"
     incident = incidents + "/{incident_id}"
     app.router.add_get(incidents, list_incidents)

@@ -15,93 +15,43 @@ refused?" has an answer in the trail.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.engine.actions.changes import (
+    REFUSED_SUFFIX,
+    ActionChange,
+    ActionResult,
+    ActionState,
+    decided_change,
+    decision_entry,
+    earlier_entry,
+    follow_up_id,
+    refuse,
+)
 from hub.engine.documents import DocumentLibrary
 from hub.jobs.kinds import RECONCILE, reconcile_key
 from hub.jobs.queue import JobQueue, enqueue_job
 from hub.model.document import DocumentReview
-from hub.model.incident import Incident, Person
+from hub.model.incident import Person
 from hub.model.postmortem import (
     ExternalMessage,
     FollowUp,
     FollowUpState,
-    LifecycleDecision,
     Meeting,
     OwnerAcceptance,
     OwnerDesignation,
     PostMortem,
     PostMortemStatus,
 )
-from hub.policy import Plan, PolicySet, close_as_not_needed, evaluate, lint_external_message
+from hub.policy import PolicySet, close_as_not_needed, evaluate, lint_external_message
 from hub.policy import transition as policy_transition
 from hub.ports import EventRef
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.state import load_incident, load_postmortem, lock_incident, save_postmortem
-from hub.store.tables import audit
-
-REFUSED_SUFFIX = "_refused"
-# The audit actions an action writes: only these are searched for an earlier origin.
-ACTIONS = (
-    "owner_designated",
-    "owner_accepted",
-    "follow_up_added",
-    "no_follow_ups_declared",
-    "external_message_set",
-    "transition",
-    # issue 13 (hub.engine.actions.decisions)
-    "owner_taken",
-    "requirement_decided",
-    "second_review_answered",
-    "vendor_status_reported",
-    "meeting_linked",
-)
-SEARCHED = ACTIONS + tuple(a + REFUSED_SUFFIX for a in ACTIONS)
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    allowed: bool
-    message: str  # what was done, or why not: said to the person who asked
-    incident: Incident | None = None
-    postmortem: PostMortem | None = None
-    replayed: bool = False  # the same origin was already carried out: nothing was changed
-
-
-@dataclass(frozen=True)
-class ActionState:
-    incident: Incident
-    postmortem: PostMortem | None
-    plan: Plan
-    now: datetime
-
-
-@dataclass(frozen=True)
-class ActionChange:
-    """What an action decided: the new post-mortem (None: refused) and its audit entry.
-
-    `earlier` are lifecycle moves made on the way (a walk through several statuses),
-    audited before this one, each as its own `transition` entry.
-    """
-
-    action: str
-    message: str
-    postmortem: PostMortem | None
-    rule: str | None
-    detail: dict[str, object]
-    earlier: tuple[LifecycleDecision, ...] = ()
-
-
-def follow_up_id(origin: str) -> str:
-    """A follow-up's id from the request that added it: a repeat of the request finds it."""
-    return "fu-" + hashlib.sha256(origin.encode()).hexdigest()[:8]
 
 
 class PostMortemActions:
@@ -419,7 +369,7 @@ class PostMortemActions:
             )
             incident = stored.incident
             postmortem = await load_postmortem(conn, incident_id)
-            earlier = await _earlier(conn, incident_id, origin)
+            earlier = await earlier_entry(conn, incident_id, origin)
             if earlier is not None:
                 allowed = not earlier.action.endswith(REFUSED_SUFFIX)
                 message = str(earlier.detail.get("message") or earlier.reason)
@@ -438,7 +388,7 @@ class PostMortemActions:
                 saved = True
             for step, move in enumerate(decided.earlier):
                 step_origin = f"{origin}#{step}"
-                await record(conn, _decision_entry(move, step_origin), now=now)
+                await record(conn, decision_entry(move, step_origin), now=now)
             await record(
                 conn,
                 AuditEntry(
@@ -457,10 +407,6 @@ class PostMortemActions:
         return ActionResult(allowed, decided.message, incident, decided.postmortem or postmortem)
 
 
-def refuse(action: str, reason: str, plan: Plan) -> ActionChange:
-    return ActionChange(action + REFUSED_SUFFIX, reason, None, plan.rule, {})
-
-
 def _with_summary(
     pm: PostMortem | None, review: DocumentReview | None, now: datetime
 ) -> PostMortem | None:
@@ -472,42 +418,12 @@ def _with_summary(
     return pm.model_copy(update={"document": document})
 
 
-def decided_change(entry: LifecycleDecision, postmortem: PostMortem | None) -> ActionChange:
-    """A lifecycle decision (allowed or refused) as an audited change."""
-    return ActionChange(
-        entry.action,
-        entry.reason,
-        postmortem,
-        entry.rule,
-        {
-            "from": entry.from_status.value,
-            "to": entry.to_status.value,
-            "override": entry.override,
-            "guards": list(entry.guards),
-        },
-    )
-
-
-def _decision_entry(move: LifecycleDecision, origin: str) -> AuditEntry:
-    change = decided_change(move, None)
-    return AuditEntry(
-        subject=move.incident_id,
-        action=move.action,
-        actor=move.actor.key,
-        reason=move.reason,
-        rule=move.rule,
-        detail={**change.detail, "origin": origin, "message": move.reason},
-    )
-
-
-async def _earlier(conn: AsyncConnection, subject: str, origin: str) -> AuditEntry | None:
-    """The audit entry an earlier run of the same request wrote, if any."""
-    query = (
-        select(audit)
-        .where(audit.c.subject == subject, audit.c.action.in_(SEARCHED))
-        .order_by(audit.c.id.desc())
-    )
-    for row in await conn.execute(query):
-        if row.detail.get("origin") == origin:
-            return AuditEntry.from_row(row)
-    return None
+__all__ = [
+    "ActionChange",
+    "ActionResult",
+    "ActionState",
+    "PostMortemActions",
+    "decided_change",
+    "follow_up_id",
+    "refuse",
+]

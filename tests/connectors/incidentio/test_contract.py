@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from connectors.incidentio.config import IncidentIoConfig
+from connectors.incidentio.doctor import diagnose
 from connectors.incidentio.fake import FakeIncidentIo
 from hub.errors import ConnectorError
 from tests.connectors.incidentio.conftest import INCIDENT, LISA, ConnectorFactory
@@ -12,7 +15,11 @@ from tests.support.contract import ContractViolation, OpenApiContract
 
 
 async def test_every_request_and_answer_matches_the_document(
-    make_connector: ConnectorFactory, fake: FakeIncidentIo, contract: OpenApiContract
+    make_connector: ConnectorFactory,
+    fake: FakeIncidentIo,
+    contract: OpenApiContract,
+    base_url: str,
+    session: aiohttp.ClientSession,
 ) -> None:
     connector = make_connector()
     await connector.get_incident(INCIDENT)
@@ -43,6 +50,11 @@ async def test_every_request_and_answer_matches_the_document(
     assert written["status"] == "completed"
     with pytest.raises(ConnectorError):
         await connector.get_postmortem_document("01NODOC")
+
+    # `pmhub doctor`'s read: GET /v1/identity, with a good key and a refused one.
+    for key in (fake.api_key, "nope"):
+        config = IncidentIoConfig(api_key=SecretStr(key), base_url=base_url)
+        assert await diagnose(config, session)
 
     statuses = set()
     for exchange in fake.exchanges:

@@ -20,9 +20,11 @@ from pydantic import SecretStr
 
 from connectors.common.faults import Exchange
 from connectors.jira import JiraConnector
+from connectors.jira.config import JiraConfig
+from connectors.jira.doctor import diagnose
 from connectors.jira.fake import USER_SEARCH, FakeJira
 from hub.errors import ConnectorError
-from tests.connectors.jira.conftest import ConnectorFactory, followup
+from tests.connectors.jira.conftest import ConnectorFactory, followup, settings_for
 from tests.support.contract import ContractViolation, OpenApiContract
 
 OPERATIONS = {
@@ -40,6 +42,8 @@ OPERATIONS = {
     ("GET", "/rest/api/3/user/search"),
     ("GET", "/rest/api/3/search/jql"),
     ("POST", "/rest/api/3/search/jql"),
+    ("GET", "/rest/api/3/project/{projectIdOrKey}"),
+    ("GET", "/rest/api/3/priority"),
 }
 
 
@@ -120,6 +124,11 @@ async def test_every_request_and_answer_matches_the_document(
 ) -> None:
     connector = make_connector(parent_issue=True)
     await exercise(connector, make_connector(api_token=SecretStr("nope")), fake, base_url)
+    # `pmhub doctor`'s reads: myself, the project (and a missing one), priorities, fields.
+    for project in ("OPS", "NOPE"):
+        config = JiraConfig.model_validate(settings_for(fake, base_url, project=project))
+        async with aiohttp.ClientSession() as session:
+            assert await diagnose(config, session)
 
     seen: set[tuple[str, str]] = set()
     statuses: set[int] = set()

@@ -33,6 +33,9 @@ OPERATIONS = (
     ("get", "/rest/api/3/user/search"),
     ("get", "/rest/api/3/search/jql"),
     ("post", "/rest/api/3/search/jql"),
+    # pmhub doctor: the project with its issue types, and the priorities' names.
+    ("get", "/rest/api/3/project/{projectIdOrKey}"),
+    ("get", "/rest/api/3/priority"),
 )
 
 

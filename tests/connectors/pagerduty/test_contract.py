@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from connectors.common.faults import Exchange
 from connectors.pagerduty import PagerDutyConnector
+from connectors.pagerduty.config import PagerDutyConfig
+from connectors.pagerduty.doctor import diagnose
 from connectors.pagerduty.fake import FakePagerDuty
 from hub.errors import ConnectorError
 from tests.connectors.pagerduty.conftest import (
@@ -24,6 +27,7 @@ from tests.connectors.pagerduty.conftest import (
     ConnectorFactory,
 )
 from tests.support.contract import ContractViolation, OpenApiContract
+from tests.support.tls import LoopbackTls
 
 OPERATIONS = {
     ("GET", "/incidents/{id}"),
@@ -32,6 +36,7 @@ OPERATIONS = {
     ("GET", "/incidents/{id}/notes"),
     ("GET", "/users/{id}"),
     ("GET", "/oncalls"),
+    ("GET", "/abilities"),
 }
 
 
@@ -69,9 +74,20 @@ def documented(exchange: Exchange) -> bool:
 
 
 async def test_every_request_and_answer_matches_the_document(
-    make_connector: ConnectorFactory, fake: FakePagerDuty, contract: OpenApiContract
+    make_connector: ConnectorFactory,
+    fake: FakePagerDuty,
+    contract: OpenApiContract,
+    base_url: str,
+    loopback_tls: LoopbackTls,
 ) -> None:
     await exercise(make_connector(), make_connector(api_token=SecretStr("nope")), fake)
+    # `pmhub doctor`'s read: GET /abilities, with a good token and a refused one.
+    for token in (fake.token, "nope"):
+        config = PagerDutyConfig(
+            api_token=SecretStr(token), base_url=base_url, ca_bundle=loopback_tls.ca_pem
+        )
+        async with aiohttp.ClientSession() as session:
+            assert await diagnose(config, session)
 
     seen: set[tuple[str, str]] = set()
     statuses: set[int] = set()

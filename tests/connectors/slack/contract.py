@@ -105,13 +105,19 @@ def _scalar_ok(kind: str | None, value: Any, *, from_form: bool) -> bool:
     return kind != "string" or isinstance(value, str)
 
 
+# Methods documented by the Swagger document alone (their docs.slack.dev page is not
+# saved, see tests/fixtures/specs/slack_trim.py): no arguments beyond the Swagger's.
+SWAGGER_ONLY = frozenset({"auth.test"})
+_NO_METHOD_DOC: Mapping[str, Any] = {"args": {"properties": {}, "required": []}}
+
+
 class SlackContract:
     def __init__(self, swagger: Mapping[str, Any], docs: Mapping[str, Any]) -> None:
         document = copy.deepcopy(dict(swagger))
         for pointer, value in ERRATA.items():
             _set_pointer(document, pointer, value)
         self.swagger = document
-        self.docs = docs
+        self.docs = {**dict.fromkeys(SWAGGER_ONLY, _NO_METHOD_DOC), **docs}
         self._registry: Registry[Any] = Registry().with_resource(
             BASE_URI, DRAFT4.create_resource(document)
         )

@@ -13,12 +13,13 @@ import contextlib
 import inspect
 from collections.abc import Awaitable
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from connectors.slack import SlackConnector
+from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.blocks import ChatMessage
-from connectors.slack.client import MessageRef
+from connectors.slack.client import MessageRef, SlackClient
 from connectors.slack.fake import FakeSlack, _authorized
 from connectors.slack.fake import api as fake_api
 from hub.errors import ConnectorError
@@ -112,6 +113,26 @@ async def test_history_pages_are_documented_even_when_empty(
     [exchange] = fake.exchanges
     assert exchange.response["messages"] == []
     contract.validate_response("conversations.history", 200, exchange.response)
+
+
+async def test_doctors_reads_are_documented(
+    base_url: str, session: aiohttp.ClientSession, fake: FakeSlack, contract: SlackContract
+) -> None:
+    # `pmhub doctor` (connectors/slack/doctor.py): auth.test, and a one-message history
+    # read that answers `not_in_channel` for a channel the bot is not in.
+    fake.not_member.add(INCIDENTS)
+    config = SlackConfig(
+        bot_token=SecretStr(fake.token), base_url=f"{base_url}/api/", incidents_channel=INCIDENTS
+    )
+    client = SlackClient(config, session)
+    identity, scopes = await client.identity()
+    refusal = await client.channel_refusal(INCIDENTS)
+    assert identity["user_id"] == "U0PMHUBBOT"
+    assert scopes == frozenset(fake.scopes)
+    assert refusal == "not_in_channel"
+    for exchange in fake.exchanges:
+        contract.validate_response(exchange.api_method, exchange.status or 0, exchange.response)
+        assert exchange.response_headers["x-oauth-scopes"] == ",".join(sorted(fake.scopes))
 
 
 def _strings_passed_to_fail(function: object) -> set[str]:

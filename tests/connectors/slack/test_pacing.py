@@ -71,10 +71,10 @@ async def test_concurrent_callers_take_turns_in_arrival_order() -> None:
 
 async def test_defer_holds_a_key_back_for_retry_after() -> None:
     pacer, _ = make()
-    pacer.defer("C1", 7)
+    await pacer.defer("C1", 7)
     async with pacer.turn("C1") as waited:
         assert waited == 7
-    pacer.defer("C1", 0.5)  # shorter than the interval already due: no change
+    await pacer.defer("C1", 0.5)  # shorter than the interval already due: no change
     async with pacer.turn("C1") as waited:
         assert waited == 1.0
 

@@ -310,9 +310,9 @@ async def test_rate_limit_carries_retry_after_and_holds_the_key_back(
     deferred: list[float] = []
 
     class Recording(KeyedPacer):
-        def defer(self, key: str, seconds: float) -> None:
+        async def defer(self, key: str, seconds: float) -> None:
             deferred.append(seconds)
-            super().defer(key, 0)
+            await super().defer(key, 0)
 
     fake.rate_limit(retry_after=7, status=status)  # type: ignore[arg-type]
     with pytest.raises(RateLimited) as caught:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from connectors.common.pacer import KeyedPacer
+from connectors.statuspage.config import StatuspageConfig
+from connectors.statuspage.doctor import diagnose
 from connectors.statuspage.fake import FakeStatuspage
 from hub.errors import ConnectorError
 from hub.ports import Publication
@@ -18,7 +21,11 @@ PUB = Publication(incident_name=NAME, body=MESSAGE, marker=MARKER, component_ids
 
 
 async def test_every_request_and_answer_matches_the_document(
-    make_connector: ConnectorFactory, fake: FakeStatuspage, contract: OpenApiContract
+    make_connector: ConnectorFactory,
+    fake: FakeStatuspage,
+    contract: OpenApiContract,
+    base_url: str,
+    session: aiohttp.ClientSession,
 ) -> None:
     # Off: aiohttp's immediate resend of a dropped PUT would meet it (see test_connector).
     fake.min_interval = 0
@@ -61,6 +68,18 @@ async def test_every_request_and_answer_matches_the_document(
     for _ in range(3):
         with pytest.raises(ConnectorError):
             await incidents.publish(PUB)
+
+    # `pmhub doctor`'s read: GET /pages/{page_id}, for the page, another, a refused key.
+    # With component ids: GET …/components too (one known, one not).
+    for key, page in ((fake.api_key, fake.page_id), (fake.api_key, "nopage"), ("nope", "p")):
+        config = StatuspageConfig(
+            api_key=SecretStr(key),
+            page_id=page,
+            base_url=base_url,
+            component_ids=("8kbf7d35c070", "nosuchcomp01"),
+        )
+        assert await diagnose(config, session)
+    assert any(exchange.path.endswith("/components") for exchange in fake.exchanges)
 
     statuses = set()
     for exchange in fake.exchanges:

@@ -1,0 +1,85 @@
+"""Pacing shared by every replica: each turn is a slot claimed from a shared ledger.
+
+Three replicas each pacing on their own send a channel three posts a second where
+Slack allows one. `SharedPacer` asks a shared ledger (the database, through the
+callables the wiring injects: `hub.store.pacing` on PostgreSQL) for the key's next
+free slot, sleeps until it, and holds the turn for the block; when the block ends it
+pushes the key's next slot to at least `interval` after the end, as `KeyedPacer`
+does, so a slow call (or the first one of a lane, which also opened a connection)
+still leaves the vendor a full interval.
+
+Slots claimed while an earlier turn is still running are spaced from the earlier
+slot's *start*; `margin` (a fraction of the interval) widens each slot a little so the
+jitter between claiming a slot and the request reaching the vendor (waking up,
+sending) cannot bring two requests closer than the vendor's limit. The ledger's clock
+decides: a claim answers "wait this many seconds", so the replicas' own clocks never
+need to agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+# (key, interval seconds) -> seconds to wait for the slot just claimed.
+ClaimSlot = Callable[[str, float], Awaitable[float]]
+# (key, seconds) -> None: the key's next slot starts no sooner than `seconds` from now.
+HoldBack = Callable[[str, float], Awaitable[None]]
+
+# 5 %: 50 ms on Slack's and Statuspage's one second, far above loopback jitter and a
+# wake-up's lateness, small enough not to slow a storm noticeably.
+DEFAULT_MARGIN = 0.05
+
+
+class SharedPacer:
+    """A `Pacer` whose turns are claimed from a ledger every replica shares."""
+
+    def __init__(
+        self,
+        interval: float,
+        claim: ClaimSlot,
+        hold_back: HoldBack,
+        *,
+        namespace: str,
+        margin: float = DEFAULT_MARGIN,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if interval < 0 or margin < 0:
+            raise ValueError("interval and margin must not be negative")
+        self._interval = interval
+        self._slot = interval * (1 + margin)
+        self._claim = claim
+        self._hold_back = hold_back
+        self._namespace = namespace
+        self._sleep = sleep
+        # Claims from this process go out in arrival order, so its posts keep theirs.
+        # One small lock per key ever paced here (channels, API keys: a bounded set).
+        self._claiming: dict[str, asyncio.Lock] = {}
+
+    def _ledger_key(self, key: str) -> str:
+        # One ledger for every vendor: the namespace keeps Slack's C123 apart from others.
+        return f"{self._namespace}:{key}"
+
+    @asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[float]:
+        if self._slot == 0:
+            yield 0.0
+            return
+        lock = self._claiming.setdefault(key, asyncio.Lock())
+        async with lock:
+            delay = max(0.0, await self._claim(self._ledger_key(key), self._slot))
+        if delay > 0:
+            await self._sleep(delay)
+        try:
+            yield delay
+        finally:
+            # The call's own outcome must not be masked by the ledger being briefly
+            # unreachable: the claimed slot already spaced this call, only the extra
+            # spacing from its end would be lost.
+            with contextlib.suppress(Exception):
+                await self._hold_back(self._ledger_key(key), self._interval)
+
+    async def defer(self, key: str, seconds: float) -> None:
+        await self._hold_back(self._ledger_key(key), max(seconds, 0.0))
