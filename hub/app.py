@@ -150,6 +150,7 @@ def create_app(
                 count=metrics.count_delivery,
                 clock=clock,
                 max_body_bytes=settings.server.max_body_bytes,
+                body_timeout_seconds=settings.server.body_timeout_seconds,
             )
             app[RUNTIME] = Runtime(
                 settings=settings,

@@ -38,7 +38,7 @@ class Metrics:
             "pmhub_webhook_deliveries",
             "Webhook deliveries by source and outcome "
             "(accepted, duplicate, unauthorized, malformed, too_large, unsupported_media_type, "
-            "unknown_source, error).",
+            "unknown_source, timeout, error).",
             ["source", "outcome"],
             registry=self.registry,
         )

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 import structlog
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
@@ -34,6 +33,7 @@ from hub.policy import policy_json_schema
 from hub.policy.coverage import severity_warnings
 from hub.store.migrate import head_revision, upgrade
 from hub.web.listeners import bind_listeners
+from hub.web.serving import serve as serve_app
 
 
 class OneLineErrors(click.Group):
@@ -107,15 +107,15 @@ def serve(config_path: Path) -> None:
     try:
         try:
             structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
-            web.run_app(
+            # The slow-client bounds and the connection cap of `server` (hub/web/serving.py).
+            serve_app(
                 create_app(settings, policies=policies, admin_port=listeners.admin_port),
-                sock=listeners.sockets,
-                print=None,
-                access_log=None,
+                listeners.sockets,
+                settings.server,
             )
         finally:
             # A start-up failure (e.g. a schema newer than this pmhub) leaves the sockets
-            # to us: aiohttp closes only those it served on.
+            # to us: the server closes only those it served on.
             listeners.close()
     except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
         # The message may echo a URL or a vendor's answer: scrub configured secrets.

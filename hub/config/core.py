@@ -42,6 +42,31 @@ class ServerSettings(FrozenModel):
     admin_host: str | None = Field(
         default=None, description="Address the admin listener binds to; `host` when unset."
     )
+    # The front door faces the internet (issue 10 §3): a slow client may hold a
+    # connection only so long, and only so many connections are held at once.
+    # Vendors send a whole delivery in milliseconds and give up themselves after a few
+    # seconds (Slack 3 s): a client slower than these bounds is not a vendor.
+    header_timeout_seconds: PositiveFloat = Field(
+        default=5.0,
+        description="A connection whose first request's line and headers have not all "
+        "arrived this long after it opened is closed.",
+    )
+    keepalive_timeout_seconds: PositiveFloat = Field(
+        default=75.0,
+        description="A kept-alive connection idle this long after an answer (its next "
+        "request's headers not all in) is closed. Keep it above the idle timeout of a proxy "
+        "in front, which would otherwise reuse a connection pmhub is closing (a 502).",
+    )
+    body_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="A request body not fully received this long after its handler started "
+        "reading it is answered 408.",
+    )
+    max_connections: PositiveInt = Field(
+        default=1024,
+        description="Open connections, both listeners together; one more is answered 503 "
+        "and closed at once.",
+    )
 
     @model_validator(mode="after")
     def _listeners_apart(self) -> ServerSettings:

@@ -20,6 +20,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.intake.inbox import AcceptResult, Delivery
+from hub.intake.request_body import DEFAULT_BODY_TIMEOUT_SECONDS, UnreadableBody, read_body
 from hub.intake.verifiers import IntakeRejection, VerifiedDelivery, Verifier
 
 log = structlog.get_logger("pmhub.intake")
@@ -51,12 +52,15 @@ class FrontDoor:
     count: Callable[[str, str], None]
     clock: Callable[[], datetime]
     max_body_bytes: int
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         source = request.match_info["source"]
         try:
             verifier = self._known_source(source)
-            body = await _read_body(request, verifier, self.max_body_bytes)
+            body = await _read_body(
+                request, verifier, self.max_body_bytes, self.body_timeout_seconds
+            )
             verified = _verify(verifier, request, body, self.clock())
             new = await self._store(source, verified, body)
         except _Refused as refused:
@@ -128,7 +132,9 @@ def refusal_response(
     )
 
 
-async def _read_body(request: web.Request, verifier: Verifier, limit: int) -> bytes:
+async def _read_body(
+    request: web.Request, verifier: Verifier, limit: int, timeout_seconds: float
+) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     if request.content_type not in verifier.content_types:
@@ -140,9 +146,12 @@ async def _read_body(request: web.Request, verifier: Verifier, limit: int) -> by
             "unsupported_media_type",
         )
     try:
-        return await request.read()
+        return await read_body(request, timeout_seconds)
     except web.HTTPRequestEntityTooLarge:
         raise _too_large(limit) from None
+    except UnreadableBody as unreadable:
+        outcome = "timeout" if unreadable.status == HTTPStatus.REQUEST_TIMEOUT else "malformed"
+        raise _Refused(unreadable.status, unreadable.code, unreadable.message, outcome) from None
 
 
 def _too_large(limit: int) -> _Refused:

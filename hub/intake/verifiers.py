@@ -73,8 +73,39 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return lowered
 
 
+def _is_utf8(value: str) -> bool:
+    """aiohttp decodes header bytes as UTF-8 with `surrogateescape`: bytes that are not
+    UTF-8 arrive as lone surrogates, which `.encode()` (and the store) cannot take."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _signed_headers_utf8(headers: dict[str, str], names: Sequence[str]) -> None:
+    """The headers a signature covers or carries: not UTF-8 cannot be authentic (401)."""
+    for name in names:
+        value = headers.get(name)
+        if value is not None and not _is_utf8(value):
+            raise _unauthorized("malformed_signature", f"{name} is not UTF-8")
+
+
+def _delivery_id_header(headers: dict[str, str], name: str) -> str | None:
+    """A vendor's delivery id header, read after the signature proved the sender (400)."""
+    value = headers.get(name)
+    if value is not None and not _is_utf8(value):
+        raise _malformed(f"{name} is not UTF-8")
+    return text(value)
+
+
 def _keep(headers: dict[str, str], names: Sequence[str]) -> dict[str, str]:
-    return {name: headers[name] for name in names if name in headers}
+    # Kept for the record only: bytes that are not UTF-8 are stored replaced, not refused.
+    return {name: _readable(headers[name]) for name in names if name in headers}
+
+
+def _readable(value: str) -> str:
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _unauthorized(code: str, message: str) -> IntakeRejection:
@@ -135,6 +166,7 @@ class PagerDutyVerifier:
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> VerifiedDelivery:
         lowered = _lower(headers)
+        _signed_headers_utf8(lowered, ("x-pagerduty-signature",))
         header = lowered.get("x-pagerduty-signature")
         if header is None:
             raise _unauthorized("missing_signature", "X-PagerDuty-Signature missing")
@@ -149,7 +181,7 @@ class PagerDutyVerifier:
         event = _json_object(body).get("event")
         if not isinstance(event, dict):
             raise _malformed("body has no 'event' object")
-        delivery_id = text(lowered.get("x-webhook-id")) or text(event.get("id"))
+        delivery_id = _delivery_id_header(lowered, "x-webhook-id") or text(event.get("id"))
         if delivery_id is None:
             raise _malformed("no X-Webhook-Id and no event.id")
         return VerifiedDelivery(
@@ -176,6 +208,7 @@ class IncidentIoVerifier:
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> VerifiedDelivery:
         lowered = _lower(headers)
+        _signed_headers_utf8(lowered, ("webhook-id", "webhook-timestamp", "webhook-signature"))
         webhook_id, stamp = lowered.get("webhook-id"), lowered.get("webhook-timestamp")
         header = lowered.get("webhook-signature")
         if header is None or webhook_id is None or stamp is None:
@@ -211,6 +244,7 @@ class SlackVerifier:
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> VerifiedDelivery:
         lowered = _lower(headers)
+        _signed_headers_utf8(lowered, ("x-slack-signature", "x-slack-request-timestamp"))
         header, stamp = lowered.get("x-slack-signature"), lowered.get("x-slack-request-timestamp")
         if header is None or stamp is None:
             raise _unauthorized("missing_signature", "X-Slack-Signature/timestamp missing")
@@ -269,6 +303,7 @@ class JiraVerifier:
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> VerifiedDelivery:
         lowered = _lower(headers)
+        _signed_headers_utf8(lowered, ("x-hub-signature",))
         header = lowered.get("x-hub-signature")
         if header is None:
             raise _unauthorized("missing_signature", "X-Hub-Signature missing")
@@ -278,7 +313,7 @@ class JiraVerifier:
         if not _any_match([signature.lower()], [_hex_hmac(self._key, body)]):
             raise _unauthorized("bad_signature", "signature does not match")
         document = _json_object(body)
-        delivery_id = text(lowered.get("x-atlassian-webhook-identifier"))
+        delivery_id = _delivery_id_header(lowered, "x-atlassian-webhook-identifier")
         delivery_id = delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()
         return VerifiedDelivery(
             delivery_id, text(document.get("webhookEvent")), _keep(lowered, self._kept)

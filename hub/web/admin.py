@@ -18,12 +18,15 @@ from hub.store.state import load_incident
 from hub.web import admin_actions, report
 from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
-from hub.web.openapi import openapi_document
+from hub.web.openapi import INCIDENT_SUMMARY_FIELDS, openapi_document
 
 PREFIX = "/api/v1"
 PUBLIC_PATHS = frozenset({f"{PREFIX}/openapi.json"})
 _DEFAULT_LIMIT = 100
 _MAX_LIMIT = 1000
+# Job ids are 64-bit signed integers in both stores; a larger number names no job (and
+# would overflow SQLite's integer binding).
+_MAX_JOB_ID = 2**63 - 1
 
 
 def admin_auth_middleware() -> Middleware:
@@ -41,8 +44,10 @@ def admin_auth_middleware() -> Middleware:
         supplied = request.headers.get("Authorization", "")
         scheme, _, value = supplied.partition(" ")
         expected = token.get_secret_value().encode()
-        # compare_digest on bytes: constant time whatever the supplied value is.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), expected):
+        # compare_digest on bytes: constant time whatever the supplied value is. The raw
+        # bytes as sent (aiohttp keeps bytes that are not UTF-8 as surrogate escapes).
+        supplied_bytes = value.encode("utf-8", "surrogateescape")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied_bytes, expected):
             return error_response(
                 401,
                 "unauthorized",
@@ -73,7 +78,8 @@ def job_json(job: Job) -> dict[str, Any]:
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", str(_DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
+    # ASCII digits only: `"²".isdigit()` is true and `int("²")` fails.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _MAX_LIMIT:
         raise web.HTTPBadRequest(reason=f"limit must be an integer from 1 to {_MAX_LIMIT}")
     return int(raw)
 
@@ -86,7 +92,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         allowed = [s.value for s in JobState]
         if state_name not in allowed:
             raise web.HTTPBadRequest(
-                reason=f"unknown state '{state_name}' (allowed: {', '.join(allowed)})"
+                reason=f"unknown state {state_name!r} (allowed: {', '.join(allowed)})"
             )
         state = JobState(state_name)
     jobs = await runtime.queue.list_jobs(
@@ -97,7 +103,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 def _path_id(request: web.Request) -> int:
     raw = request.match_info["job_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_JOB_ID:
         raise web.HTTPNotFound(reason=f"no job {raw!r}")
     return int(raw)
 
@@ -134,7 +140,7 @@ def _incident_summary(data: Mapping[str, Any]) -> dict[str, Any] | None:
     incident = IncidentRecord.from_json(data).incident
     return incident.model_dump(
         mode="json",
-        include={"id", "source", "reference", "title", "severity", "status", "resolved_at"},
+        include=set(INCIDENT_SUMMARY_FIELDS),
     )
 
 

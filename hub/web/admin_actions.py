@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from aiohttp import web
 from hub.engine.actions import decisions
 from hub.engine.actions.meeting_link import read_linked_event
 from hub.engine.actions.transitions import ActionResult
+from hub.intake.request_body import UnreadableBody, read_body
 from hub.model.incident import Person
 from hub.model.postmortem import PostMortemStatus
 from hub.store.state import load_incident, postmortem_id
@@ -24,18 +26,33 @@ from hub.web.errors import error_response
 from hub.web.keys import RUNTIME
 
 ADMIN_ACTOR = Person(name="admin API")
+_UTF8 = frozenset({"utf-8", "utf8"})
 _TRANSITIONS = {"in_review", "reviewed", "closed"}
 _PRIORITY_MAX = 10
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    charset = request.charset
+    if charset is not None and charset.lower() not in _UTF8:
+        # JSON is UTF-8 (RFC 8259); an unknown charset must not reach a codec lookup.
+        raise web.HTTPUnsupportedMediaType(reason=f"charset {charset!r} not accepted: use utf-8")
     try:
-        document = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(reason="body is not valid JSON") from None
+        raw = await read_body(request, request.app[RUNTIME].settings.server.body_timeout_seconds)
+    except UnreadableBody as unreadable:
+        raise _http_error(unreadable) from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; so is bad JSON
+        raise web.HTTPBadRequest(reason="body is not valid JSON (UTF-8, sanely nested)") from None
     if not isinstance(document, dict):
         raise web.HTTPBadRequest(reason="body is not a JSON object")
     return document
+
+
+def _http_error(unreadable: UnreadableBody) -> web.HTTPException:
+    if unreadable.status == HTTPStatus.REQUEST_TIMEOUT:
+        return web.HTTPRequestTimeout(reason=unreadable.message)
+    return web.HTTPBadRequest(reason=unreadable.message)
 
 
 def _text(document: dict[str, Any], name: str, *, required: bool = True) -> str | None:

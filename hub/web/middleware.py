@@ -11,8 +11,10 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from hub.intake.request_body import BODY_UNREADABLE
 from hub.metrics import Metrics
 from hub.web.errors import HTTP_ERROR_CODES, error_response
+from hub.web.serving import mark_request_started
 
 log = structlog.get_logger("pmhub.http")
 _MAX_REQUEST_ID = 128
@@ -43,6 +45,7 @@ def request_context_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        mark_request_started(request.transport)  # its headers are in: no header timeout
         request_id = _request_id(request)
         # aiohttp runs each request in a task of its own, on a copy of the connection's
         # context: what the request binds (here, and the handler's facts for the one
@@ -50,6 +53,8 @@ def request_context_middleware(metrics: Metrics) -> Middleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response = await _answer(request, handler)
         response.headers["X-Request-Id"] = request_id
+        if BODY_UNREADABLE.get():
+            response.force_close()
         elapsed = time.perf_counter() - started
         route = _route_name(request)
         metrics.observe_request(route, response.status, elapsed)

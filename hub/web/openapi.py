@@ -29,6 +29,25 @@ _ERRORS = {
     "403": {"$ref": "#/components/responses/Disabled"},
 }
 _NOT_FOUND = {"404": _json(_ref("Error"), "No such object")}
+_BAD_LIMIT = {
+    "400": _json(_ref("Error"), "A bad query value (limit, state); the message says which")
+}
+# What the admin API answers any request body it cannot read (the actions have one).
+_BODY_ERRORS = {
+    "408": _json(_ref("Error"), "The body did not arrive within server.body_timeout_seconds"),
+    "413": _json(_ref("Error"), "The body is over server.max_body_bytes"),
+    "415": _json(_ref("Error"), "The body's charset is not UTF-8"),
+}
+# The fields of an incident a listing shows (`GET /api/v1/incidents`).
+INCIDENT_SUMMARY_FIELDS = (
+    "id",
+    "source",
+    "reference",
+    "title",
+    "severity",
+    "status",
+    "resolved_at",
+)
 _LIMIT = {
     "name": "limit",
     "in": "query",
@@ -62,6 +81,13 @@ def _components() -> dict[str, Any]:
     incident = Incident.model_json_schema(ref_template=_REF, mode="serialization")
     schemas: dict[str, Any] = dict(incident.pop("$defs", {}))
     schemas["Incident"] = incident
+    schemas["IncidentSummary"] = {
+        "type": "object",
+        "description": "An incident as a listing shows it; GET /api/v1/incidents/{id} has it all.",
+        "required": list(INCIDENT_SUMMARY_FIELDS),
+        "properties": {name: incident["properties"][name] for name in INCIDENT_SUMMARY_FIELDS},
+        "additionalProperties": False,
+    }
     schemas["Error"] = {
         "type": "object",
         "required": ["error"],
@@ -97,6 +123,15 @@ def _components() -> dict[str, Any]:
         },
     }
     schemas["Report"] = report_schema()  # issue 15: the process in numbers
+    schemas["PostMortemSummary"] = {
+        "type": "object",
+        "required": ["id", "incident_id", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "incident_id": {"type": "string"},
+            "status": {"type": "string"},
+        },
+    }
     schemas["PostMortem"] = {
         "type": "object",
         "description": "A post-mortem with its status, owner, meeting and plan.",
@@ -136,7 +171,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "List jobs, newest first (e.g. the dead letters: ?state=dead)",
                 "parameters": [state, kind, _LIMIT],
-                "responses": {"200": _json(_list_of("Job", "jobs"), "Jobs"), **_ERRORS},
+                "responses": {
+                    "200": _json(_list_of("Job", "jobs"), "Jobs"),
+                    **_BAD_LIMIT,
+                    **_ERRORS,
+                },
             }
         },
         "/api/v1/jobs/{job_id}": {
@@ -163,7 +202,8 @@ def _paths() -> dict[str, Any]:
                 "summary": "Incidents pmhub knows, most recently updated first",
                 "parameters": [_LIMIT],
                 "responses": {
-                    "200": _json(_list_of("Incident", "incidents"), "Incidents"),
+                    "200": _json(_list_of("IncidentSummary", "incidents"), "Incident summaries"),
+                    **_BAD_LIMIT,
                     **_ERRORS,
                 },
             }
@@ -184,7 +224,8 @@ def _paths() -> dict[str, Any]:
                 "summary": "Post-mortems, most recently updated first",
                 "parameters": [_LIMIT],
                 "responses": {
-                    "200": _json(_list_of("PostMortem", "postmortems"), "Post-mortems"),
+                    "200": _json(_list_of("PostMortemSummary", "postmortems"), "Post-mortems"),
+                    **_BAD_LIMIT,
                     **_ERRORS,
                 },
             }
@@ -206,6 +247,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [pm_id, _LIMIT],
                 "responses": {
                     "200": _json(_list_of("AuditEntry", "entries"), "Audit entries"),
+                    **_BAD_LIMIT,
                     **_ERRORS,
                     **_NOT_FOUND,
                 },
@@ -225,10 +267,16 @@ def _action(summary: str, body: dict[str, Any], refused: tuple[str, str]) -> dic
             "200": _json(_ref("ActionResult"), "Done (or replayed: the same Idempotency-Key)"),
             "400": _json(_ref("Error"), "The body is malformed; the message names the field"),
             refused[0]: _json(_ref("Error"), refused[1]),
+            **_BODY_ERRORS,
             **_ERRORS,
             **_NOT_FOUND,
         },
     }
+
+
+def _creating(operation: dict[str, Any]) -> dict[str, Any]:
+    created = _json(_ref("ActionResult"), "Created (a replay of the same Idempotency-Key: 200)")
+    return operation | {"responses": {"201": created, **operation["responses"]}}
 
 
 def _linking(operation: dict[str, Any]) -> dict[str, Any]:
@@ -305,7 +353,9 @@ def _action_paths() -> dict[str, Any]:
             )
         },
         f"{base}/follow-ups": {
-            "post": _action("Add a follow-up", follow_up, ("409", "The post-mortem is closed"))
+            "post": _creating(
+                _action("Add a follow-up", follow_up, ("409", "The post-mortem is closed"))
+            )
         },
         f"{base}/follow-ups/none": {
             "put": _action(

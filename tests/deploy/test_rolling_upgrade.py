@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 
 from hub.store.migrate import head_revision
-from tests.deploy.manifests import REPO, generated, render
+from tests.deploy.manifests import PRODUCTION_OVERLAY, REPO, generated, render
 from tests.deploy.pod import Pod, lay_out_pod
 from tests.deploy.test_production_topology import (
     INCIDENT,
@@ -51,7 +51,9 @@ MIGRATIONS = "hub/store/migrations/versions"
 
 
 def previous_code(into: Path) -> Path:
-    """`hub` and `connectors` as they were before the newest migration; skip without git."""
+    """`hub`, `connectors` and `deploy` as they were before the newest migration; skip
+    without git. (The old replica keeps the configuration it was deployed with: a new
+    release's manifests may use settings the old code does not know.)"""
     git = shutil.which("git")
     if git is None or not (REPO / ".git").exists():
         pytest.skip("the previous release's code comes from git history")
@@ -63,7 +65,10 @@ def previous_code(into: Path) -> Path:
         check=True,
     ).stdout.strip()
     archive = subprocess.run(
-        [git, "archive", f"{last}^", "hub", "connectors"], cwd=REPO, capture_output=True, check=True
+        [git, "archive", f"{last}^", "hub", "connectors", "deploy"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
     ).stdout
     into.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
@@ -82,6 +87,7 @@ async def test_an_old_and_a_new_replica_lose_and_duplicate_nothing(
 ) -> None:
     old_code = previous_code(tmp_path / "previous")
     manifests = render()
+    old_manifests = render(old_code / PRODUCTION_OVERLAY.relative_to(REPO))
     site = generated(manifests, "ConfigMap", "pmhub-site")["data"]
     async with AsyncExitStack() as stack:
         vendors = await start_vendors(stack, site, loopback_tls)
@@ -91,7 +97,11 @@ async def test_an_old_and_a_new_replica_lose_and_duplicate_nothing(
 
         def pod(name: str, code: Path | None, workload: tuple[str, str] | None = None) -> Pod:
             laid = lay_out_pod(
-                manifests, tmp_path / name, secrets, overrides, workload or ("Deployment", "pmhub")
+                manifests if code is None else old_manifests,
+                tmp_path / name,
+                secrets,
+                overrides,
+                workload or ("Deployment", "pmhub"),
             )
             return on_code(laid, code)
 

@@ -130,7 +130,9 @@ def test_settings_are_frozen() -> None:
         (
             "unknown_key.yaml",
             "3:3: unknown key 'prot' in server"
-            " (allowed: host, port, max_body_bytes, admin_port, admin_host)",
+            " (allowed: host, port, max_body_bytes, admin_port, admin_host,"
+            " header_timeout_seconds, keepalive_timeout_seconds, body_timeout_seconds,"
+            " max_connections)",
         ),
         (
             "bad_enum.yaml",
@@ -161,7 +163,9 @@ def test_every_problem_in_a_file_is_reported_in_file_order() -> None:
     path = FIXTURES / "many_problems.yaml"
     assert problems_of(path) == [
         f"{path}:3:3: unknown key 'prot' in server"
-        " (allowed: host, port, max_body_bytes, admin_port, admin_host)",
+        " (allowed: host, port, max_body_bytes, admin_port, admin_host,"
+        " header_timeout_seconds, keepalive_timeout_seconds, body_timeout_seconds,"
+        " max_connections)",
         f"{path}:4:19: server.max_body_bytes: must be greater than 0 (got 0)",
         f"{path}:6:8: store.url: scheme 'mysql' is not supported"
         " (allowed: sqlite+aiosqlite, postgresql+asyncpg)",

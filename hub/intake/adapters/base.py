@@ -48,12 +48,58 @@ AdapterResult = (
 
 
 def load_json(body: bytes) -> object | None:
-    """The decoded body, or None when it is not JSON (absurd nesting included)."""
+    """The decoded body, or None when it is not JSON (absurd nesting included).
+
+    A lone surrogate (`"\\ud800"`, what a truncated emoji becomes in JavaScript's JSON)
+    is valid JSON but not text any store or encoder takes: it comes back as U+FFFD, so
+    an accepted delivery is a processed one.
+    """
     try:
         document: object = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    return document
+    if not _may_hold_surrogate(body):  # the common case: nothing to walk
+        return document
+    try:
+        return _without_lone_surrogates(document)
+    except RecursionError:
+        return None
+
+
+def _may_hold_surrogate(body: bytes) -> bool:
+    """A `\\uD800`-`\\uDFFF` escape, or the raw bytes of an encoded surrogate (json.loads
+    decodes bytes with `surrogatepass`), may be in the body. Three substring searches,
+    each a fast scan: a regular expression over a 1 MB body costs more than the parse.
+    A false alarm (`\\ud7ff`, Hangul's 0xED lead byte) only costs the walk."""
+    return b"\\ud" in body or b"\\uD" in body or b"\xed" in body
+
+
+def _without_lone_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return _replace_surrogates(value) if _has_surrogate(value) else value
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key): _without_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _replace_surrogates(text_value: str) -> str:
+    return "".join("\ufffd" if _SURROGATES <= ord(c) <= _SURROGATES_END else c for c in text_value)
+
+
+_SURROGATES, _SURROGATES_END = 0xD800, 0xDFFF
+
+
+def _has_surrogate(text_value: str) -> bool:
+    try:
+        text_value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def obj(value: object) -> dict[str, Any]:
