@@ -22,22 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.email import EmailConnector
 from connectors.github import GitHubDocuments
-from connectors.google_calendar.config import GoogleCalendarConfig
 from connectors.google_calendar.connector import GoogleCalendarConnector
 from connectors.google_docs import GoogleDocsDocuments
 from connectors.incidentio.config import IncidentIoConfig
 from connectors.incidentio.connector import IncidentIoConnector
 from connectors.incidentio.history import IncidentIoIncidentLog
-from connectors.jira.config import JiraConfig
 from connectors.jira.connector import JiraConnector
 from connectors.pagerduty.config import PagerDutyConfig
 from connectors.pagerduty.connector import PagerDutyConnector
 from connectors.pagerduty.history import PagerDutyIncidentLog
-from connectors.slack.config import SlackConfig
 from connectors.slack.connector import SlackConnector
 from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
-from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.connector import StatuspageConnector
 from hub.app_numbers import PUBLISHERS, counted, digest_runner
 from hub.config import Settings
@@ -211,19 +207,12 @@ async def build_sources(
 ) -> Sources:
     """Vendor APIs for enrichment, for the sources that have API credentials."""
     pagerduty = incidentio = None
-    if (pd := settings.sources.pagerduty) is not None and pd.api_token is not None:
-        pagerduty = PagerDutyConnector.from_config(
-            PagerDutyConfig(
-                api_token=pd.api_token,
-                base_url=pd.base_url,
-                from_email=pd.from_email,
-                ca_bundle=pd.ca_bundle,
-            )
-        )
+    # Each section extends the connector's own model: no field is copied by hand.
+    if (pd := _pagerduty_api(settings)) is not None:
+        pagerduty = PagerDutyConnector.from_config(pd)
         stack.push_async_callback(pagerduty.close)
-    if (io := settings.sources.incidentio) is not None and io.api_key is not None:
-        config = IncidentIoConfig(api_key=io.api_key, base_url=io.base_url)
-        incidentio = IncidentIoConnector.from_config(config, session)
+    if (io := _incidentio_api(settings)) is not None:
+        incidentio = IncidentIoConnector.from_config(io, session)
     return Sources(pagerduty=pagerduty, incidentio=incidentio)
 
 
@@ -267,12 +256,9 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     section = core.settings.connectors.slack
     if section is None:
         return
-    # The connector's own model checks what the shared settings cannot (channel ids).
-    config = _slack_config(core.settings)
-    assert config is not None  # noqa: S101 - the section is there
-    pacer = pacer_for(core.engine, config.post_interval_seconds, namespace="slack")
-    chat = SlackConnector.from_config(config, core.session, pacer=pacer)
-    notifier = SlackNotifier(chat, config)
+    pacer = pacer_for(core.engine, section.post_interval_seconds, namespace="slack")
+    chat = SlackConnector.from_config(section, core.session, pacer=pacer)
+    notifier = SlackNotifier(chat, section)
     wiring.notifier = notifier
     if (channel := core.settings.worker.alert_channel) is not None:
         wiring.ops_post = slack_poster(chat, channel)
@@ -286,18 +272,14 @@ async def _wire_chat(wiring: Wiring, core: Core) -> None:
     )
 
 
-def _slack_config(settings: Settings) -> SlackConfig | None:
-    section = settings.connectors.slack
-    if section is None:
-        return None
-    # The connector's own model checks what the shared settings cannot (channel ids).
-    return SlackConfig(
-        bot_token=section.bot_token,
-        base_url=section.base_url,
-        incidents_channel=section.incidents_channel,
-        postmortem_channel=section.postmortem_channel,
-        timeout_seconds=section.timeout_seconds,
-    )
+def _pagerduty_api(settings: Settings) -> PagerDutyConfig | None:
+    section = settings.sources.pagerduty
+    return section.api_config() if section is not None else None
+
+
+def _incidentio_api(settings: Settings) -> IncidentIoConfig | None:
+    section = settings.sources.incidentio
+    return section.api_config() if section is not None else None
 
 
 def document_library(settings: Settings, stack: AsyncExitStack) -> DocumentLibrary | None:
@@ -362,15 +344,12 @@ def history_readers(
     """What reads an incident's history for its document (read only; `pmhub simulate
     --enrich` uses it too): the sources' APIs, and the Slack channel."""
     pagerduty = incidentio = slack = None
-    if (pd := settings.sources.pagerduty) is not None and pd.api_token is not None:
-        pagerduty = PagerDutyIncidentLog.from_config(
-            PagerDutyConfig(api_token=pd.api_token, base_url=pd.base_url, ca_bundle=pd.ca_bundle)
-        )
+    if (pd := _pagerduty_api(settings)) is not None:
+        pagerduty = PagerDutyIncidentLog.from_config(pd)
         stack.push_async_callback(pagerduty.close)
-    if (io := settings.sources.incidentio) is not None and io.api_key is not None:
-        config = IncidentIoConfig(api_key=io.api_key, base_url=io.base_url)
-        incidentio = IncidentIoIncidentLog.from_config(config, session)
-    if (slack_config := _slack_config(settings)) is not None:
+    if (io := _incidentio_api(settings)) is not None:
+        incidentio = IncidentIoIncidentLog.from_config(io, session)
+    if (slack_config := settings.connectors.slack) is not None:
         slack = SlackChannelHistory.from_config(slack_config, session)
         if chat_user is None:
             people = SlackConnector.from_config(slack_config, session)
@@ -383,20 +362,9 @@ def history_readers(
 
 async def _wire_calendar(wiring: Wiring, core: Core) -> None:
     """Google Calendar: the post-mortem meeting (when `connectors.google_calendar` is set)."""
-    section = core.settings.connectors.google_calendar
-    if section is None:
+    config = core.settings.connectors.google_calendar
+    if config is None:
         return
-    # The settings file is validated as one document (hub/config); the connector keeps
-    # its own model, which also refuses Google's real root URL without credentials.
-    config = GoogleCalendarConfig(
-        calendar_id=section.calendar_id,
-        credentials_file=section.credentials_file,
-        subject=section.subject,
-        root_url=section.root_url,
-        conference=section.conference,
-        min_notice_minutes=section.min_notice_minutes,
-        timeout_seconds=section.timeout_seconds,
-    )
     calendar = GoogleCalendarConnector.from_config(config)
     core.stack.push_async_callback(calendar.close)
     performers = {
@@ -412,47 +380,19 @@ async def _wire_tracker(wiring: Wiring, core: Core) -> None:
     settings = core.settings
     tracker: JiraConnector | None = None
     if (jira := settings.connectors.jira) is not None:
-        tracker = JiraConnector.from_config(
-            JiraConfig(
-                url=jira.url,
-                email=jira.email,
-                api_token=jira.api_token,
-                token=jira.token,
-                project=jira.project,
-                issue_type=jira.issue_type,
-                priority_map=jira.priority_map,
-                parent_issue=jira.parent_issue,
-                timeout_seconds=jira.timeout_seconds,
-            )
-        )
+        tracker = JiraConnector.from_config(jira)
         core.stack.push_async_callback(tracker.close)
         wiring.add("jira", tracker_performers(tracker))
     status_page: StatuspageConnector | None = None
-    if (page := settings.connectors.statuspage) is not None:
-        config = StatuspageConfig(
-            api_key=page.api_key,
-            page_id=page.page_id,
-            base_url=page.base_url,
-            mode=page.mode,
-            component_ids=tuple(page.component_ids),
-            timeout_seconds=page.timeout_seconds,
-        )
+    if (config := settings.connectors.statuspage) is not None:
         # One pacer per API key for the daemon: Statuspage's limit is per key.
         pacer = pacer_for(core.engine, config.min_interval_seconds, namespace="statuspage")
         status_page = StatuspageConnector.from_config(config, core.session, pacer=pacer)
     notes: PagerDutyConnector | None = None
-    pd = settings.sources.pagerduty
-    if pd is not None and pd.api_token is not None and pd.from_email is not None:
+    if (pd := _pagerduty_api(settings)) is not None and pd.from_email is not None:
         # Its own client (not the enrichment one): notes are written by effect jobs
         # and must not queue behind incident look-ups in the same worker threads.
-        notes = PagerDutyConnector.from_config(
-            PagerDutyConfig(
-                api_token=pd.api_token,
-                base_url=pd.base_url,
-                from_email=pd.from_email,
-                ca_bundle=pd.ca_bundle,
-            )
-        )
+        notes = PagerDutyConnector.from_config(pd)
         core.stack.push_async_callback(notes.close)
     published = publish_performers(status_page=status_page, notes=notes, clock=core.clock)
     for kind, connector in PUBLISHERS.items():

@@ -1,4 +1,5 @@
-"""What every connector shares: HTTP header parsing, the fake-server harness, Google APIs.
+"""What every connector shares: settings building blocks, HTTP header parsing, the
+fake-server harness, Google APIs.
 
 The design lets a connector import only `hub.model`, `hub.ports` and `hub.errors`
 of the core; this package is the one exception, shared *between* connectors so that

@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urljoin
 
 import google_auth_httplib2
@@ -50,7 +50,9 @@ from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
 from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
+from pydantic import AfterValidator
 
+from connectors.common.paths import config_file
 from connectors.common.retry_after import parse_retry_after
 from hub.errors import AuthFailed, Conflict, ConnectorError, Permanent, RateLimited, Transient
 
@@ -127,6 +129,21 @@ def error_for_status(  # noqa: PLR0911 - one return per row of the mapping reads
     if status in (HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
         return NotFound(message)
     return Permanent(message)
+
+
+def _service_account_key(path: Path) -> Path:
+    # Read the way `delegated_credentials` reads it, so `pmhub check` finds what the
+    # daemon would refuse at start-up; the message names fields, never key material.
+    try:
+        service_account.Credentials.from_service_account_file(str(path))  # type: ignore[no-untyped-call]
+    except (OSError, ValueError, GoogleAuthError) as exc:
+        raise ValueError(f"not a usable service-account key (JSON): {path}: {exc}") from None
+    return path
+
+
+ServiceAccountKey = Annotated[
+    Path, AfterValidator(config_file), AfterValidator(_service_account_key)
+]
 
 
 def delegated_credentials(

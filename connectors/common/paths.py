@@ -9,6 +9,7 @@ daemon failing on the first effect.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Annotated
 
@@ -30,3 +31,17 @@ def config_file(path: Path, info: ValidationInfo) -> Path:
 
 
 ConfigFile = Annotated[Path, AfterValidator(config_file)]
+
+
+def _trusted_certificates(path: Path) -> Path:
+    # Loaded the way the clients load it, so a file that is not a PEM bundle is a
+    # problem at its line in `pmhub check`, not a failure when the daemon starts.
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise ValueError(f"not a PEM bundle of CA certificates: {path} ({reason})") from None
+    return path
+
+
+CaBundle = Annotated[Path, AfterValidator(config_file), AfterValidator(_trusted_certificates)]

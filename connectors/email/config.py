@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.common.paths import ConfigFile
+from connectors.common.paths import CaBundle
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
@@ -35,7 +35,7 @@ class EmailConfig(BaseModel):
     username: str | None = Field(default=None, description="AUTH user; none: no AUTH.")
     password: SecretStr | None = Field(default=None, description="AUTH password (`${ENV}`).")
     timeout_seconds: float = Field(default=30, gt=0, description="Per SMTP command.")
-    ca_bundle: ConfigFile | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
         description="Extra CA certificates (PEM) to trust: a private relay, the demo's server.",
     )

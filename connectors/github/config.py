@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from cryptography.hazmat.primitives import serialization
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
-from connectors.common.paths import ConfigFile
+from connectors.common.paths import config_file
+
+
+def _pem_private_key(path: Path) -> Path:
+    # Read the way the client reads it (github/client.py), so `pmhub check` finds it.
+    try:
+        serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"not a PEM private key without a passphrase: {path} ({exc})") from None
+    return path
+
+
+PrivateKeyFile = Annotated[Path, AfterValidator(config_file), AfterValidator(_pem_private_key)]
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 # git check-ref-format, the parts a configured prefix or folder could get wrong.
@@ -32,7 +55,7 @@ class GitHubConfig(BaseModel):
         "on the repository. Or a GitHub App (app_id, private_key_file, installation_id).",
     )
     app_id: int | None = Field(default=None, ge=1)
-    private_key_file: ConfigFile | None = Field(
+    private_key_file: PrivateKeyFile | None = Field(
         default=None, description="The App's private key (PEM)."
     )
     installation_id: int | None = Field(default=None, ge=1)

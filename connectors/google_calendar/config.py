@@ -1,10 +1,11 @@
-"""Google Calendar settings, as the connector needs them (wired from pmhub.yaml by hub/app.py)."""
+"""Google Calendar settings: the model of `connectors.google_calendar` in pmhub.yaml."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from pydantic import Field, field_validator, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from connectors.common.google import ServiceAccountKey
+from connectors.common.settings import FieldProblem, HttpUrlStr, NonEmptyStr, VendorSettings
 
 GOOGLE_ROOT_URL = "https://www.googleapis.com/"
 # The narrowest scopes that cover events.insert/get/patch on the shared calendar and
@@ -16,28 +17,31 @@ DEFAULT_SCOPES = (
 )
 
 
-class GoogleCalendarConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    calendar_id: str = Field(
-        min_length=1,
+class GoogleCalendarConfig(VendorSettings):
+    calendar_id: NonEmptyStr = Field(
         description="The shared post-mortem calendar, e.g. 'c_0a1b...@group.calendar.google.com'.",
     )
-    credentials_file: Path | None = Field(
-        default=None, description="Service-account key (JSON) with domain-wide delegation."
+    credentials_file: ServiceAccountKey | None = Field(
+        default=None,
+        description="Service-account key (JSON) with domain-wide delegation; relative to "
+        "pmhub.yaml.",
     )
     subject: str | None = Field(
         default=None,
         description="The Workspace user pmhub acts as: the meetings' organizer. "
         "Needs write access to `calendar_id`.",
     )
-    scopes: tuple[str, ...] = Field(default=DEFAULT_SCOPES, min_length=1)
-    root_url: str = Field(
+    scopes: tuple[NonEmptyStr, ...] = Field(
+        default=DEFAULT_SCOPES,
+        min_length=1,
+        description="OAuth scopes asked for; the Workspace admin authorises exactly these.",
+    )
+    root_url: HttpUrlStr = Field(
         default=GOOGLE_ROOT_URL,
         description="Google's API root. Tests and the demo point it at the fake; "
         "then no credentials are needed.",
     )
-    conference: bool = Field(default=True, description="Add a Google Meet link to each meeting.")
+    conference: bool = Field(default=False, description="Add a Google Meet link to each meeting.")
     min_notice_minutes: int = Field(
         default=120, ge=0, description="The soonest a meeting may start after it is booked."
     )
@@ -49,8 +53,6 @@ class GoogleCalendarConfig(BaseModel):
     @field_validator("root_url")
     @classmethod
     def _root_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("root_url must be an http(s) URL")
         # The client joins "calendar/v3/" onto it; without the slash urljoin would
         # replace the last path segment instead.
         return value if value.endswith("/") else value + "/"
@@ -58,11 +60,15 @@ class GoogleCalendarConfig(BaseModel):
     @model_validator(mode="after")
     def _credentials(self) -> GoogleCalendarConfig:
         if self.talks_to_google and (self.credentials_file is None or not self.subject):
-            raise ValueError(
-                "Google Calendar needs credentials_file and subject (domain-wide delegation)"
+            missing = "credentials_file" if self.credentials_file is None else "subject"
+            raise FieldProblem(
+                missing,
+                "Google Calendar needs credentials_file and subject (domain-wide delegation);"
+                " only a fake at another root_url needs neither",
             )
         if (self.credentials_file is None) != (not self.subject):
-            raise ValueError("credentials_file and subject go together")
+            present = "subject" if self.subject else "credentials_file"
+            raise FieldProblem(present, "credentials_file and subject go together")
         return self
 
     @property

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.common.paths import ConfigFile
+from connectors.common.google import ServiceAccountKey
+from connectors.common.paths import CaBundle
 
 GOOGLE_ROOT_URL = "https://www.googleapis.com/"  # Drive v3
 DOCS_ROOT_URL = "https://docs.googleapis.com/"  # Docs v1
@@ -38,7 +39,7 @@ class GoogleDocsConfig(BaseModel):
         description="The shared drive holding the folder; looking for an earlier attempt "
         "is then limited to it. None: every drive the acting user can see.",
     )
-    credentials_file: ConfigFile | None = Field(
+    credentials_file: ServiceAccountKey | None = Field(
         default=None, description="Service-account key (JSON) with domain-wide delegation."
     )
     subject: str | None = Field(
@@ -48,7 +49,7 @@ class GoogleDocsConfig(BaseModel):
     scopes: tuple[str, ...] = Field(default=DEFAULT_SCOPES, min_length=1)
     root_url: str = Field(default=GOOGLE_ROOT_URL, description="Drive's API root (the fake's).")
     docs_root_url: str = Field(default=DOCS_ROOT_URL, description="Docs' API root (the fake's).")
-    ca_bundle: ConfigFile | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
         description="CA certificates (PEM) to trust instead of the default bundle: a "
         "TLS-inspecting proxy, the demo's fake.",

@@ -1,4 +1,4 @@
-"""Jira settings, as the connector needs them (wired from pmhub.yaml by hub/app.py).
+"""Jira settings: the model `connectors.jira` in pmhub.yaml is validated with.
 
 Two deployments, told apart by the credential given:
 
@@ -11,12 +11,18 @@ Two deployments, told apart by the credential given:
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-# The same default as the core's `connectors.jira` section (hub/config/connectors.py),
-# repeated because a connector may not import hub.config.
+from connectors.common.paths import CaBundle
+from connectors.common.settings import (
+    FieldProblem,
+    HttpUrlStr,
+    NonEmptyStr,
+    Secret,
+    VendorSettings,
+)
+
 DEFAULT_PRIORITY_MAP = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}
 
 
@@ -25,15 +31,13 @@ class Deployment(StrEnum):
     DATA_CENTER = "data_center"
 
 
-class JiraConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str = Field(description="Site URL, e.g. https://example.atlassian.net.")
+class JiraConfig(VendorSettings):
+    url: HttpUrlStr = Field(description="Site URL, e.g. https://example.atlassian.net.")
     email: str | None = Field(default=None, description="Account email (Jira Cloud).")
-    api_token: SecretStr | None = Field(default=None, description="API token (Jira Cloud).")
-    token: SecretStr | None = Field(default=None, description="Personal access token (DC).")
-    project: str = Field(min_length=1, description="Project key follow-ups are filed in.")
-    issue_type: str = Field(default="Task", min_length=1)
+    api_token: Secret | None = Field(default=None, description="API token (Jira Cloud).")
+    token: Secret | None = Field(default=None, description="Personal access token (DC).")
+    project: NonEmptyStr = Field(description="Project key follow-ups are filed in.")
+    issue_type: NonEmptyStr = Field(default="Task", description="Type of follow-up issues.")
     priority_map: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PRIORITY_MAP),
         description="pmhub priority (P0, P1, ...) -> Jira priority name; unmapped ones pass as is.",
@@ -41,13 +45,12 @@ class JiraConfig(BaseModel):
     parent_issue: bool = Field(
         default=False, description="One parent issue per post-mortem, follow-ups under it."
     )
-    parent_issue_type: str = Field(
+    parent_issue_type: NonEmptyStr = Field(
         default="Epic",
-        min_length=1,
         description="Type of the parent issue; follow-ups name it in their `parent` field.",
     )
     timeout_seconds: float = Field(default=10, gt=0, description="Per request, connect and read.")
-    ca_bundle: Path | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
         description=(
             "CA certificates (PEM) to trust instead of the system's (requests' `verify`): "
@@ -57,17 +60,22 @@ class JiraConfig(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the Jira URL must start with https:// (or http:// for a local fake)")
+    def _without_trailing_slash(cls, value: str) -> str:
+        # REST paths are appended as "/rest/api/...": one spelling either way.
         return value.rstrip("/")
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> JiraConfig:
-        if (self.api_token is None) == (self.token is None):
-            raise ValueError("set api_token with email (Jira Cloud) or token (Data Center), once")
+        if self.api_token is not None and self.token is not None:
+            raise FieldProblem(
+                "token", "give either api_token (Jira Cloud) or token (Data Center), not both"
+            )
+        if self.api_token is None and self.token is None:
+            raise ValueError(
+                "missing credentials: set api_token (Jira Cloud) or token (Data Center)"
+            )
         if self.api_token is not None and not self.email:
-            raise ValueError("api_token needs email: Jira Cloud signs in with both")
+            raise FieldProblem("api_token", "api_token needs email (Jira Cloud signs in with both)")
         return self
 
     @property

@@ -1,30 +1,50 @@
-"""PagerDuty REST settings, as the connector needs them (wired from pmhub.yaml by hub/app.py)."""
+"""PagerDuty REST settings: the model the `sources.pagerduty` section of pmhub.yaml extends.
+
+`PagerDutyApi` holds every REST setting with the token optional (a source without one
+only verifies webhooks); `PagerDutyConfig` is the same with the token required, what
+the connector runs with. The section is validated with these very fields and
+validators, so `pmhub check` refuses whatever the connector would refuse at start-up.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, field_validator
+
+from connectors.common.paths import CaBundle
+from connectors.common.settings import HttpUrlStr, Secret, VendorSettings
 
 
-class PagerDutyConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def _check_email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain) or any(ch.isspace() for ch in value):
+        raise ValueError("expected an email address")
+    return value
 
-    api_token: SecretStr = Field(description="REST API token (read incidents, users, on-calls).")
-    base_url: str = Field(
+
+Email = Annotated[str, AfterValidator(_check_email)]
+
+
+class PagerDutyApi(VendorSettings):
+    api_token: Secret | None = Field(
+        default=None, description="REST API token (read incidents, users, on-calls; write notes)."
+    )
+    base_url: HttpUrlStr = Field(
         default="https://api.pagerduty.com",
         description="https://api.eu.pagerduty.com for the EU service region.",
     )
-    from_email: str | None = Field(
+    from_email: Email | None = Field(
         default=None, description="A PagerDuty user's email, sent as From: when writing notes."
     )
     timeout_seconds: float = Field(default=10, gt=0, description="Per request, connect and read.")
     user_cache_seconds: float = Field(
         default=300, ge=0, description="How long a looked-up user (name, email) is reused."
     )
-    ca_bundle: Path | None = Field(
+    ca_bundle: CaBundle | None = Field(
         default=None,
-        description="Extra CA certificates (PEM) to trust: a TLS-inspecting proxy, the demo fake.",
+        description="Extra CA certificates (PEM) to trust for the REST API: a TLS-inspecting "
+        "proxy, the demo fake.",
     )
 
     @field_validator("base_url")
@@ -34,3 +54,16 @@ class PagerDutyConfig(BaseModel):
         if not value.startswith("https://"):
             raise ValueError("PagerDuty's client only talks https://")
         return value.rstrip("/")
+
+    def api_config(self) -> PagerDutyConfig | None:
+        """What the connector runs with; None without an API token."""
+        if self.api_token is None:
+            return None
+        shared = {name: getattr(self, name) for name in PagerDutyApi.model_fields}
+        return PagerDutyConfig.model_validate(shared)
+
+
+class PagerDutyConfig(PagerDutyApi):
+    api_token: Secret = Field(
+        description="REST API token (read incidents, users, on-calls; write notes)."
+    )

@@ -1,24 +1,24 @@
-"""Slack Web API settings, as the connector needs them (wired from pmhub.yaml by hub/app.py)."""
+"""Slack Web API settings: the model `connectors.slack` in pmhub.yaml is validated with."""
 
 from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
+
+from connectors.common.settings import HttpUrlStr, Secret, VendorSettings
 
 # Channel *ids*, not names: exactly-once delivery reads a channel's history, which
 # only takes an id, and a renamed channel keeps its id.
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
-class SlackConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bot_token: SecretStr = Field(
+class SlackConfig(VendorSettings):
+    bot_token: Secret = Field(
         description="Bot token (xoxb-…) with chat:write, im:write, users:read.email, "
         "channels:history/groups:history/im:history and pins:read (timeline reads)."
     )
-    base_url: str = Field(
+    base_url: HttpUrlStr = Field(
         default="https://slack.com/api/", description="Slack's Web API root; the fake's in tests."
     )
     incidents_channel: str = Field(

@@ -1,20 +1,24 @@
-"""Atlassian Statuspage settings (wired from pmhub.yaml by hub/app.py)."""
+"""Atlassian Statuspage settings: the model of `connectors.statuspage` in pmhub.yaml."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, field_validator
+
+from connectors.common.settings import HttpUrlStr, NonEmptyStr, Secret, VendorSettings
 
 PublishMode = Literal["incident", "postmortem"]
 
 
-class StatuspageConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    api_key: SecretStr = Field(description="Statuspage API key (sent as `Authorization: OAuth`).")
-    page_id: str = Field(min_length=1, description="The page to publish on, e.g. 'gytm4qzbx9t6'.")
-    base_url: str = Field(default="https://api.statuspage.io/v1/", validate_default=True)
+class StatuspageConfig(VendorSettings):
+    api_key: Secret = Field(description="Statuspage API key (sent as `Authorization: OAuth`).")
+    page_id: NonEmptyStr = Field(description="The page to publish on, e.g. 'gytm4qzbx9t6'.")
+    base_url: HttpUrlStr = Field(
+        default="https://api.statuspage.io/v1/",
+        validate_default=True,
+        description="Statuspage's API root; the fake's in tests.",
+    )
     mode: PublishMode = Field(
         default="incident",
         description=(
@@ -42,8 +46,6 @@ class StatuspageConfig(BaseModel):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("expected an http(s):// URL")
+    def _without_trailing_slash(cls, value: str) -> str:
         # Paths are appended as "/pages/...": one spelling with or without the slash.
         return value.rstrip("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,14 +12,20 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.app import create_app
-from hub.cli.common import config_option, load_all_or_exit, load_or_exit, with_store
+from hub.cli.common import (
+    config_option,
+    load_all_or_exit,
+    load_or_exit,
+    one_line,
+    with_store,
+)
 from hub.cli.doctor import doctor
 from hub.cli.jobs import jobs
 from hub.cli.policy import policy
 from hub.cli.report import report
 from hub.cli.sign import sign
 from hub.cli.simulate import simulate
-from hub.config import secret_values, settings_json_schema
+from hub.config import Settings, secret_values, settings_json_schema
 from hub.demo.command import demo
 from hub.logging import configure_logging
 from hub.model.incident import Source
@@ -29,7 +36,24 @@ from hub.web.listeners import bind_listeners
 from hub.web.serving import serve as serve_app
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A failure nobody foresaw is still one line on stderr and exit 1, not a traceback;
+    `PMHUB_DEBUG=1` lets the traceback through for whoever is chasing it."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("PMHUB_DEBUG"):
+                raise
+            reason = one_line(f"{type(exc).__name__}: {exc}")
+            click.echo(f"pmhub: {reason} (PMHUB_DEBUG=1 shows where)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pmhub")
 def main() -> None:
     """pmhub: the incident post-mortem process, done by a daemon."""
@@ -67,10 +91,20 @@ def serve(config_path: Path) -> None:
     redactor = configure_logging(
         level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
     )
+    # Reached before anything binds: an unreachable store is one line naming it.
+    with_store(settings, store_reachable)
     try:
         # Bound before start-up, so a port in use is one clear line; a configured port 0
         # is known by the port it got, which the admin/public route split needs.
         listeners = bind_listeners(settings.server)
+    except OSError as exc:
+        click.echo(
+            f"pmhub: could not start: cannot listen on {_addresses(settings)}: "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
+        sys.exit(1)
+    try:
         try:
             structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
             # The slow-client bounds and the connection cap of `server` (hub/web/serving.py).
@@ -86,8 +120,21 @@ def serve(config_path: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
         # The message may echo a URL or a vendor's answer: scrub configured secrets.
         reason = redactor.scrub_text(f"{type(exc).__name__}: {exc}")
-        click.echo(f"pmhub: could not start: {reason}", err=True)
+        click.echo(one_line(f"pmhub: could not start: {reason}"), err=True)
         sys.exit(1)
+
+
+def _addresses(settings: Settings) -> str:
+    server = settings.server
+    where = f"{server.host}:{server.port} (server.port)"
+    if server.admin_port is not None:
+        where += f" or {server.admin_host or server.host}:{server.admin_port} (server.admin_port)"
+    return where
+
+
+async def store_reachable(engine: AsyncEngine) -> None:
+    async with engine.connect():
+        pass
 
 
 @main.command()

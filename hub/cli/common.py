@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.config import ConfigError, Settings, load_settings
 from hub.config.team_checks import policy_target_problems
+from hub.config.types import mask_url_password
 from hub.policy import PolicyError, PolicySet, load_policies
 from hub.store.db import create_engine
 
 DEFAULT_CONFIG = "config/pmhub.yaml"
+# SQLAlchemy's pointer to its error catalogue: noise in a one-line message.
+_SQLALCHEMY_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
 T = TypeVar("T")
 
 config_option = click.option(
@@ -76,5 +80,17 @@ def with_store(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) 
     try:
         return asyncio.run(run())
     except (SQLAlchemyError, OSError) as exc:
-        click.echo(f"pmhub: the store could not be reached: {type(exc).__name__}: {exc}", err=True)
+        where = mask_url_password(settings.store.url)
+        click.echo(
+            one_line(
+                f"pmhub: the store at {where} could not be reached: {type(exc).__name__}: {exc}"
+            ),
+            err=True,
+        )
         sys.exit(1)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: a person reads one line per failure, a tool splits on newlines
+    (SQLAlchemy, for one, appends a "Background on this error" line)."""
+    return " ".join(_SQLALCHEMY_BACKGROUND.sub("", text).split())

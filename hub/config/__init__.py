@@ -10,13 +10,7 @@ values to the log redactor. Import from here; the submodules are the implementat
 
 from __future__ import annotations
 
-from hub.config.connectors import (
-    ConnectorsSettings,
-    GoogleCalendarConnector,
-    JiraConnector,
-    SlackConnector,
-    StatuspageConnector,
-)
+from hub.config.connectors import ConnectorsSettings
 from hub.config.core import (
     AdminSettings,
     LogSettings,
@@ -46,18 +40,14 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "ConnectorsSettings",
-    "GoogleCalendarConnector",
     "IncidentIoSource",
-    "JiraConnector",
     "JiraSource",
     "LogSettings",
     "PagerDutySource",
     "ServerSettings",
     "Settings",
-    "SlackConnector",
     "SlackSource",
     "SourcesSettings",
-    "StatuspageConnector",
     "StoreSettings",
     "WorkerSettings",
     "load_settings",

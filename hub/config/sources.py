@@ -1,61 +1,54 @@
-"""`sources:` what each incident tool needs so its webhooks can be trusted."""
+"""`sources:` what each incident tool needs so its webhooks can be trusted.
+
+A source's REST settings (the API token, base_url, ...) are the connector's own model
+(`connectors/<vendor>/config.py`), extended here with what intake needs: what
+`pmhub check` accepts is what the connector is built with.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
-from hub.config.connectors import ExistingFile
-from hub.config.types import FieldProblem, FrozenModel, HttpUrlStr, Secret, SectionsModel
+from connectors.incidentio.config import IncidentIoApi
+from connectors.pagerduty.config import PagerDutyApi
+from hub.config.types import FieldProblem, FrozenModel, Secret, SectionsModel
 from hub.model.followup_event import DEFAULT_FOLLOW_UP_PRIORITIES, FollowUpPriority
-
-
-def _check_email(value: str) -> str:
-    local, at, domain = value.partition("@")
-    if not (local and at and "." in domain) or any(ch.isspace() for ch in value):
-        raise ValueError("expected an email address")
-    return value
-
-
-Email = Annotated[str, AfterValidator(_check_email)]
 
 
 def _check_svix_secret(secret: SecretStr) -> SecretStr:
     # incident.io signs with Svix, whose secrets look like `whsec_<base64>`;
     # anything else is most likely the API key pasted into the wrong field.
-    if not secret.get_secret_value().startswith("whsec_"):
+    value = secret.get_secret_value()
+    if not value.startswith("whsec_"):
         raise ValueError("must be the webhook signing secret, which starts with 'whsec_'")
+    # Decoded as the verifier decodes it (hub/intake/verifiers.py): a secret `check`
+    # accepts is one `serve` can sign with.
+    try:
+        base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        raise ValueError(
+            "must be the webhook signing secret as incident.io shows it: whsec_ then base64"
+        ) from None
     return secret
 
 
 SvixSecret = Annotated[Secret, AfterValidator(_check_svix_secret)]
 
 
-class PagerDutySource(FrozenModel):
+class PagerDutySource(PagerDutyApi):
     webhook_secrets: Annotated[list[Secret], Field(min_length=1)] = Field(
         description="V3 webhook signing secrets; list the new one next to the old while rotating."
     )
-    api_token: Secret | None = Field(default=None, description="REST API token (notes, lookups).")
-    base_url: HttpUrlStr = "https://api.pagerduty.com"
-    from_email: Email | None = Field(
-        default=None, description="A PagerDuty user's email, sent as From: on writes."
-    )
-    ca_bundle: ExistingFile | None = Field(
-        default=None,
-        description="Extra CA certificates (PEM) to trust for the REST API: a TLS-inspecting "
-        "proxy, or the sandbox's fake.",
-    )
 
 
-class IncidentIoSource(FrozenModel):
+class IncidentIoSource(IncidentIoApi):
     webhook_secrets: Annotated[list[SvixSecret], Field(min_length=1)] = Field(
         description="Svix signing secrets (whsec_...); several during rotation."
     )
-    api_key: Secret | None = Field(
-        default=None, description="API key used to re-fetch incidents (deliveries are unordered)."
-    )
-    base_url: HttpUrlStr = "https://api.incident.io"
     followup_priorities: dict[str, FollowUpPriority] = Field(
         default_factory=lambda: dict(DEFAULT_FOLLOW_UP_PRIORITIES),
         description=(

@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from connectors.common.fakeserver import start_fake
 from connectors.jira.fake import FakeJira
 from connectors.statuspage.fake import FakeStatuspage
+from hub.cli import main
 from hub.cli.doctor import diagnose_all, render
 from hub.config import load_settings
 from hub.policy import load_policies
@@ -70,15 +72,22 @@ async def test_an_issue_type_a_policy_names_is_checked_in_the_project(
     assert sum(line.startswith("ok   jira: myself") for line in lines) == 1
 
 
-async def test_settings_the_connector_refuses_are_a_line_not_a_traceback(tmp_path: Path) -> None:
-    # Google's own API root without credentials: `check` lets it through (the section
-    # is valid on its own); the connector refuses it, before any request is made.
+def test_settings_the_connector_refuses_are_a_positioned_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # Google's own API root without credentials: the section is the connector's own
+    # settings model, so `check` (which doctor runs first) refuses it at its line,
+    # before any request is made.
     config = tmp_path / "pmhub.yaml"
     config.write_text("connectors:\n  google_calendar:\n    calendar_id: team@example.com\n")
-    assert await _lines(config) == [
-        "FAIL google_calendar: settings refused: Value error, Google Calendar needs "
-        "credentials_file and subject (domain-wide delegation)"
-    ]
+    result = CliRunner().invoke(main, ["doctor", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.splitlines()[0] == (
+        f"{config}:2:3: connectors.google_calendar.credentials_file: Google Calendar needs "
+        "credentials_file and subject (domain-wide delegation); only a fake at another "
+        "root_url needs neither"
+    )
 
 
 async def test_a_teams_page_and_components_are_checked_within_the_limit(tmp_path: Path) -> None:

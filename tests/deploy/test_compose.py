@@ -86,8 +86,8 @@ def test_the_env_example_names_every_variable_the_configuration_needs() -> None:
 
 def test_pmhub_check_accepts_the_production_configuration(tmp_path: Path) -> None:
     required, _ = config_variables()
-    key_file = tmp_path / "service-account.json"
-    key_file.write_text("{}")
+    # A complete (throwaway) key: `check` reads it the way the daemon will.
+    key_file = Path(__file__).parents[1] / "fixtures/config/secrets/google-service-account.json"
     dummy = {name: f"dummy-{name.lower()}-0123456789" for name in required}
     dummy |= {
         "PMHUB_DATABASE_URL": "postgresql+asyncpg://pmhub:dummy@postgres:5432/pmhub",

@@ -104,7 +104,7 @@ def test_every_key_of_a_complete_file_is_read() -> None:
     statuspage = settings.connectors.statuspage
     assert statuspage is not None
     assert statuspage.mode == "postmortem"
-    assert statuspage.component_ids == ["comp1", "comp2"]
+    assert statuspage.component_ids == ("comp1", "comp2")
 
 
 def test_settings_are_frozen() -> None:
@@ -375,7 +375,7 @@ def test_secret_values_lists_every_secret_longest_first() -> None:
         "pd-new-XYZZY-secret",
         "pd-old-XYZZY-secret",
         "pd-api-XYZZY-token",
-        "whsec_XYZZYbase64secret",
+        "whsec_XYZZYbase64secretxyz",
         "inc-api-XYZZY-key",
         "slack-sign-XYZZY",
         "jira-hook-XYZZY",

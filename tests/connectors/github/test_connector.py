@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from connectors.github import GitHubDocuments
 from connectors.github.fake import FakeGitHub
@@ -210,12 +211,13 @@ async def test_with_a_github_app(
     assert (await documents.read(ref)).filled("summary")
 
 
-async def test_a_wrong_app_key_is_auth_failed(
+async def test_a_wrong_app_key_is_refused_with_the_settings(
     make_documents: DocumentsFactory, fake: FakeGitHub, app_key: Path, tmp_path: Path
 ) -> None:
+    # Refused where `pmhub check` sees it, not when the daemon builds the connector.
     other = tmp_path / "other.pem"
     other.write_text("not a key")
-    with pytest.raises(AuthFailed, match=r"other\.pem"):
+    with pytest.raises(ValidationError, match=r"other\.pem"):
         make_documents(token=None, app_id=fake.app_id, private_key_file=other, installation_id=42)
 
 

@@ -95,12 +95,12 @@ def test_event_ids_differ_per_key() -> None:
 # -- settings ----------------------------------------------------------------------
 
 
-def test_google_needs_delegated_credentials() -> None:
+def test_google_needs_delegated_credentials(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="credentials_file and subject"):
         GoogleCalendarConfig(calendar_id="c@group.calendar.google.com")
     config = GoogleCalendarConfig(
         calendar_id="c@group.calendar.google.com",
-        credentials_file=Path("/etc/pmhub/sa.json"),
+        credentials_file=service_account_file(tmp_path, "https://oauth2.googleapis.com/token"),
         subject="pmhub@example.com",
     )
     assert config.talks_to_google
@@ -117,14 +117,12 @@ def test_a_fake_needs_no_credentials_and_the_root_gets_its_slash() -> None:
         GoogleCalendarConfig(calendar_id="c", root_url="ftp://x/")
 
 
-def test_an_unreadable_key_file_is_auth_failed(tmp_path: Path) -> None:
+def test_an_unusable_key_file_is_refused_with_the_settings(tmp_path: Path) -> None:
+    # Refused where `pmhub check` sees it, not when the daemon builds the connector.
     key = tmp_path / "sa.json"
     key.write_text("{}")
-    config = GoogleCalendarConfig(
-        calendar_id="c", credentials_file=key, subject="pmhub@example.com"
-    )
-    with pytest.raises(AuthFailed, match="cannot use"):
-        GoogleCalendarConnector.from_config(config)
+    with pytest.raises(ValidationError, match="not a usable service-account key"):
+        GoogleCalendarConfig(calendar_id="c", credentials_file=key, subject="pmhub@example.com")
 
 
 # -- a service account with domain-wide delegation, end to end ---------------------
