@@ -172,6 +172,8 @@ async def test_the_admin_api_is_on_when_the_token_is_given(tmp_path: Path) -> No
         status, body = await _get(f"{admin}/api/v1/jobs", Authorization=f"Bearer {token}")
         # A fresh store holds only the timers pmhub keeps queued for itself (retention).
         assert status == 200
-        assert [(job["kind"], job["state"]) for job in body["jobs"]] == [("retention", "pending")]
+        jobs = body["jobs"]
+        assert isinstance(jobs, list)
+        assert [(job["kind"], job["state"]) for job in jobs] == [("retention", "pending")]
         # The token is a secret: it never reaches the log.
         assert not [line for line in container.log if token in line]
