@@ -26,7 +26,7 @@ from hub.policy.requirement import track
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import EffectState, get_effect
-from hub.store.state import load_incident, load_postmortem, save_postmortem
+from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 
 log = structlog.get_logger("pmhub.reconcile")
 # Decided in the reconcile transaction itself, not by an effect job: these change
@@ -63,10 +63,12 @@ class Reconciler:
     async def reconcile(self, incident_id: str) -> int:
         """Bring the queue in line with the plan; returns how many effect jobs were enqueued."""
         now = self._clock()
-        stored = await load_incident(self.engine, incident_id)
-        if stored is None:
-            raise Permanent(f"incident {incident_id} is not stored")
         async with transaction(self.engine) as conn:
+            # Held to the commit: what this reconcile writes back (the created post-mortem,
+            # what requires it, the milestones) is based on what it read (issue 12).
+            stored = await lock_incident_id(conn, incident_id, now=now)
+            if stored is None:
+                raise Permanent(f"incident {incident_id} is not stored")
             postmortem = await load_postmortem(conn, incident_id)
             plan = evaluate(stored.incident, postmortem, self.policies, now)
             if postmortem is None and plan.intent_of(IntentKind.CREATE_POSTMORTEM):
