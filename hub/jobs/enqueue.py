@@ -26,13 +26,26 @@ _PENDING_LITERAL = jobs.c.state == literal_column("'pending'")
 
 
 async def has_running_job(conn: AsyncConnection, dedupe_key: str) -> bool:
-    """Whether a job with this dedupe key is leased right now (pending ones dedupe anyway)."""
-    query = (
+    """Whether a job with this dedupe key is leased right now; decided for the rest of
+    the caller's transaction, so that "none is running, enqueue one" cannot let a twin in.
+
+    A pending job under the key is locked (`FOR UPDATE`) until the caller commits: a
+    replica leasing at this moment skips it (leases take `SKIP LOCKED` rows only), so it
+    stays pending and the caller's enqueue dedupes into it. A lease already under way
+    holds the row: this waits for it, and then sees the job running. (The look for a
+    running job comes second, in a statement of its own, so under READ COMMITTED it sees
+    a lease that committed while the first one waited.) SQLite: the caller's transaction
+    is the only writer (BEGIN IMMEDIATE), nothing can be leased in between.
+    """
+    pending = select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key, _PENDING_LITERAL)
+    if is_postgres(conn):
+        await conn.execute(pending.with_for_update())
+    running = (
         select(jobs.c.id)
         .where(jobs.c.dedupe_key == dedupe_key, jobs.c.state == JobState.RUNNING.value)
         .limit(1)
     )
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(running)).first() is not None
 
 
 async def enqueue_job(

@@ -20,8 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.common.fakeserver import start_fake
 from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
@@ -31,7 +31,8 @@ from hub.engine.effects import EffectRunner
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.reconcile import Reconciler
 from hub.intake.merge import merge
-from hub.jobs.kinds import EFFECT, RECONCILE, reconcile_key
+from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, reconcile_key
+from hub.jobs.leasing import pick_due
 from hub.jobs.queue import Job, JobQueue, enqueue_job
 from hub.model.incident import Person, Source
 from hub.model.incident_record import IncidentUpdate
@@ -45,6 +46,7 @@ from hub.store.state import (
     save_incident,
     save_postmortem,
 )
+from hub.store.tables import jobs
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 POLICIES = load_policies([POLICY])
@@ -173,6 +175,49 @@ async def test_a_persons_change_survives_an_effect_finishing_meanwhile(
     [event] = fake.stored()
     assert pm.meeting is not None  # and the effect's
     assert pm.meeting.event_ref == event["id"]
+
+
+async def test_a_job_leased_while_the_reconciler_looks_gets_no_twin(engine: AsyncEngine) -> None:
+    """The suspected race in `Reconciler._enqueue_missing`: "is its job running?" and
+    "enqueue it" are two statements. A replica whose lease of the pending job commits
+    between them used to leave room for a second, pending job beside the running one."""
+    await _stored(engine)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, POLICIES, clock=lambda: NOW)
+    await reconciler.reconcile(INCIDENT_ID)
+    key = effect_key(f"pm:{INCIDENT_ID}:meeting")
+
+    if is_postgres(engine):
+        async with engine.connect() as replica:
+            lease = await replica.begin()  # another replica's lease, taken, not committed
+            taken = await pick_due(replica, limit=1000, now=NOW, batch={})
+            [meeting_job] = await _live_jobs(replica, key)
+            assert meeting_job in taken
+            await replica.execute(
+                update(jobs)
+                .where(jobs.c.id == meeting_job)
+                .values(
+                    state="running", lease_owner="replica-b", lease_until=NOW + timedelta(minutes=5)
+                )
+            )
+            reconciling = asyncio.ensure_future(reconciler.reconcile(INCIDENT_ID))
+            await _until_waiting(engine, 1, reconciling)
+            await lease.commit()
+        await reconciling
+    else:  # one writer at a time: the lease is over before the reconcile looks
+        await queue.lease("replica-b", limit=1000, lease_seconds=300, now=NOW)
+        await reconciler.reconcile(INCIDENT_ID)
+
+    async with engine.connect() as conn:
+        live = await _live_jobs(conn, key)
+    assert len(live) == 1  # the leased one, no pending twin beside it
+
+
+async def _live_jobs(conn: AsyncConnection, key: str) -> list[int]:
+    query = select(jobs.c.id).where(
+        jobs.c.dedupe_key == key, jobs.c.state.in_(("pending", "running"))
+    )
+    return [row.id for row in await conn.execute(query)]
 
 
 async def test_a_save_in_a_transaction_that_did_not_lock_the_incident_is_refused(
