@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.engine.milestones import record_milestones
 from hub.errors import Permanent
+from hub.jobs.enqueue import running_jobs
 from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, effect_payload, reconcile_key
-from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
+from hub.jobs.queue import Job, JobQueue, enqueue_job
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem
 from hub.policy import Plan, PolicySet, evaluate
@@ -142,7 +143,7 @@ class Reconciler:
         )
 
     async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
-        enqueued = 0
+        missing = []
         for intent in plan.intents:
             if intent.kind in _INLINE:
                 continue
@@ -153,9 +154,14 @@ class Reconciler:
                 and effect.intent_hash == intent.fingerprint()
             ):
                 continue  # done (or refused for good) for exactly this intent
-            if await has_running_job(conn, effect_key(intent.key)):
-                # Its job is carrying it out right now; a second one beside it could act
-                # twice. When it finishes, the incident is reconciled again anyway.
+            missing.append(intent)
+        # A job carrying one out right now needs no second one beside it, which could act
+        # twice; when it finishes, the incident is reconciled again anyway. The answer
+        # holds to this transaction's commit: no lease can slip in before the enqueue.
+        running = await running_jobs(conn, [effect_key(intent.key) for intent in missing])
+        enqueued = 0
+        for intent in missing:
+            if effect_key(intent.key) in running:
                 continue
             job_id = await enqueue_job(
                 conn,
