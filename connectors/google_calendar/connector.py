@@ -247,6 +247,9 @@ class GoogleCalendarConnector:
             return existing
         return event_ref(created)
 
+    async def booked_event(self, key: str, *, calendar_id: str | None = None) -> EventRef | None:
+        return await self.get_event(event_id_for(key), calendar_id=calendar_id)
+
     async def patch_event(
         self,
         event_id: str,

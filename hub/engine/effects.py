@@ -39,7 +39,7 @@ from hub.store.effects import (
     fail_effect,
     restart_effect,
 )
-from hub.store.state import load_incident, load_postmortem, save_postmortem
+from hub.store.state import load_incident, load_postmortem, lock_incident_id, save_postmortem
 
 log = structlog.get_logger("pmhub.effects")
 
@@ -152,6 +152,10 @@ class EffectRunner:
             raise
         async with transaction(self.engine) as conn:
             done_at = self._clock()
+            if outcome.update is not None:
+                # The post-mortem as stored now, read under the incident's lock: a person's
+                # change committed while the vendor call ran is in it and stays (issue 12).
+                await lock_incident_id(conn, factory.incident.id, now=done_at)
             await complete_effect(conn, intent.key, outcome.vendor_ref, outcome.detail, now=done_at)
             if outcome.update is not None:
                 current = await load_postmortem(conn, factory.incident.id)

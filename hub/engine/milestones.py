@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.model.postmortem import Milestones, PostMortem
 from hub.policy import Plan
 from hub.store.effects import EffectState, get_effect
-from hub.store.state import load_postmortem, lock_incident, save_postmortem
+from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 
 MEETING_KEY, REVIEW_KEY = "meeting", "review-request"
 
@@ -48,8 +48,7 @@ async def record_milestones(
     seen = await seen_milestones(conn, postmortem, plan, now)
     if seen == postmortem.milestones:
         return
-    source, _, source_id = plan.incident_id.partition(":")
-    await lock_incident(conn, source, source_id, now=now)
+    await lock_incident_id(conn, plan.incident_id, now=now)
     current = await load_postmortem(conn, plan.incident_id)
     if current is not None and current.milestones != seen:
         await save_postmortem(conn, current.model_copy(update={"milestones": seen}), now=now)

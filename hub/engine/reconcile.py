@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.engine.milestones import record_milestones
 from hub.errors import Permanent
+from hub.jobs.enqueue import running_jobs
 from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, effect_payload, reconcile_key
-from hub.jobs.queue import Job, JobQueue, enqueue_job, has_running_job
+from hub.jobs.queue import Job, JobQueue, enqueue_job
 from hub.model.intent import IntentKind
 from hub.model.postmortem import PostMortem
 from hub.policy import Plan, PolicySet, evaluate
@@ -26,7 +27,7 @@ from hub.policy.requirement import track
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
 from hub.store.effects import EffectState, get_effect
-from hub.store.state import load_incident, load_postmortem, save_postmortem
+from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 
 log = structlog.get_logger("pmhub.reconcile")
 # Decided in the reconcile transaction itself, not by an effect job: these change
@@ -63,10 +64,12 @@ class Reconciler:
     async def reconcile(self, incident_id: str) -> int:
         """Bring the queue in line with the plan; returns how many effect jobs were enqueued."""
         now = self._clock()
-        stored = await load_incident(self.engine, incident_id)
-        if stored is None:
-            raise Permanent(f"incident {incident_id} is not stored")
         async with transaction(self.engine) as conn:
+            # Held to the commit: what this reconcile writes back (the created post-mortem,
+            # what requires it, the milestones) is based on what it read (issue 12).
+            stored = await lock_incident_id(conn, incident_id, now=now)
+            if stored is None:
+                raise Permanent(f"incident {incident_id} is not stored")
             postmortem = await load_postmortem(conn, incident_id)
             plan = evaluate(stored.incident, postmortem, self.policies, now)
             if postmortem is None and plan.intent_of(IntentKind.CREATE_POSTMORTEM):
@@ -140,7 +143,7 @@ class Reconciler:
         )
 
     async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
-        enqueued = 0
+        missing = []
         for intent in plan.intents:
             if intent.kind in _INLINE:
                 continue
@@ -151,9 +154,14 @@ class Reconciler:
                 and effect.intent_hash == intent.fingerprint()
             ):
                 continue  # done (or refused for good) for exactly this intent
-            if await has_running_job(conn, effect_key(intent.key)):
-                # Its job is carrying it out right now; a second one beside it could act
-                # twice. When it finishes, the incident is reconciled again anyway.
+            missing.append(intent)
+        # A job carrying one out right now needs no second one beside it, which could act
+        # twice; when it finishes, the incident is reconciled again anyway. The answer
+        # holds to this transaction's commit: no lease can slip in before the enqueue.
+        running = await running_jobs(conn, [effect_key(intent.key) for intent in missing])
+        enqueued = 0
+        for intent in missing:
+            if effect_key(intent.key) in running:
                 continue
             job_id = await enqueue_job(
                 conn,

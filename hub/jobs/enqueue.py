@@ -26,13 +26,37 @@ _PENDING_LITERAL = jobs.c.state == literal_column("'pending'")
 
 
 async def has_running_job(conn: AsyncConnection, dedupe_key: str) -> bool:
-    """Whether a job with this dedupe key is leased right now (pending ones dedupe anyway)."""
-    query = (
-        select(jobs.c.id)
-        .where(jobs.c.dedupe_key == dedupe_key, jobs.c.state == JobState.RUNNING.value)
-        .limit(1)
+    """Whether a job with this dedupe key is leased right now (see `running_jobs`)."""
+    return dedupe_key in await running_jobs(conn, [dedupe_key])
+
+
+async def running_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys a leased job holds right now; decided for the rest of
+    the caller's transaction, so that "none is running, enqueue one" cannot let a twin in.
+
+    Pending jobs under the keys are locked (`FOR UPDATE`) until the caller commits: a
+    replica leasing at this moment skips them (leases take `SKIP LOCKED` rows only), so
+    they stay pending and the caller's enqueue dedupes into them. A lease already under
+    way holds its row: this waits for it, and then sees that job running. (The look for
+    running jobs comes second, in a statement of its own, so under READ COMMITTED it
+    sees a lease that committed while the first one waited.) SQLite: the caller's
+    transaction is the only writer (BEGIN IMMEDIATE), nothing is leased in between.
+    """
+    if not dedupe_keys:
+        return set()
+    keys = sorted(set(dedupe_keys))
+    if is_postgres(conn):
+        pending = (
+            select(jobs.c.id)
+            .where(jobs.c.dedupe_key.in_(keys), _PENDING_LITERAL)
+            .order_by(jobs.c.id)
+            .with_for_update()
+        )
+        await conn.execute(pending)
+    running = select(jobs.c.dedupe_key).where(
+        jobs.c.dedupe_key.in_(keys), jobs.c.state == JobState.RUNNING.value
     )
-    return (await conn.execute(query)).first() is not None
+    return {row.dedupe_key for row in await conn.execute(running)}
 
 
 async def enqueue_job(

@@ -128,6 +128,12 @@ class Calendar(Protocol):
         """
         ...
 
+    async def booked_event(self, key: str, *, calendar_id: str | None = None) -> EventRef | None:
+        """The event `create_event` booked for `key` (its id derived from the key), as it is
+        now; None if there is none. One read: what a retry whose earlier attempt may have
+        booked asks first, before anything else that could fail (issue 12)."""
+        ...
+
     async def patch_event(
         self,
         event_id: str,

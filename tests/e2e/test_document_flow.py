@@ -25,7 +25,7 @@ from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
 from hub.model.postmortem import Meeting
 from hub.store.db import transaction
-from hub.store.state import load_postmortem, save_postmortem
+from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 from tests.e2e.conftest import SLACK_ALICE
 from tests.e2e.document_support import (
     UPLOAD,
@@ -127,6 +127,7 @@ async def _meeting_held(daemon: Daemon) -> None:
     start = NOW - timedelta(hours=1)
     meeting = Meeting(start=start, end=start + timedelta(minutes=30), calendar="PMs")
     async with transaction(daemon.runtime.engine) as conn:
+        await lock_incident_id(conn, INCIDENT_ID, now=NOW)  # as a person's action does
         pm = await load_postmortem(conn, INCIDENT_ID)
         assert pm is not None
         await save_postmortem(conn, pm.model_copy(update={"meeting": meeting}))

@@ -41,7 +41,7 @@ from hub.model.postmortem import (
     PostMortemStatus,
 )
 from hub.store.db import transaction
-from hub.store.state import load_postmortem, save_postmortem
+from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 from tests.support.daemon import (
     Daemon,
     running_daemon,
@@ -165,9 +165,10 @@ async def _change(daemon: Daemon, edit: Callable[[PostMortem], PostMortem]) -> N
     """What people do through Slack, done to the store; then the reconcile it would ask for."""
     engine = daemon.runtime.engine
     async with transaction(engine) as conn:
+        now = daemon.runtime.clock()  # the daemon's (shifted) clock: due at once
+        await lock_incident_id(conn, INCIDENT_ID, now=now)  # as a person's action does
         pm = await load_postmortem(conn, INCIDENT_ID)
         assert pm is not None
-        now = daemon.runtime.clock()  # the daemon's (shifted) clock: due at once
         await save_postmortem(conn, edit(pm), now=now)
         await enqueue_job(
             conn,

@@ -58,9 +58,10 @@ from hub.model.intent import (
     ScheduleMeeting,
     UpdateMeeting,
 )
-from hub.model.postmortem import NoMeetingSlot
+from hub.model.postmortem import BookingNote, NoMeetingSlot
 from hub.policy import PolicySet
 from hub.policy.calendar import WorkCalendar, instant
+from hub.policy.deadlines import Slot
 from hub.policy.meeting_window import meeting_candidates, proposed_slot
 from hub.policy.plan import MeetingPlan
 from hub.policy.slot_choice import choose_slot
@@ -96,6 +97,13 @@ class _Meetings:
             raise Permanent(f"{intent.key}: the plan has no meeting window to schedule in")
         work = self.policies.calendar_for(intent.rule)
         now = self.clock()
+        if request.unknown_outcome:
+            # An earlier attempt may have booked it and lost the answer: look for that
+            # event first, so an outage of free/busy (needed only to choose a new time)
+            # cannot keep pmhub from recording the meeting that is on the calendar.
+            earlier = await self.calendar.booked_event(intent.key, calendar_id=booking.calendar_id)
+            if earlier is not None:
+                return _booked_before(earlier, plan, booking.calendar_id, now)
         # Not sooner than the minimum notice: people need time to see the invitation.
         earliest = max(instant(floor), instant(now + self.calendar.min_notice))
         found = meeting_candidates(earliest, preferred, deadline, plan.duration, work)
@@ -214,6 +222,40 @@ class _Meetings:
         return EffectOutcome(
             vendor_ref=event_id, detail=detail, update=record_gone(event_id, how, self.clock())
         )
+
+
+def _booked_before(
+    event: EventRef, plan: MeetingPlan, calendar_id: str | None, now: datetime
+) -> EffectOutcome:
+    """The meeting an earlier attempt booked, recorded as the calendar has it now.
+
+    How that attempt chose the time (who was busy then) was lost with its answer; what
+    the owner must still hear is whether it is earlier than the review needs."""
+    deadline, preferred = plan.deadline, plan.not_before
+    assert deadline is not None  # noqa: S101 - checked by the caller
+    early = (
+        event.start is not None
+        and preferred is not None
+        and instant(event.start) < instant(preferred)
+    )
+    note = BookingNote(not_before=preferred if early else None)
+    detail: dict[str, Any] = {
+        "booked_earlier": True,
+        "found": "the event an earlier attempt booked (its answer was lost)",
+        "html_link": event.html_link,
+        **timing(event, deadline),
+    }
+    if note.worth_telling:
+        detail["owner_told_by"] = "report_meeting_booking"
+    if event.cancelled:
+        times = Slot(event.start, event.end) if event.start and event.end else None
+        gone = record_gone(event.id, "cancelled", now, times=times)
+        return EffectOutcome(vendor_ref=event.id, detail=detail, update=gone)
+    required, optional = _split(plan)
+    invitees = required + optional
+    meeting = meeting_of(event, plan.calendar, invitees, booking=note, calendar_id=calendar_id)
+    update = None if meeting is None else set_meeting(meeting, merge_invitees=False)
+    return EffectOutcome(vendor_ref=event.id, detail=detail, update=update)
 
 
 def _split(plan: MeetingPlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
