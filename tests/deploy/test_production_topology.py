@@ -192,7 +192,42 @@ class Replica:
 
 
 @asynccontextmanager
-async def running_replica(pod: Pod) -> AsyncIterator[Replica]:
+async def running_replicas(pods: list[Pod]) -> AsyncIterator[list[Replica]]:
+    """Every pod's `pmhub serve`, started together and stopped together (as a rollout
+    does): each costs seconds of start-up, which need not be paid one after the other."""
+    async with AsyncExitStack() as stack:
+        started = [await stack.enter_async_context(_spawned(pod)) for pod in pods]
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                where = await asyncio.gather(*(asyncio.shield(s.listening) for s in started))
+            ports = [
+                {name: at[name].rsplit(":", 1)[1] for name in ("public", "admin")} for at in where
+            ]
+            yield [
+                Replica(
+                    s.process,
+                    f"http://127.0.0.1:{port['public']}",
+                    f"http://127.0.0.1:{port['admin']}",
+                    s.log,
+                )
+                for s, port in zip(started, ports, strict=True)
+            ]
+        finally:
+            for s in started:  # all at once; each is then awaited by _spawned
+                if s.process.returncode is None:
+                    s.process.send_signal(signal.SIGTERM)
+
+
+@dataclass
+class _Spawned:
+    process: asyncio.subprocess.Process
+    log: list[dict[str, Any]]
+    listening: asyncio.Future[dict[str, Any]]
+
+
+@asynccontextmanager
+async def _spawned(pod: Pod) -> AsyncIterator[_Spawned]:
+    """The pod's process, its log read as it comes; stopped (SIGTERM) and exited 0 after."""
     process = await asyncio.create_subprocess_exec(
         *pod.command,
         env=pod.env,
@@ -205,12 +240,7 @@ async def running_replica(pod: Pod) -> AsyncIterator[Replica]:
     listening: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     drain = asyncio.create_task(_read_log(process, log, listening))
     try:
-        async with asyncio.timeout(TIMEOUT):
-            where = await asyncio.shield(listening)
-        port = {name: where[name].rsplit(":", 1)[1] for name in ("public", "admin")}
-        yield Replica(
-            process, f"http://127.0.0.1:{port['public']}", f"http://127.0.0.1:{port['admin']}", log
-        )
+        yield _Spawned(process, log, listening)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -327,12 +357,8 @@ async def test_two_replicas_on_one_database_make_one_postmortem_and_each_effect_
         )
         out, _ = await migrate.communicate()
         assert (migrate.returncode, out.decode().startswith("store at revision")) == (0, True)
-        replicas = [
-            await stack.enter_async_context(
-                running_replica(lay_out_pod(manifests, tmp_path / f"pod-{n}", secrets, overrides))
-            )
-            for n in range(2)
-        ]
+        pods = [lay_out_pod(manifests, tmp_path / f"pod-{n}", secrets, overrides) for n in range(2)]
+        replicas = await stack.enter_async_context(running_replicas(pods))
         http = await stack.enter_async_context(aiohttp.ClientSession())
         first, second = replicas
         data = {
