@@ -214,8 +214,7 @@ async def running_replicas(pods: list[Pod]) -> AsyncIterator[list[Replica]]:
             ]
         finally:
             for s in started:  # all at once; each is then awaited by _spawned
-                if s.process.returncode is None:
-                    s.process.send_signal(signal.SIGTERM)
+                s.stop()
 
 
 @dataclass
@@ -223,6 +222,14 @@ class _Spawned:
     process: asyncio.subprocess.Process
     log: list[dict[str, Any]]
     listening: asyncio.Future[dict[str, Any]]
+    stopped: bool = False
+
+    def stop(self) -> None:
+        """SIGTERM, once: a second one, arriving after pmhub's graceful stop took down
+        its handler, would kill it (exit -15) instead."""
+        if not self.stopped and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.stopped = True
 
 
 @asynccontextmanager
@@ -239,11 +246,11 @@ async def _spawned(pod: Pod) -> AsyncIterator[_Spawned]:
     log: list[dict[str, Any]] = []
     listening: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     drain = asyncio.create_task(_read_log(process, log, listening))
+    spawned = _Spawned(process, log, listening)
     try:
-        yield _Spawned(process, log, listening)
+        yield spawned
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+        spawned.stop()
         code = await asyncio.wait_for(process.wait(), TIMEOUT)
         await drain
         assert code == 0, f"replica exited {code}: {log[-5:]}"
