@@ -217,6 +217,13 @@ async def running_replicas(pods: list[Pod]) -> AsyncIterator[list[Replica]]:
                 s.stop()
 
 
+@asynccontextmanager
+async def running_replica(pod: Pod) -> AsyncIterator[Replica]:
+    """One pod's `pmhub serve` (tests/deploy/test_rolling_upgrade.py starts them in turn)."""
+    async with running_replicas([pod]) as (replica,):
+        yield replica
+
+
 @dataclass
 class _Spawned:
     process: asyncio.subprocess.Process
