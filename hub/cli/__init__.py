@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from pathlib import Path
 
 import click
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.app import create_app
 from hub.cli.common import (
     config_option,
     load_all_or_exit,
@@ -19,21 +18,11 @@ from hub.cli.common import (
     one_line,
     with_store,
 )
-from hub.cli.doctor import doctor
-from hub.cli.jobs import jobs
-from hub.cli.policy import policy
-from hub.cli.report import report
-from hub.cli.sign import sign
-from hub.cli.simulate import simulate
-from hub.config import Settings, secret_values, settings_json_schema
-from hub.demo.command import demo
-from hub.logging import configure_logging
+from hub.config import settings_json_schema
 from hub.model.incident import Source
 from hub.policy import policy_json_schema
 from hub.policy.coverage import severity_warnings
 from hub.store.migrate import head_revision, upgrade
-from hub.web.listeners import bind_listeners
-from hub.web.serving import serve as serve_app
 
 
 class OneLineErrors(click.Group):
@@ -53,19 +42,48 @@ class OneLineErrors(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(OneLineErrors):
+    """A group whose subcommands are imported when one is run (click's documented lazy
+    loading): `pmhub check` or `pmhub migrate` then does not import the whole daemon
+    (hub.app, every connector's client), which is most of a CLI process's start-up."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = self.lazy[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}:{attribute} is not a click command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        name: f"{module}:{name}"
+        for name, module in {
+            "serve": "hub.cli.serve",
+            "jobs": "hub.cli.jobs",
+            "policy": "hub.cli.policy",
+            "simulate": "hub.cli.simulate",
+            "sign": "hub.cli.sign",
+            "demo": "hub.demo.command",
+            "report": "hub.cli.report",
+            "doctor": "hub.cli.doctor",
+        }.items()
+    },
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="pmhub")
 def main() -> None:
     """pmhub: the incident post-mortem process, done by a daemon."""
-
-
-main.add_command(jobs)
-main.add_command(policy)
-main.add_command(simulate)
-main.add_command(sign)
-main.add_command(demo)
-main.add_command(report)
-main.add_command(doctor)
 
 
 @main.command()
@@ -81,60 +99,6 @@ def check(config_path: Path) -> None:
     click.echo(
         f"{settings.config_path}: OK ({len(settings.policies)} policy file(s), {rules} rule(s))"
     )
-
-
-@main.command()
-@config_option
-def serve(config_path: Path) -> None:
-    """Run the daemon: webhooks, worker, admin API. Refuses to start on a bad configuration."""
-    settings, policies = load_all_or_exit(config_path)
-    redactor = configure_logging(
-        level=settings.log.level, fmt=settings.log.format, secrets=secret_values(settings)
-    )
-    # Reached before anything binds: an unreachable store is one line naming it.
-    with_store(settings, store_reachable)
-    try:
-        # Bound before start-up, so a port in use is one clear line; a configured port 0
-        # is known by the port it got, which the admin/public route split needs.
-        listeners = bind_listeners(settings.server)
-    except OSError as exc:
-        click.echo(
-            f"pmhub: could not start: cannot listen on {_addresses(settings)}: "
-            f"{exc.strerror or exc}",
-            err=True,
-        )
-        sys.exit(1)
-    try:
-        try:
-            structlog.get_logger("pmhub.serve").info("pmhub.listening", **listeners.describe())
-            # The slow-client bounds and the connection cap of `server` (hub/web/serving.py).
-            serve_app(
-                create_app(settings, policies=policies, admin_port=listeners.admin_port),
-                listeners.sockets,
-                settings.server,
-            )
-        finally:
-            # A start-up failure (e.g. a schema newer than this pmhub) leaves the sockets
-            # to us: the server closes only those it served on.
-            listeners.close()
-    except Exception as exc:  # noqa: BLE001 - any start-up failure: one clear line, no trace
-        # The message may echo a URL or a vendor's answer: scrub configured secrets.
-        reason = redactor.scrub_text(f"{type(exc).__name__}: {exc}")
-        click.echo(one_line(f"pmhub: could not start: {reason}"), err=True)
-        sys.exit(1)
-
-
-def _addresses(settings: Settings) -> str:
-    server = settings.server
-    where = f"{server.host}:{server.port} (server.port)"
-    if server.admin_port is not None:
-        where += f" or {server.admin_host or server.host}:{server.admin_port} (server.admin_port)"
-    return where
-
-
-async def store_reachable(engine: AsyncEngine) -> None:
-    async with engine.connect():
-        pass
 
 
 @main.command()

@@ -192,7 +192,56 @@ class Replica:
 
 
 @asynccontextmanager
+async def running_replicas(pods: list[Pod]) -> AsyncIterator[list[Replica]]:
+    """Every pod's `pmhub serve`, started together and stopped together (as a rollout
+    does): each costs seconds of start-up, which need not be paid one after the other."""
+    async with AsyncExitStack() as stack:
+        started = [await stack.enter_async_context(_spawned(pod)) for pod in pods]
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                where = await asyncio.gather(*(asyncio.shield(s.listening) for s in started))
+            ports = [
+                {name: at[name].rsplit(":", 1)[1] for name in ("public", "admin")} for at in where
+            ]
+            yield [
+                Replica(
+                    s.process,
+                    f"http://127.0.0.1:{port['public']}",
+                    f"http://127.0.0.1:{port['admin']}",
+                    s.log,
+                )
+                for s, port in zip(started, ports, strict=True)
+            ]
+        finally:
+            for s in started:  # all at once; each is then awaited by _spawned
+                s.stop()
+
+
+@asynccontextmanager
 async def running_replica(pod: Pod) -> AsyncIterator[Replica]:
+    """One pod's `pmhub serve` (tests/deploy/test_rolling_upgrade.py starts them in turn)."""
+    async with running_replicas([pod]) as (replica,):
+        yield replica
+
+
+@dataclass
+class _Spawned:
+    process: asyncio.subprocess.Process
+    log: list[dict[str, Any]]
+    listening: asyncio.Future[dict[str, Any]]
+    stopped: bool = False
+
+    def stop(self) -> None:
+        """SIGTERM, once: a second one, arriving after pmhub's graceful stop took down
+        its handler, would kill it (exit -15) instead."""
+        if not self.stopped and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.stopped = True
+
+
+@asynccontextmanager
+async def _spawned(pod: Pod) -> AsyncIterator[_Spawned]:
+    """The pod's process, its log read as it comes; stopped (SIGTERM) and exited 0 after."""
     process = await asyncio.create_subprocess_exec(
         *pod.command,
         env=pod.env,
@@ -204,16 +253,11 @@ async def running_replica(pod: Pod) -> AsyncIterator[Replica]:
     log: list[dict[str, Any]] = []
     listening: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     drain = asyncio.create_task(_read_log(process, log, listening))
+    spawned = _Spawned(process, log, listening)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            where = await asyncio.shield(listening)
-        port = {name: where[name].rsplit(":", 1)[1] for name in ("public", "admin")}
-        yield Replica(
-            process, f"http://127.0.0.1:{port['public']}", f"http://127.0.0.1:{port['admin']}", log
-        )
+        yield spawned
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+        spawned.stop()
         code = await asyncio.wait_for(process.wait(), TIMEOUT)
         await drain
         assert code == 0, f"replica exited {code}: {log[-5:]}"
@@ -327,12 +371,8 @@ async def test_two_replicas_on_one_database_make_one_postmortem_and_each_effect_
         )
         out, _ = await migrate.communicate()
         assert (migrate.returncode, out.decode().startswith("store at revision")) == (0, True)
-        replicas = [
-            await stack.enter_async_context(
-                running_replica(lay_out_pod(manifests, tmp_path / f"pod-{n}", secrets, overrides))
-            )
-            for n in range(2)
-        ]
+        pods = [lay_out_pod(manifests, tmp_path / f"pod-{n}", secrets, overrides) for n in range(2)]
+        replicas = await stack.enter_async_context(running_replicas(pods))
         http = await stack.enter_async_context(aiohttp.ClientSession())
         first, second = replicas
         data = {

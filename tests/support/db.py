@@ -7,7 +7,7 @@ and no rows, so tests never see each other's rows and can run in any order.
 On PostgreSQL, creating a database costs more than most tests (about 0.6 s, then
 0.15 s of migrations, then the drop): each test process (each pytest-xdist worker)
 therefore migrates one database of its own once and empties it before every test
-that asks for `db_url` (TRUNCATE .. RESTART IDENTITY, a few milliseconds). A test
+that asks for `db_url` (DELETE, sequences restarted: a few milliseconds). A test
 that needs a database with nothing in it at all, or that destroys its database,
 asks for `empty_db_url` (or `postgres_url`): a fresh one, created and dropped.
 
@@ -147,7 +147,12 @@ async def _empty(url: str) -> None:
     """No rows in any table, identities restarted; the schema (and its version) stays.
 
     Connections a previous test left open (a killed replica's, say) are closed first,
-    so nothing it holds can block the TRUNCATE.
+    so nothing it holds can block the emptying.
+
+    DELETE, not TRUNCATE: on tables this small TRUNCATE costs about 0.2 s (it makes and
+    syncs new files for every table and index), DELETE a few milliseconds, and this runs
+    before every PostgreSQL test. Foreign keys are not checked meanwhile (every row goes),
+    and the sequences restart as TRUNCATE .. RESTART IDENTITY would restart them.
     """
     conn = await asyncpg.connect(asyncpg_dsn(make_url(url)))
     try:
@@ -159,9 +164,17 @@ async def _empty(url: str) -> None:
             "SELECT tablename FROM pg_tables"
             " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )
-        if tables:
-            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        sequences = await conn.fetch(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        )
+        statements = [
+            "SET session_replication_role = replica",  # no foreign-key triggers
+            # The names come from pg_tables, not from a user.
+            *(f'DELETE FROM "{row["tablename"]}"' for row in tables),  # noqa: S608
+            *(f'ALTER SEQUENCE "{row["sequencename"]}" RESTART' for row in sequences),
+            "SET session_replication_role = DEFAULT",
+        ]
+        await conn.execute(";\n".join(statements))
     finally:
         await conn.close()
 
