@@ -161,7 +161,12 @@ def configure_logging(
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=_is_tty(out))
+        # Plain tracebacks: structlog's default (rich, when installed) prints each frame's
+        # local variables after the redactor has run, which could show a secret, and
+        # formatting them is slow.
+        else structlog.dev.ConsoleRenderer(
+            colors=_is_tty(out), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     handler = logging.StreamHandler(out)
     structlog.configure(
