@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 CONFIG ?= config/pmhub.yaml
 
-.PHONY: run serve test lint typecheck pytest bench clean kustomize-config
+.PHONY: run serve test lint typecheck pytest bench chaos clean kustomize-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# Issue 12's proof, full size: replicas killed, vendors failing; writes RELIABILITY.md.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.reliability.chaos
 
 # kustomize reads no file outside its folder: the Kubernetes base keeps copies of the
 # production configuration and the policies (tests/deploy fails when they drift).

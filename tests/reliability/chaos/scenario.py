@@ -50,6 +50,7 @@ class Params:
     outage_seconds: float = 0.0  # D: the vendor's downtime
     db_restarts: int = 0  # E: how many times the database goes down mid-stream
     db_down_seconds: float = 3.0
+    rate: float = 5.0  # deliveries started per second
     quiet_timeout: float = 300.0  # give up waiting for quiet after this long
     vendor_timeout: float = 2.0  # what pmhub waits for a vendor (hangs and late answers)
 
@@ -59,7 +60,7 @@ def scenario_params(name: str, *, incidents: int, seed: int, quick: bool) -> Par
     replicas, kill_every = (2, 4.0) if quick else (3, 3.0)
     base = Params(name, incidents, replicas, "postgres", kill_every, seed=seed)
     if quick:
-        base = replace(base, quiet_timeout=120.0)
+        base = replace(base, quiet_timeout=120.0, rate=2.0)
     table = {
         "A": base,
         "B": replace(base, replicas=1, store="sqlite"),
@@ -75,7 +76,7 @@ class Result:
     params: Params
     tally: Tally | None = None
     kills: int = 0
-    quiet_seconds: float | None = None  # from the last delivery acknowledged to quiet
+    quiet_seconds: float | None = None  # from the end of the disturbance to quiet
     run_seconds: float = 0.0
     webhook_503s: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
@@ -127,18 +128,18 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         cluster = _CLUSTERS.get(store_url)
         if cluster is not None and params.db_restarts:
             chaos.append(asyncio.create_task(_db_restarts(cluster, params, stop)))
-        await traffic.send_all(session, deliveries)
-        acknowledged_at = time.monotonic()
+        await traffic.send_all(session, deliveries, params.rate)
         # The people go on until every post-mortem has had its changes (or time is up).
         with suppress(TimeoutError):
             await asyncio.wait_for(chaos[0], timeout=params.quiet_timeout)
         stop.set()
         await asyncio.gather(*chaos, return_exceptions=True)
+        calm_from = time.monotonic()  # the last delivery, change and kill are behind us
         result.kills = fleet.kills
         fleet.ensure_running()
         await fleet.wait_all_ready(session)
         quiet = await _until_quiet(world, store_url, params.quiet_timeout)
-        result.quiet_seconds = None if quiet is None else round(quiet - acknowledged_at, 1)
+        result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
         result.tally = await count(world, traffic, store_url)
         result.faults_injected = {
             vendor: len(f.drawn) for vendor, f in sorted(faults.items()) if f.drawn

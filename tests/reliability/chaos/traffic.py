@@ -33,7 +33,6 @@ from tests.reliability.chaos.fleet import Fleet
 Json = dict[str, Any]
 INCIDENT_PREFIX = "QCHAOS"
 RETRY_PAUSE_SECONDS = 0.3
-SENDERS = 4  # deliveries in flight at once
 GIVE_UP_SECONDS = 600.0  # PagerDuty itself retries for a while, then drops the delivery
 
 
@@ -115,16 +114,16 @@ class Traffic:
             deliveries.insert(self.rng.randrange(len(deliveries) + 1), repeat)
         return deliveries
 
-    async def send_all(self, session: aiohttp.ClientSession, deliveries: list[Delivery]) -> None:
-        queue: asyncio.Queue[Delivery] = asyncio.Queue()
+    async def send_all(
+        self, session: aiohttp.ClientSession, deliveries: list[Delivery], rate: float
+    ) -> None:
+        """Start a delivery every 1/`rate` seconds (a stream that outlasts several kills);
+        each then retries on its own until answered."""
+        sending = []
         for delivery in deliveries:
-            queue.put_nowait(delivery)
-
-        async def sender() -> None:
-            while not queue.empty():
-                await self.deliver(session, queue.get_nowait())
-
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+            sending.append(asyncio.create_task(self.deliver(session, delivery)))
+            await asyncio.sleep(1 / rate)
+        await asyncio.gather(*sending)
 
     async def deliver(self, session: aiohttp.ClientSession, delivery: Delivery) -> None:
         """Send until a replica answers 2xx (PagerDuty's retries), or give up."""
