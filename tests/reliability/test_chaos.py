@@ -19,7 +19,7 @@ from tests.reliability.chaos.report import AWAITING_OTHER_FIXES, figures, misses
 from tests.reliability.chaos.scenario import run_scenario, scenario_params
 
 pytestmark = pytest.mark.slow
-INCIDENTS = 6
+INCIDENTS = 4
 
 
 @pytest.mark.timeout(240)
@@ -27,7 +27,7 @@ async def test_nothing_acknowledged_is_lost_and_nothing_is_done_twice(tmp_path: 
     postgres = os.environ.get("PMHUB_TEST_POSTGRES_URL")
     name = "C" if postgres else "B"
     params = scenario_params(name, incidents=INCIDENTS, seed=12, quick=True)
-    params = replace(params, quiet_timeout=90.0)
+    params = replace(params, quiet_timeout=60.0)
     result = await run_scenario(params, tmp_path, postgres or "")
 
     assert result.error is None, result.error

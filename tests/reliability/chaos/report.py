@@ -59,9 +59,11 @@ def as_json(result: Result) -> dict[str, Any]:
         "figures": figures(result),
         "tally": result.tally.as_json() if result.tally else None,
         "kills": result.kills,
+        "db_restarts": result.db_restarts,
         "quiet_seconds": result.quiet_seconds,
         "run_seconds": result.run_seconds,
         "faults_injected": result.faults_injected,
+        "webhook_answers": result.webhook_answers,
         "skipped": result.skipped,
         "error": result.error,
     }
@@ -147,6 +149,22 @@ def _verdicts(results: list[Result]) -> list[str]:
     return lines
 
 
+def _details(results: list[Result]) -> list[str]:
+    lines = []
+    for r in results:
+        if r.tally is None:
+            continue
+        faults = ", ".join(f"{vendor} {n}" for vendor, n in r.faults_injected.items()) or "none"
+        answers = ", ".join(f"{status} x{n}" for status, n in r.webhook_answers.items())
+        lines.append(
+            f"- {r.params.scenario}: {r.kills} SIGKILLs, {r.db_restarts} database restarts;"
+            f" webhook attempts answered {answers};"
+            f" {r.tally.changes_acknowledged}/{r.tally.changes} people's changes acknowledged;"
+            f" vendor faults injected: {faults}"
+        )
+    return lines
+
+
 def render_markdown(results: list[Result], pg_version: str | None, seed: int, quick: bool) -> str:
     machine = machine_description(pg_version)
     size = "CI size (--quick)" if quick else "full size"
@@ -188,6 +206,10 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
             f"{', '.join(sorted(AWAITING_OTHER_FIXES))}.",
             "",
             *_verdicts(results),
+            "",
+            "What each run went through:",
+            "",
+            *_details(results),
             "",
             "### Machine",
             "",

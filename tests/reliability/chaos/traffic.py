@@ -17,6 +17,7 @@ import asyncio
 import json
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -76,6 +77,7 @@ class Traffic:
     sent: int = 0
     acknowledged: set[str] = field(default_factory=set)
     given_up: set[str] = field(default_factory=set)
+    answers: Counter[str] = field(default_factory=Counter)  # webhook answers: "202", "503", "error"
     changes: list[Change] = field(default_factory=list)
 
     def seed_incidents(self, count: int) -> list[Delivery]:
@@ -143,11 +145,12 @@ class Traffic:
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=10),
                 ) as response:
+                    self.answers[str(response.status)] += 1
                     if response.status < HTTPStatus.MULTIPLE_CHOICES:
                         self.acknowledged.add(delivery.delivery_id)
                         return
             except (aiohttp.ClientError, TimeoutError):
-                pass  # the replica died under the request, or was not there
+                self.answers["no answer"] += 1  # the replica died under it, or was not there
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
         self.given_up.add(delivery.delivery_id)
 
