@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class Replica:
     port: int
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    ready: bool = False  # answered /readyz since it was last started
 
     @property
     def url(self) -> str:
@@ -47,6 +49,7 @@ class Replica:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
+        self.ready = False
         # Logs go to a file: a pipe nobody reads would fill up and stall the daemon.
         with (self.config.parent / f"{self.name}.log").open("ab") as log:
             self.process = subprocess.Popen(
@@ -58,6 +61,7 @@ class Replica:
         self.starts += 1
 
     def kill(self) -> None:
+        self.ready = False
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -99,6 +103,7 @@ class Fleet:
             try:
                 async with session.get(f"{replica.url}/readyz") as response:
                     if response.status == 200:
+                        replica.ready = True
                         return
             except aiohttp.ClientError:
                 pass
@@ -115,19 +120,37 @@ class Fleet:
         """A replica to send a request to (a load balancer's choice; may be dead)."""
         return self.rng.choice(self.live())
 
-    async def kill_loop(self, every: float, stop: asyncio.Event) -> None:
-        """SIGKILL a random replica every `every` seconds (jittered) until `stop`."""
+    async def kill_loop(
+        self, every: float, stop: asyncio.Event, session: aiohttp.ClientSession
+    ) -> None:
+        """SIGKILL a random serving replica every `every` seconds (jittered) until `stop`.
+
+        Only a replica that has come back (answered /readyz) is a candidate, and of
+        several one always stays up: on a loaded machine a start takes longer than the
+        pause between kills, and killing replicas still starting would test nothing but
+        an outage. One replica alone (scenario B) is killed all the same.
+        """
         started = time.monotonic()
+        restarts: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            pause = every * self.rng.uniform(0.5, 1.5)
-            if await stopped(stop, pause):
-                return
-            victim = self.rng.choice(self.replicas)
+            if await stopped(stop, every * self.rng.uniform(0.5, 1.5)):
+                break
+            serving = [r for r in self.replicas if r.ready and r.alive]
+            if not serving or (len(self.replicas) > 1 and len(serving) < 2):
+                continue
+            victim = self.rng.choice(serving)
             victim.kill()
             self.kills += 1
             self.kill_log.append((round(time.monotonic() - started, 1), victim.name))
             await asyncio.sleep(RESTART_PAUSE_SECONDS)
             victim.start()
+            restarts.add(asyncio.create_task(self._until_ready(victim, session)))
+        for task in restarts:
+            task.cancel()
+
+    async def _until_ready(self, replica: Replica, session: aiohttp.ClientSession) -> None:
+        with suppress(RuntimeError):  # died again before it was ready: the next start checks
+            await self.wait_ready(replica, session)
 
     def ensure_running(self) -> None:
         for replica in self.replicas:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -100,6 +101,11 @@ class _Options:
 async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Result:
     result = Result(params)
     started = time.monotonic()
+
+    def phase(what: str) -> None:
+        elapsed = time.monotonic() - started
+        print(f"  [{params.scenario} {elapsed:6.1f} s] {what}", file=sys.stderr, flush=True)
+
     if params.store == "cluster" and cluster_binaries() is None:
         result.skipped = "no initdb/pg_ctl under /usr/lib/postgresql/*/bin"
         return result
@@ -120,30 +126,35 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         session = await stack.enter_async_context(aiohttp.ClientSession())
         fleet.start_all()
         await fleet.wait_all_ready(session)
+        phase(f"{params.replicas} replicas ready")
         traffic = Traffic(world, fleet, random.Random(params.seed))
         deliveries = traffic.seed_incidents(params.incidents)
         stop = asyncio.Event()
         chaos = [asyncio.create_task(traffic.people(session, stop))]
         if params.kill_every:
-            chaos.append(asyncio.create_task(fleet.kill_loop(params.kill_every, stop)))
+            chaos.append(asyncio.create_task(fleet.kill_loop(params.kill_every, stop, session)))
         if params.outage_seconds:
             chaos.append(asyncio.create_task(_outage(world, params.outage_seconds)))
         cluster = _CLUSTERS.get(store_url)
         if cluster is not None and params.db_restarts:
             chaos.append(asyncio.create_task(_db_restarts(cluster, params, stop)))
         await traffic.send_all(session, deliveries, params.rate)
+        phase(f"{len(traffic.acknowledged)} deliveries acknowledged, {fleet.kills} kills so far")
         # The people go on until every post-mortem has had its changes (or time is up).
         with suppress(TimeoutError):
             await asyncio.wait_for(chaos[0], timeout=params.quiet_timeout)
         stop.set()
         await asyncio.gather(*chaos, return_exceptions=True)
         calm_from = time.monotonic()  # the last delivery, change and kill are behind us
+        phase(f"people done ({len(traffic.changes)} changes); {fleet.kills} kills in all")
         result.kills = fleet.kills
         fleet.ensure_running()
         await fleet.wait_all_ready(session)
         quiet = await _until_quiet(world, store_url, params.quiet_timeout)
         result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
+        phase("quiet" if quiet is not None else "never quiet")
         result.tally = await count(world, traffic, store_url)
+        phase("counted")
         result.webhook_answers = dict(sorted(traffic.answers.items()))
         result.db_restarts = cluster.restarts if cluster is not None else 0
         result.faults_injected = {
