@@ -19,7 +19,13 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from tests.bench.run import DEFAULT_POSTGRES_URL, postgres_version
-from tests.reliability.chaos.report import as_json, misses, render_table, write_markdown
+from tests.reliability.chaos.report import (
+    as_json,
+    from_json,
+    misses,
+    render_table,
+    write_markdown,
+)
 from tests.reliability.chaos.scenario import Result, run_scenario, scenario_params
 
 ALL = ("A", "B", "C", "D", "E")
@@ -35,13 +41,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="RELIABILITY.md (default: not with --quick)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument(
+        "--render",
+        type=Path,
+        nargs="+",
+        help="run nothing: write RELIABILITY.md from earlier --json files (scenarios run apart)",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("PMHUB_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
     )
     args = parser.parse_args(argv)
     incidents = args.incidents or (QUICK_INCIDENTS if args.quick else FULL_INCIDENTS)
     names = args.scenario or list(ALL)
-    results = asyncio.run(_run(names, incidents, args.seed, args.quick, args.postgres_url))
+    if args.render:
+        results = [from_json(item) for path in args.render for item in json.loads(path.read_text())]
+    else:
+        results = asyncio.run(_run(names, incidents, args.seed, args.quick, args.postgres_url))
     print(render_table(results))
     output = args.output or (None if args.quick else Path("RELIABILITY.md"))
     if output is not None:

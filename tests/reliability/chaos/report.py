@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.report import machine_description
-from tests.reliability.chaos.scenario import Result
+from tests.reliability.chaos.scenario import Params, Result
+from tests.reliability.chaos.tally import Tally
 
 # The targets, each a count that must be 0 at the end of every scenario.
 TARGETS = ("duplicates", "lost", "unprocessed", "missing", "changes_lost", "dead_jobs")
@@ -67,6 +68,25 @@ def as_json(result: Result) -> dict[str, Any]:
         "skipped": result.skipped,
         "error": result.error,
     }
+
+
+def from_json(data: dict[str, Any]) -> Result:
+    """A result as `as_json` wrote it (`--render` combines scenarios run apart)."""
+    tally = None
+    if data["tally"] is not None:
+        tally = Tally(**data["tally"])
+    return Result(
+        Params(**data["params"]),
+        tally=tally,
+        kills=data["kills"],
+        db_restarts=data.get("db_restarts", 0),
+        quiet_seconds=data["quiet_seconds"],
+        run_seconds=data["run_seconds"],
+        webhook_answers=data.get("webhook_answers", {}),
+        faults_injected=data["faults_injected"],
+        skipped=data["skipped"],
+        error=data["error"],
+    )
 
 
 COLUMNS = (
@@ -149,17 +169,21 @@ def _verdicts(results: list[Result]) -> list[str]:
     return lines
 
 
+def _counts(answers: dict[str, int]) -> str:
+    return ", ".join(f"{status} x{n}" for status, n in answers.items()) or "-"
+
+
 def _details(results: list[Result]) -> list[str]:
     lines = []
     for r in results:
         if r.tally is None:
             continue
         faults = ", ".join(f"{vendor} {n}" for vendor, n in r.faults_injected.items()) or "none"
-        answers = ", ".join(f"{status} x{n}" for status, n in r.webhook_answers.items())
+        answers = _counts(r.webhook_answers)
         lines.append(
             f"- {r.params.scenario}: {r.kills} SIGKILLs, {r.db_restarts} database restarts;"
             f" webhook attempts answered {answers};"
-            f" {r.tally.changes_acknowledged}/{r.tally.changes} people's changes acknowledged;"
+            f" people's changes answered {_counts(r.tally.change_answers)};"
             f" vendor faults injected: {faults}"
         )
     return lines
@@ -169,6 +193,7 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
     machine = machine_description(pg_version)
     size = "CI size (--quick)" if quick else "full size"
     scenarios = "".join(f" --scenario {r.params.scenario}" for r in results)
+    incidents = max((r.params.incidents for r in results), default=0)
     return "\n".join(
         [
             CHAOS_BEGIN,
@@ -187,18 +212,19 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
             "down (503 to everything) for `outage_seconds`, then back · **E** one replica on",
             "a private PostgreSQL cluster (`initdb`/`pg_ctl`) restarted mid-stream.",
             "",
-            f"### Figures ({size}, seed {seed})",
+            f"### Figures ({size}, seed {seed}; the sizes are in the table)",
             "",
             _markdown_table(results),
             "",
             "Counts, each per effect on the fakes or per delivery/change: **duplicates** an",
             "effect found twice on its vendor (same effect key); **lost** a delivery answered",
             "202 that is not in the inbox; **unprocessed** one stored but never processed;",
-            "**missing** an effect pmhub set out to do and did not (ledger row not done, or",
-            "done but absent from the vendor), or an incident without post-mortem or meeting;",
+            "**missing** an effect pmhub set out to do and did not (its ledger row not done at",
+            "the end), or an incident without a post-mortem or without a meeting on the calendar;",
             "**changes_lost** a person's change answered 2xx and not there at the end;",
-            "**dead_jobs** jobs dead-lettered. **quiet s**: from the last delivery",
-            "acknowledged until no job is running or due and the fakes are still.",
+            "**dead_jobs** jobs dead-lettered. **quiet s**: from the end of the disturbance (last",
+            "delivery acknowledged, last change answered, last kill) until no job is running or",
+            "due and the fakes have been still 2 s. A change answered 4xx was refused, not lost.",
             "",
             f"Targets: every count 0; quiet within {QUIET_BOUND_SECONDS:.0f} s. Enforced today:",
             f"{', '.join(STRICT)}. Awaiting the other issue-12 fixes (reported, not yet",
@@ -219,7 +245,7 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
             "",
             "```",
             "make chaos                                  # every scenario, full size",
-            f"python -m tests.reliability.chaos --seed {seed}{scenarios}"
+            f"python -m tests.reliability.chaos --seed {seed} --incidents {incidents}{scenarios}"
             + (" --quick" if quick else ""),
             "pytest -m slow tests/reliability/test_chaos.py   # the CI size",
             "```",

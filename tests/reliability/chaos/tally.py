@@ -41,6 +41,7 @@ class Tally:
     changes: int = 0
     changes_acknowledged: int = 0
     changes_lost: list[str] = field(default_factory=list)
+    change_answers: dict[str, int] = field(default_factory=dict)  # final answer -> changes
     dead_jobs: list[str] = field(default_factory=list)  # "kind: last error"
     effects_done: int = 0
     per_incident: dict[str, Counter[str]] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class Tally:
             "changes": self.changes,
             "changes_acknowledged": self.changes_acknowledged,
             "changes_lost": self.changes_lost,
+            "change_answers": self.change_answers,
             "dead_jobs": self.dead_jobs,
             "effects_done": self.effects_done,
         }
@@ -184,6 +186,8 @@ def _changes(
 ) -> None:
     """Every change a person made and was told was made is there at the end, once."""
     tally.changes = len(traffic.changes)
+    answers = Counter(str(change.status or "no answer") for change in traffic.changes)
+    tally.change_answers = dict(sorted(answers.items()))
     for change in traffic.changes:
         if not change.acknowledged:
             continue
