@@ -39,6 +39,7 @@ class Replica:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     ready: bool = False  # answered /readyz since it was last started
+    restarting: bool = False  # killed on purpose, about to be started again
 
     @property
     def url(self) -> str:
@@ -89,6 +90,7 @@ class Fleet:
     replicas: list[Replica]
     rng: random.Random
     kills: int = 0
+    crashes: int = 0  # exits nobody asked for (a replica that gave up on its database)
     kill_log: list[tuple[float, str]] = field(default_factory=list)
 
     def start_all(self) -> None:
@@ -139,11 +141,13 @@ class Fleet:
             if not serving or (len(self.replicas) > 1 and len(serving) < 2):
                 continue
             victim = self.rng.choice(serving)
+            victim.restarting = True
             victim.kill()
             self.kills += 1
             self.kill_log.append((round(time.monotonic() - started, 1), victim.name))
             await asyncio.sleep(RESTART_PAUSE_SECONDS)
             victim.start()
+            victim.restarting = False
             restarts.add(asyncio.create_task(self._until_ready(victim, session)))
         for task in restarts:
             task.cancel()
@@ -152,9 +156,15 @@ class Fleet:
         with suppress(RuntimeError):  # died again before it was ready: the next start checks
             await self.wait_ready(replica, session)
 
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Start again, and count, a replica that exited on its own (as systemd would)."""
+        while not await stopped(stop, 1.0):
+            self.ensure_running()
+
     def ensure_running(self) -> None:
         for replica in self.replicas:
-            if not replica.alive:
+            if not replica.alive and not replica.restarting:
+                self.crashes += 1
                 replica.start()
 
     def stop_all(self) -> list[int | None]:

@@ -61,6 +61,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "tally": result.tally.as_json() if result.tally else None,
         "kills": result.kills,
         "db_restarts": result.db_restarts,
+        "crashes": result.crashes,
         "quiet_seconds": result.quiet_seconds,
         "run_seconds": result.run_seconds,
         "faults_injected": result.faults_injected,
@@ -80,6 +81,7 @@ def from_json(data: dict[str, Any]) -> Result:
         tally=tally,
         kills=data["kills"],
         db_restarts=data.get("db_restarts", 0),
+        crashes=data.get("crashes", 0),
         quiet_seconds=data["quiet_seconds"],
         run_seconds=data["run_seconds"],
         webhook_answers=data.get("webhook_answers", {}),
@@ -181,7 +183,8 @@ def _details(results: list[Result]) -> list[str]:
         faults = ", ".join(f"{vendor} {n}" for vendor, n in r.faults_injected.items()) or "none"
         answers = _counts(r.webhook_answers)
         lines.append(
-            f"- {r.params.scenario}: {r.kills} SIGKILLs, {r.db_restarts} database restarts;"
+            f"- {r.params.scenario}: {r.kills} SIGKILLs, {r.db_restarts} database restarts,"
+            f" {r.crashes} replica exits nobody asked for (started again);"
             f" webhook attempts answered {answers};"
             f" people's changes answered {_counts(r.tally.change_answers)};"
             f" vendor faults injected: {faults}"

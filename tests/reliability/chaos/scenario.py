@@ -80,6 +80,7 @@ class Result:
     tally: Tally | None = None
     kills: int = 0
     db_restarts: int = 0
+    crashes: int = 0  # replicas that exited on their own (started again)
     quiet_seconds: float | None = None  # from the end of the disturbance to quiet
     run_seconds: float = 0.0
     webhook_answers: dict[str, int] = field(default_factory=dict)
@@ -130,7 +131,10 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         traffic = Traffic(world, fleet, random.Random(params.seed))
         deliveries = traffic.seed_incidents(params.incidents)
         stop = asyncio.Event()
-        chaos = [asyncio.create_task(traffic.people(session, stop))]
+        chaos = [
+            asyncio.create_task(traffic.people(session, stop)),
+            asyncio.create_task(fleet.supervise(stop)),
+        ]
         if params.kill_every:
             chaos.append(asyncio.create_task(fleet.kill_loop(params.kill_every, stop, session)))
         if params.outage_seconds:
@@ -149,6 +153,7 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         phase(f"people done ({len(traffic.changes)} changes); {fleet.kills} kills in all")
         result.kills = fleet.kills
         fleet.ensure_running()
+        result.crashes = fleet.crashes
         await fleet.wait_all_ready(session)
         quiet = await _until_quiet(world, store_url, params.quiet_timeout)
         result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
