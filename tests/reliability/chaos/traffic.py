@@ -34,6 +34,7 @@ from tests.reliability.chaos.fleet import Fleet
 Json = dict[str, Any]
 INCIDENT_PREFIX = "QCHAOS"
 RETRY_PAUSE_SECONDS = 0.3
+PEOPLE_AT_ONCE = 8
 GIVE_UP_SECONDS = 600.0  # PagerDuty itself retries for a while, then drops the delivery
 
 
@@ -156,15 +157,19 @@ class Traffic:
 
     async def people(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         """For each incident, once its post-mortem exists: a new owner, a follow-up, and
-        the move to In Review (with override: the guards are not what is tested)."""
-        pending = list(self.incidents)
-        while pending and not stop.is_set():
-            for pd_id in list(pending):
-                if await self._postmortem(session, pd_id) is None:
-                    continue
-                pending.remove(pd_id)
-                await self._act(session, pd_id)
-            await asyncio.sleep(0.5)
+        the move to In Review (with override: the guards are not what is tested). A few
+        people act at once, each on their own incident."""
+        at_once = asyncio.Semaphore(PEOPLE_AT_ONCE)
+
+        async def person(pd_id: str) -> None:
+            while not stop.is_set():
+                async with at_once:
+                    if await self._postmortem(session, pd_id) is not None:
+                        await self._act(session, pd_id)
+                        return
+                await asyncio.sleep(self.rng.uniform(0.5, 1.5))
+
+        await asyncio.gather(*(person(pd_id) for pd_id in self.incidents))
 
     async def _act(self, session: aiohttp.ClientSession, pd_id: str) -> None:
         base = f"/postmortems/pm:pagerduty:{pd_id}"
