@@ -27,7 +27,7 @@ async def test_nothing_acknowledged_is_lost_and_nothing_is_done_twice(tmp_path: 
     postgres = os.environ.get("PMHUB_TEST_POSTGRES_URL")
     name = "C" if postgres else "B"
     params = scenario_params(name, incidents=INCIDENTS, seed=12, quick=True)
-    params = replace(params, quiet_timeout=45.0)
+    params = replace(params, people_timeout=45.0, quiet_timeout=45.0)
     result = await run_scenario(params, tmp_path, postgres or "")
 
     assert result.error is None, result.error

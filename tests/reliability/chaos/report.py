@@ -22,7 +22,9 @@ TARGETS = ("duplicates", "lost", "unprocessed", "missing", "changes_lost", "dead
 # empty this set and every target is strict (the CI run and `make chaos` fail on a miss).
 AWAITING_OTHER_FIXES: frozenset[str] = frozenset({"dead_jobs", "changes_lost", "missing"})
 STRICT = tuple(t for t in TARGETS if t not in AWAITING_OTHER_FIXES)
-QUIET_BOUND_SECONDS = 120.0  # quiet within this long after the last acknowledged delivery
+# Quiet within this long after the disturbance ends, at full size (100 incidents: some
+# 1,500 effects and their reconciles queued at once) on the shared 2-core machine.
+QUIET_BOUND_SECONDS = 300.0
 CHAOS_BEGIN, CHAOS_END = "<!-- chaos:begin -->", "<!-- chaos:end -->"
 HEADER = "# Reliability\n"
 

@@ -52,7 +52,8 @@ class Params:
     db_restarts: int = 0  # E: how many times the database goes down mid-stream
     db_down_seconds: float = 3.0
     rate: float = 5.0  # deliveries started per second
-    quiet_timeout: float = 300.0  # give up waiting for quiet after this long
+    people_timeout: float = 300.0  # people stop acting after this long past the stream
+    quiet_timeout: float = 600.0  # give up waiting for quiet after this long (never quiet)
     vendor_timeout: float = 2.0  # what pmhub waits for a vendor (hangs and late answers)
 
 
@@ -61,7 +62,7 @@ def scenario_params(name: str, *, incidents: int, seed: int, quick: bool) -> Par
     replicas, kill_every = (2, 4.0) if quick else (3, 3.0)
     base = Params(name, incidents, replicas, "postgres", kill_every, seed=seed)
     if quick:
-        base = replace(base, quiet_timeout=120.0, rate=2.0)
+        base = replace(base, people_timeout=60.0, quiet_timeout=120.0, rate=2.0)
     table = {
         "A": base,
         # One process: a kill takes the whole service down until it is back (a start takes
@@ -146,7 +147,7 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         phase(f"{len(traffic.acknowledged)} deliveries acknowledged, {fleet.kills} kills so far")
         # The people go on until every post-mortem has had its changes (or time is up).
         with suppress(TimeoutError):
-            await asyncio.wait_for(chaos[0], timeout=params.quiet_timeout)
+            await asyncio.wait_for(chaos[0], timeout=params.people_timeout)
         stop.set()
         await asyncio.gather(*chaos, return_exceptions=True)
         calm_from = time.monotonic()  # the last delivery, change and kill are behind us
