@@ -8,7 +8,7 @@ CONFIG ?= config/pmhub.yaml
 # `make run PORT=9090` when 8080 is taken (0 picks a free port).
 PORT ?= 8080
 
-.PHONY: run serve test lint typecheck pytest bench retention-size clean kustomize-config
+.PHONY: run serve test lint typecheck pytest bench chaos retention-size clean kustomize-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# Issue 12's proof, full size: replicas killed, vendors failing; writes RELIABILITY.md.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.reliability.chaos
 
 # Database size after 100,000 deliveries with and without retention -> RELIABILITY.md
 # (its "Retention" section only, between the retention markers).

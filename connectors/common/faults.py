@@ -7,8 +7,11 @@ requests it matches — and what a fake records of each request are the same for
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
@@ -23,6 +26,7 @@ class MatchingFault(Protocol):
 
 
 F = TypeVar("F", bound=MatchingFault)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def take_fault(faults: list[F], method: str, route: str) -> F | None:
@@ -131,3 +135,84 @@ class FaultInjection:
 
     def _take_fault(self, method: str, route: str) -> Fault | None:
         return take_fault(self.faults, method, route)
+
+
+# -- seeded random faults (the chaos run) ------------------------------------------------
+
+RandomKind = Literal["status", "rate_limit", "hang", "drop_after_commit", "late"]
+RANDOM_KINDS: tuple[RandomKind, ...] = ("status", "rate_limit", "hang", "drop_after_commit", "late")
+
+
+class ScriptableFake(Protocol):
+    """The scripted fault calls the HTTP fakes share (each answers in its vendor's words)."""
+
+    def fail(self, status: int = ..., *, times: int | None = ...) -> None: ...
+    def rate_limit(self, *, retry_after: float | None = ..., times: int | None = ...) -> None: ...
+    def hang(self, *, times: int | None = ...) -> None: ...
+    def drop_after_commit(self, *, times: int | None = ...) -> None: ...
+
+
+@dataclass
+class RandomFaults:
+    """Seeded random faults: each request draws whether it fails, and how.
+
+    Scripted faults hit "the next n matching requests"; a chaos run needs faults of
+    every kind interleaved with everything else, and a failing run must be replayable:
+    the sequence of draws is fixed by `seed` (which request meets which draw still
+    depends on timing, as with a real vendor). `late` is the one kind no fake scripts:
+    the request is carried out and answered after `late_seconds`, longer than the
+    client waits, so the client sees a timeout for an effect that happened.
+    """
+
+    seed: int
+    rate: float
+    kinds: tuple[RandomKind, ...] = RANDOM_KINDS
+    status: int = 503
+    retry_after: tuple[float, float] = (0.5, 3.0)
+    late_seconds: float = 5.0
+    drawn: list[RandomKind] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)  # reproducible by design
+
+    def draw(self) -> RandomKind | None:
+        """This request's fault, or None; the same seed draws the same sequence."""
+        if self._random.random() >= self.rate:
+            return None
+        kind = self._random.choice(self.kinds)
+        self.drawn.append(kind)
+        return kind
+
+    def retry_after_seconds(self) -> float:
+        low, high = self.retry_after
+        return round(self._random.uniform(low, high), 1)
+
+
+def with_random_faults(
+    app: web.Application, fake: ScriptableFake, faults: RandomFaults
+) -> web.Application:
+    """Put `faults` in front of a fake's app (before it starts serving).
+
+    A drawn fault becomes a one-off scripted fault on the fake, so it answers in the
+    vendor's own words (Google's `reason`, Statuspage's 420, Slack's headers); `late`
+    wraps the fake's answer instead.
+    """
+
+    @web.middleware
+    async def random_fault(request: web.Request, handler: Handler) -> web.StreamResponse:
+        kind = faults.draw()
+        if kind == "status":
+            fake.fail(faults.status, times=1)
+        elif kind == "rate_limit":
+            fake.rate_limit(retry_after=faults.retry_after_seconds(), times=1)
+        elif kind == "hang":
+            fake.hang(times=1)
+        elif kind == "drop_after_commit":
+            fake.drop_after_commit(times=1)
+        response = await handler(request)
+        if kind == "late":
+            await asyncio.sleep(faults.late_seconds)
+        return response
+
+    app.middlewares.insert(0, random_fault)
+    return app

@@ -20,6 +20,7 @@ import base64
 import secrets
 import ssl
 import textwrap
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -32,6 +33,7 @@ import yaml
 from aiohttp import web
 
 from connectors.common.fakeserver import start_fake
+from connectors.common.faults import RandomFaults, ScriptableFake, with_random_faults
 from connectors.email.fake import FakeSmtp
 from connectors.github.fake import FakeGitHub
 from connectors.google_calendar.fake import FakeGoogleCalendar
@@ -299,8 +301,17 @@ def busy_calendars(calendar: FakeGoogleCalendar, now: datetime) -> None:
         calendar.busy[ALICE.email].append((standup, standup + timedelta(minutes=30)))
 
 
-async def start_world(stack: AsyncExitStack, directory: Path, now: datetime) -> World:
-    """Start every fake on loopback; `stack` stops them."""
+async def start_world(
+    stack: AsyncExitStack,
+    directory: Path,
+    now: datetime,
+    random_faults: Callable[[str], RandomFaults | None] | None = None,
+) -> World:
+    """Start every fake on loopback; `stack` stops them.
+
+    `random_faults` (the chaos run) names each HTTP fake's seeded random faults, or None
+    for a fake that answers faithfully; incident.io, which a PagerDuty run never calls,
+    and the SMTP server are left alone."""
     ca = trustme.CA()
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
@@ -332,7 +343,19 @@ async def start_world(stack: AsyncExitStack, directory: Path, now: datetime) -> 
         "docs": (world.docs.make_app(), server_tls),
         "github": (world.github.make_app(), None),
     }
+    faultable: dict[str, ScriptableFake] = {
+        "pagerduty": world.pagerduty,
+        "slack": world.slack,
+        "calendar": world.calendar,
+        "jira": world.jira,
+        "statuspage": world.statuspage,
+        "docs": world.docs,
+        "github": world.github,
+    }
     for name, (app, tls) in apps.items():
+        faults = random_faults(name) if random_faults and name in faultable else None
+        if faults is not None:
+            with_random_faults(app, faultable[name], faults)
         runner, url = await start_fake(app, ssl_context=tls)
         stack.push_async_callback(runner.cleanup)
         world.urls[name] = url

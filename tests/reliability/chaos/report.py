@@ -1,0 +1,278 @@
+"""The chaos run's figures: the console table, the targets, and RELIABILITY.md.
+
+RELIABILITY.md is rewritten between the `chaos` markers only, so other sections
+(retention, written by another tool) survive a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tests.bench.report import machine_description
+from tests.reliability.chaos.scenario import Params, Result
+from tests.reliability.chaos.tally import Tally
+
+# The targets, each a count that must be 0 at the end of every scenario.
+TARGETS = ("duplicates", "lost", "unprocessed", "missing", "changes_lost", "dead_jobs")
+# THE FLAG TO FLIP: targets that other branches fix (issue 12: `retry` makes outages
+# retry by time instead of dead-lettering; `locks` keeps a person's change on
+# PostgreSQL). Until they are merged these are reported, not enforced; after merging,
+# empty this set and every target is strict (the CI run and `make chaos` fail on a miss).
+AWAITING_OTHER_FIXES: frozenset[str] = frozenset({"dead_jobs", "changes_lost", "missing"})
+STRICT = tuple(t for t in TARGETS if t not in AWAITING_OTHER_FIXES)
+# Quiet within this long after the disturbance ends, at full size (100 incidents: some
+# 1,500 effects and their reconciles queued at once) on the shared 2-core machine.
+QUIET_BOUND_SECONDS = 300.0
+CHAOS_BEGIN, CHAOS_END = "<!-- chaos:begin -->", "<!-- chaos:end -->"
+HEADER = "# Reliability\n"
+
+
+def figures(result: Result) -> dict[str, int]:
+    tally = result.tally
+    if tally is None:
+        return {}
+    return {
+        "duplicates": tally.duplicate_count,
+        "lost": len(tally.lost),
+        "unprocessed": len(tally.unprocessed),
+        "missing": len(tally.missing),
+        "changes_lost": len(tally.changes_lost),
+        "dead_jobs": len(tally.dead_jobs),
+    }
+
+
+def misses(result: Result, strict: tuple[str, ...] = STRICT) -> list[str]:
+    """The strict targets this result missed (a run that did not finish misses them all)."""
+    if result.skipped:
+        return []
+    if result.tally is None:
+        return [f"scenario {result.params.scenario} did not finish: {result.error}"]
+    found = figures(result)
+    missed = [f"{name} = {found[name]}" for name in strict if found[name]]
+    if result.quiet_seconds is None:
+        missed.append("never quiet")
+    return missed
+
+
+def as_json(result: Result) -> dict[str, Any]:
+    return {
+        "params": asdict(result.params),
+        "figures": figures(result),
+        "tally": result.tally.as_json() if result.tally else None,
+        "kills": result.kills,
+        "db_restarts": result.db_restarts,
+        "crashes": result.crashes,
+        "quiet_seconds": result.quiet_seconds,
+        "run_seconds": result.run_seconds,
+        "faults_injected": result.faults_injected,
+        "webhook_answers": result.webhook_answers,
+        "skipped": result.skipped,
+        "error": result.error,
+    }
+
+
+def from_json(data: dict[str, Any]) -> Result:
+    """A result as `as_json` wrote it (`--render` combines scenarios run apart)."""
+    tally = None
+    if data["tally"] is not None:
+        tally = Tally(**data["tally"])
+    return Result(
+        Params(**data["params"]),
+        tally=tally,
+        kills=data["kills"],
+        db_restarts=data.get("db_restarts", 0),
+        crashes=data.get("crashes", 0),
+        quiet_seconds=data["quiet_seconds"],
+        run_seconds=data["run_seconds"],
+        webhook_answers=data.get("webhook_answers", {}),
+        faults_injected=data["faults_injected"],
+        skipped=data["skipped"],
+        error=data["error"],
+    )
+
+
+COLUMNS = (
+    "scenario",
+    "incidents",
+    "replicas",
+    "store",
+    "kills",
+    "faults",
+    "acked",
+    "effects",
+    *TARGETS,
+    "quiet s",
+    "run s",
+)
+
+
+def _row(result: Result) -> list[str]:
+    p = result.params
+    head = [p.scenario, str(p.incidents), str(p.replicas), p.store]
+    if result.skipped or result.tally is None:
+        why = result.skipped or result.error or "?"
+        return [*head, *(["-"] * (len(COLUMNS) - len(head) - 1)), why]
+    t, found = result.tally, figures(result)
+    faults = sum(result.faults_injected.values())
+    return [
+        *head,
+        str(result.kills),
+        f"{faults} ({p.fault_rate:.0%})" if p.fault_rate else "0",
+        f"{t.deliveries_acknowledged}",
+        str(t.effects_done),
+        *(str(found[name]) for name in TARGETS),
+        "never" if result.quiet_seconds is None else f"{result.quiet_seconds:.0f}",
+        f"{result.run_seconds:.0f}",
+    ]
+
+
+def render_table(results: list[Result]) -> str:
+    rows = [list(COLUMNS), *(_row(r) for r in results)]
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    details = [
+        f"{r.params.scenario}: {name}: {', '.join(items[:5])}"
+        for r in results
+        if r.tally
+        for name, items in (
+            ("lost", r.tally.lost),
+            ("missing", r.tally.missing),
+            ("changes lost", r.tally.changes_lost),
+            ("dead jobs", r.tally.dead_jobs),
+            ("duplicates", list(r.tally.duplicates)),
+        )
+        if items
+    ]
+    return "\n".join([*lines, *details])
+
+
+def _markdown_table(results: list[Result]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_row(r)) + " |" for r in results]
+    return "\n".join(lines)
+
+
+def _verdicts(results: list[Result]) -> list[str]:
+    lines = []
+    for result in results:
+        name = result.params.scenario
+        if result.skipped:
+            lines.append(f"- {name}: skipped ({result.skipped})")
+            continue
+        all_missed = misses(result, TARGETS)
+        strict_missed = misses(result)
+        quiet = result.quiet_seconds
+        if quiet is not None and quiet > QUIET_BOUND_SECONDS:
+            all_missed.append(f"quiet after {quiet:.0f} s > {QUIET_BOUND_SECONDS:.0f} s")
+        awaited_missed = len(misses(result, TARGETS)) > len(strict_missed)
+        if strict_missed:
+            verdict = "FAIL"
+        elif awaited_missed:
+            verdict = "FAIL (awaited)"
+        else:
+            verdict = "SLOW" if all_missed else "PASS"  # every count 0, quiet past the bound
+        lines.append(
+            f"- {name}: **{verdict}**" + (f" — {'; '.join(all_missed)}" if all_missed else "")
+        )
+    return lines
+
+
+def _counts(answers: dict[str, int]) -> str:
+    return ", ".join(f"{status} x{n}" for status, n in answers.items()) or "-"
+
+
+def _details(results: list[Result]) -> list[str]:
+    lines = []
+    for r in results:
+        if r.tally is None:
+            continue
+        faults = ", ".join(f"{vendor} {n}" for vendor, n in r.faults_injected.items()) or "none"
+        answers = _counts(r.webhook_answers)
+        lines.append(
+            f"- {r.params.scenario}: {r.kills} SIGKILLs, {r.db_restarts} database restarts,"
+            f" {r.crashes} replica exits nobody asked for (started again);"
+            f" webhook attempts answered {answers};"
+            f" people's changes answered {_counts(r.tally.change_answers)};"
+            f" vendor faults injected: {faults}"
+        )
+    return lines
+
+
+def render_markdown(results: list[Result], pg_version: str | None, seed: int, quick: bool) -> str:
+    machine = machine_description(pg_version)
+    size = "CI size (--quick)" if quick else "full size"
+    scenarios = "".join(f" --scenario {r.params.scenario}" for r in results)
+    incidents = max((r.params.incidents for r in results), default=0)
+    return "\n".join(
+        [
+            CHAOS_BEGIN,
+            "## The chaos run",
+            "",
+            "Written by `make chaos` (`python -m tests.reliability.chaos`); do not edit by hand.",
+            "Real `pmhub serve` processes on one store, PagerDuty deliveries streamed with",
+            "duplicates and reordering (each retried until answered 2xx, as PagerDuty does),",
+            "people acting through the admin API with Idempotency-Keys (a new owner, a",
+            "follow-up, the move to In Review), a random replica SIGKILLed every few seconds,",
+            "and the vendor fakes failing a share of calls at random (seeded): 503, 429 with",
+            "Retry-After, hangs, done-then-connection-dropped, done-then-answered-too-late.",
+            "",
+            "Scenarios: **A** replicas on PostgreSQL, kill -9 loop · **B** one process on",
+            "SQLite, killed repeatedly · **C** A with 30 % vendor faults · **D** A with Slack",
+            "down (503 to everything) for `outage_seconds`, then back · **E** one replica on",
+            "a private PostgreSQL cluster (`initdb`/`pg_ctl`) restarted mid-stream.",
+            "",
+            f"### Figures ({size}, seed {seed}; the sizes are in the table)",
+            "",
+            _markdown_table(results),
+            "",
+            "Counts, each per effect on the fakes or per delivery/change: **duplicates** an",
+            "effect found twice on its vendor (same effect key); **lost** a delivery answered",
+            "202 that is not in the inbox; **unprocessed** one stored but never processed;",
+            "**missing** an effect pmhub set out to do and did not (its ledger row not done at",
+            "the end), or an incident without a post-mortem or without a meeting on the calendar;",
+            "**changes_lost** a person's change answered 2xx and not there at the end;",
+            "**dead_jobs** jobs dead-lettered. **quiet s**: from the end of the disturbance (last",
+            "delivery acknowledged, last change answered, last kill) until no job is running or",
+            "due and the fakes have been still 2 s. A change answered 4xx was refused, not lost.",
+            "",
+            f"Targets: every count 0; quiet within {QUIET_BOUND_SECONDS:.0f} s. Enforced today:",
+            f"{', '.join(STRICT)}. Awaiting the other issue-12 fixes (reported, not yet",
+            "enforced: `AWAITING_OTHER_FIXES` in `tests/reliability/chaos/report.py`):",
+            f"{', '.join(sorted(AWAITING_OTHER_FIXES))}.",
+            "",
+            *_verdicts(results),
+            "",
+            "What each run went through:",
+            "",
+            *_details(results),
+            "",
+            "### Machine",
+            "",
+            *(f"- {key}: {value}" for key, value in machine.items()),
+            "",
+            "### Reproduce",
+            "",
+            "```",
+            "make chaos                                  # every scenario, full size",
+            f"python -m tests.reliability.chaos --seed {seed} --incidents {incidents}{scenarios}"
+            + (" --quick" if quick else ""),
+            "pytest -m slow tests/reliability/test_chaos.py   # the CI size",
+            "```",
+            CHAOS_END,
+        ]
+    )
+
+
+def write_markdown(
+    path: Path, results: list[Result], pg_version: str | None, seed: int, quick: bool
+) -> None:
+    section = render_markdown(results, pg_version, seed, quick)
+    previous = path.read_text() if path.exists() else HEADER
+    start, end = previous.find(CHAOS_BEGIN), previous.find(CHAOS_END)
+    if start != -1 and end != -1:
+        text = previous[:start] + section + previous[end + len(CHAOS_END) :]
+    else:
+        text = previous.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)

@@ -1,0 +1,208 @@
+"""Counting, on the fakes and in the store, what the run did: per incident and per effect.
+
+The fakes are the witnesses: each records what it did (Slack messages, calendar
+events, Jira issues, documents, status page incidents, PagerDuty notes), and pmhub
+stamps every one with its effect key (Slack message metadata, the event's private
+property, the issue's marker label, the file's property, the incident's metadata).
+A key found twice is an effect done twice. The effects ledger says what pmhub set
+out to do; an effect it set out to do that is not done, or done but absent from its
+vendor, is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+
+from connectors.google_calendar.connector import PMHUB_KEY_PROPERTY
+from connectors.google_docs.connector import KEY_PROPERTY as DOCS_KEY_PROPERTY
+from hub.demo.world import CAROL, World
+from hub.store.db import create_engine
+from tests.reliability.chaos.traffic import INCIDENT_PREFIX, Traffic
+
+Json = dict[str, Any]
+INCIDENT = re.compile(rf"{INCIDENT_PREFIX}\d{{5}}")
+
+
+@dataclass
+class Tally:
+    deliveries_sent: int = 0
+    deliveries_acknowledged: int = 0
+    lost: list[str] = field(default_factory=list)  # acknowledged, not in the inbox
+    unprocessed: list[str] = field(default_factory=list)  # in the inbox, never processed
+    duplicates: dict[str, int] = field(default_factory=dict)  # effect marker -> extra copies
+    missing: list[str] = field(default_factory=list)  # effect keys, or "<incident>: what"
+    changes: int = 0
+    changes_acknowledged: int = 0
+    changes_lost: list[str] = field(default_factory=list)
+    change_answers: dict[str, int] = field(default_factory=dict)  # final answer -> changes
+    dead_jobs: list[str] = field(default_factory=list)  # "kind: last error"
+    effects_done: int = 0
+    per_incident: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def duplicate_count(self) -> int:
+        return sum(self.duplicates.values())
+
+    def as_json(self) -> Json:
+        return {
+            "deliveries_sent": self.deliveries_sent,
+            "deliveries_acknowledged": self.deliveries_acknowledged,
+            "lost": self.lost,
+            "unprocessed": self.unprocessed,
+            "duplicates": self.duplicates,
+            "missing": self.missing,
+            "changes": self.changes,
+            "changes_acknowledged": self.changes_acknowledged,
+            "changes_lost": self.changes_lost,
+            "change_answers": self.change_answers,
+            "dead_jobs": self.dead_jobs,
+            "effects_done": self.effects_done,
+        }
+
+
+def vendor_records(world: World) -> list[tuple[str, str, Json]]:
+    """(vendor, effect marker, record) for everything pmhub made in a vendor's tool."""
+    return [*_slack(world), *_google(world), *_jira(world), *_statuspage(world), *_notes(world)]
+
+
+def _slack(world: World) -> list[tuple[str, str, Json]]:
+    found = []
+    for channel in list(world.slack.messages):
+        for message in world.slack.posts(channel):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("effect_key"):
+                # The same key and words in the same place twice is a duplicate; a key
+                # posted anew with other words (or elsewhere) is an effect redone because
+                # its intent changed (a new owner gets the request the old one had).
+                marker = f"{payload['effect_key']} in {channel}: {_digest(message)}"
+                found.append(("slack", marker, message))
+    return found
+
+
+def _google(world: World) -> list[tuple[str, str, Json]]:
+    found = []
+    for event in world.calendar.stored():
+        private = (event.get("extendedProperties") or {}).get("private") or {}
+        key = private.get(PMHUB_KEY_PROPERTY)
+        if key and event.get("status") != "cancelled":
+            found.append(("calendar", str(key), event))
+    for file in world.docs.files.values():
+        key = (file.get("properties") or {}).get(DOCS_KEY_PROPERTY)
+        if key and not file.get("trashed"):
+            found.append(("docs", str(key), file))
+    return found
+
+
+def _jira(world: World) -> list[tuple[str, str, Json]]:
+    return [
+        ("jira", label, issue)
+        for issue in world.jira.issues.values()
+        for label in issue["fields"].get("labels") or ()
+        if label.startswith("pmhub-")  # the marker label: a hash of the effect key
+    ]
+
+
+def _statuspage(world: World) -> list[tuple[str, str, Json]]:
+    found = []
+    for incident in world.statuspage.incidents.values():
+        key = ((incident.get("metadata") or {}).get("pmhub") or {}).get("effect_key")
+        if key:
+            found.append(("statuspage", str(key), incident))
+    return found
+
+
+def _notes(world: World) -> list[tuple[str, str, Json]]:
+    """PagerDuty notes carry no key: the same words on the same incident twice is a duplicate."""
+    return [
+        ("pagerduty", f"{pd_id}:note:{note.get('content', '')}", note)
+        for pd_id, notes in world.pagerduty.notes.items()
+        for note in notes
+    ]
+
+
+def _digest(message: Json) -> str:
+    words = json.dumps([message.get("text"), message.get("blocks")], sort_keys=True)
+    return hashlib.sha256(words.encode()).hexdigest()[:12]
+
+
+async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
+    tally = Tally(deliveries_sent=traffic.sent, deliveries_acknowledged=len(traffic.acknowledged))
+    records = vendor_records(world)
+    markers = Counter(marker for _, marker, _ in records)
+    tally.duplicates = {m: n - 1 for m, n in markers.items() if n > 1}
+    for vendor, _, record in records:
+        match = INCIDENT.search(json.dumps(record))
+        where = match.group(0) if match else "(no incident)"
+        tally.per_incident.setdefault(where, Counter())[vendor] += 1
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            inbox = {
+                row.delivery_id: row.processed_at
+                for row in await conn.execute(
+                    text("SELECT delivery_id, processed_at FROM inbox WHERE source='pagerduty'")
+                )
+            }
+            effects = list(await conn.execute(text("SELECT key, kind, state FROM effects")))
+            dead = list(
+                await conn.execute(text("SELECT kind, last_error FROM jobs WHERE state = 'dead'"))
+            )
+            postmortems = {
+                row.id: json.loads(row.data) if isinstance(row.data, str) else row.data
+                for row in await conn.execute(text("SELECT id, data, status FROM postmortems"))
+            }
+            statuses = {
+                row.id: row.status
+                for row in await conn.execute(text("SELECT id, status FROM postmortems"))
+            }
+    finally:
+        await engine.dispose()
+    tally.lost = sorted(traffic.acknowledged - inbox.keys())
+    tally.unprocessed = sorted(d for d in traffic.acknowledged if d in inbox and not inbox[d])
+    tally.dead_jobs = [f"{row.kind}: {(row.last_error or '')[:160]}" for row in dead]
+    for row in effects:
+        if row.state == "done":
+            tally.effects_done += 1
+        else:
+            tally.missing.append(f"{row.key} ({row.state})")
+    for pd_id in traffic.incidents:
+        if f"pm:pagerduty:{pd_id}" not in postmortems:
+            tally.missing.append(f"{pd_id}: no post-mortem")
+        elif not tally.per_incident.get(pd_id, Counter())["calendar"]:
+            tally.missing.append(f"{pd_id}: no meeting on the calendar")
+    _changes(tally, traffic, postmortems, statuses)
+    return tally
+
+
+def _changes(
+    tally: Tally, traffic: Traffic, postmortems: dict[str, Json], statuses: dict[str, str]
+) -> None:
+    """Every change a person made and was told was made is there at the end, once."""
+    tally.changes = len(traffic.changes)
+    answers = Counter(str(change.status or "no answer") for change in traffic.changes)
+    tally.change_answers = dict(sorted(answers.items()))
+    for change in traffic.changes:
+        if not change.acknowledged:
+            continue
+        tally.changes_acknowledged += 1
+        pm_id = f"pm:pagerduty:{change.incident}"
+        pm = postmortems.get(pm_id) or {}
+        if change.action == "owner":
+            designations = pm.get("designations") or [{}]
+            kept = (designations[-1].get("person") or {}).get("email") == CAROL.email
+        elif change.action == "follow_up":
+            same = [
+                f for f in pm.get("follow_ups") or () if f.get("summary") == change.body["summary"]
+            ]
+            kept = len(same) == 1
+        else:
+            kept = statuses.get(pm_id) in ("in_review", "reviewed", "closed")
+        if not kept:
+            tally.changes_lost.append(f"{change.incident}: {change.action}")
