@@ -23,6 +23,7 @@ from pathlib import Path
 
 import aiohttp
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.common.faults import RandomFaults
 from hub.demo.world import World, start_world
@@ -220,8 +221,10 @@ async def _db_restarts(cluster: PrivateCluster, params: Params, stop: asyncio.Ev
 
 
 async def _until_quiet(world: World, store_url: str, timeout: float) -> float | None:
-    """When nothing is left to do now: no job running or due, and the fakes unchanged for
-    two seconds (timers due later, such as reminders days ahead, do not count)."""
+    """When nothing is left to do: no job running, due, or waiting to be retried (a job
+    that failed and waits out its backoff or a Retry-After is work still to do), and the
+    fakes unchanged for two seconds. Timers due later (reminders days ahead, never
+    failed) do not count."""
     engine = create_engine(store_url)
     deadline = time.monotonic() + timeout
     last_seen, steady_since = -1, time.monotonic()
@@ -232,6 +235,7 @@ async def _until_quiet(world: World, store_url: str, timeout: float) -> float | 
                     due = or_(
                         jobs.c.state == "running",
                         and_(jobs.c.state == "pending", jobs.c.run_at <= utc_now()),
+                        and_(jobs.c.state == "pending", jobs.c.last_error.is_not(None)),
                     )
                     query = select(func.count()).select_from(jobs).where(due)
                     busy = int((await conn.execute(query)).scalar_one())
@@ -243,9 +247,22 @@ async def _until_quiet(world: World, store_url: str, timeout: float) -> float | 
             elif time.monotonic() - steady_since >= 2.0:
                 return steady_since
             await asyncio.sleep(0.5)
+        await _show_busy(engine)
         return None
     finally:
         await engine.dispose()
+
+
+async def _show_busy(engine: AsyncEngine) -> None:
+    """Never quiet: say which jobs kept it busy, and why (their last error)."""
+    columns = (jobs.c.kind, jobs.c.state, jobs.c.dedupe_key, jobs.c.run_at, jobs.c.last_error)
+    with suppress(Exception):  # the database may be down (scenario E)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(*columns).where(jobs.c.state.in_(("pending", "running")))
+            )
+            for kind, state, key, run_at, error in rows:
+                print(f"  still {state}: {kind} {key} at {run_at}: {error}", flush=True)
 
 
 def _fake_activity(world: World) -> int:
