@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy import BindParameter, and_, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -386,11 +386,20 @@ class JobQueue:
         return value
 
     async def next_retry_at(self, now: datetime | None = None) -> datetime | None:
-        """When the next job waiting to be retried comes due (pending, tried before)."""
+        """When the next job waiting to be retried comes due (pending, tried before).
+
+        Tried before by any measure: a run that failed and counted (`attempts`), one that
+        did not count (a 429, a paused connector: `last_error`), or a take-over. A job
+        waiting out a Retry-After is work still to do, not a timer.
+        """
         now = now or utcnow()
-        query = select(func.min(jobs.c.run_at)).where(
-            jobs.c.state == JobState.PENDING.value, jobs.c.attempts > 0
+        tried = or_(
+            jobs.c.attempts > 0,
+            jobs.c.takeovers > 0,
+            jobs.c.last_error.is_not(None),
+            jobs.c.first_failed_at.is_not(None),
         )
+        query = select(func.min(jobs.c.run_at)).where(jobs.c.state == JobState.PENDING.value, tried)
         async with reading(self.engine) as conn:
             value: datetime | None = (await conn.execute(query)).scalar_one()
         return value

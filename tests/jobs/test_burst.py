@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from hub.errors import Transient
+from hub.errors import RateLimited, Transient
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.jobs.worker import Worker
 from hub.store.db import utcnow
@@ -39,6 +39,19 @@ async def test_a_job_retrying_soon_is_waited_for(queue: JobQueue) -> None:
     job_id = await enqueue(queue)
     await worker.run_until_idle(max_seconds=10, retries_within=5)
     assert calls == [1, 2, 3]
+    job = await queue.get(job_id)
+    assert job is not None
+    assert job.state is JobState.DONE
+
+
+async def test_a_job_waiting_out_a_retry_after_is_waited_for(queue: JobQueue) -> None:
+    # A 429 does not count as an attempt (issue 12): the job is still work to wait for,
+    # not a timer, though its attempt count did not move.
+    handler, calls = failing(RateLimited("429", retry_after=2.5))
+    worker = Worker(queue, {"work": handler}, **FAST)
+    job_id = await enqueue(queue)
+    await worker.run_until_idle(max_seconds=10, retries_within=5)
+    assert calls == [1, 2]
     job = await queue.get(job_id)
     assert job is not None
     assert job.state is JobState.DONE
