@@ -14,90 +14,45 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.common.fakeserver import start_fake
-from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
+from connectors.google_calendar import GoogleCalendarConnector
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from hub.engine.actions.transitions import PostMortemActions
 from hub.engine.effects import EffectRunner
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.reconcile import Reconciler
-from hub.intake.merge import merge
 from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, reconcile_key
 from hub.jobs.leasing import pick_due
 from hub.jobs.queue import Job, JobQueue, enqueue_job
-from hub.model.incident import Person, Source
-from hub.model.incident_record import IncidentUpdate
-from hub.model.postmortem import OwnerAcceptance, PostMortem
-from hub.policy import load_policies
+from hub.model.postmortem import OwnerAcceptance
 from hub.store.db import is_postgres, transaction
 from hub.store.state import (
     UnlockedWrite,
     load_postmortem,
     lock_incident_id,
-    save_incident,
     save_postmortem,
 )
 from hub.store.tables import jobs
-
-POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
-POLICIES = load_policies([POLICY])
-NY = ZoneInfo("America/New_York")
-RESOLVED = datetime(2026, 11, 19, 14, 5, tzinfo=NY)
-NOW = datetime(2026, 11, 19, 14, 10, tzinfo=NY)
-ALICE = Person(email="alice@example.com", name="Alice Chen")
-INCIDENT_ID = "pagerduty:P1042"
-EVERYONE = (
-    "alice@example.com",
-    "bob@example.com",
-    "sre@example.com",
-    "eng-managers@example.com",
-    "product@example.com",
-    "support-lead@example.com",
-    "eng-learning@example.com",
+from tests.engine.calendar_incident import (
+    ALICE,
+    INCIDENT_ID,
+    NOW,
+    POLICIES,
+    calendar_and_connector,
+    store_resolved_incident,
 )
 
 
 @pytest.fixture
 async def calendar() -> AsyncIterator[tuple[FakeGoogleCalendar, GoogleCalendarConnector]]:
-    fake = FakeGoogleCalendar()
-    for email in EVERYONE:
-        fake.add_person(email)
-    runner, url = await start_fake(fake.make_app())
-    config = GoogleCalendarConfig(
-        calendar_id=fake.calendar_id,
-        root_url=url,
-        conference=False,
-        min_notice_minutes=60,
-        timeout_seconds=5,
-    )
-    connector = GoogleCalendarConnector.from_config(config)
-    yield fake, connector
-    await connector.close()
-    await runner.cleanup()
-
-
-async def _stored(engine: AsyncEngine) -> None:
-    fields: dict[str, Any] = {
-        "title": "Checkout API 5xx",
-        "reference": "PD-1042",
-        "severity": "SEV-1",
-        "status": "resolved",
-        "created_at": RESOLVED - timedelta(hours=5),
-        "resolved_at": RESOLVED,
-        "incident_commander": ALICE,
-    }
-    update = IncidentUpdate.of(Source.PAGERDUTY, "P1042", RESOLVED, fields)
-    await save_incident(engine, merge(None, update).record)
-    await save_postmortem(engine, PostMortem(incident_id=INCIDENT_ID, created_at=NOW))
+    async with calendar_and_connector() as pair:
+        yield pair
 
 
 async def _meeting_job(engine: AsyncEngine, queue: JobQueue) -> Job:
@@ -144,7 +99,7 @@ async def test_a_persons_change_survives_an_effect_finishing_meanwhile(
     engine: AsyncEngine, calendar: tuple[FakeGoogleCalendar, GoogleCalendarConnector]
 ) -> None:
     fake, connector = calendar
-    await _stored(engine)
+    await store_resolved_incident(engine)
     queue = JobQueue(engine)
     job = await _meeting_job(engine, queue)
     actions = PostMortemActions(engine, queue, POLICIES, clock=lambda: NOW)
@@ -181,7 +136,7 @@ async def test_a_job_leased_while_the_reconciler_looks_gets_no_twin(engine: Asyn
     """The suspected race in `Reconciler._enqueue_missing`: "is its job running?" and
     "enqueue it" are two statements. A replica whose lease of the pending job commits
     between them used to leave room for a second, pending job beside the running one."""
-    await _stored(engine)
+    await store_resolved_incident(engine)
     queue = JobQueue(engine)
     reconciler = Reconciler(engine, queue, POLICIES, clock=lambda: NOW)
     await reconciler.reconcile(INCIDENT_ID)
@@ -223,7 +178,7 @@ async def _live_jobs(conn: AsyncConnection, key: str) -> list[int]:
 async def test_a_save_in_a_transaction_that_did_not_lock_the_incident_is_refused(
     engine: AsyncEngine,
 ) -> None:
-    await _stored(engine)
+    await store_resolved_incident(engine)
     async with transaction(engine) as conn:
         pm = await load_postmortem(conn, INCIDENT_ID)
         assert pm is not None

@@ -7,83 +7,40 @@ the Google Calendar connector against its fake, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.common.fakeserver import start_fake
-from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConnector
+from connectors.google_calendar import GoogleCalendarConnector
 from connectors.google_calendar.fake import FakeGoogleCalendar, Fault
 from hub.engine.effects import EffectRunner
 from hub.engine.performers.calendar import calendar_performers
 from hub.engine.reconcile import Reconciler
 from hub.errors import Transient
-from hub.intake.merge import merge
 from hub.jobs.kinds import EFFECT
 from hub.jobs.queue import Job, JobQueue
-from hub.model.incident import Person, Source
-from hub.model.incident_record import IncidentUpdate
-from hub.model.postmortem import PostMortem
-from hub.policy import load_policies
 from hub.store.effects import EffectState, get_effect
-from hub.store.state import load_postmortem, save_incident, save_postmortem
+from hub.store.state import load_postmortem
+from tests.engine.calendar_incident import (
+    INCIDENT_ID,
+    NOW,
+    POLICIES,
+    calendar_and_connector,
+    store_resolved_incident,
+)
 
-POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
-POLICIES = load_policies([POLICY])
-NY = ZoneInfo("America/New_York")
-RESOLVED = datetime(2026, 11, 19, 14, 5, tzinfo=NY)
-NOW = datetime(2026, 11, 19, 14, 10, tzinfo=NY)
-ALICE = Person(email="alice@example.com", name="Alice Chen")
-INCIDENT_ID = "pagerduty:P1042"
 FREE_BUSY = "/calendar/v3/freeBusy"
 EVENTS = "/calendar/v3/calendars/{calendarId}/events"
-EVERYONE = (
-    "alice@example.com",
-    "bob@example.com",
-    "sre@example.com",
-    "eng-managers@example.com",
-    "product@example.com",
-    "support-lead@example.com",
-    "eng-learning@example.com",
-)
 
 
 @pytest.fixture
 async def calendar() -> AsyncIterator[tuple[FakeGoogleCalendar, GoogleCalendarConnector]]:
-    fake = FakeGoogleCalendar()
-    for email in EVERYONE:
-        fake.add_person(email)
-    runner, url = await start_fake(fake.make_app())
-    config = GoogleCalendarConfig(
-        calendar_id=fake.calendar_id,
-        root_url=url,
-        conference=False,
-        min_notice_minutes=60,
-        timeout_seconds=5,
-    )
-    connector = GoogleCalendarConnector.from_config(config)
-    yield fake, connector
-    await connector.close()
-    await runner.cleanup()
+    async with calendar_and_connector() as pair:
+        yield pair
 
 
 async def _meeting_job(engine: AsyncEngine) -> tuple[JobQueue, Job]:
-    fields: dict[str, Any] = {
-        "title": "Checkout API 5xx",
-        "reference": "PD-1042",
-        "severity": "SEV-1",
-        "status": "resolved",
-        "created_at": RESOLVED - timedelta(hours=5),
-        "resolved_at": RESOLVED,
-        "incident_commander": ALICE,
-    }
-    update = IncidentUpdate.of(Source.PAGERDUTY, "P1042", RESOLVED, fields)
-    await save_incident(engine, merge(None, update).record)
-    await save_postmortem(engine, PostMortem(incident_id=INCIDENT_ID, created_at=NOW))
+    await store_resolved_incident(engine)
     queue = JobQueue(engine)
     await Reconciler(engine, queue, POLICIES, clock=lambda: NOW).reconcile(INCIDENT_ID)
     jobs = await queue.lease("test", limit=1000, lease_seconds=60, now=NOW)
