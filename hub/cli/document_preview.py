@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from hub.app import history_readers
+from hub.app_wiring import history_readers
 from hub.config import Settings
 from hub.errors import ConnectorError
 from hub.model.history import HistorySource
