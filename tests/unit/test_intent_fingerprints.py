@@ -28,13 +28,9 @@ import asyncio
 import json
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.app import adapter_options
-from hub.config import load_settings
-from hub.intake.ingest import FactGatherer, Sources
-from hub.intake.merge import merge
 from hub.model.document import CandidateFollowUp, DocumentRecord
 from hub.model.incident import (
     Incident,
@@ -45,7 +41,6 @@ from hub.model.incident import (
     Severity,
     Source,
 )
-from hub.model.incident_record import IncidentRecord
 from hub.model.intent import IntentKind
 from hub.model.postmortem import (
     BookingNote,
@@ -62,7 +57,8 @@ from hub.model.postmortem import (
     RequirementDrop,
 )
 from hub.model.vendor_status import VendorPostmortemStatus, VendorStatus
-from hub.policy import Plan, PolicySet, evaluate, load_policies
+from hub.policy import Plan, PolicySet, load_policies
+from tests.unit.fingerprint_simulated import SIMULATE_CASES, simulated_plans
 
 from .policy.factories import (
     ALICE,
@@ -93,24 +89,6 @@ def plan_for(
 
 
 EXPECTED = FIXTURES / "intent_fingerprints.json"
-SIMULATE_CONFIG = FIXTURES / "simulate" / "pmhub.yaml"
-SIMULATE_NOW = datetime.fromisoformat("2026-11-20T10:00:00-05:00")
-PD_EXAMPLES = FIXTURES / "pagerduty_webhook_examples"
-IO_EXAMPLES = FIXTURES / "incidentio_webhook_examples"
-# The deliveries of the golden `pmhub simulate` cases (tests/cli/test_simulate.py).
-SIMULATE_CASES: dict[str, list[tuple[str, Path]]] = {
-    "pagerduty_sequence": [
-        ("pagerduty", FIXTURES / "simulate" / f"pagerduty_incident.{name}.json")
-        for name in ("triggered", "acknowledged", "resolved")
-    ],
-    "pagerduty_priority_updated_example": [
-        ("pagerduty", PD_EXAMPLES / "envelope_incident.priority_updated.json")
-    ],
-    **{
-        f"incidentio_{name}": [("incidentio", IO_EXAMPLES / f"public_incident.{name}.json")]
-        for name in ("incident_created_v2", "incident_updated_v2", "incident_status_updated_v2")
-    },
-}
 
 CAROL = Person(email="carol@example.com", name="Carol Diaz", slack_id="U0CAROL")
 BOOKED = meeting(ny(2026, 3, 4, 11, 0), invitees=("sre@example.com",))
@@ -472,30 +450,6 @@ SCENARIOS: dict[str, Callable[[], Plan]] = {
 }
 
 
-async def _simulated(policies: PolicySet, case: str) -> list[Plan]:
-    settings = load_settings(SIMULATE_CONFIG)
-    gatherer = FactGatherer(Sources(), adapter_options(policies, settings), lambda: SIMULATE_NOW)
-    records: dict[str, IncidentRecord] = {}
-    for source, path in SIMULATE_CASES[case]:
-        facts = await gatherer.gather(source, path.read_bytes())
-        for update in facts.updates:
-            records[update.incident_id] = merge(records.get(update.incident_id), update).record
-    incidents = [record.incident for _, record in sorted(records.items())]
-    # Each also as a SEV-1 resolved an hour ago: the people the vendors name (with
-    # their vendor and Slack ids) then appear in every kind of first intent.
-    major = [
-        i.model_copy(
-            update={
-                "severity": Severity.SEV1,
-                "status": IncidentStatus.RESOLVED,
-                "resolved_at": i.resolved_at or SIMULATE_NOW - timedelta(hours=1),
-            }
-        )
-        for i in incidents
-    ]
-    return [evaluate(i, None, policies, SIMULATE_NOW) for i in incidents + major]
-
-
 def current_fingerprints() -> dict[str, str]:
     """`<scenario> <intent key>` -> fingerprint, for every intent of every scenario."""
     found: dict[str, str] = {}
@@ -504,7 +458,7 @@ def current_fingerprints() -> dict[str, str]:
             found[f"{name} {intent.key}"] = intent.fingerprint()
     policies = load_policies([PINNED_PAGERDUTY, POSTHOG_POLICY])
     for case in SIMULATE_CASES:
-        for n, plan in enumerate(asyncio.run(_simulated(policies, case))):
+        for n, plan in enumerate(asyncio.run(simulated_plans(policies, case))):
             for intent in plan.intents:
                 found[f"simulate:{case}#{n} {intent.key}"] = intent.fingerprint()
     return found
