@@ -72,7 +72,11 @@ class RetryPolicy:
     # a job's own `max_attempts` wins over it. None: the horizon alone decides.
     # Takeovers do not count against it; rate-limited runs do not end a job by it.
     max_attempts: int | None = None
-    max_takeovers: int = 5
+    # A job whose run kills its worker every time (a poison pill) ends after this many
+    # takeovers. Not fewer: a fleet restarted often (a rolling deploy, OOM kills; the
+    # chaos run kills a replica every few seconds) takes innocent jobs over too. Scenario
+    # C of RELIABILITY.md (109 kills in 385 s) took some over six times.
+    max_takeovers: int = 20
     auth_probe_seconds: float = 900.0  # a paused connector is tried again this often
 
     @classmethod
