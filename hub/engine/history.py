@@ -12,19 +12,27 @@ here. What is read, for one incident:
   one responder.
 
 A source pmhub may not read (not invited to the channel, the channel archived, no API
-key configured) is skipped and named in the document; a vendor that is down or
-rate-limits past the reader's patience raises, and the job retries the whole read.
+key configured) is skipped and named in the document. Each read is idempotent and one
+document needs many (log pages, channel history, user look-ups), so a read that fails
+for a moment is tried again at once, a few times (`READ_TRIES`), before its failure
+fails the attempt: otherwise one blip in fifteen calls throws away the fourteen that
+succeeded, and a vendor failing a share of its calls would hold the document back for
+long (RELIABILITY.md, scenario C). A vendor that stays down, or rate-limits for longer
+than a moment, raises, and the job retries the whole read later.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 
-from hub.errors import Permanent
+from hub.errors import Permanent, RateLimited, Transient
 from hub.model.history import HistoryEntry
 from hub.model.incident import Incident, Person, Source
 from hub.policy.durations import Elapsed
@@ -34,6 +42,24 @@ from hub.ports import ChannelHistory, IncidentLog
 
 log = structlog.get_logger("pmhub.history")
 MAX_LOOKUPS = 50  # Slack user look-ups per read (cached by the chat connector)
+READ_TRIES = 3  # tries of one read within an attempt
+PATIENCE_SECONDS = 2.0  # a Retry-After longer than this is the job's to wait out, not ours
+T = TypeVar("T")
+
+
+async def patiently(read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, tried again at once (after a short pause) when it fails for a moment."""
+    for attempt in range(1, READ_TRIES + 1):
+        try:
+            return await read()
+        except Transient as exc:
+            pause = exc.retry_after if isinstance(exc, RateLimited) else 0.2 * 2 ** (attempt - 1)
+            if attempt == READ_TRIES or (pause or 0.0) > PATIENCE_SECONDS:
+                raise
+            log.info("history.read_again", error=str(exc), attempt=attempt)
+            await asyncio.sleep(pause or 0.5)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
 
 ChatUser = Callable[[Person], Awaitable[str | None]]
 
@@ -58,7 +84,10 @@ class HistoryReaders:
             unread.append(f"{tool}: no API access is configured")
         else:
             try:
-                found = await log_reader.read_log(incident.source_id, limit=spec.max_entries)
+                reader = log_reader
+                found = await patiently(
+                    lambda: reader.read_log(incident.source_id, limit=spec.max_entries)
+                )
             except Permanent as refusal:
                 unread.append(f"{tool}: {refusal.reason}")
             else:
@@ -72,8 +101,9 @@ class HistoryReaders:
                 unread.append("slack: the Slack connector is not configured")
             else:
                 try:
-                    chat = await self.slack.read_channel(
-                        channel, since=since, limit=spec.max_entries
+                    slack = self.slack
+                    chat = await patiently(
+                        lambda: slack.read_channel(channel, since=since, limit=spec.max_entries)
                     )
                 except Permanent as refusal:
                     unread.append(f"slack: {refusal.reason}")
@@ -109,8 +139,9 @@ class HistoryReaders:
                 if actor is not None and actor.email and not actor.is_bot:
                     emails.setdefault(actor.email.lower(), Person(email=actor.email))
         found: dict[str, str] = {}
+        chat_user = self.chat_user
         for email, person in list(emails.items())[:MAX_LOOKUPS]:
-            slack_id = await self.chat_user(person)
+            slack_id = await patiently(functools.partial(chat_user, person))
             if slack_id:
                 found[email] = slack_id
         return found
