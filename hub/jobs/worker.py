@@ -211,7 +211,12 @@ class Worker:
                     continue
                 wait = await self._until_busy_or_retry(retries_within)
                 if wait is None:
-                    return
+                    # Idle twice, a moment apart: a job between two states (released by
+                    # a run and re-leased by the leasing loop) is not mistaken for none.
+                    await asyncio.sleep(_IDLE_RECHECK_SECONDS)
+                    if not self._tasks and await self._until_busy_or_retry(retries_within) is None:
+                        return
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.queue.wakeup.wait(), wait)
 
