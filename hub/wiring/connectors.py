@@ -31,7 +31,6 @@ from connectors.slack.connector import SlackConnector
 from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.connector import StatuspageConnector
-from hub.app_numbers import PUBLISHERS
 from hub.config import Settings
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler
@@ -52,10 +51,11 @@ from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person
 from hub.model.intent import IntentKind
-from hub.ops_channel import slack_poster
-from hub.pacing import pacer_for
 from hub.policy import PolicySet
 from hub.ports import Calendar, Documents, Notifier
+from hub.wiring.numbers import PUBLISHERS
+from hub.wiring.ops_channel import slack_poster
+from hub.wiring.pacing import pacer_for
 
 log = structlog.get_logger("pmhub.app")
 
