@@ -30,11 +30,12 @@ USER_CACHE_MAX_ENTRIES = 1024
 V = TypeVar("V")
 ONCALL_CACHE_MAX_ENTRIES = 1024  # escalation policies: an account has tens, rarely thousands
 # The incidents whose last read (incident and whole log) is kept for the post-mortem's
-# timeline, which is written soon after the resolution that read them: a few hundred
-# incidents of a few kilobytes each, at most.
-RECENT_READS_MAX_INCIDENTS = 256
-RECENT_READ_MAX_ENTRIES = 1000  # a longer log is not kept: the timeline reads it itself
-RECENT_READ_SECONDS = 600.0
+# timeline, written soon after the resolution that read them. Bounded: at most 128
+# incidents of at most one page (100) of entries; as Python objects an entry is ~4 KB,
+# so ~50 MB in the worst case and ~5 MB for typical logs of a few entries.
+RECENT_READS_MAX_INCIDENTS = 128
+RECENT_READ_MAX_ENTRIES = 100  # a longer log is not kept: the timeline reads it itself
+RECENT_READ_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ class PagerDutyConnector:
         self._incidents: TtlCache[JsonObject] = TtlCache(
             recent_read_seconds, RECENT_READS_MAX_INCIDENTS, clock
         )
-        self._logs: TtlCache[tuple[JsonObject, ...]] = TtlCache(
+        # None: the log is longer than is kept (or no longer known whole): read it.
+        self._logs: TtlCache[tuple[JsonObject, ...] | None] = TtlCache(
             recent_read_seconds, RECENT_READS_MAX_INCIDENTS, clock
         )
 
@@ -202,8 +204,8 @@ class PagerDutyConnector:
             seen = {entry.get("id") for entry in kept}
             added = [entry for entry in entries if entry.get("id") not in seen]
             entries = tuple(sorted((*kept, *added), key=_created_at))
-        if len(entries) <= RECENT_READ_MAX_ENTRIES:
-            self._logs.put(incident_id, entries)
+        # Too long to keep: forget the shorter one kept before, it is no longer the log.
+        self._logs.put(incident_id, entries if len(entries) <= RECENT_READ_MAX_ENTRIES else None)
 
     async def get_user(self, user_id: str) -> JsonObject:
         cached = self._users.get(user_id)

@@ -152,3 +152,21 @@ async def test_a_log_read_since_is_added_to_the_kept_whole_log(
         ]
     finally:
         await enrichment.close()
+
+
+async def test_a_log_grown_past_what_is_kept_is_forgotten_not_served_short(
+    fake: FakePagerDuty, base_url: str, loopback_tls: LoopbackTls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectors.pagerduty.connector.RECENT_READ_MAX_ENTRIES", 5)
+    enrichment = _connector(fake, base_url, loopback_tls, [1000.0])
+    try:
+        await enrichment.get_incident(INCIDENT)
+        await enrichment.list_log_entries(INCIDENT)  # the seeded 5
+        assert enrichment.recent_read(INCIDENT) is not None
+        fake.add_log_entry(
+            INCIDENT, "resolve_log_entry", created_at="2020-04-09T16:00:00Z", agent=("user", ALICE)
+        )
+        await enrichment.list_log_entries(INCIDENT, datetime(2020, 4, 9, 15, 30, tzinfo=UTC))
+        assert enrichment.recent_read(INCIDENT) is None
+    finally:
+        await enrichment.close()
