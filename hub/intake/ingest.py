@@ -1,9 +1,10 @@
 """The `ingest` job: one stored delivery → canonical facts → the merged incident.
 
 Webhooks carry ids, not people; the adapters turn a delivery into facts and this
-job completes them from the vendor's REST API (PagerDuty: the incident with its
-acknowledgements, the log entries, users' emails, the primary on-call; incident.io:
-the whole incident, re-fetched because its deliveries are unordered). The facts
+job completes them from the vendor's REST API (PagerDuty: users' emails and the primary
+on-call on every delivery, the incident and its log when the delivery needs them, see
+`pagerduty_enrichment`; incident.io: the whole incident, re-fetched because its
+deliveries are unordered). The facts
 are merged into the stored record under a row lock; when anything changed, one
 `reconcile` job per incident is enqueued in the same transaction.
 """
