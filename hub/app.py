@@ -109,6 +109,8 @@ def create_app(
             queue = JobQueue(engine)
             core = Core(settings, session, stack, engine, queue, policy_set, clock, metrics)
             wiring = Wiring(documents=document_library(settings, stack))
+            if isinstance(sources.pagerduty, PagerDutyConnector):
+                wiring.pagerduty = sources.pagerduty  # the timeline reuses its reads
             await wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await wire_chat(wiring, core)
             await wire_tracker(wiring, core)

@@ -89,6 +89,8 @@ class Wiring:
     # Which connector carries out each kind (issue 15: written on effect jobs, and the
     # label of their failures on /metrics).
     connectors: dict[IntentKind, str] = field(default_factory=dict)
+    # The enrichment's PagerDuty connector: the timeline reuses its reads (issue 16).
+    pagerduty: PagerDutyConnector | None = None
 
     def add(self, connector: str, performers: Mapping[IntentKind, Performer]) -> None:
         self.performers.update(performers)
@@ -169,6 +171,7 @@ async def wire_documents(wiring: Wiring, core: Core) -> None:
                     core.session,
                     core.stack,
                     wiring.notifier.chat_user if wiring.notifier is not None else None,
+                    pagerduty_enrichment=wiring.pagerduty,
                 ),
                 core.policies,
                 core.clock,
@@ -184,11 +187,17 @@ def history_readers(
     session: aiohttp.ClientSession,
     stack: AsyncExitStack,
     chat_user: ChatUser | None = None,
+    *,
+    pagerduty_enrichment: PagerDutyConnector | None = None,
 ) -> HistoryReaders:
     """What reads an incident's history for its document (read only; `pmhub simulate
-    --enrich` uses it too): the sources' APIs, and the Slack channel."""
+    --enrich` uses it too): the sources' APIs, and the Slack channel. PagerDuty's log is
+    read through the enrichment's connector when given: what it read at the resolution
+    is not read again."""
     pagerduty = incidentio = slack = None
-    if (pd := pagerduty_api(settings)) is not None:
+    if pagerduty_enrichment is not None:
+        pagerduty = PagerDutyIncidentLog.sharing(pagerduty_enrichment)
+    elif (pd := pagerduty_api(settings)) is not None:
         pagerduty = PagerDutyIncidentLog.from_config(pd)
         stack.push_async_callback(pagerduty.close)
     if (io := incidentio_api(settings)) is not None:
