@@ -197,6 +197,14 @@ class OwnerAcceptance(Frozen):
     at: datetime
 
 
+class OwnerBriefing(Frozen):
+    """The meeting roles nobody held when an owner was first told the post-mortem is
+    theirs: their DM names them, so they get no second message about those roles."""
+
+    person_key: str = Field(description="the owner's `Person.key`")
+    unresolved_roles: tuple[str, ...] = ()
+
+
 class RequirementDrop(Frozen):
     """The post-mortem stopped being required after it started (e.g. the severity was
     lowered). The owner is asked to keep it or close it as not needed; the rule's
@@ -289,6 +297,9 @@ class PostMortem(Frozen):
     results_email: ResultsEmail | None = None
     # When the process reached its steps (issue 15), for the numbers.
     milestones: Milestones = Milestones()
+    owner_briefings: tuple[OwnerBriefing, ...] = Field(
+        default=(), description="what each owner's first DM told them (issue 16)"
+    )
 
     def candidate(self, candidate_id: str) -> CandidateFollowUp | None:
         return next((c for c in self.candidates if c.id == candidate_id), None)
