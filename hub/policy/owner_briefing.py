@@ -34,6 +34,10 @@ _NOT_REPORTED = frozenset({"owner"})
 def briefing_of(pm: PostMortem | None, owner: Person) -> OwnerBriefing | None:
     if pm is None:
         return None
+    if pm.owner_briefings is None:
+        # Stored before issue 16: its owner was told the old way (roles apart), and its
+        # plan stays what it was, so an upgrade neither edits nor re-sends anything.
+        return OwnerBriefing(person_key=owner.key)
     return next((b for b in pm.owner_briefings if b.person_key == owner.key), None)
 
 
@@ -64,15 +68,19 @@ def told_in_owner_dm(ctx: Context, role: str) -> bool:
 
 def note_owner_briefings(pm: PostMortem, plan: Plan) -> PostMortem:
     """The reconciler's bookkeeping (pure): an owner told for the first time in `plan`
-    is recorded with the roles their DM names, so later plans keep to that."""
+    is recorded with the roles their DM names, so later plans keep to that. A post-mortem
+    stored before issue 16 gets its current owner recorded as told no role in their DM
+    (as they were); an owner after a hand-off is then told the new way."""
+    legacy = pm.owner_briefings is None
     new = [
         OwnerBriefing(
             person_key=intent.payload.owner.key,
             unresolved_roles=intent.payload.unresolved_roles or (),
         )
         for intent in plan.intents
-        if isinstance(intent.payload, NotifyOwner) and briefing_of(pm, intent.payload.owner) is None
+        if isinstance(intent.payload, NotifyOwner)
+        and (legacy or briefing_of(pm, intent.payload.owner) is None)
     ]
     if not new:
         return pm
-    return pm.model_copy(update={"owner_briefings": (*pm.owner_briefings, *new)})
+    return pm.model_copy(update={"owner_briefings": (*(pm.owner_briefings or ()), *new)})

@@ -82,8 +82,9 @@ def test_a_new_owner_is_told_the_unresolved_roles_in_their_own_first_dm() -> Non
     assert new_dm.unresolved_roles == (ROLE,)
     assert _reports(plan) == []
     recorded = note_owner_briefings(handed, plan)
-    assert recorded.owner_briefings[-1] == OwnerBriefing(
-        person_key=ALICE.key, unresolved_roles=(ROLE,)
+    assert recorded.owner_briefings == (
+        OwnerBriefing(person_key=IC.key),
+        OwnerBriefing(person_key=ALICE.key, unresolved_roles=(ROLE,)),
     )
 
 
@@ -101,3 +102,30 @@ def test_keys_are_unchanged() -> None:
     assert plan.intent(DM) is not None
     told_nothing = postmortem(owner_briefings=(OwnerBriefing(person_key=IC.key),))
     assert plan_for(incident(services=OTHER_SERVICE), told_nothing).intent(ROLE_REPORT)
+
+
+def _stored_before_issue_16(pm: PostMortem) -> PostMortem:
+    data = pm.model_dump(mode="json")
+    del data["owner_briefings"]
+    return PostMortem.from_stored(data)
+
+
+def test_a_post_mortem_stored_before_the_upgrade_keeps_its_plan() -> None:
+    """Upgraded mid-process: its owner's DM is not edited, its role message not dropped."""
+    legacy = _stored_before_issue_16(postmortem())
+    assert legacy.owner_briefings is None
+    plan = plan_for(incident(services=OTHER_SERVICE), legacy)
+    assert payload(plan.intent(DM), NotifyOwner).unresolved_roles is None
+    assert _reports(plan) == [ROLE_REPORT]
+    # Recorded as it was (the owner's DM named no role): the next plan is the same.
+    recorded = _recorded(legacy)
+    assert recorded.owner_briefings == (OwnerBriefing(person_key=IC.key),)
+    again = plan_for(incident(services=OTHER_SERVICE), recorded)
+    assert [(i.key, i.fingerprint()) for i in again.intents] == [
+        (i.key, i.fingerprint()) for i in plan.intents
+    ]
+
+
+def test_a_post_mortem_stored_since_reads_back_as_it_was() -> None:
+    pm = _recorded(postmortem())
+    assert PostMortem.from_stored(pm.model_dump(mode="json")) == pm
