@@ -204,6 +204,9 @@ class OwnerBriefing(Frozen):
 
     person_key: str = Field(description="the owner's `Person.key`")
     unresolved_roles: tuple[str, ...] = ()
+    upgraded: bool = Field(
+        default=False, description="recorded on upgrade for an owner told the old way"
+    )
 
 
 class RequirementDrop(Frozen):

@@ -11,15 +11,20 @@ roles (while nobody holds them), and a role that becomes unresolved later gets i
 own message (`ReportUnresolvedRole`, under its unchanged key) as before. A hand-off is
 a new owner: their first DM names the roles unresolved at that time.
 
-Keys are unchanged, so an install upgraded mid-process neither re-sends nor loses a
-message: an owner DM done before the upgrade is edited in place to name the roles
-(the chat side edits, it does not post again), and role messages already done stay
-done; one still pending is no longer planned, so its role is in the DM instead.
+An install upgraded mid-process neither re-sends, edits nor loses a message: keys are
+unchanged, and a post-mortem stored before this (`owner_briefings` None, see
+`PostMortem.from_stored`) plans exactly what it did, its owner's DM naming no role and
+each role's own message kept (done or pending); only a later hand-off's new owner is
+told the new way. A DM naming no role keeps its fingerprint (the field is left out).
+
+Other messages to the owner planned with the DM (the external message's request) are
+due a moment later (`after_owner_dm`), for the same reason: the first is the DM.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from hub.model.incident import Person
 from hub.model.intent import NotifyOwner
@@ -29,6 +34,8 @@ from hub.policy.plan import Plan
 
 # The owner role is the owner themself: nobody is told they are missing.
 _NOT_REPORTED = frozenset({"owner"})
+# Slack's pacing of one DM channel (one post a second): what the owner's DM goes first by.
+OWNER_DM_FIRST = timedelta(seconds=1)
 
 
 def briefing_of(pm: PostMortem | None, owner: Person) -> OwnerBriefing | None:
@@ -51,6 +58,19 @@ def roles_for_owner_dm(
     if briefing is None:
         return tuple(roles)
     return tuple(role for role in roles if role in briefing.unresolved_roles)
+
+
+def after_owner_dm(ctx: Context) -> datetime | None:
+    """When another message to the owner, planned with their DM, is due: a DM channel's
+    pacing interval after the post-mortem started, so the owner's DM takes the channel's
+    first slot rather than racing it. None (at once) for a post-mortem from before this
+    (its intents keep their fingerprints) and before the post-mortem exists."""
+    pm = ctx.postmortem
+    if pm is None or pm.created_at is None or pm.owner_briefings is None:
+        return None
+    if any(briefing.upgraded for briefing in pm.owner_briefings):
+        return None
+    return pm.created_at + OWNER_DM_FIRST
 
 
 def told_in_owner_dm(ctx: Context, role: str) -> bool:
@@ -76,6 +96,7 @@ def note_owner_briefings(pm: PostMortem, plan: Plan) -> PostMortem:
         OwnerBriefing(
             person_key=intent.payload.owner.key,
             unresolved_roles=intent.payload.unresolved_roles or (),
+            upgraded=legacy,
         )
         for intent in plan.intents
         if isinstance(intent.payload, NotifyOwner)

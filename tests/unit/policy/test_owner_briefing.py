@@ -7,7 +7,9 @@ DM about that role, which raced the first for the DM channel's pacing slot.
 
 from __future__ import annotations
 
-from hub.model.incident import Person, RoleHolder, ServiceRef
+from datetime import timedelta
+
+from hub.model.incident import Person, RoleHolder, ServiceRef, Severity
 from hub.model.intent import IntentKind, NotifyOwner, ReportUnresolvedRole
 from hub.model.postmortem import OwnerBriefing, OwnerDesignation, PostMortem
 from hub.policy import Plan
@@ -119,7 +121,7 @@ def test_a_post_mortem_stored_before_the_upgrade_keeps_its_plan() -> None:
     assert _reports(plan) == [ROLE_REPORT]
     # Recorded as it was (the owner's DM named no role): the next plan is the same.
     recorded = _recorded(legacy)
-    assert recorded.owner_briefings == (OwnerBriefing(person_key=IC.key),)
+    assert recorded.owner_briefings == (OwnerBriefing(person_key=IC.key, upgraded=True),)
     again = plan_for(incident(services=OTHER_SERVICE), recorded)
     assert [(i.key, i.fingerprint()) for i in again.intents] == [
         (i.key, i.fingerprint()) for i in plan.intents
@@ -129,3 +131,26 @@ def test_a_post_mortem_stored_before_the_upgrade_keeps_its_plan() -> None:
 def test_a_post_mortem_stored_since_reads_back_as_it_was() -> None:
     pm = _recorded(postmortem())
     assert PostMortem.from_stored(pm.model_dump(mode="json")) == pm
+
+
+EXTERNAL_REQUEST = "pm:pagerduty:P1:external-message:request"
+
+
+def test_other_messages_to_the_owner_come_after_their_dm() -> None:
+    """SEV-1: the external message's request, planned with the DM, does not race it."""
+    started = ny(2026, 3, 2, 11, 59)
+    plan = plan_for(incident(severity=Severity.SEV1), _recorded(postmortem(created_at=started)))
+    request = plan.intent(EXTERNAL_REQUEST)
+    assert request is not None
+    assert request.due_at == started + timedelta(seconds=1)
+    dm = plan.intent(DM)
+    assert dm is not None
+    assert dm.due_at is None
+
+
+def test_a_post_mortem_from_before_the_upgrade_keeps_its_requests_due_at_once() -> None:
+    stored = _stored_before_issue_16(postmortem(created_at=ny(2026, 3, 2, 11, 59)))
+    for pm in (stored, _recorded(stored)):
+        request = plan_for(incident(severity=Severity.SEV1), pm).intent(EXTERNAL_REQUEST)
+        assert request is not None
+        assert request.due_at is None
