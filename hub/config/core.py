@@ -176,7 +176,9 @@ class WorkerSettings(FrozenModel):
                 "backoff_base_seconds",
                 f"must not exceed backoff_max_seconds ({self.backoff_max_seconds:g})",
             )
-        if self.linger_seconds > self.poll_interval_seconds:
+        # Only when set: a file with a short poll and no linger was valid before it existed.
+        linger_set = "linger_seconds" in self.model_fields_set
+        if linger_set and self.linger_seconds > self.poll_interval_seconds:
             raise FieldProblem(
                 "linger_seconds",
                 f"must not exceed poll_interval_seconds ({self.poll_interval_seconds:g})",

@@ -49,3 +49,10 @@ def test_a_linger_longer_than_the_poll_is_refused(tmp_path: Path) -> None:
     [problem] = caught.value.problems
     assert problem.message == ("worker.linger_seconds: must not exceed poll_interval_seconds (1)")
     assert problem.line == 3
+
+
+def test_a_short_poll_without_a_linger_is_still_valid(tmp_path: Path) -> None:
+    """A file written before `linger_seconds` existed keeps loading."""
+    text = "worker:\n  poll_interval_seconds: 0.05\n"
+    settings = settings_from_text(text, path=tmp_path / "pmhub.yaml", env={})
+    assert settings.worker.poll_interval_seconds == 0.05
