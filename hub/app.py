@@ -308,6 +308,7 @@ def _make_worker(
         ),
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
+        linger_seconds=cfg.linger_seconds,
         clock=clock,
         under_pressure=under_pressure,
         observer=metrics,

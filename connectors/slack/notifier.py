@@ -69,6 +69,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices):
         accepted_at: datetime | None = None,
         earlier: str | None = None,
         handed_to: Person | None = None,
+        unresolved_roles: Sequence[str] = (),
     ) -> str:
         people = await self.people(owner, handed_to, *_designators(postmortem))
         if handed_to is not None:
@@ -81,6 +82,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices):
                 deadline=deadline,
                 accepted_at=accepted_at,
                 people=people,
+                unresolved_roles=unresolved_roles,
             )
         target = await self._target(owner)
         return await self._kept(target, message, effect_key, unknown_outcome, earlier)

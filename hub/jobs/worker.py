@@ -113,11 +113,9 @@ class Worker:
         # Acknowledging webhooks comes first (see the module docstring).
         self._under_pressure = under_pressure
         self.pressure_pause_seconds = pressure_pause_seconds
-        # After a lease that took all there was, the next waits this long: work that
-        # trickles in (a delivery every few ms) is then leased and run as one batch
-        # instead of a lease, a run and a completion per job.
+        # Once a lease took all of a batched kind, it waits this long to gather (issue 16).
         self.linger_seconds = linger_seconds
-        self._next_lease = -1e9  # monotonic time before which the loop does not lease
+        self._next_lease = -1e9  # monotonic time before which batched kinds are not leased
         self._batch_sizes = {
             kind: handler.batch_size
             for kind, handler in self.handlers.items()
@@ -252,22 +250,25 @@ class Worker:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
-            pause = max(self._pressure_pause(), self._next_lease - time.monotonic())
-            if pause > 0:
+            if (pause := self._pressure_pause()) > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_requested.wait(), pause)
                 continue
             # Cleared before looking, so a wake-up during the lease is not lost.
             self.queue.wakeup.clear()
+            self._slot_freed.clear()
             try:
                 timeout = await self._lease_and_spawn()
             except Exception:
                 # The database may be restarting; keep the loop alive and retry.
                 log.exception("worker.lease_failed", owner=self.owner)
                 timeout = self.poll_interval_seconds
+            # Lingering, only a job of ours ending (its next hop enqueued) wakes it early.
+            linger = max(self._next_lease - time.monotonic(), 0.0)
+            woken = self._slot_freed if linger else self.queue.wakeup
             if timeout > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.queue.wakeup.wait(), timeout)
+                    await asyncio.wait_for(woken.wait(), min(timeout, linger or timeout))
 
     def _slots(self) -> int:
         return 1 if self._under_pressure() else self.concurrency
@@ -290,6 +291,7 @@ class Worker:
             lease_seconds=self.lease_seconds,
             now=now,
             batch=self._batch_sizes,
+            skip_kinds=self._batch_sizes.keys() if self._next_lease > time.monotonic() else (),
         )
         groups = grouped(jobs, self._batch_sizes)
         for group in groups:
@@ -302,10 +304,9 @@ class Worker:
             full = len(groups) >= free or any(
                 len(group) >= self._batch_sizes.get(group[0].kind, 0) > 1 for group in groups
             )
-            if full:
-                return 0.0
-            self._next_lease = time.monotonic() + self.linger_seconds
-            return self.poll_interval_seconds
+            if not full and any(job.kind in self._batch_sizes for job in jobs):
+                self._next_lease = time.monotonic() + self.linger_seconds  # the next ones gather
+            return 0.0 if full else self.poll_interval_seconds
         next_run = await self.queue.next_run_at(now)
         if next_run is None:
             return self.poll_interval_seconds

@@ -37,9 +37,15 @@ class NotifyOwner(Payload):
     meeting: MeetingFacts | None
     accepted_at: Moment | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    unresolved_roles: tuple[str, ...] | None = Field(
+        default=None,
+        description="meeting roles nobody holds, told in this DM rather than in a second "
+        "message (hub.policy.owner_briefing); None when there are none",
+    )
     channel: Channel = None
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
+    # Left out while None: a DM that names no role keeps the fingerprint it had before.
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url", "unresolved_roles"})
 
 
 class NotifyFormerOwner(Payload):

@@ -123,10 +123,12 @@ class _ChatPerformers:
                 return EffectOutcome(vendor_ref=None, detail={"skipped": "no earlier DM to edit"})
             owner, handed_to = payload.owner, payload.handed_to
             deadline = accepted_at = None
+            roles: tuple[str, ...] = ()
         else:
             notice = payload_of(request.intent, NotifyOwner)
             owner, handed_to = notice.owner, None
             deadline, accepted_at = notice.deadline, notice.accepted_at
+            roles = notice.unresolved_roles or ()
         dm = await self._for(request).notify_owner(
             request.incident,
             request.postmortem,
@@ -137,6 +139,7 @@ class _ChatPerformers:
             accepted_at=accepted_at,
             earlier=request.earlier_ref,
             handed_to=handed_to,
+            unresolved_roles=roles,
         )
         return EffectOutcome(vendor_ref=dm, detail=_edit_detail(request, dm))
 
