@@ -1,0 +1,246 @@
+"""A storm of announcements, coalesced: the performers on the store and the Slack fake.
+
+Requests are built as the effect runner builds them (a real plan; the ledger's
+reference and detail from the earlier version of the intent). The backlog is the
+real signal: effect jobs for channel announcements waiting in the job queue.
+Runs on SQLite and, when configured, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from connectors.common.fakeserver import start_fake
+from connectors.slack import SlackConfig, SlackConnector
+from connectors.slack.client import effect_key_of
+from connectors.slack.fake import FakeSlack
+from connectors.slack.notifier import SlackNotifier
+from connectors.slack.rollup_messages import ROLLUP_MAX_LINES
+from hub.engine.effects import EffectOutcome, EffectRequest, Performer
+from hub.engine.performers.chat import chat_performers
+from hub.engine.performers.rollup import AnnouncementCoalescer
+from hub.errors import Transient
+from hub.intake.merge import merge
+from hub.jobs.enqueue import enqueue_job
+from hub.jobs.kinds import EFFECT, effect_key, effect_payload
+from hub.model.incident import Incident, Person, Source
+from hub.model.incident_record import IncidentUpdate
+from hub.model.intent import IntentKind
+from hub.model.postmortem import Meeting, PostMortem
+from hub.policy import evaluate, load_policies
+from hub.store.db import transaction
+
+POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
+POLICIES = load_policies([POLICY])
+NY = ZoneInfo("America/New_York")
+RESOLVED = datetime(2026, 11, 19, 14, 5, tzinfo=NY)
+NOW = datetime(2026, 11, 19, 14, 10, tzinfo=NY)
+ALICE = Person(email="alice@example.com", name="Alice Chen")
+SLACK_ALICE = "U0ALICE001"
+INCIDENTS = "C0INCIDNTS"
+STORM = 150
+
+
+def incident(n: int) -> Incident:
+    values: dict[str, Any] = {
+        "title": f"Checkout API 5xx #{n}",
+        "reference": f"PD-{n}",
+        "severity": "SEV-1",
+        "status": "resolved",
+        "created_at": RESOLVED - timedelta(hours=5),
+        "resolved_at": RESOLVED,
+        "incident_commander": ALICE,
+    }
+    update = IncidentUpdate.of(Source.PAGERDUTY, f"P{n}", RESOLVED, values)
+    return merge(None, update).record.incident
+
+
+def draft(subject: Incident, **changes: Any) -> PostMortem:
+    return PostMortem(incident_id=subject.id, created_at=NOW, **changes)
+
+
+def booked(subject: Incident) -> PostMortem:
+    start = datetime(2026, 11, 20, 10, 30, tzinfo=NY)
+    meeting = Meeting(
+        event_ref=f"evt-{subject.source_id}",
+        start=start,
+        end=start + timedelta(minutes=30),
+        calendar="Incident Post-Mortem Meetings",
+        invitees=("alice@example.com",),
+        html_link=f"https://calendar.example.com/event?eid=evt-{subject.source_id}",
+    )
+    return draft(subject, meeting=meeting)
+
+
+def announcement(
+    subject: Incident,
+    pm: PostMortem,
+    *,
+    earlier: EffectOutcome | None = None,
+    unknown: bool = False,
+) -> EffectRequest:
+    plan = evaluate(subject, pm, POLICIES, NOW)
+    intent = plan.intent_of(IntentKind.ANNOUNCE_OWNER)
+    assert intent is not None, plan.notes
+    return EffectRequest(
+        intent,
+        subject,
+        pm,
+        plan,
+        unknown_outcome=unknown,
+        earlier_ref=earlier.vendor_ref if earlier else None,
+        earlier_detail=earlier.detail if earlier else {},
+    )
+
+
+async def waiting(engine: AsyncEngine, subjects: list[Incident]) -> None:
+    """The storm's announcements queued as the reconciler queues them."""
+    async with transaction(engine) as conn:
+        for subject in subjects:
+            key = f"pm:{subject.id}:owner:announce"
+            await enqueue_job(
+                conn,
+                EFFECT,
+                effect_payload(subject.id, key, "slack"),
+                dedupe_key=effect_key(key),
+            )
+
+
+@pytest.fixture
+def slack() -> FakeSlack:
+    fake = FakeSlack(min_post_interval=0.01)
+    fake.add_user(SLACK_ALICE, "Alice Chen", "alice@example.com")
+    fake.add_channel(INCIDENTS, "incidents")
+    return fake
+
+
+@pytest.fixture
+async def announce(slack: FakeSlack, engine: AsyncEngine) -> AsyncIterator[Performer]:
+    runner, url = await start_fake(slack.make_app())
+    config = SlackConfig(
+        bot_token=SecretStr(slack.token),
+        base_url=f"{url}/api/",
+        incidents_channel=INCIDENTS,
+        post_interval_seconds=0.01,
+    )
+    async with aiohttp.ClientSession() as session:
+        connector = SlackConnector.from_config(config, session)
+        notifier = SlackNotifier(connector, config)
+        coalescer = AnnouncementCoalescer(engine, threshold=60)
+        yield chat_performers(notifier, coalescer=coalescer)[IntentKind.ANNOUNCE_OWNER]
+    await runner.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def fast_edits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slack's Tier 3 spacing (1.2 s) is the pacer's business (tested there); here it
+    # would only make the storm slow.
+    monkeypatch.setattr("connectors.slack.connector.UPDATE_INTERVAL_SECONDS", 0.01)
+
+
+def channel_lines(slack: FakeSlack) -> list[str]:
+    """Every post-mortem line shown in the channel's roll-ups, as the channel shows them."""
+    lines: list[str] = []
+    for message in slack.posts(INCIDENTS):
+        for block in message.get("blocks") or ():
+            if block["type"] == "section":
+                lines.append(block["text"]["text"])
+    return lines
+
+
+async def test_a_storm_of_150_announcements_is_a_handful_of_messages_naming_every_one(
+    slack: FakeSlack, engine: AsyncEngine, announce: Performer
+) -> None:
+    subjects = [incident(n) for n in range(1, STORM + 1)]
+    await waiting(engine, subjects)
+
+    outcomes = await asyncio.gather(*(announce(announcement(s, draft(s))) for s in subjects))
+
+    posts = slack.posts(INCIDENTS)
+    assert len(posts) == -(-STORM // ROLLUP_MAX_LINES)  # 4 messages, not 150
+    assert slack.calls["chat.postMessage"] == len(posts)
+    lines = channel_lines(slack)
+    assert len(lines) == STORM == len(set(lines))
+    for subject in subjects:
+        [line] = [line for line in lines if f"{subject.reference} " in line]
+        assert "*Owner:* <@U0ALICE001>" in line
+        assert "*Status:* draft" in line
+    # Each effect is done with the roll-up that shows its line.
+    for outcome in outcomes:
+        assert outcome.detail["rollup"].startswith(f"rollup:{INCIDENTS}:")
+        channel, ts = str(outcome.vendor_ref).split("/")
+        shown = json.dumps(slack.find_message(channel, ts))
+        assert outcome.detail["rollup"] in {effect_key_of(p) for p in posts}
+        assert shown.count(":memo:") >= 1
+    # Group commit: far fewer edits than lines.
+    assert slack.calls["chat.update"] < STORM
+
+
+async def test_a_line_is_edited_in_place_as_its_post_mortem_progresses(
+    slack: FakeSlack, engine: AsyncEngine, announce: Performer
+) -> None:
+    subjects = [incident(n) for n in range(1, 71)]
+    await waiting(engine, subjects)
+    first = await asyncio.gather(*(announce(announcement(s, draft(s))) for s in subjects))
+    posted = slack.calls["chat.postMessage"]
+
+    progressed = subjects[5]
+    again = await announce(announcement(progressed, booked(progressed), earlier=first[5]))
+
+    assert again.vendor_ref == first[5].vendor_ref
+    assert again.detail["rollup"] == first[5].detail["rollup"]
+    assert slack.calls["chat.postMessage"] == posted  # edited, not posted
+    [line] = [line for line in channel_lines(slack) if "PD-6 " in line]
+    assert "evt-P6" in line
+    assert "not scheduled" not in line
+    assert len(channel_lines(slack)) == 70
+
+
+async def test_below_the_threshold_each_announcement_is_its_own_message(
+    slack: FakeSlack, engine: AsyncEngine, announce: Performer
+) -> None:
+    subjects = [incident(n) for n in range(1, 11)]
+    await waiting(engine, subjects)
+
+    outcomes = await asyncio.gather(*(announce(announcement(s, draft(s))) for s in subjects))
+
+    assert slack.calls["chat.postMessage"] == 10
+    assert all("rollup" not in outcome.detail for outcome in outcomes)
+    keys = {effect_key_of(p) for p in slack.posts(INCIDENTS)}
+    assert keys == {f"pm:{s.id}:owner:announce" for s in subjects}
+
+
+async def test_a_roll_up_post_cut_off_mid_way_is_found_not_posted_twice(
+    slack: FakeSlack, engine: AsyncEngine, announce: Performer
+) -> None:
+    subjects = [incident(n) for n in range(1, 71)]
+    await waiting(engine, subjects)
+    # The roll-up's post reaches Slack but its answer is lost (a crash, a cut line).
+    slack.drop_after_commit(method="chat.postMessage")
+    with pytest.raises(Transient):
+        await announce(announcement(subjects[0], draft(subjects[0])))
+    assert len(slack.posts(INCIDENTS)) == 1
+
+    # The job is retried (its ledger row still pending: outcome unknown), and the rest
+    # of the storm arrives meanwhile.
+    retried = announce(announcement(subjects[0], draft(subjects[0]), unknown=True))
+    rest = (announce(announcement(s, draft(s))) for s in subjects[1:])
+    outcomes = await asyncio.gather(retried, *rest)
+
+    posts = slack.posts(INCIDENTS)
+    assert len(posts) == 2  # 70 lines: the first roll-up (found again) and one more
+    assert len({o.vendor_ref for o in outcomes}) == 2
+    lines = channel_lines(slack)
+    assert len(lines) == 70 == len(set(lines))
+    assert sum("PD-1 " in line for line in lines) == 1
