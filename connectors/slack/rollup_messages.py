@@ -48,7 +48,7 @@ def announcement_line(
 ) -> str:
     """One post-mortem's line: the same facts as its own announcement, in one line."""
     meeting = postmortem.meeting if postmortem else None
-    status = postmortem.status.value if postmortem else "awaiting a post-mortem"
+    status = postmortem.status.label if postmortem else "No post-mortem yet"
     handed = f" (taken over from {escape(person_name(previous_owner))})" if previous_owner else ""
     document = postmortem.document_url if postmortem else None
     doc = f" · <{document}|document>" if document else ""

@@ -37,7 +37,7 @@ from hub.jobs.kinds import EFFECT, effect_key, effect_payload
 from hub.model.incident import Incident, Person, Source
 from hub.model.incident_record import IncidentUpdate
 from hub.model.intent import IntentKind
-from hub.model.postmortem import Meeting, PostMortem
+from hub.model.postmortem import Meeting, PostMortem, PostMortemStatus
 from hub.policy import evaluate, load_policies
 from hub.store.db import transaction
 
@@ -175,7 +175,7 @@ async def test_a_storm_of_150_announcements_is_a_handful_of_messages_naming_ever
     for subject in subjects:
         [line] = [line for line in lines if f"{subject.reference} " in line]
         assert "*Owner:* <@U0ALICE001>" in line
-        assert "*Status:* draft" in line
+        assert "*Status:* Draft" in line
     # Each effect is done with the roll-up that shows its line.
     for outcome in outcomes:
         assert outcome.detail["rollup"].startswith(f"rollup:{INCIDENTS}:")
@@ -205,6 +205,19 @@ async def test_a_line_is_edited_in_place_as_its_post_mortem_progresses(
     assert "evt-P6" in line
     assert "not scheduled" not in line
     assert len(channel_lines(slack)) == 70
+
+    # In review: the intent changed (its payload carries the status past draft), so it
+    # is re-run and the same line says so.
+    in_review = booked(progressed).model_copy(update={"status": PostMortemStatus.IN_REVIEW})
+    changed = announcement(progressed, in_review, earlier=again)
+    assert (
+        changed.intent.fingerprint()
+        != announcement(progressed, booked(progressed)).intent.fingerprint()
+    )
+    await announce(changed)
+    [line] = [line for line in channel_lines(slack) if "PD-6 " in line]
+    assert "*Status:* In Review" in line
+    assert slack.calls["chat.postMessage"] == posted
 
 
 async def test_below_the_threshold_each_announcement_is_its_own_message(

@@ -28,7 +28,7 @@ def test_a_line_names_the_incident_owner_meeting_and_status() -> None:
     assert "Checkout &lt;API&gt; errors &amp; timeouts" in line
     assert "*Owner:* <@U0ALICE001>" in line
     assert "*Meeting:* not scheduled yet; it must take place by" in line
-    assert "*Status:* draft" in line
+    assert "*Status:* Draft" in line
     assert "<https://docs.example.com/pm/PD-1042|document>" in line
 
 
@@ -42,7 +42,7 @@ def test_a_line_follows_its_post_mortem_as_it_progresses() -> None:
     assert "evt123|calendar event" not in draft
     assert "evt123" in booked
     assert "not scheduled" not in booked
-    assert "*Status:* closed" in closed
+    assert "*Status:* Closed" in closed
     assert "*Owner:* <@U0BOB00001> (taken over from Alice Adams" in handed
 
 
