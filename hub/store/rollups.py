@@ -162,7 +162,11 @@ async def save_rollup(bind: Bind, rollup: Rollup, *, now: datetime | None = None
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
-_local_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+# Per engine and name: two engines on one database in one process (tests, a tool)
+# are two writers, as two replicas are, and meet at the database's lock.
+_local_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
 
 
 @asynccontextmanager
@@ -173,9 +177,10 @@ async def rollup_lock(bind: Bind, name: str) -> AsyncIterator[None]:
     The process lock is taken first, so a process holds at most one connection per
     name waiting on the database's lock, whatever the number of jobs waiting here.
     """
-    lock = _local_locks.get(name)
+    local = (id(bind), name)
+    lock = _local_locks.get(local)
     if lock is None:
-        lock = _local_locks[name] = asyncio.Lock()
+        lock = _local_locks[local] = asyncio.Lock()
     async with lock:
         if not is_postgres(bind):
             yield  # SQLite: one process by design, the process lock is the whole story

@@ -39,7 +39,7 @@ from hub.model.incident_record import IncidentUpdate
 from hub.model.intent import IntentKind
 from hub.model.postmortem import Meeting, PostMortem, PostMortemStatus
 from hub.policy import evaluate, load_policies
-from hub.store.db import transaction
+from hub.store.db import create_engine, transaction
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 POLICIES = load_policies([POLICY])
@@ -126,20 +126,33 @@ def slack() -> FakeSlack:
 
 
 @pytest.fixture
-async def announce(slack: FakeSlack, engine: AsyncEngine) -> AsyncIterator[Performer]:
+async def slack_url(slack: FakeSlack) -> AsyncIterator[str]:
     runner, url = await start_fake(slack.make_app())
+    yield url
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def announce(
+    slack: FakeSlack, slack_url: str, engine: AsyncEngine
+) -> AsyncIterator[Performer]:
+    async with aiohttp.ClientSession() as session:
+        yield replica(slack, slack_url, engine, session)
+
+
+def replica(
+    slack: FakeSlack, url: str, engine: AsyncEngine, session: aiohttp.ClientSession
+) -> Performer:
+    """One pmhub process's announcement performer: its engine and Slack connector."""
     config = SlackConfig(
         bot_token=SecretStr(slack.token),
         base_url=f"{url}/api/",
         incidents_channel=INCIDENTS,
         post_interval_seconds=0.01,
     )
-    async with aiohttp.ClientSession() as session:
-        connector = SlackConnector.from_config(config, session)
-        notifier = SlackNotifier(connector, config)
-        coalescer = AnnouncementCoalescer(engine, threshold=60)
-        yield chat_performers(notifier, coalescer=coalescer)[IntentKind.ANNOUNCE_OWNER]
-    await runner.cleanup()
+    notifier = SlackNotifier(SlackConnector.from_config(config, session), config)
+    coalescer = AnnouncementCoalescer(engine, threshold=60)
+    return chat_performers(notifier, coalescer=coalescer)[IntentKind.ANNOUNCE_OWNER]
 
 
 @pytest.fixture(autouse=True)
@@ -257,3 +270,26 @@ async def test_a_roll_up_post_cut_off_mid_way_is_found_not_posted_twice(
     lines = channel_lines(slack)
     assert len(lines) == 70 == len(set(lines))
     assert sum("PD-1 " in line for line in lines) == 1
+
+
+async def test_two_replicas_share_the_same_roll_ups(
+    slack: FakeSlack, slack_url: str, engine: AsyncEngine, db_url: str, announce: Performer
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("replicas share PostgreSQL; SQLite is one process by design")
+    other_engine = create_engine(db_url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            other = replica(slack, slack_url, other_engine, session)
+            subjects = [incident(n) for n in range(1, STORM + 1)]
+            await waiting(engine, subjects)
+            performers = (announce, other)
+            await asyncio.gather(
+                *(performers[n % 2](announcement(s, draft(s))) for n, s in enumerate(subjects))
+            )
+    finally:
+        await other_engine.dispose()
+
+    assert len(slack.posts(INCIDENTS)) == -(-STORM // ROLLUP_MAX_LINES)
+    lines = channel_lines(slack)
+    assert len(lines) == STORM == len(set(lines))
