@@ -44,6 +44,7 @@ class Rollup:
     shown: int = 0
     ref: str | None = None
     posting: bool = False  # a post was attempted: after a crash, look for it first
+    updated_at: datetime | None = None  # as stored (None: not stored yet)
 
     @classmethod
     def opened(cls, channel: str, seq: int) -> Rollup:
@@ -65,7 +66,13 @@ class Rollup:
         }
 
     @classmethod
-    def from_detail(cls, key: str, vendor_ref: str | None, detail: dict[str, Any]) -> Rollup:
+    def from_detail(
+        cls,
+        key: str,
+        vendor_ref: str | None,
+        detail: dict[str, Any],
+        updated_at: datetime | None = None,
+    ) -> Rollup:
         lines = {str(k): str(v) for k, v in detail.get("lines") or ()}
         return cls(
             key=key,
@@ -76,6 +83,7 @@ class Rollup:
             shown=int(detail.get("shown", 0)),
             ref=vendor_ref,
             posting=bool(detail.get("posting", False)),
+            updated_at=updated_at,
         )
 
 
@@ -102,14 +110,14 @@ async def waiting_announcements(bind: Bind) -> int:
 
 
 async def load_rollup(bind: Bind, key: str) -> Rollup | None:
-    query = select(effects.c.key, effects.c.vendor_ref, effects.c.detail).where(
-        effects.c.key == key
-    )
+    query = select(
+        effects.c.key, effects.c.vendor_ref, effects.c.detail, effects.c.updated_at
+    ).where(effects.c.key == key)
     async with reading(bind) as conn:
         row = (await conn.execute(query)).one_or_none()
     if row is None or not row.detail.get("channel"):
         return None  # missing, or its payload emptied by retention: no lines to keep
-    return Rollup.from_detail(row.key, row.vendor_ref, dict(row.detail))
+    return Rollup.from_detail(row.key, row.vendor_ref, dict(row.detail), row.updated_at)
 
 
 async def latest_rollup(bind: Bind, channel: str) -> Rollup | None:
@@ -162,6 +170,7 @@ async def save_rollup(bind: Bind, rollup: Rollup, *, now: datetime | None = None
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+_TRY_ADVISORY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext(:name))")
 # Per engine and name: two engines on one database in one process (tests, a tool)
 # are two writers, as two replicas are, and meet at the database's lock.
 _local_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
@@ -188,3 +197,23 @@ async def rollup_lock(bind: Bind, name: str) -> AsyncIterator[None]:
         async with transaction(bind) as conn:
             await conn.execute(_ADVISORY_LOCK, {"name": name})
             yield
+
+
+@asynccontextmanager
+async def try_rollup_lock(bind: Bind, name: str) -> AsyncIterator[bool]:
+    """`rollup_lock` if nobody holds it now (yields True, held for the block); else
+    yields False at once: the caller does something better than wait."""
+    local = (id(bind), name)
+    lock = _local_locks.get(local)
+    if lock is None:
+        lock = _local_locks[local] = asyncio.Lock()
+    if lock.locked():
+        yield False
+        return
+    async with lock:
+        if not is_postgres(bind):
+            yield True
+            return
+        async with transaction(bind) as conn:
+            taken = bool((await conn.execute(_TRY_ADVISORY_LOCK, {"name": name})).scalar_one())
+            yield taken

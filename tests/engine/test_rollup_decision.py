@@ -15,6 +15,14 @@ def test_coalescing_starts_above_what_the_channel_carries_in_a_minute() -> None:
     assert not should_coalesce(0, 60)
 
 
+def test_a_storms_tail_joins_its_roll_up_while_it_lingers() -> None:
+    # A roll-up that took a line in the last minute: the last announcements of the
+    # storm join it rather than queue a minute of single posts behind it.
+    assert should_coalesce(5, 60, storm_lingers=True)
+    assert not should_coalesce(5, 60, storm_lingers=False)
+    assert not should_coalesce(0, 60, storm_lingers=True)  # nothing waiting: no storm
+
+
 def test_a_new_or_changed_line_is_a_new_version_and_the_same_line_is_not() -> None:
     opened = Rollup.opened("C1", 3)
     one = opened.with_line("pm:a:owner:announce", "A owns it")

@@ -20,14 +20,18 @@ costs one chat.update per edit interval, not one per line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.effects import EffectOutcome, EffectRequest
+from hub.errors import RateLimited
 from hub.model.intent import AnnounceOwner
 from hub.ports.rollup import AnnouncementRollups
+from hub.store.db import utcnow
 from hub.store.rollups import (
     Rollup,
     latest_rollup,
@@ -35,6 +39,7 @@ from hub.store.rollups import (
     rollup_holding,
     rollup_lock,
     save_rollup,
+    try_rollup_lock,
     waiting_announcements,
 )
 
@@ -42,6 +47,8 @@ log = structlog.get_logger("pmhub.rollup")
 
 # Slack: one post a second per channel, so a minute carries 60.
 DEFAULT_THRESHOLD = 60
+EDIT_WAIT_SECONDS = 2.5  # the edit under way, then the next (1.2 s apart)
+LINGER = timedelta(minutes=1)
 
 
 def rollup_threshold(post_interval_seconds: float) -> int:
@@ -51,15 +58,22 @@ def rollup_threshold(post_interval_seconds: float) -> int:
     return max(1, round(60 / post_interval_seconds))
 
 
-def should_coalesce(waiting: int, threshold: int) -> bool:
-    """More announcements waiting than the channel carries in a minute."""
-    return waiting > threshold
+def should_coalesce(waiting: int, threshold: int, *, storm_lingers: bool = False) -> bool:
+    """More announcements waiting than the channel carries in a minute; or a storm's
+    roll-up took a line within the last minute (its tail joins it rather than
+    queueing a minute of single posts behind it)."""
+    return waiting > threshold or (storm_lingers and waiting > 0)
 
 
 @dataclass
 class AnnouncementCoalescer:
     engine: AsyncEngine
     threshold: int = DEFAULT_THRESHOLD
+    # A line that another job's edit is about to show comes back after this long
+    # (chat.update's pace is 1.2 s) instead of holding a worker slot meanwhile.
+    edit_wait_seconds: float = EDIT_WAIT_SECONDS
+    linger: timedelta = LINGER
+    clock: Callable[[], datetime] = utcnow
 
     async def announce(
         self, rollups: AnnouncementRollups, request: EffectRequest, payload: AnnounceOwner
@@ -80,7 +94,9 @@ class AnnouncementCoalescer:
                 if request.unknown_outcome:
                     return None  # it may have been posted on its own: that path looks
                 waiting = await waiting_announcements(self.engine)
-                if not should_coalesce(waiting, self.threshold):
+                # The roll-up's age is read only when it could decide (a quiet day: never).
+                lingers = 0 < waiting <= self.threshold and await self._lingers(channel)
+                if not should_coalesce(waiting, self.threshold, storm_lingers=lingers):
                     return None
         line = await rollups.announcement_line(
             request.incident,
@@ -95,6 +111,11 @@ class AnnouncementCoalescer:
         ref = await self._show(rollups, placed)
         detail = {"rollup": placed.key, "message": ref, "edited": held_in is not None}
         return EffectOutcome(vendor_ref=ref, detail=detail)
+
+    async def _lingers(self, channel: str) -> bool:
+        latest = await latest_rollup(self.engine, channel)
+        touched = latest.updated_at if latest is not None else None
+        return touched is not None and self.clock() - touched < self.linger
 
     async def _place(
         self, channel: str, key: str, line: str, held_in: str | None, max_lines: int
@@ -115,31 +136,46 @@ class AnnouncementCoalescer:
             return placed
 
     async def _show(self, rollups: AnnouncementRollups, placed: Rollup) -> str:
-        """Make the roll-up message show at least `placed.version`; its reference."""
-        async with rollup_lock(self.engine, f"{placed.key}/flush"):
+        """Make the roll-up message show at least `placed.version`; its reference.
+
+        One job at a time edits a roll-up. Another finding it busy hands its worker
+        slot back (`RateLimited`: retried after `edit_wait_seconds`, not counted as a
+        failure) rather than wait for the edit pace: on its retry, the edit made
+        meanwhile shows its line, or it makes the next one itself.
+        """
+        async with try_rollup_lock(self.engine, f"{placed.key}/flush") as mine:
             current = await load_rollup(self.engine, placed.key)
             if current is None:
                 raise LookupError(f"roll-up {placed.key} vanished while in use")
             if current.shown >= placed.version and current.ref is not None:
-                return current.ref  # an edit made meanwhile already shows this line
-            lines = list(current.lines.values())
-            if current.ref is None:
-                if not current.posting:
-                    await self._update(current, posting=True)
-                ref = await rollups.post_rollup(
-                    current.channel,
-                    lines,
-                    effect_key=current.key,
-                    unknown_outcome=current.posting,
+                return current.ref
+            if not mine:
+                raise RateLimited(
+                    f"roll-up {placed.key} is being edited; its line waits for the next edit",
+                    retry_after=self.edit_wait_seconds,
                 )
-                if current.posting:
-                    # Found (or posted) after an interrupted attempt: bring it up to date.
-                    ref = await rollups.update_rollup(ref, lines)
-            else:
-                ref = await rollups.update_rollup(current.ref, lines)
-            await self._update(current, ref=ref, shown=current.version)
-            log.info("rollup.shown", rollup=current.key, lines=len(lines))
-            return ref
+            return await self._flush(rollups, current)
+
+    async def _flush(self, rollups: AnnouncementRollups, current: Rollup) -> str:
+        """Post or edit the roll-up to show every line it holds now (flush lock held)."""
+        lines = list(current.lines.values())
+        if current.ref is None:
+            if not current.posting:
+                await self._update(current, posting=True)
+            ref = await rollups.post_rollup(
+                current.channel,
+                lines,
+                effect_key=current.key,
+                unknown_outcome=current.posting,
+            )
+            if current.posting:
+                # Found (or posted) after an interrupted attempt: bring it up to date.
+                ref = await rollups.update_rollup(ref, lines)
+        else:
+            ref = await rollups.update_rollup(current.ref, lines)
+        await self._update(current, ref=ref, shown=current.version)
+        log.info("rollup.shown", rollup=current.key, lines=len(lines))
+        return ref
 
     async def _update(
         self,
