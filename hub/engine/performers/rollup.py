@@ -51,6 +51,15 @@ EDIT_WAIT_SECONDS = 2.5  # the edit under way, then the next (1.2 s apart)
 LINGER = timedelta(minutes=1)
 
 
+class AwaitingRollupEdit(RateLimited):
+    """The line is in its roll-up; another job's edit is under way and the next shows it.
+
+    A `RateLimited` (chat.update's pace is what it waits for), so the job is retried
+    after `retry_after` without counting as a failure and gives its worker slot back
+    meanwhile; its own type keeps it apart from Slack's 429s in the failure metrics.
+    """
+
+
 def rollup_threshold(post_interval_seconds: float) -> int:
     """What one channel carries in a minute at the configured post interval."""
     if post_interval_seconds <= 0:
@@ -139,7 +148,7 @@ class AnnouncementCoalescer:
         """Make the roll-up message show at least `placed.version`; its reference.
 
         One job at a time edits a roll-up. Another finding it busy hands its worker
-        slot back (`RateLimited`: retried after `edit_wait_seconds`, not counted as a
+        slot back (`AwaitingRollupEdit`: retried after `edit_wait_seconds`, not counted as a
         failure) rather than wait for the edit pace: on its retry, the edit made
         meanwhile shows its line, or it makes the next one itself.
         """
@@ -150,7 +159,7 @@ class AnnouncementCoalescer:
             if current.shown >= placed.version and current.ref is not None:
                 return current.ref
             if not mine:
-                raise RateLimited(
+                raise AwaitingRollupEdit(
                     f"roll-up {placed.key} is being edited; its line waits for the next edit",
                     retry_after=self.edit_wait_seconds,
                 )
