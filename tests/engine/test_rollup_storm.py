@@ -354,3 +354,24 @@ async def finished(engine: AsyncEngine, subjects: list[Incident]) -> None:
     keys = [effect_key(f"pm:{s.id}:owner:announce") for s in subjects]
     async with transaction(engine) as conn:
         await conn.execute(update(jobs).where(jobs.c.dedupe_key.in_(keys)).values(state="done"))
+
+
+async def test_a_deleted_roll_up_is_posted_again_with_every_line(
+    slack: FakeSlack, engine: AsyncEngine, announce: Performer
+) -> None:
+    subjects = [incident(n) for n in range(1, 71)]
+    await waiting(engine, subjects)
+    first = await asyncio.gather(*(announce(announcement(s, draft(s))) for s in subjects))
+    # Someone deletes the first roll-up (40 lines) from the channel.
+    channel, ts = str(first[0].vendor_ref).split("/")
+    slack.messages[channel].remove(slack.find_message(channel, ts) or {})
+
+    progressed = subjects[0]
+    again = await announce(announcement(progressed, booked(progressed), earlier=first[0]))
+
+    assert again.vendor_ref != first[0].vendor_ref
+    assert again.detail["rollup"] == first[0].detail["rollup"]
+    lines = channel_lines(slack)
+    assert len(lines) == 70 == len(set(lines))
+    [line] = [line for line in lines if "PD-1 " in line]
+    assert "evt-P1" in line

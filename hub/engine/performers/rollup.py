@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.effects import EffectOutcome, EffectRequest
-from hub.errors import RateLimited
+from hub.errors import Permanent, RateLimited
 from hub.model.intent import AnnounceOwner
 from hub.ports.rollup import AnnouncementRollups
 from hub.store.db import utcnow
@@ -181,7 +181,14 @@ class AnnouncementCoalescer:
                 # Found (or posted) after an interrupted attempt: bring it up to date.
                 ref = await rollups.update_rollup(ref, lines)
         else:
-            ref = await rollups.update_rollup(current.ref, lines)
+            try:
+                ref = await rollups.update_rollup(current.ref, lines)
+            except Permanent:
+                # Deleted, or no longer editable: the lines are still owed to the
+                # channel, so the roll-up is posted again (as `_kept` does for one).
+                ref = await rollups.post_rollup(
+                    current.channel, lines, effect_key=current.key, unknown_outcome=False
+                )
         await self._update(current, ref=ref, shown=current.version)
         log.info("rollup.shown", rollup=current.key, lines=len(lines))
         return ref
