@@ -38,6 +38,7 @@ from connectors.slack.modals import follow_up_modal, handoff_modal
 from connectors.slack.notifier_core import People, ref_text
 from connectors.slack.notifier_lifecycle import LifecycleNotices
 from connectors.slack.notifier_meetings import MeetingNotices
+from connectors.slack.notifier_rollup import RollupNotices
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
 from hub.model.command import FollowUpFormContext, HandoffContext
@@ -52,7 +53,7 @@ from hub.model.postmortem import FollowUp, PostMortem
 from hub.ports import Answer, AnswerKind
 
 
-class SlackNotifier(MeetingNotices, LifecycleNotices):
+class SlackNotifier(MeetingNotices, LifecycleNotices, RollupNotices):
     """Implements `hub.ports.Notifier` with a `SlackConnector` and the message builders."""
 
     # -- the process's messages -------------------------------------------------------

@@ -65,8 +65,11 @@ class AnnounceOwner(Payload):
     meeting: MeetingFacts | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
     channel: Channel = None
+    # Past draft only: a storm's roll-up line shows the status (issue 16), so a change
+    # re-runs the announcement; None for a draft keeps earlier fingerprints as they were.
+    status: str | None = Field(default=None, description="the post-mortem's status past draft")
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url", "status"})
 
 
 class AskOptional(Payload):

@@ -260,8 +260,15 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             deadline=deadline,
             meeting=scheduled,
             document_url=document_url(ctx),
+            status=_status_past_draft(ctx.postmortem),
         ),
     )
+
+
+def _status_past_draft(postmortem: PostMortem | None) -> str | None:
+    if postmortem is None or postmortem.status is PostMortemStatus.DRAFT:
+        return None
+    return postmortem.status.value
 
 
 def _tell_former_owners(ctx: Context) -> None:

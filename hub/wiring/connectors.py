@@ -44,6 +44,7 @@ from hub.engine.performers.chat import chat_performers
 from hub.engine.performers.document import document_performers, offer_performers
 from hub.engine.performers.mail import mail_performers
 from hub.engine.performers.publish import publish_performers
+from hub.engine.performers.rollup import AnnouncementCoalescer, rollup_threshold
 from hub.engine.performers.tracker import tracker_performers
 from hub.jobs.queue import JobQueue
 from hub.metrics import Metrics
@@ -108,7 +109,9 @@ async def wire_chat(wiring: Wiring, core: Core) -> None:
     wiring.notifier = notifier
     if (channel := core.settings.worker.alert_channel) is not None:
         wiring.ops_post = slack_poster(chat, channel)
-    wiring.add("slack", chat_performers(notifier))
+    threshold = rollup_threshold(section.post_interval_seconds)
+    coalescer = AnnouncementCoalescer(core.engine, threshold=threshold)
+    wiring.add("slack", chat_performers(notifier, coalescer=coalescer))
     wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
         core.engine, core.queue, core.policies, clock=core.clock, documents=wiring.documents
