@@ -24,8 +24,8 @@ marked done in one statement.
 
 Acknowledging webhooks comes first: vendors give up after seconds, while a job can
 wait in the durable queue. While the front door is under pressure (`under_pressure`),
-the worker runs one task at a time and rests `pressure_pause_seconds` between them,
-so the work still moves (a batch at a time) but takes little from the requests.
+the worker runs one task at a time and rests `pressure_pause_seconds` after each batch
+of intake (ingest), not after the reconciles and effects a team is waiting for.
 
 A job waiting for a vendor's turn does not count against `concurrency` meanwhile
 (hub.jobs.parking: at most `max_waiting` such jobs).
@@ -134,9 +134,9 @@ class Worker:
         self._stopping = False
         self._stop_requested = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        self._last_finished = -1e9  # monotonic time a task last ended
+        self._last_finished = -1e9  # monotonic time a batch of intake work last ended
         # Jobs waiting for a vendor's turn lend their slots out (see hub.jobs.parking).
-        self.parking = Parking(max_waiting, on_enter=self._on_slot_lent)
+        self.parking = Parking(max_waiting, on_enter=self._slot_freed.set)
 
     def use_alerts(self, alerts: JobAlerts) -> None:
         """Where dead jobs and paused connectors are told (before `start`)."""
@@ -280,10 +280,6 @@ class Worker:
     def _busy(self) -> int:  # running tasks, less those waiting for a vendor's turn
         return len(self._tasks) - self.parking.waiting
 
-    def _on_slot_lent(self) -> None:
-        self._slot_freed.set()
-        self.queue.wake()
-
     def _slots(self) -> int:
         return 1 if self._under_pressure() else self.concurrency
 
@@ -312,6 +308,8 @@ class Worker:
             task = asyncio.create_task(runner, name=f"pmhub-job-{group[0].id}")
             self._tasks.add(task)
             task.add_done_callback(self._on_task_done)
+            if group[0].kind in self._batch_sizes:  # intake work: rested after (pressure)
+                task.add_done_callback(self._rest_after)
         if jobs:
             # More may be due when every slot was filled or a batch came back full.
             full = len(groups) >= free or any(
@@ -329,9 +327,11 @@ class Worker:
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._last_finished = time.monotonic()
         self._slot_freed.set()
         self.queue.wake()
+
+    def _rest_after(self, _task: asyncio.Task[None]) -> None:
+        self._last_finished = time.monotonic()
 
     # -- one job run -------------------------------------------------------------
 
