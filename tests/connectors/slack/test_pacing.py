@@ -165,3 +165,36 @@ async def test_a_full_room_sends_a_caller_behind_a_backlog_away_untouched() -> N
     async with pacer.turn("C1") as waited:  # the backlog gone, the turn is free
         assert waited == 0
     assert room.entered == 0
+
+
+async def test_a_storm_of_callers_waits_within_the_rooms_bound() -> None:
+    """1,000 posts for one channel at once: as many wait as the room holds (in arrival
+    order); the others are sent away with a later time, holding nothing meanwhile."""
+    time = FakeTime()
+    room = Room(capacity=10)
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    holding, served = asyncio.Event(), []
+
+    async def first() -> None:
+        async with pacer.turn("C1"):
+            await holding.wait()
+
+    async def post(n: int) -> float | None:
+        try:
+            async with pacer.turn("C1"):
+                served.append(n)
+        except LaneBacklogged as sent_away:
+            return sent_away.retry_after
+        return None
+
+    head = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    storm = [asyncio.create_task(post(n)) for n in range(1000)]
+    await asyncio.sleep(0)
+    assert room.inside == 10
+    holding.set()
+    await head
+    later = await asyncio.gather(*storm)
+    assert served == list(range(10))
+    assert all(delay is not None and delay >= 10 for delay in later[10:])
+    assert room.inside == 0
