@@ -314,8 +314,10 @@ def render_markdown(
         "",
         "```sh",
         "make bench                                  # full scale, rewrites this file",
-        ".venv/bin/python -m tests.bench.run --quick --output /tmp/b.md   # seconds, for CI",
+        ".venv/bin/python -m tests.bench.run --quick --output /tmp/b.md   # CI's size",
         ".venv/bin/python -m tests.bench.run --scenarios reference,sqlite --duration 20",
+        ".venv/bin/python -m tests.bench.run --scenarios e2e,storm --incidents 50",
+        ".venv/bin/python -m tests.bench.run --scenarios soak --soak-days 28",
         "```",
         "",
         "PostgreSQL: `$PMHUB_TEST_POSTGRES_URL` or `--postgres-url` (default "
