@@ -24,13 +24,7 @@ import aiohttp
 
 from connectors.common.ratelimits import jira_limits, slack_limits
 from hub.demo.driver import pagerduty_event, z
-from hub.demo.world import (
-    ALICE,
-    ESCALATION_POLICY,
-    INCIDENTS_CHANNEL,
-    World,
-    start_world,
-)
+from hub.demo.world import ALICE, ESCALATION_POLICY, World, start_world
 from hub.runtime import utc_now
 from tests.bench.run import Store, fresh_postgres
 from tests.reliability.chaos.fleet import Fleet, Replica, free_port
@@ -183,19 +177,22 @@ OUTCOMES = ("owner DM", "announcement", "meeting")
 
 
 def outcomes(world: World) -> dict[str, set[str]]:
-    """incident -> which of the outcomes a team feels are visible at the vendors now."""
-    owner_dm = world.slack.dms.get(ALICE.slack_id)
+    """incident -> which of the outcomes a team feels are visible at the vendors now.
+
+    Told apart by their effect keys (the owner's DM is `…:owner:notify:…`, the
+    announcement `…:owner:announce`): other messages to the same person or channel, such
+    as a role left unresolved, are not what is measured."""
     seen: dict[str, set[str]] = {}
     for vendor, marker, record in vendor_records(world):
-        match = INCIDENT.search(json.dumps(record))
+        match = INCIDENT.search(marker) or INCIDENT.search(json.dumps(record))
         if match is None:
             continue
         what = None
         if vendor == "calendar":
             what = "meeting"
-        elif vendor == "slack" and f" in {INCIDENTS_CHANNEL}:" in marker:
+        elif vendor == "slack" and ":owner:announce " in marker:
             what = "announcement"
-        elif vendor == "slack" and owner_dm is not None and f" in {owner_dm}:" in marker:
+        elif vendor == "slack" and ":owner:notify:" in marker:
             what = "owner DM"
         if what is not None:
             seen.setdefault(match.group(0), set()).add(what)
