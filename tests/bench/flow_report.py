@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tests.bench.e2e import STAGES, E2eResult
 from tests.bench.flow import FlowResults
+from tests.bench.report import kept_notes
 from tests.bench.soak import RETENTION_DAYS, SoakResult
 from tests.bench.storm import StormResult
 
@@ -298,10 +299,16 @@ def markdown_sections(results: FlowResults, command: str) -> list[str]:
 
 
 def compose(
-    ingest_markdown: str | None, flow: list[str], machine: dict[str, str], notes: str
+    ingest_markdown: str | None, flow: list[str], machine: dict[str, str], previous: str
 ) -> str:
-    """BENCHMARKS.md: the ingest report (when ingest ran) with the whole-process sections
-    before its Analysis; or those sections alone, the machine, and the kept Analysis."""
+    """BENCHMARKS.md: the ingest report with the whole-process sections before its
+    Analysis. A run without ingest keeps the previous file's ingest part (its own
+    date and machine) rather than dropping it; with none, the sections stand alone."""
+    notes = kept_notes(previous)
+    if ingest_markdown is None and "## Analysis" in previous and "\n## Machine" in previous:
+        end = previous.find(flow[0]) if flow and flow[0] in previous else -1
+        kept = previous[: end if end >= 0 else previous.index("## Analysis")]
+        ingest_markdown = f"{kept}## Analysis\n\n{notes}\n"
     if ingest_markdown is not None:
         at = ingest_markdown.index("## Analysis")
         return ingest_markdown[:at] + "\n".join(flow) + "\n" + ingest_markdown[at:]

@@ -49,7 +49,6 @@ from sqlalchemy.engine import make_url
 from hub.store.db import asyncpg_dsn
 from tests.bench.report import (
     Target,
-    kept_notes,
     machine_description,
     render_markdown,
     render_table,
@@ -477,8 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             argv if argv is not None else sys.argv[1:]
         )
         sections = flow_report.markdown_sections(flow_results, command.strip())
-    notes = kept_notes(previous)
-    args.output.write_text(flow_report.compose(ingest_markdown, sections, machine, notes))
+    args.output.write_text(flow_report.compose(ingest_markdown, sections, machine, previous))
     if args.json is not None:
         payload = {
             "scale": asdict(scale),

@@ -15,6 +15,7 @@ import pytest
 from tests.bench import run
 from tests.bench.e2e import STAGES, E2eResult
 from tests.bench.flow import FlowResults
+from tests.bench.flow_report import compose
 from tests.bench.loadgen import percentile
 from tests.bench.report import NOTES_BEGIN, NOTES_END, kept_notes
 from tests.bench.storm import StormResult
@@ -124,3 +125,19 @@ def test_an_effect_done_twice_or_missing_is_what_fails_the_run() -> None:
         "SQLite: 1 missing: ['QCHAOS00001: no meeting']",
         "PostgreSQL: 1 effect(s) done twice",
     ]
+
+
+def test_a_run_without_ingest_keeps_the_ingest_figures_and_replaces_its_own() -> None:
+    previous = (
+        "# Benchmarks\n\n## Webhook ingest\n\nsaturation 900/s\n\n## Machine\n\n- CPU: x\n\n"
+        f"## Analysis\n\n{NOTES_BEGIN}\nby hand\n{NOTES_END}\n"
+    )
+    machine = {"date": "today"}
+    first = compose(None, ["## The whole process (issue 16)", "", "storm 1", ""], machine, previous)
+    second = compose(None, ["## The whole process (issue 16)", "", "storm 2", ""], machine, first)
+    assert "saturation 900/s" in second
+    assert "storm 2" in second
+    assert "storm 1" not in second
+    assert second.index("storm 2") < second.index("## Analysis")
+    assert second.count("## Analysis") == 1
+    assert second.endswith(f"{NOTES_BEGIN}\nby hand\n{NOTES_END}\n")
