@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.demo.world import INCIDENTS_CHANNEL
 from hub.runtime import utc_now
@@ -53,7 +54,7 @@ class StormResult:
     outcome_p50: dict[str, float | None] = field(default_factory=dict)
     channel_posts: dict[str, int] = field(default_factory=dict)  # busiest channels
     floor_seconds: float = 0.0  # the busiest channel's posts at 1/s
-    dm_floor_seconds: float = 0.0  # the busiest DM channel's posts at 1/s
+    dm_floor_seconds: float = 0.0  # the owner DMs of the busiest DM channel at 1/s
     vendor_429s: dict[str, int] = field(default_factory=dict)
     pagerduty_reads_per_incident: float = 0.0
     cpu_ms_per_incident: float = 0.0
@@ -181,8 +182,20 @@ def _floor(bench: Bench, result: StormResult) -> None:
     result.channel_posts = {named.get(c, c): n for c, n in posts.most_common(3) if n}
     interval = bench.world.slack.min_post_interval
     result.floor_seconds = max(posts.values(), default=0) * interval
-    dms = set(bench.world.slack.dms.values())
-    result.dm_floor_seconds = max((n for c, n in posts.items() if c in dms), default=0) * interval
+    # The owner DMs alone (issue 16's "the time the DMs and calendar alone need"): other
+    # messages to the same person are pmhub's choice, not a floor.
+    owner_dms = Counter(
+        channel
+        for channel in bench.world.slack.messages
+        for message in bench.world.slack.posts(channel)
+        if ":owner:notify:" in _effect_key(message)
+    )
+    result.dm_floor_seconds = max(owner_dms.values(), default=0) * interval
+
+
+def _effect_key(message: dict[str, Any]) -> str:
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    return str(payload.get("effect_key") or "")
 
 
 async def _count(bench: Bench, result: StormResult) -> None:
