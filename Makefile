@@ -49,8 +49,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Ingest, then the whole process (issue 16: e2e, storm, soak) -> BENCHMARKS.md.
+# One part: make bench SCENARIOS=e2e,storm (BENCH_ARGS="--incidents 50" for a size).
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.run $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(BENCH_ARGS)
 
 # Issue 12's proof, full size: replicas killed, vendors failing; writes RELIABILITY.md.
 chaos: $(STAMP)

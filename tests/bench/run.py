@@ -13,8 +13,13 @@ For each: constant rate first (open loop, latency from the scheduled send time),
 then the ingest queue is left to drain, then saturation (a fixed number of requests
 in flight), then the queue drains again and every delivery answered 202 is looked
 up in the inbox. Results go to stdout, BENCHMARKS.md and optionally a JSON file.
-Exit status: 1 if an acknowledged delivery is missing from the inbox, 2 if a
-scenario could not be run; speed targets are reported, not enforced.
+The whole process (issue 16), each selectable like the above (`tests.bench.flow`):
+`e2e` (one incident at a time, per stage), `storm` (N incidents at once on SQLite,
+PostgreSQL and PostgreSQL x 3) and `soak` (simulated weeks with retention on).
+
+Exit status: 1 if an acknowledged delivery is missing from the inbox or an effect was
+lost or done twice, 2 if a scenario could not be run; speed targets are reported, not
+enforced.
 """
 
 from __future__ import annotations
@@ -42,10 +47,16 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from hub.store.db import asyncpg_dsn
-from tests.bench.report import Target, machine_description, render_markdown, render_table
+from tests.bench.report import (
+    Target,
+    machine_description,
+    render_markdown,
+    render_table,
+)
 from tests.support.signing import PAGERDUTY_SECRET
 
-SCENARIOS = ("reference", "sqlite", "postgres")
+SCENARIOS = ("reference", "sqlite", "postgres")  # ingest
+WHOLE_PROCESS = ("e2e", "storm", "soak")  # tests.bench.flow's (imported there: no cycle)
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 40.0
@@ -367,7 +378,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="tiny scale for CI: 50 deliveries, 1 s phases"
     )
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS + WHOLE_PROCESS), help="comma-separated"
+    )
+    parser.add_argument("--e2e-incidents", type=int, help="e2e: incidents in a row (20; quick 3)")
+    parser.add_argument("--incidents", type=int, help="storm: N (200; quick 5)")
+    parser.add_argument("--storm-window", type=float, help="storm: seconds to send all in (20)")
+    parser.add_argument("--soak-days", type=int, help="soak: simulated days (21; quick 2)")
+    parser.add_argument("--soak-per-day", type=int, help="soak: incidents a day (4; quick 1)")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("PMHUB_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
@@ -377,9 +395,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results")
     parser.add_argument("--workdir", type=Path, default=None, help="keep logs and databases")
     args = parser.parse_args(argv)
-    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS + WHOLE_PROCESS)
     if unknown:
-        parser.error(f"unknown scenario(s) {sorted(unknown)} (allowed: {', '.join(SCENARIOS)})")
+        allowed = ", ".join(SCENARIOS + WHOLE_PROCESS)
+        parser.error(f"unknown scenario(s) {sorted(unknown)} (allowed: {allowed})")
     return args
 
 
@@ -420,30 +439,57 @@ def exit_status(results: list[ScenarioResult]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Imported here: the whole-process modules import this one (Store, fresh_postgres).
+    from tests.bench import flow, flow_report  # noqa: PLC0415
+
     args = parse_args(argv)
     scale = scale_from(args)
+    chosen = args.scenarios.split(",")
+    ingest = [s for s in SCENARIOS if s in chosen]
+    whole = [s for s in WHOLE_PROCESS if s in chosen]
+    flow_scale = flow.flow_scale(args)
     with TemporaryDirectory(prefix="pmhub-bench-") as scratch:
         workdir = args.workdir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
+        args.scenarios = ",".join(ingest)
         results, pg_version = asyncio.run(run_all(args, scale, workdir))
+        reachable = pg_version is not None
+        flow_results = asyncio.run(
+            flow.run_flow(whole, flow_scale, workdir, args.postgres_url, reachable)
+        )
     machine = machine_description(pg_version)
-    targets = Target.evaluate(results, scale.rate)
-    print(render_table(results, scale.rate))
-    for target in targets:
-        print(f"{target.verdict:4}  {target.text}  ({target.detail})")
-    for result in results:
-        if result.error:
-            print(f"ERROR in {result.name}: {result.error}", file=sys.stderr)
     previous = args.output.read_text() if args.output.exists() else ""
-    args.output.write_text(render_markdown(results, targets, machine, scale, previous))
+    ingest_markdown = None
+    if ingest:
+        targets = Target.evaluate(results, scale.rate)
+        print(render_table(results, scale.rate))
+        for target in targets:
+            print(f"{target.verdict:4}  {target.text}  ({target.detail})")
+        for result in results:
+            if result.error:
+                print(f"ERROR in {result.name}: {result.error}", file=sys.stderr)
+        ingest_markdown = render_markdown(results, targets, machine, scale, previous)
+    sections: list[str] = []
+    if whole:
+        print(flow_report.console(flow_results))
+        command = "python -m tests.bench.run " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        sections = flow_report.markdown_sections(flow_results, command.strip())
+    args.output.write_text(flow_report.compose(ingest_markdown, sections, machine, previous))
     if args.json is not None:
         payload = {
             "scale": asdict(scale),
+            "flow_scale": asdict(flow_scale),
             "machine": machine,
             "results": [asdict(r) for r in results],
+            "flow": asdict(flow_results),
         }
-        args.json.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    return exit_status(results)
+        args.json.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    problems = flow_results.lost_or_duplicated
+    for problem in problems + flow_results.errors:
+        print(f"FAILED {problem}", file=sys.stderr)
+    return 1 if problems else exit_status(results) or (2 if flow_results.errors else 0)
 
 
 if __name__ == "__main__":

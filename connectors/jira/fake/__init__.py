@@ -32,6 +32,7 @@ from connectors.common.faults import (
     finish_exchange,
     record_exchange,
 )
+from connectors.common.ratelimits import RateLimits, retry_after
 from connectors.jira.fake.api import SITE, Json, add_routes, error_response, user_json
 from connectors.jira.fake.issues import WORKFLOW
 
@@ -57,6 +58,7 @@ class FakeJira(FaultInjection):
     pat: str = "jira-test-pat"
     deployment: Deployment = "Cloud"
     latency: float = 0.0
+    limits: RateLimits | None = None  # Jira's burst limit, enforced when set (issue 16)
     max_page_size: int = 100
     projects: dict[str, Json] = field(default_factory=dict)
     users: list[Json] = field(default_factory=list)
@@ -191,6 +193,11 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         await asyncio.sleep(state.latency)
     fault = state._take_fault(request.method, exchange.route)
     exchange.fault = fault.kind if fault else None
+    scope = f"{request.method} {exchange.route}"  # Jira's burst limit: per method and endpoint
+    over = None if state.limits is None else state.limits.check("burst", scope)
+    if over is not None:
+        refused = error_response(429, "Rate limit exceeded.", headers=retry_after(over))
+        return finish_exchange(request, refused, exchange)
     response = await _answer(request, handler, state, fault)
     return finish_exchange(request, response, exchange)
 

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from connectors.common.ratelimits import RateLimits, retry_after
 from connectors.slack.fake.api import METHODS, Args, Json, decode_args, fail
 from connectors.slack.fake.history import ChannelHistorySeeding
 from connectors.slack.fake.views import FakeModals
@@ -93,6 +94,7 @@ class FakeSlack(ChannelHistorySeeding):
     domain: str = "pmhub-fake.slack.com"  # the workspace's host, in permalinks
     calls: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)  # channel -> 429s given
+    limits: RateLimits | None = None  # the method tiers, enforced when set (issue 16)
     exchanges: list[Exchange] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     _last_post: dict[str, float] = field(default_factory=dict)
@@ -447,7 +449,10 @@ async def _serve(
         await asyncio.sleep(state.latency)
     fault = state._take_fault(exchange.api_method)
     exchange.fault = fault.kind if fault else None
-    if fault is not None and fault.kind == "hang":
+    over = state.limits.check(exchange.api_method) if state.limits is not None else None
+    if over is not None:
+        response = fail("ratelimited", 429, retry_after(over))
+    elif fault is not None and fault.kind == "hang":
         await state._released.wait()
         response = fail("service_unavailable", 503)
     elif fault is not None and fault.kind == "status":
