@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         results = [from_json(item) for path in args.render for item in json.loads(path.read_text())]
     else:
         results = asyncio.run(_run(names, incidents, args.seed, args.quick, args.postgres_url))
+        code = running_code()
+        for result in results:
+            result.code = code
     print(render_table(results))
     output = args.output or (None if args.quick else Path("RELIABILITY.md"))
     if output is not None:
@@ -68,6 +72,30 @@ def main(argv: list[str] | None = None) -> int:
     if any(r.error for r in results):
         return 2
     return 1 if any(misses(r) for r in results) else 0
+
+
+def running_code() -> str:
+    """The commit this run's replicas ran (they run this checkout), and whether the
+    product's code (not the harness) was edited on top of it."""
+    root = Path(__file__).parents[3]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        edited = subprocess.run(
+            ["git", "status", "--porcelain", "--", "hub", "connectors", "config"],
+            check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+edits" if edited else "")
 
 
 async def _run(names: list[str], incidents: int, seed: int, quick: bool, pg: str) -> list[Result]:

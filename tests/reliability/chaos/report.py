@@ -66,6 +66,7 @@ def as_json(result: Result) -> dict[str, Any]:
         "webhook_answers": result.webhook_answers,
         "skipped": result.skipped,
         "error": result.error,
+        "code": result.code,
     }
 
 
@@ -86,6 +87,7 @@ def from_json(data: dict[str, Any]) -> Result:
         faults_injected=data["faults_injected"],
         skipped=data["skipped"],
         error=data["error"],
+        code=data.get("code", ""),
     )
 
 
@@ -101,6 +103,7 @@ COLUMNS = (
     *TARGETS,
     "quiet s",
     "run s",
+    "code",
 )
 
 
@@ -121,6 +124,7 @@ def _row(result: Result) -> list[str]:
         *(str(found[name]) for name in TARGETS),
         "never" if result.quiet_seconds is None else f"{result.quiet_seconds:.0f}",
         f"{result.run_seconds:.0f}",
+        result.code or "?",
     ]
 
 

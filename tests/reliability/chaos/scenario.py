@@ -16,6 +16,7 @@ import random
 import sys
 import time
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,7 @@ class Params:
     db_down_seconds: float = 3.0
     rate: float = 5.0  # deliveries started per second
     people_timeout: float = 300.0  # people stop acting after this long past the stream
-    quiet_timeout: float = 600.0  # give up waiting for quiet after this long (never quiet)
+    quiet_timeout: float = 900.0  # give up waiting for quiet after this long (never quiet)
     vendor_timeout: float = 2.0  # what pmhub waits for a vendor (hangs and late answers)
 
 
@@ -89,6 +90,7 @@ class Result:
     faults_injected: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None
     error: str | None = None
+    code: str = ""  # the commit the replicas ran, "+edits" when the work tree differed
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,12 @@ async def _until_quiet(world: World, store_url: str, timeout: float) -> float | 
     engine = create_engine(store_url)
     deadline = time.monotonic() + timeout
     last_seen, steady_since = -1, time.monotonic()
+    next_report = time.monotonic()
     try:
         while time.monotonic() < deadline:
+            if time.monotonic() >= next_report:  # what the wait is waiting for, as it goes
+                next_report = time.monotonic() + 30.0
+                await _show_waiting(engine, world)
             try:
                 async with engine.connect() as conn:
                     due = or_(
@@ -263,6 +269,46 @@ async def _show_busy(engine: AsyncEngine) -> None:
             )
             for kind, state, key, run_at, error in rows:
                 print(f"  still {state}: {kind} {key} at {run_at}: {error}", flush=True)
+
+
+async def _show_waiting(engine: AsyncEngine, world: World) -> None:
+    """One line on stderr: the jobs still to do, by kind and state, and the fakes' calls."""
+    with suppress(Exception):  # the database may be down (scenario E)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    jobs.c.kind, jobs.c.state, jobs.c.dedupe_key, jobs.c.run_at, jobs.c.last_error
+                ).where(jobs.c.state.in_(("pending", "running")))
+            )
+            now = utc_now()
+            waiting: Counter[str] = Counter()
+            for kind, state, key, run_at, error in rows:
+                what = kind
+                if kind == "effect" and key:
+                    what = "effect " + key.split(":")[-1].split("@")[0]
+                if state == "pending":
+                    when = "due" if run_at <= now else ("retry" if error else "later")
+                    what += f" pending/{when}"
+                else:
+                    what += f" {state}"
+                waiting[what] += 1
+        busy = {k: n for k, n in waiting.items() if not k.endswith("later")}
+        calls = {
+            name: len(fake.exchanges)
+            for name, fake in (
+                ("slack", world.slack),
+                ("calendar", world.calendar),
+                ("jira", world.jira),
+                ("statuspage", world.statuspage),
+                ("docs", world.docs),
+                ("pagerduty", world.pagerduty),
+            )
+        }
+        print(
+            f"  waiting for quiet: {dict(sorted(busy.items()))}; calls so far {calls}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _fake_activity(world: World) -> int:
