@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         results = [from_json(item) for path in args.render for item in json.loads(path.read_text())]
     else:
+        code = running_code()  # before the run: a commit made meanwhile did not run
         results = asyncio.run(_run(names, incidents, args.seed, args.quick, args.postgres_url))
-        code = running_code()
         for result in results:
             result.code = code
     print(render_table(results))
@@ -75,19 +75,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def running_code() -> str:
-    """The commit this run's replicas ran (they run this checkout), and whether the
-    product's code (not the harness) was edited on top of it."""
+    """The product's code the replicas ran (they run this checkout): the last commit that
+    changed it, "+edits" when it differs from that commit in the work tree. Harness-only
+    commits after it do not change what ran, so they do not change this."""
     root = Path(__file__).parents[3]
+    product = ["hub", "connectors", "config", "pyproject.toml"]
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "log", "-1", "--format=%h", "--", *product],
             check=False,
             cwd=root,
             capture_output=True,
             text=True,
         ).stdout.strip()
         edited = subprocess.run(
-            ["git", "status", "--porcelain", "--", "hub", "connectors", "config"],
+            ["git", "status", "--porcelain", "--", *product],
             check=False,
             cwd=root,
             capture_output=True,

@@ -20,10 +20,11 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.common.faults import RandomFaults
@@ -39,6 +40,11 @@ from tests.reliability.chaos.traffic import Traffic
 
 POLICY = Path(__file__).parents[3] / "config" / "policies" / "pagerduty-process.yaml"
 DOWN_VENDOR = "slack"
+# The replicas' worker settings that bound how soon they settle: the demo's retry cap
+# (checked in `_replicas`: the demo configuration writes it) and the lease this harness
+# sets, short so a killed replica's jobs are taken over within seconds.
+RETRY_CAP_SECONDS = 5.0
+LEASE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,10 @@ class Result:
     skipped: str | None = None
     error: str | None = None
     code: str = ""  # the commit the replicas ran, "+edits" when the work tree differed
+    # What quiet waits for: the jobs running or due when the disturbance ended, and the
+    # jobs finished from then until quiet (those, and the ones they set off).
+    backlog_at_calm: int | None = None
+    jobs_after_calm: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,8 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         stop.set()
         await asyncio.gather(*chaos, return_exceptions=True)
         calm_from = time.monotonic()  # the last delivery, change and kill are behind us
+        calm_at = utc_now()
+        result.backlog_at_calm = await _jobs_to_do(store_url)
         phase(f"people done ({len(traffic.changes)} changes); {fleet.kills} kills in all")
         result.kills = fleet.kills
         fleet.ensure_running()
@@ -162,6 +174,7 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         quiet = await _until_quiet(world, store_url, params.quiet_timeout)
         result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
         phase("quiet" if quiet is not None else "never quiet")
+        result.jobs_after_calm = await _jobs_finished_since(store_url, calm_at)
         result.tally = await count(world, traffic, store_url)
         phase("counted")
         result.webhook_answers = dict(sorted(traffic.answers.items()))
@@ -198,10 +211,12 @@ def _replicas(params: Params, world: World, workdir: Path, store_url: str) -> li
         port = free_port()
         options = _Options("127.0.0.1", port, POLICY, params.vendor_timeout)
         config = workdir / f"replica-{n}.yaml"
-        # Short leases: a killed replica's jobs are taken over within seconds.
-        text_ = world.config_text(store_url, options).replace(
-            "  shutdown_grace_seconds: 5\n", "  shutdown_grace_seconds: 5\n  lease_seconds: 5\n"
-        )
+        text_ = world.config_text(store_url, options)
+        worker = "  shutdown_grace_seconds: 5\n"
+        cap = f"  backoff_max_seconds: {RETRY_CAP_SECONDS:g}\n"
+        if worker not in text_ or cap not in text_:
+            raise RuntimeError("the demo's worker settings changed: fix RETRY_CAP_SECONDS")
+        text_ = text_.replace(worker, f"{worker}  lease_seconds: {LEASE_SECONDS}\n")
         config.write_text(text_)
         replicas.append(Replica(f"replica-{n}", config, port))
     return replicas
@@ -271,6 +286,30 @@ async def _show_busy(engine: AsyncEngine) -> None:
                 print(f"  still {state}: {kind} {key} at {run_at}: {error}", flush=True)
 
 
+async def _jobs_to_do(store_url: str) -> int | None:
+    """Jobs running, or pending and due, now."""
+    due = or_(
+        jobs.c.state == "running", and_(jobs.c.state == "pending", jobs.c.run_at <= utc_now())
+    )
+    return await _count_jobs(store_url, due)
+
+
+async def _jobs_finished_since(store_url: str, since: datetime) -> int | None:
+    return await _count_jobs(store_url, jobs.c.finished_at >= since)
+
+
+async def _count_jobs(store_url: str, where: ColumnElement[bool]) -> int | None:
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            query = select(func.count()).select_from(jobs).where(where)
+            return int((await conn.execute(query)).scalar_one())
+    except Exception:  # noqa: BLE001 - the database may be restarting (scenario E)
+        return None
+    finally:
+        await engine.dispose()
+
+
 async def _show_waiting(engine: AsyncEngine, world: World) -> None:
     """One line on stderr: the jobs still to do, by kind and state, and the fakes' calls."""
     with suppress(Exception):  # the database may be down (scenario E)
@@ -304,8 +343,12 @@ async def _show_waiting(engine: AsyncEngine, world: World) -> None:
                 ("pagerduty", world.pagerduty),
             )
         }
+        # Slack takes one post a second per channel: the busiest channels say how long
+        # posting what is queued for them must take at least.
+        channels = Counter({c: len(world.slack.posts(c)) for c in list(world.slack.messages)})
         print(
-            f"  waiting for quiet: {dict(sorted(busy.items()))}; calls so far {calls}",
+            f"  waiting for quiet: {dict(sorted(busy.items()))}; calls so far {calls};"
+            f" Slack posts in the busiest channels {channels.most_common(3)}",
             file=sys.stderr,
             flush=True,
         )
