@@ -210,7 +210,7 @@ def _details(results: list[Result]) -> list[str]:
         if r.jobs_after_calm is not None and r.quiet_seconds:
             rate = r.jobs_after_calm / r.quiet_seconds
             drained = (
-                f"{r.backlog_at_calm} jobs due, {r.jobs_after_calm} finished until quiet"
+                f"{r.backlog_at_calm} jobs running or due, {r.jobs_after_calm} finished until quiet"
                 f" ({rate:.1f} a second), bound {quiet_bound(r):.0f} s"
             )
         lines.append(
