@@ -43,3 +43,19 @@ def test_every_count_is_a_miss() -> None:
 def test_results_written_as_json_read_back_the_same() -> None:
     result = _result(lost=["d-1"], changes=3, changes_acknowledged=2)
     assert as_json(from_json(as_json(result))) == as_json(result)
+
+
+def test_quiet_is_held_to_the_work_left_when_the_disturbance_ended(tmp_path: Path) -> None:
+    on_time = _result()
+    on_time.jobs_after_calm, on_time.quiet_seconds = 600, 500.0
+    late = _result()
+    late.jobs_after_calm, late.quiet_seconds = 100, 500.0
+    uncounted = _result()
+    path = tmp_path / "RELIABILITY.md"
+
+    write_markdown(path, [on_time, late, uncounted], "15.2", seed=1, quick=False)
+
+    verdicts = [line for line in path.read_text().splitlines() if line.startswith("- A: **")]
+    assert verdicts[0] == "- A: **PASS**"
+    assert verdicts[1] == "- A: **SLOW** — quiet after 500 s > its bound 170 s"
+    assert "quiet not checked" in verdicts[2]

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         results = [from_json(item) for path in args.render for item in json.loads(path.read_text())]
     else:
+        code = running_code()  # before the run: a commit made meanwhile did not run
         results = asyncio.run(_run(names, incidents, args.seed, args.quick, args.postgres_url))
+        for result in results:
+            result.code = code
     print(render_table(results))
     output = args.output or (None if args.quick else Path("RELIABILITY.md"))
     if output is not None:
@@ -68,6 +72,32 @@ def main(argv: list[str] | None = None) -> int:
     if any(r.error for r in results):
         return 2
     return 1 if any(misses(r) for r in results) else 0
+
+
+def running_code() -> str:
+    """The product's code the replicas ran (they run this checkout): the last commit that
+    changed it, "+edits" when it differs from that commit in the work tree. Harness-only
+    commits after it do not change what ran, so they do not change this."""
+    root = Path(__file__).parents[3]
+    product = ["hub", "connectors", "config", "pyproject.toml"]
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", *product],
+            check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        edited = subprocess.run(
+            ["git", "status", "--porcelain", "--", *product],
+            check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+edits" if edited else "")
 
 
 async def _run(names: list[str], incidents: int, seed: int, quick: bool, pg: str) -> list[Result]:

@@ -16,13 +16,15 @@ import random
 import sys
 import time
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.common.faults import RandomFaults
@@ -38,6 +40,11 @@ from tests.reliability.chaos.traffic import Traffic
 
 POLICY = Path(__file__).parents[3] / "config" / "policies" / "pagerduty-process.yaml"
 DOWN_VENDOR = "slack"
+# The replicas' worker settings that bound how soon they settle: the demo's retry cap
+# (checked in `_replicas`: the demo configuration writes it) and the lease this harness
+# sets, short so a killed replica's jobs are taken over within seconds.
+RETRY_CAP_SECONDS = 5.0
+LEASE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Params:
     db_down_seconds: float = 3.0
     rate: float = 5.0  # deliveries started per second
     people_timeout: float = 300.0  # people stop acting after this long past the stream
-    quiet_timeout: float = 600.0  # give up waiting for quiet after this long (never quiet)
+    quiet_timeout: float = 900.0  # give up waiting for quiet after this long (never quiet)
     vendor_timeout: float = 2.0  # what pmhub waits for a vendor (hangs and late answers)
 
 
@@ -89,6 +96,11 @@ class Result:
     faults_injected: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None
     error: str | None = None
+    code: str = ""  # the commit the replicas ran, "+edits" when the work tree differed
+    # What quiet waits for: the jobs running or due when the disturbance ended, and the
+    # jobs finished from then until quiet (those, and the ones they set off).
+    backlog_at_calm: int | None = None
+    jobs_after_calm: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,8 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         stop.set()
         await asyncio.gather(*chaos, return_exceptions=True)
         calm_from = time.monotonic()  # the last delivery, change and kill are behind us
+        calm_at = utc_now()
+        result.backlog_at_calm = await _jobs_to_do(store_url)
         phase(f"people done ({len(traffic.changes)} changes); {fleet.kills} kills in all")
         result.kills = fleet.kills
         fleet.ensure_running()
@@ -160,6 +174,7 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         quiet = await _until_quiet(world, store_url, params.quiet_timeout)
         result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
         phase("quiet" if quiet is not None else "never quiet")
+        result.jobs_after_calm = await _jobs_finished_since(store_url, calm_at)
         result.tally = await count(world, traffic, store_url)
         phase("counted")
         result.webhook_answers = dict(sorted(traffic.answers.items()))
@@ -196,10 +211,12 @@ def _replicas(params: Params, world: World, workdir: Path, store_url: str) -> li
         port = free_port()
         options = _Options("127.0.0.1", port, POLICY, params.vendor_timeout)
         config = workdir / f"replica-{n}.yaml"
-        # Short leases: a killed replica's jobs are taken over within seconds.
-        text_ = world.config_text(store_url, options).replace(
-            "  shutdown_grace_seconds: 5\n", "  shutdown_grace_seconds: 5\n  lease_seconds: 5\n"
-        )
+        text_ = world.config_text(store_url, options)
+        worker = "  shutdown_grace_seconds: 5\n"
+        cap = f"  backoff_max_seconds: {RETRY_CAP_SECONDS:g}\n"
+        if worker not in text_ or cap not in text_:
+            raise RuntimeError("the demo's worker settings changed: fix RETRY_CAP_SECONDS")
+        text_ = text_.replace(worker, f"{worker}  lease_seconds: {LEASE_SECONDS}\n")
         config.write_text(text_)
         replicas.append(Replica(f"replica-{n}", config, port))
     return replicas
@@ -228,8 +245,12 @@ async def _until_quiet(world: World, store_url: str, timeout: float) -> float | 
     engine = create_engine(store_url)
     deadline = time.monotonic() + timeout
     last_seen, steady_since = -1, time.monotonic()
+    next_report = time.monotonic()
     try:
         while time.monotonic() < deadline:
+            if time.monotonic() >= next_report:  # what the wait is waiting for, as it goes
+                next_report = time.monotonic() + 30.0
+                await _show_waiting(engine, world)
             try:
                 async with engine.connect() as conn:
                     due = or_(
@@ -263,6 +284,74 @@ async def _show_busy(engine: AsyncEngine) -> None:
             )
             for kind, state, key, run_at, error in rows:
                 print(f"  still {state}: {kind} {key} at {run_at}: {error}", flush=True)
+
+
+async def _jobs_to_do(store_url: str) -> int | None:
+    """Jobs running, or pending and due, now."""
+    due = or_(
+        jobs.c.state == "running", and_(jobs.c.state == "pending", jobs.c.run_at <= utc_now())
+    )
+    return await _count_jobs(store_url, due)
+
+
+async def _jobs_finished_since(store_url: str, since: datetime) -> int | None:
+    return await _count_jobs(store_url, jobs.c.finished_at >= since)
+
+
+async def _count_jobs(store_url: str, where: ColumnElement[bool]) -> int | None:
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            query = select(func.count()).select_from(jobs).where(where)
+            return int((await conn.execute(query)).scalar_one())
+    except Exception:  # noqa: BLE001 - the database may be restarting (scenario E)
+        return None
+    finally:
+        await engine.dispose()
+
+
+async def _show_waiting(engine: AsyncEngine, world: World) -> None:
+    """One line on stderr: the jobs still to do, by kind and state, and the fakes' calls."""
+    with suppress(Exception):  # the database may be down (scenario E)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    jobs.c.kind, jobs.c.state, jobs.c.dedupe_key, jobs.c.run_at, jobs.c.last_error
+                ).where(jobs.c.state.in_(("pending", "running")))
+            )
+            now = utc_now()
+            waiting: Counter[str] = Counter()
+            for kind, state, key, run_at, error in rows:
+                what = kind
+                if kind == "effect" and key:
+                    what = "effect " + key.split(":")[-1].split("@")[0]
+                if state == "pending":
+                    when = "due" if run_at <= now else ("retry" if error else "later")
+                    what += f" pending/{when}"
+                else:
+                    what += f" {state}"
+                waiting[what] += 1
+        busy = {k: n for k, n in waiting.items() if not k.endswith("later")}
+        calls = {
+            name: len(fake.exchanges)
+            for name, fake in (
+                ("slack", world.slack),
+                ("calendar", world.calendar),
+                ("jira", world.jira),
+                ("statuspage", world.statuspage),
+                ("docs", world.docs),
+                ("pagerduty", world.pagerduty),
+            )
+        }
+        # Slack takes one post a second per channel: the busiest channels say how long
+        # posting what is queued for them must take at least.
+        channels = Counter({c: len(world.slack.posts(c)) for c in list(world.slack.messages)})
+        print(
+            f"  waiting for quiet: {dict(sorted(busy.items()))}; calls so far {calls};"
+            f" Slack posts in the busiest channels {channels.most_common(3)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _fake_activity(world: World) -> int:

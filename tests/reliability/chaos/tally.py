@@ -6,7 +6,8 @@ stamps every one with its effect key (Slack message metadata, the event's privat
 property, the issue's marker label, the file's property, the incident's metadata).
 A key found twice is an effect done twice. The effects ledger says what pmhub set
 out to do; an effect it set out to do that is not done, or done but absent from its
-vendor, is missing.
+vendor, is missing - with one exception, counted apart: a meeting read-back check
+superseded by a later one (see `unfinished_effects`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Tally:
     unprocessed: list[str] = field(default_factory=list)  # in the inbox, never processed
     duplicates: dict[str, int] = field(default_factory=dict)  # effect marker -> extra copies
     missing: list[str] = field(default_factory=list)  # effect keys, or "<incident>: what"
+    # Not done, and not wanted any more because a later instance of the same effect
+    # replaced it and is done (a meeting check of an hour gone by): not missing, listed.
+    superseded: list[str] = field(default_factory=list)
     changes: int = 0
     changes_acknowledged: int = 0
     changes_lost: list[str] = field(default_factory=list)
@@ -58,6 +62,7 @@ class Tally:
             "unprocessed": self.unprocessed,
             "duplicates": self.duplicates,
             "missing": self.missing,
+            "superseded": self.superseded,
             "changes": self.changes,
             "changes_acknowledged": self.changes_acknowledged,
             "changes_lost": self.changes_lost,
@@ -167,11 +172,8 @@ async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
     tally.lost = sorted(traffic.acknowledged - inbox.keys())
     tally.unprocessed = sorted(d for d in traffic.acknowledged if d in inbox and not inbox[d])
     tally.dead_jobs = [f"{row.kind}: {(row.last_error or '')[:160]}" for row in dead]
-    for row in effects:
-        if row.state == "done":
-            tally.effects_done += 1
-        else:
-            tally.missing.append(f"{row.key} ({row.state})")
+    tally.effects_done = sum(row.state == "done" for row in effects)
+    tally.missing, tally.superseded = unfinished_effects([(r.key, r.state) for r in effects])
     for pd_id in traffic.incidents:
         if f"pm:pagerduty:{pd_id}" not in postmortems:
             tally.missing.append(f"{pd_id}: no post-mortem")
@@ -179,6 +181,38 @@ async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
             tally.missing.append(f"{pd_id}: no meeting on the calendar")
     _changes(tally, traffic, postmortems, statuses)
     return tally
+
+
+# `pm:<incident>:meeting:check@<UTC stamp>`: the stamp is fixed-width, so it sorts as time.
+_CHECK = re.compile(r"^(?P<series>pm:.+:meeting:check)@(?P<due>\d{4}-\d\d-\d\dT[\d:]{8}Z)$")
+
+
+def unfinished_effects(effects: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """(missing, superseded) among the ledger's (key, state) rows that are not done.
+
+    Every unfinished row is missing except a meeting read-back check for which a later
+    check of the same meeting is done. The plan asks for the latest check due and the
+    next one only (`hub.policy.upkeep`): once the hour turns, a check begun in the hour
+    before (its row `pending`: the attempt was cut off by a fault or a kill) is no longer
+    wanted, its job finds it so and ends, and its row stays `pending`. The later check
+    read the same event back, so nothing the check is for was left undone. A check with
+    no later one done is still missing.
+    """
+    latest_done: dict[str, str] = {}
+    for key, state in effects:
+        check = _CHECK.match(key)
+        if check and state == "done":
+            series, due = check["series"], check["due"]
+            latest_done[series] = max(due, latest_done.get(series, due))
+    missing: list[str] = []
+    superseded: list[str] = []
+    for key, state in effects:
+        if state == "done":
+            continue
+        check = _CHECK.match(key)
+        later_done = check is not None and latest_done.get(check["series"], "") > check["due"]
+        (superseded if later_done else missing).append(f"{key} ({state})")
+    return missing, superseded
 
 
 def _changes(
