@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.engine.effects import EffectRunner
+from hub.engine.effects import EffectOutcome, EffectRequest, EffectRunner
 from hub.engine.reconcile import Reconciler
 from hub.intake.merge import merge
 from hub.jobs.kinds import EFFECT
@@ -217,3 +217,52 @@ async def test_a_pending_job_due_later_than_the_plan_is_brought_forward(
     moved = await queue.get(due_now.id)
     assert moved is not None
     assert moved.run_at == NOW  # ...which is due when the plan says again
+
+
+async def test_a_done_effect_and_its_audit_entry_commit_in_one_transaction(
+    engine: AsyncEngine,
+) -> None:
+    """The ledger's `done` and the audit's `effect_done` are one write (issue 16: each
+    effect job opened a transaction of its own for the audit entry)."""
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    policies = _policies()
+    reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    jobs = await queue.lease("t", limit=100, lease_seconds=60, now=NOW)
+    notify = next(j for j in jobs if j.kind == EFFECT and ":owner:notify:" in str(j.payload["key"]))
+    transactions: list[list[str]] = []
+
+    async def dm(_request: EffectRequest) -> EffectOutcome:
+        return EffectOutcome(vendor_ref="D0ALICE:1700000000.000100")
+
+    def began(_conn: object) -> None:
+        transactions.append([])
+
+    def seen(*args: object) -> None:
+        if transactions:
+            transactions[-1].append(" ".join(str(args[2]).split()).upper())
+
+    runner = EffectRunner(
+        engine,
+        policies,
+        {IntentKind.NOTIFY_OWNER: dm},
+        clock=lambda: NOW,
+        reconcile=reconciler.request,
+    )
+    event.listen(engine.sync_engine, "begin", began)
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await runner(notify)
+    finally:
+        event.remove(engine.sync_engine, "begin", began)
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    [completing] = [t for t in transactions if any(s.startswith("UPDATE EFFECTS") for s in t)]
+    assert any(s.startswith("INSERT INTO AUDIT") for s in completing)
+    done = [e for e in await list_entries(engine, record.id) if e.action == "effect_done"]
+    assert [e.detail["key"] for e in done] == [notify.payload["key"]]
+    effect = await get_effect(engine, str(notify.payload["key"]))
+    assert effect is not None
+    assert (effect.state, effect.vendor_ref) == (EffectState.DONE, "D0ALICE:1700000000.000100")
