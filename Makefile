@@ -40,9 +40,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers or more (one per core): each has its own databases, and tests bind port 0.
+# Workers (PYTEST_WORKERS, one per core by default): each has its own databases, and tests
+# bind port 0. Tests go out one at a time, longest first (tests/conftest.py orders them),
+# so the whole-system tests do not all land on one worker.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
 
 test: lint typecheck pytest
 

@@ -20,18 +20,6 @@ from aiohttp import web
 
 from connectors.incidentio.connector import IncidentIoConnector
 from connectors.pagerduty.connector import PagerDutyConnector
-from hub.app_numbers import counted, digest_runner
-from hub.app_wiring import (
-    Core,
-    Wiring,
-    document_library,
-    incidentio_api,
-    pagerduty_api,
-    wire_calendar,
-    wire_chat,
-    wire_documents,
-    wire_tracker,
-)
 from hub.config import Settings
 from hub.engine.actions import decisions
 from hub.engine.actions.followups import flag_performer
@@ -63,6 +51,18 @@ from hub.web import admin, health
 from hub.web.keys import FRONT_DOOR, METRICS, RUNTIME
 from hub.web.listeners import listener_split_middleware
 from hub.web.middleware import request_context_middleware
+from hub.wiring.connectors import (
+    Core,
+    Wiring,
+    document_library,
+    incidentio_api,
+    pagerduty_api,
+    wire_calendar,
+    wire_chat,
+    wire_documents,
+    wire_tracker,
+)
+from hub.wiring.numbers import counted, digest_runner
 
 log = structlog.get_logger("pmhub.app")
 
@@ -109,6 +109,8 @@ def create_app(
             queue = JobQueue(engine)
             core = Core(settings, session, stack, engine, queue, policy_set, clock, metrics)
             wiring = Wiring(documents=document_library(settings, stack))
+            if isinstance(sources.pagerduty, PagerDutyConnector):
+                wiring.pagerduty = sources.pagerduty  # the timeline reuses its reads
             await wire_calendar(wiring, core)  # first: `/postmortem meeting` reads it
             await wire_chat(wiring, core)
             await wire_tracker(wiring, core)
@@ -306,6 +308,7 @@ def _make_worker(
         ),
         lease_seconds=cfg.lease_seconds,
         poll_interval_seconds=cfg.poll_interval_seconds,
+        linger_seconds=cfg.linger_seconds,
         clock=clock,
         under_pressure=under_pressure,
         observer=metrics,

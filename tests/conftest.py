@@ -19,11 +19,27 @@ pytest_plugins = ["tests.support.db", "tests.support.queue"]
 _SLOW_FOLDERS = ("e2e", "reliability", "bench", "deploy")
 
 
+# Longest first: a whole-system test that starts last keeps every other worker idle
+# while it runs, so the few that take a minute go out first and the many short ones
+# fill in around them (`make pytest` hands tests out with `--dist load`, in this order).
+_FIRST_FOLDERS = ("bench", "reliability", "deploy", "e2e", "cli")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        parts = item.path.parts
-        if "tests" in parts and parts[parts.index("tests") + 1] in _SLOW_FOLDERS:
+        if _folder(item) in _SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=_longest_first)
+
+
+def _folder(item: pytest.Item) -> str:
+    parts = item.path.parts
+    return parts[parts.index("tests") + 1] if "tests" in parts[:-1] else ""
+
+
+def _longest_first(item: pytest.Item) -> int:
+    folder = _folder(item)
+    return _FIRST_FOLDERS.index(folder) if folder in _FIRST_FOLDERS else len(_FIRST_FOLDERS)
 
 
 @pytest.fixture(autouse=True)

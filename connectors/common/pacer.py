@@ -16,6 +16,16 @@ vendor N times its limit, so the wiring gives connectors a `Pacer` (the protocol
 below): a `KeyedPacer` on SQLite (one process by design) and, on PostgreSQL, a
 `SharedPacer` whose slots are claimed from the database (`hub.store.pacing`),
 injected as a plain async callable so that connectors never import the store.
+
+Waiting off the worker's books (issue 16, head-of-line blocking): a turn is mostly
+waiting when a lane is backed up (an incidents channel in a storm), and a job worker
+that counted that wait against its concurrency would move every other job (calendar
+bookings, DMs to other channels) at that channel's pace. The wiring therefore gives
+a pacer a `WaitingRoom` (the worker's, `hub.jobs.parking`): a caller that must wait
+for its turn waits inside it, and the worker runs other jobs meanwhile. The room is
+bounded; when it is full, a caller facing a backlog it can measure is told to come
+back when the backlog has gone (`LaneBacklogged`, a `RateLimited`: the job is
+rescheduled, not failed) instead of holding a worker slot while it waits.
 """
 
 from __future__ import annotations
@@ -23,9 +33,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from hub.errors import RateLimited
 
 
 class Pacer(Protocol):
@@ -40,10 +52,38 @@ class Pacer(Protocol):
         ...
 
 
+class WaitingRoom(Protocol):
+    """Where a caller waits for its turn without holding one of its worker's slots."""
+
+    def full(self) -> bool:
+        """No more callers may wait here (they would hold their slot while waiting)."""
+        ...
+
+    def waiting(self) -> AbstractAsyncContextManager[None]:
+        """Wait in the room for the block: the caller's slot is lent out meanwhile."""
+        ...
+
+
+class LaneBacklogged(RateLimited):
+    """The key's lane is backed up and the waiting room is full: come back later.
+
+    Nothing was claimed or sent; the job is rescheduled after `retry_after` seconds, by
+    when the callers ahead of it have had their turns.
+    """
+
+
+def waiting_in(room: WaitingRoom | None) -> AbstractAsyncContextManager[None]:
+    """The room's wait, or (no room, or a full one) a plain wait holding the slot."""
+    if room is None or room.full():
+        return nullcontext()
+    return room.waiting()
+
+
 @dataclass
 class _Lane:
     next_at: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0  # callers queued for the lock or sleeping until next_at
 
 
 class KeyedPacer:
@@ -54,10 +94,12 @@ class KeyedPacer:
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        room: WaitingRoom | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError("interval must not be negative")
         self._interval = interval
+        self._room = room
         self._max_keys = max_keys
         self._clock = clock
         self._sleep = sleep
@@ -67,15 +109,41 @@ class KeyedPacer:
     async def turn(self, key: str) -> AsyncIterator[float]:
         """Wait for `key`'s turn and hold it for the block; yields the seconds waited."""
         lane = self._lanes.setdefault(key, _Lane())
-        async with lane.lock:
+        delay = 0.0
+        if lane.lock.locked() or lane.next_at > self._clock():
+            if self._room is not None and self._room.full():
+                # Nothing taken yet: the job comes back once the callers ahead are served.
+                backlog = max(0.0, lane.next_at - self._clock()) + lane.waiting * self._interval
+                raise LaneBacklogged(
+                    f"{lane.waiting} calls are waiting for {key}'s turn",
+                    retry_after=backlog + self._interval,
+                )
+            lane.waiting += 1
+            try:
+                async with waiting_in(self._room):
+                    delay = await self._take(lane)
+            finally:
+                lane.waiting -= 1
+        else:
+            delay = await self._take(lane)
+        try:
+            yield delay
+        finally:
+            lane.next_at = max(lane.next_at, self._clock() + self._interval)
+            lane.lock.release()
+            self._forget_idle()
+
+    async def _take(self, lane: _Lane) -> float:
+        """Take the lane's lock (callers queue in arrival order) and sleep until its turn."""
+        await lane.lock.acquire()
+        try:
             delay = max(0.0, lane.next_at - self._clock())
             if delay > 0:
                 await self._sleep(delay)
-            try:
-                yield delay
-            finally:
-                lane.next_at = max(lane.next_at, self._clock() + self._interval)
-        self._forget_idle()
+        except BaseException:
+            lane.lock.release()
+            raise
+        return delay
 
     async def defer(self, key: str, seconds: float) -> None:
         """Start `key`'s next turn no sooner than `seconds` from now (the vendor's Retry-After)."""
@@ -95,6 +163,7 @@ class KeyedPacer:
         if len(self._lanes) <= self._max_keys:
             return
         now = self._clock()
-        for key in [k for k, lane in self._lanes.items() if not lane.lock.locked()]:
+        idle = [k for k, lane in self._lanes.items() if not lane.lock.locked() and not lane.waiting]
+        for key in idle:
             if self._lanes[key].next_at <= now:
                 del self._lanes[key]

@@ -14,6 +14,12 @@ jitter between claiming a slot and the request reaching the vendor (waking up,
 sending) cannot bring two requests closer than the vendor's limit. The ledger's clock
 decides: a claim answers "wait this many seconds", so the replicas' own clocks never
 need to agree.
+
+While it waits for its slot, a caller waits in the `WaitingRoom` it was given (the job
+worker's, see `connectors.common.pacer`), so the wait holds no worker slot. When the
+room is full and this process already has callers waiting for the key (a backlog),
+the caller is told to come back later (`LaneBacklogged`) before it claims anything:
+a claimed slot left unused would only waste the key's time.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+
+from connectors.common.pacer import LaneBacklogged, WaitingRoom, waiting_in
 
 # (key, interval seconds) -> seconds to wait for the slot just claimed.
 ClaimSlot = Callable[[str, float], Awaitable[float]]
@@ -45,6 +53,7 @@ class SharedPacer:
         namespace: str,
         margin: float = DEFAULT_MARGIN,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        room: WaitingRoom | None = None,
     ) -> None:
         if interval < 0 or margin < 0:
             raise ValueError("interval and margin must not be negative")
@@ -54,6 +63,9 @@ class SharedPacer:
         self._hold_back = hold_back
         self._namespace = namespace
         self._sleep = sleep
+        self._room = room
+        # Callers of this process waiting for each key's slot (no entry: none).
+        self._waiting: dict[str, int] = {}
         # Claims from this process go out in arrival order, so its posts keep theirs.
         # One small lock per key ever paced here (channels, API keys: a bounded set).
         self._claiming: dict[str, asyncio.Lock] = {}
@@ -67,11 +79,16 @@ class SharedPacer:
         if self._slot == 0:
             yield 0.0
             return
+        ahead = self._waiting.get(key, 0)
+        if ahead and self._room is not None and self._room.full():
+            raise LaneBacklogged(
+                f"{ahead} calls are waiting for {key}'s turn", retry_after=(ahead + 1) * self._slot
+            )
         lock = self._claiming.setdefault(key, asyncio.Lock())
         async with lock:
             delay = max(0.0, await self._claim(self._ledger_key(key), self._slot))
         if delay > 0:
-            await self._sleep(delay)
+            await self._wait_for_slot(key, delay)
         try:
             yield delay
         finally:
@@ -80,6 +97,17 @@ class SharedPacer:
             # spacing from its end would be lost.
             with contextlib.suppress(Exception):
                 await self._hold_back(self._ledger_key(key), self._interval)
+
+    async def _wait_for_slot(self, key: str, delay: float) -> None:
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with waiting_in(self._room):
+                await self._sleep(delay)
+        finally:
+            if (left := self._waiting[key] - 1) > 0:
+                self._waiting[key] = left
+            else:
+                del self._waiting[key]  # bounded: only keys with callers waiting
 
     async def defer(self, key: str, seconds: float) -> None:
         await self._hold_back(self._ledger_key(key), max(seconds, 0.0))

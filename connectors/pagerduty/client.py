@@ -31,6 +31,7 @@ import pagerduty
 
 from connectors.common.retry_after import parse_retry_after
 from connectors.pagerduty.config import PagerDutyConfig
+from connectors.pagerduty.rate import window_for
 from hub.errors import (
     AuthFailed,
     ConnectorError,
@@ -137,6 +138,9 @@ class PagerDutyClient:
         api.max_network_attempts = 0
         api.retry = {}
         self._api = api
+        self._window = window_for(
+            config.base_url, config.api_token.get_secret_value(), config.requests_per_minute
+        )
 
     async def close(self) -> None:
         self._api.close()
@@ -146,9 +150,13 @@ class PagerDutyClient:
         url = _path("/incidents/{}", incident_id)
         return await self._run("GET incident", lambda: self._api.rget(url, params=params))
 
-    async def list_log_entries(self, incident_id: str) -> list[JsonDict]:
+    async def list_log_entries(self, incident_id: str, since: str | None = None) -> list[JsonDict]:
+        """Every entry (newest first), or those created at or after `since` (ISO 8601)."""
         url = _path("/incidents/{}/log_entries", incident_id)
-        return await self._run("GET log entries", lambda: list(self._api.iter_all(url)))
+        params = {"since": since} if since else None
+        return await self._run(
+            "GET log entries", lambda: list(self._api.iter_all(url, params=params))
+        )
 
     async def log_entries_page(
         self, incident_id: str, *, offset: int, limit: int, total: bool = False
@@ -192,6 +200,9 @@ class PagerDutyClient:
         return [str(a) for a in found] if isinstance(found, list) else []
 
     async def _run(self, what: str, call: Callable[[], T]) -> T:
+        # One slot per call: a call reading several pages counts once (the log of one
+        # incident rarely exceeds a page of 100; on-calls of one policy never do).
+        await self._window.wait_turn()
         try:
             result = await asyncio.to_thread(call)
         except _RateLimitedResponse as exc:

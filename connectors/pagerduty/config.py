@@ -41,6 +41,18 @@ class PagerDutyApi(VendorSettings):
     user_cache_seconds: float = Field(
         default=300, ge=0, description="How long a looked-up user (name, email) is reused."
     )
+    oncall_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How long an escalation policy's primary on-call is reused: a storm of "
+        "incidents on one policy reads it once (0: read for every incident that needs it).",
+    )
+    requests_per_minute: int = Field(
+        default=960,
+        ge=0,
+        description="REST requests started per minute by this process, at most: PagerDuty's "
+        "published limit per API key (0: no pacing).",
+    )
     ca_bundle: CaBundle | None = Field(
         default=None,
         description="Extra CA certificates (PEM) to trust for the REST API: a TLS-inspecting "

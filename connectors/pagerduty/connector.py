@@ -6,12 +6,15 @@ name), who triggered the incident and how, who joined when, and who is primary o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from connectors.common.ttl_cache import TtlCache
 from connectors.pagerduty.client import PagerDutyClient
 from connectors.pagerduty.config import PagerDutyConfig
 from hub.errors import Permanent
@@ -24,6 +27,23 @@ from hub.ports import JsonObject
 INCIDENT_INCLUDES = ("acknowledgers", "assignees", "conference_bridge", "first_trigger_log_entries")
 PRIMARY_ESCALATION_LEVEL = 1
 USER_CACHE_MAX_ENTRIES = 1024
+V = TypeVar("V")
+ONCALL_CACHE_MAX_ENTRIES = 1024  # escalation policies: an account has tens, rarely thousands
+# The incidents whose last read (incident and whole log) is kept for the post-mortem's
+# timeline, written soon after the resolution that read them. Bounded: at most 128
+# incidents of at most one page (100) of entries; as Python objects an entry is ~4 KB,
+# so ~50 MB in the worst case and ~5 MB for typical logs of a few entries.
+RECENT_READS_MAX_INCIDENTS = 128
+RECENT_READ_MAX_ENTRIES = 100  # a longer log is not kept: the timeline reads it itself
+RECENT_READ_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class RecentRead:
+    """An incident and its whole log (oldest first) as last read: the timeline's input."""
+
+    incident: JsonObject
+    log_entries: tuple[JsonObject, ...]
 
 
 class _TtlCache:
@@ -55,6 +75,39 @@ class _TtlCache:
             self._items.popitem(last=False)
 
 
+class _Coalesced(Generic[V]):
+    """Concurrent reads of one key share the first one's answer (or its failure)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, asyncio.Future[V]] = {}
+
+    async def once(self, key: str, read: Callable[[], Awaitable[V]]) -> V:
+        pending = self._pending.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled
+                return await self.once(key, read)  # the reader was: read for ourselves
+        pending = asyncio.get_running_loop().create_future()
+        self._pending[key] = pending
+        try:
+            value = await read()
+        except Exception as exc:
+            pending.set_exception(exc)  # those waiting fail alike; the next caller reads
+            pending.exception()  # retrieved: nobody waiting is not an unhandled error
+            raise
+        except BaseException:
+            pending.cancel()
+            raise
+        else:
+            pending.set_result(value)
+        finally:
+            del self._pending[key]
+        return value
+
+
 def _created_at(entry: JsonObject) -> datetime:
     raw = entry.get("created_at")
     try:
@@ -73,11 +126,30 @@ class PagerDutyConnector:
         *,
         from_email: str | None = None,
         user_cache_seconds: float = 300,
+        oncall_cache_seconds: float = 60,
+        recent_read_seconds: float = RECENT_READ_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._from_email = from_email
         self._users = _TtlCache(user_cache_seconds, USER_CACHE_MAX_ENTRIES, clock)
+        # Who is primary on call changes with the schedule's shifts (hours), not per
+        # incident: a storm on one policy asks once per TTL. A cached None is kept too.
+        self._oncalls: TtlCache[JsonObject | None] = TtlCache(
+            oncall_cache_seconds, ONCALL_CACHE_MAX_ENTRIES, clock
+        )
+        # Incidents of a storm ask for the same policy and people side by side.
+        self._oncall_reads: _Coalesced[JsonObject | None] = _Coalesced()
+        self._user_reads: _Coalesced[JsonObject] = _Coalesced()
+        # What the enrichment read at the resolution, for the timeline read minutes later.
+        # Each later read of the incident (a change the enrichment saw) replaces it.
+        self._incidents: TtlCache[JsonObject] = TtlCache(
+            recent_read_seconds, RECENT_READS_MAX_INCIDENTS, clock
+        )
+        # None: the log is longer than is kept (or no longer known whole): read it.
+        self._logs: TtlCache[tuple[JsonObject, ...] | None] = TtlCache(
+            recent_read_seconds, RECENT_READS_MAX_INCIDENTS, clock
+        )
 
     @classmethod
     def from_config(cls, config: PagerDutyConfig) -> PagerDutyConnector:
@@ -85,31 +157,75 @@ class PagerDutyConnector:
             PagerDutyClient(config),
             from_email=config.from_email,
             user_cache_seconds=config.user_cache_seconds,
+            oncall_cache_seconds=config.oncall_cache_seconds,
         )
+
+    @property
+    def client(self) -> PagerDutyClient:
+        return self._client
 
     async def close(self) -> None:
         await self._client.close()
 
     async def get_incident(self, incident_id: str) -> JsonObject:
-        return await self._client.get_incident(incident_id, INCIDENT_INCLUDES)
+        incident = await self._client.get_incident(incident_id, INCIDENT_INCLUDES)
+        self._incidents.put(incident_id, incident)
+        return incident
 
-    async def list_log_entries(self, incident_id: str) -> Sequence[JsonObject]:
-        entries = await self._client.list_log_entries(incident_id)
+    def recent_read(self, incident_id: str) -> RecentRead | None:
+        """The incident and its whole log as this process last read them, if recently."""
+        _, incident = self._incidents.lookup(incident_id)
+        _, log = self._logs.lookup(incident_id)
+        if incident is None or log is None:
+            return None
+        return RecentRead(incident, log)
+
+    async def list_log_entries(
+        self, incident_id: str, since: datetime | None = None
+    ) -> Sequence[JsonObject]:
+        """The incident's log, oldest first; only the entries created at or after `since`
+        when given (PagerDuty's `since`: a caller that has the older ones reads less)."""
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else None
+        entries = await self._client.list_log_entries(incident_id, since=after)
         # PagerDuty lists newest first; the adapter replays history oldest first.
         # Reversed before the (stable) sort so entries sharing a timestamp also end
         # up oldest first; the sort itself makes this right whatever order came back.
         as_listed_reversed = entries[::-1]
-        return tuple(sorted(as_listed_reversed, key=_created_at))
+        oldest_first = tuple(sorted(as_listed_reversed, key=_created_at))
+        self._keep_log(incident_id, oldest_first, whole=since is None)
+        return oldest_first
+
+    def _keep_log(self, incident_id: str, entries: tuple[JsonObject, ...], *, whole: bool) -> None:
+        """The whole log for `recent_read`: as read, or the part since added to the kept one."""
+        if not whole:
+            _, kept = self._logs.lookup(incident_id)
+            if kept is None:
+                return  # no whole log to add to (read by another replica, or forgotten)
+            seen = {entry.get("id") for entry in kept}
+            added = [entry for entry in entries if entry.get("id") not in seen]
+            entries = tuple(sorted((*kept, *added), key=_created_at))
+        # Too long to keep: forget the shorter one kept before, it is no longer the log.
+        self._logs.put(incident_id, entries if len(entries) <= RECENT_READ_MAX_ENTRIES else None)
 
     async def get_user(self, user_id: str) -> JsonObject:
         cached = self._users.get(user_id)
         if cached is not None:
             return cached
-        user = await self._client.get_user(user_id)
+        user = await self._user_reads.once(user_id, lambda: self._client.get_user(user_id))
         self._users.put(user_id, user)
         return user
 
     async def primary_oncall(self, escalation_policy_id: str) -> JsonObject | None:
+        found, cached = self._oncalls.lookup(escalation_policy_id)
+        if found:
+            return cached
+        primary = await self._oncall_reads.once(
+            escalation_policy_id, lambda: self._read_primary_oncall(escalation_policy_id)
+        )
+        self._oncalls.put(escalation_policy_id, primary)
+        return primary
+
+    async def _read_primary_oncall(self, escalation_policy_id: str) -> JsonObject | None:
         oncalls = await self._client.list_oncalls(escalation_policy_id)
         for oncall in oncalls:
             user: Any = oncall.get("user")

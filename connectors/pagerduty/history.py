@@ -167,9 +167,12 @@ def responder_entries(
 class PagerDutyIncidentLog:
     """Implements `hub.ports.IncidentLog` over PagerDuty's REST API."""
 
-    def __init__(self, client: PagerDutyClient, people: PagerDutyConnector) -> None:
+    def __init__(
+        self, client: PagerDutyClient, people: PagerDutyConnector, *, owns_client: bool = True
+    ) -> None:
         self._client = client
         self._people = people
+        self._owns_client = owns_client
 
     @classmethod
     def from_config(cls, config: PagerDutyConfig) -> PagerDutyIncidentLog:
@@ -177,12 +180,41 @@ class PagerDutyIncidentLog:
         people = PagerDutyConnector(client, user_cache_seconds=config.user_cache_seconds)
         return cls(client, people)
 
+    @classmethod
+    def sharing(cls, enrichment: PagerDutyConnector) -> PagerDutyIncidentLog:
+        """Reading through the enrichment's connector: its users, and its recent reads of
+        an incident and its log, which the timeline then needs not read again."""
+        return cls(enrichment.client, enrichment, owns_client=False)
+
     async def close(self) -> None:
-        await self._client.close()
+        if self._owns_client:
+            await self._client.close()
 
     async def read_log(self, incident_id: str, *, limit: int) -> HistoryRead:
         if limit < 1:
             raise Permanent("PagerDuty log read: limit must be at least 1")
+        recent = self._people.recent_read(incident_id)
+        if recent is not None:
+            # What the enrichment read at the resolution (and since): no request at all.
+            kept = list(recent.log_entries)
+            truncated = len(kept) > limit
+            oldest_first, incident = kept[:limit], recent.incident
+        else:
+            oldest_first, truncated = await self._read_entries(incident_id, limit)
+            incident = await self._client.get_incident(incident_id)
+        responders = [
+            r for r in incident.get("incidents_responders") or () if isinstance(r, Mapping)
+        ]
+        emails = await self._emails([*oldest_first, *responders])
+        entries = [entry_of(entry, emails) for entry in oldest_first]
+        link = str(incident.get("html_url") or "") or None
+        entries += [e for r in responders for e in responder_entries(r, emails, link)]
+        return HistoryRead(entries=tuple(sorted(entries, key=lambda e: e.at)), truncated=truncated)
+
+    async def _read_entries(
+        self, incident_id: str, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """At most the oldest `limit` entries, oldest first, and whether the log is longer."""
         first = await self._client.log_entries_page(
             incident_id, offset=0, limit=min(PAGE_SIZE, limit), total=True
         )
@@ -218,16 +250,7 @@ class PagerDutyIncidentLog:
                 newest_first, truncated = newest_first[-limit:], True
         # Reversed before the stable sort so entries sharing a second stay oldest first.
         by_time = lambda e: _time(e.get("created_at"))  # noqa: E731
-        oldest_first = sorted(newest_first[::-1], key=by_time)  # noqa: C415
-        incident = await self._client.get_incident(incident_id)
-        responders = [
-            r for r in incident.get("incidents_responders") or () if isinstance(r, Mapping)
-        ]
-        emails = await self._emails([*oldest_first, *responders])
-        entries = [entry_of(entry, emails) for entry in oldest_first]
-        link = str(incident.get("html_url") or "") or None
-        entries += [e for r in responders for e in responder_entries(r, emails, link)]
-        return HistoryRead(entries=tuple(sorted(entries, key=lambda e: e.at)), truncated=truncated)
+        return sorted(newest_first[::-1], key=by_time), truncated  # noqa: C415
 
     async def _emails(self, entries: list[Mapping[str, Any]]) -> dict[str, str]:
         users: set[str] = set()

@@ -36,6 +36,9 @@ CACHE_MAX_ENTRIES = 4096
 NOT_FOUND_CACHE_SECONDS = 300.0
 HISTORY_PAGE_SIZE = 200  # Slack allows up to 999; 200 keeps each answer small
 DEFAULT_RETRY_AFTER = 1.0
+# chat.update is Tier 3: "50+ per minute" per workspace. 1.2 s apart is 50 a minute.
+UPDATE_INTERVAL_SECONDS = 1.2
+UPDATE_PACE_KEY = "chat.update"
 
 
 def is_user_id(target: str) -> bool:
@@ -63,6 +66,9 @@ class SlackConnector:
         self._pacer: Pacer = (
             pacer if pacer is not None else KeyedPacer(post_interval_seconds, clock=clock)
         )
+        # Only the roll-up's edits (`update_paced`) are paced: they are the ones a storm
+        # multiplies. Per process; replicas each keep their own count.
+        self._update_pacer = KeyedPacer(UPDATE_INTERVAL_SECONDS, clock=clock)
         self._user_ttl = user_cache_seconds
         self._users: TtlCache[str | None] = TtlCache(user_cache_seconds, CACHE_MAX_ENTRIES, clock)
         # A DM channel id never changes for a (bot, user) pair.
@@ -134,6 +140,17 @@ class SlackConnector:
     async def update(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
         # Metadata is left as it is: the edited message still answers for its effect key.
         return await self._client.update_message(ref, text=message.text, blocks=message.blocks)
+
+    async def update_paced(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
+        """`update`, spaced to keep the workspace's chat.update calls within Tier 3."""
+        async with self._update_pacer.turn(UPDATE_PACE_KEY):
+            try:
+                return await self.update(ref, message)
+            except RateLimited as exc:
+                await self._update_pacer.defer(
+                    UPDATE_PACE_KEY, exc.retry_after or DEFAULT_RETRY_AFTER
+                )
+                raise
 
     async def find_posted(self, channel: str, effect_key: str) -> MessageRef | None:
         target = await self.open_dm(channel) if is_user_id(channel) else channel

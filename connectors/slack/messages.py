@@ -77,8 +77,12 @@ def owner_designation(
     deadline: datetime | None,
     accepted_at: datetime | None = None,
     people: People = NO_PEOPLE,
+    unresolved_roles: Sequence[str] = (),
 ) -> ChatMessage:
-    """The DM naming the owner; rebuilt and edited in place once accepted or booked."""
+    """The DM naming the owner; rebuilt and edited in place once accepted or booked.
+
+    It names the meeting roles nobody holds (issue 16): the owner's first message is
+    the one that matters, so they are not a second message racing this one."""
     meeting = postmortem.meeting if postmortem else None
     name = incident_name(incident)
     blocks = [
@@ -86,6 +90,10 @@ def owner_designation(
         section(f"{mention(owner, people)}, {_designation_reason(postmortem)}\n_{NOT_BLAME}_"),
         _incident_fields(incident, deadline),
         section(f"*Meeting:* {meeting_text(meeting, deadline)}"),
+    ]
+    if unresolved_roles:
+        blocks.append(section(_unresolved_text(unresolved_roles)))
+    blocks += [
         section("*Your part, step by step:*\n" + _checklist(meeting is not None)),
         _owner_actions(incident, postmortem, accepted=accepted_at is not None),
     ]
@@ -94,6 +102,8 @@ def owner_designation(
     text = f"You own the post-mortem for {name}: {incident.title or '(untitled)'}"
     if deadline is not None:
         text += f". Meeting due by {utc_text(deadline)}"
+    if unresolved_roles:
+        text += f". Nobody found for {', '.join(unresolved_roles)}: please invite them"
     return chat_message(text + ".", blocks)
 
 
@@ -261,6 +271,14 @@ def review_request(
     text = f"The post-mortem for {name} is ready for review before the meeting"
     text += f" ({utc_text(meeting.start)})." if meeting else "."
     return chat_message(text, blocks)
+
+
+def _unresolved_text(roles: Sequence[str]) -> str:
+    listed = bullet_list([f"`{escape(role)}`" for role in roles])
+    return (
+        ":busts_in_silhouette: *Nobody found for these meeting roles:*\n"
+        f"{listed}\nPlease invite them to the meeting yourself."
+    )
 
 
 def unresolved_roles(incident: Incident, roles: Sequence[str]) -> ChatMessage:

@@ -38,6 +38,7 @@ from connectors.slack.modals import follow_up_modal, handoff_modal
 from connectors.slack.notifier_core import People, ref_text
 from connectors.slack.notifier_lifecycle import LifecycleNotices
 from connectors.slack.notifier_meetings import MeetingNotices
+from connectors.slack.notifier_rollup import RollupNotices
 from connectors.slack.todos import follow_up_candidates
 from hub.errors import Permanent
 from hub.model.command import FollowUpFormContext, HandoffContext
@@ -52,7 +53,7 @@ from hub.model.postmortem import FollowUp, PostMortem
 from hub.ports import Answer, AnswerKind
 
 
-class SlackNotifier(MeetingNotices, LifecycleNotices):
+class SlackNotifier(MeetingNotices, LifecycleNotices, RollupNotices):
     """Implements `hub.ports.Notifier` with a `SlackConnector` and the message builders."""
 
     # -- the process's messages -------------------------------------------------------
@@ -69,6 +70,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices):
         accepted_at: datetime | None = None,
         earlier: str | None = None,
         handed_to: Person | None = None,
+        unresolved_roles: Sequence[str] = (),
     ) -> str:
         people = await self.people(owner, handed_to, *_designators(postmortem))
         if handed_to is not None:
@@ -81,6 +83,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices):
                 deadline=deadline,
                 accepted_at=accepted_at,
                 people=people,
+                unresolved_roles=unresolved_roles,
             )
         target = await self._target(owner)
         return await self._kept(target, message, effect_key, unknown_outcome, earlier)

@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 
-from hub.app_wiring import history_readers
 from hub.config import Settings
 from hub.errors import ConnectorError
 from hub.model.history import HistorySource
@@ -21,6 +20,7 @@ from hub.model.incident import Incident
 from hub.policy import Plan, PolicySet
 from hub.policy.document import SOURCE_NAMES
 from hub.policy.people import Assembled, RoleFound, assemble
+from hub.wiring.connectors import history_readers
 
 
 async def preview(

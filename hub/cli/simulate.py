@@ -69,7 +69,9 @@ async def _plans(
         if enrich:
             session = await stack.enter_async_context(aiohttp.ClientSession())
             sources = await build_sources(settings, session, stack)
-        gatherer = FactGatherer(sources, adapter_options(policies, settings), lambda: now)
+        # A dry run has no earlier deliveries: each reads the incident as the API has it now.
+        options = adapter_options(policies, settings)
+        gatherer = FactGatherer(sources, options, lambda: now, read_every_delivery=True)
         records: dict[str, IncidentRecord] = {}
         for source, path in events:
             facts = await gatherer.gather(source, path.read_bytes())

@@ -157,6 +157,14 @@ class WorkerSettings(FrozenModel):
         description="How long a taken job stays leased before another worker may take it.",
     )
     poll_interval_seconds: PositiveFloat = Field(default=5.0, description="Idle poll period.")
+    linger_seconds: float = Field(
+        default=0.1,
+        ge=0,
+        le=5,
+        description="After taking every webhook delivery there was, the worker waits this "
+        "long before taking more, so deliveries that trickle in are ingested as one batch "
+        "(0: never wait). Other jobs (reconcile, effects) are never held back by it.",
+    )
     shutdown_grace_seconds: PositiveFloat = Field(
         default=25.0, description="How long running jobs may finish after SIGTERM."
     )
@@ -167,6 +175,13 @@ class WorkerSettings(FrozenModel):
             raise FieldProblem(
                 "backoff_base_seconds",
                 f"must not exceed backoff_max_seconds ({self.backoff_max_seconds:g})",
+            )
+        # Only when set: a file with a short poll and no linger was valid before it existed.
+        linger_set = "linger_seconds" in self.model_fields_set
+        if linger_set and self.linger_seconds > self.poll_interval_seconds:
+            raise FieldProblem(
+                "linger_seconds",
+                f"must not exceed poll_interval_seconds ({self.poll_interval_seconds:g})",
             )
         return self
 

@@ -23,6 +23,7 @@ from hub.demo.world import (
     SEARCH_PROJECT,
     SEARCH_TEAM_CHANNEL,
     World,
+    outcome_shared,
 )
 
 Json = dict[str, Any]
@@ -89,7 +90,7 @@ class Expectations:
         notes = world.pagerduty.notes.get("Q1CHKOUT5XX", [])
         self.expect(f"{ref}: PagerDuty notes (owner and meeting; closed)", len(notes) >= MIN_NOTES)
         self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
-        self.expect(f"{ref}: outcome shared in #incidents", _outcome_shared(world, ref))
+        self.expect(f"{ref}: outcome shared in #incidents", outcome_shared(world, ref))
 
     def sev2(self, pm: Json, world: World, deadline: datetime | None) -> None:
         ref = IO_REFERENCE
@@ -111,7 +112,7 @@ class Expectations:
             bool(filed) and all(f["tracker_key"].startswith(f"{SEARCH_PROJECT}-") for f in filed),
         )
         self.expect(f"{ref}: post-mortem Closed", pm.get("status") == "closed")
-        self.expect(f"{ref}: outcome shared", _outcome_shared(world, ref))
+        self.expect(f"{ref}: outcome shared", outcome_shared(world, ref))
         pulls = world.github.pulls
         self.expect(
             f"{ref}: its analysis proposed as one pull request (PostHog's process)",
@@ -210,11 +211,3 @@ def _dm_count(world: World, user_id: str) -> int:
 
 def _mentions(world: World, channel: str, ref: str) -> int:
     return sum(1 for m in world.slack.posts(channel) if ref in str(m.get("text", "")))
-
-
-def _outcome_shared(world: World, ref: str) -> bool:
-    return any(
-        ref in str(m.get("text", "")) and "closed" in str(m.get("text", ""))
-        for channel in (INCIDENTS_CHANNEL, SEARCH_CHANNEL, SEARCH_TEAM_CHANNEL)
-        for m in world.slack.posts(channel)
-    )

@@ -9,7 +9,7 @@ does, and the narrator reports what reached each fake.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from hub.demo.world import (
     WAR_ROOM,
     Character,
     World,
+    outcome_shared,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -368,6 +369,10 @@ class Story:
             await d.until_postmortem(
                 incident_id, lambda pm: pm["status"] == "closed", f"{incident_id} to close"
             )
+        # Closed is the post-mortem's state; the outcome message is an effect that follows
+        # it. On a busy machine the story must not end (and the checks run) in between.
+        for shared_ref in (ref, IO_REFERENCE):
+            await d.until(_shared(d.world, shared_ref), f"{shared_ref}'s outcome to be shared")
 
     # -- helpers -------------------------------------------------------------------
 
@@ -397,6 +402,13 @@ SEV2_WRITING = {
     "Remediation": "The rebuild was restarted on a fresh node.",
     "Prevention": "Alert when a rebuild makes no progress for 10 minutes.",
 }
+
+
+def _shared(world: World, ref: str) -> Callable[[], Awaitable[bool]]:
+    async def shared() -> bool:
+        return outcome_shared(world, ref)
+
+    return shared
 
 
 def minutes(moment: datetime, count: int) -> float:

@@ -362,3 +362,12 @@ async def start_world(
     await world.smtp.start()
     stack.push_async_callback(world.smtp.stop)
     return world
+
+
+def outcome_shared(world: World, ref: str) -> bool:
+    """The closing message naming `ref` is in one of the channels that hear outcomes."""
+    return any(
+        ref in str(m.get("text", "")) and "closed" in str(m.get("text", ""))
+        for channel in (INCIDENTS_CHANNEL, SEARCH_CHANNEL, SEARCH_TEAM_CHANNEL)
+        for m in world.slack.posts(channel)
+    )

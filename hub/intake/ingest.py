@@ -1,9 +1,10 @@
 """The `ingest` job: one stored delivery → canonical facts → the merged incident.
 
 Webhooks carry ids, not people; the adapters turn a delivery into facts and this
-job completes them from the vendor's REST API (PagerDuty: the incident with its
-acknowledgements, the log entries, users' emails, the primary on-call; incident.io:
-the whole incident, re-fetched because its deliveries are unordered). The facts
+job completes them from the vendor's REST API (PagerDuty: users' emails and the primary
+on-call on every delivery, the incident and its log when the delivery needs them, see
+`pagerduty_enrichment`; incident.io: the whole incident, re-fetched because its
+deliveries are unordered). The facts
 are merged into the stored record under a row lock; when anything changed, one
 `reconcile` job per incident is enqueued in the same transaction.
 """
@@ -25,15 +26,9 @@ from hub.errors import Permanent
 from hub.intake.adapters import AdapterOptions, parse_delivery
 from hub.intake.adapters import incidentio as incidentio_adapter
 from hub.intake.adapters.base import Ignored, RefetchRequest
-from hub.intake.adapters.pagerduty_rest import (
-    incident_update,
-    log_entry_updates,
-    people_to_look_up,
-    primary_oncall_update,
-    user_update,
-)
 from hub.intake.inbox import StoredDelivery, get_deliveries, mark_all_processed
 from hub.intake.merge import merge
+from hub.intake.pagerduty_enrichment import PagerDutyEnrichment, ReadMark
 from hub.intake.reads import (
     CHECKPOINT_KEY,
     Reads,
@@ -75,6 +70,8 @@ class Facts:
     commands: tuple[Command, ...]
     ignored: tuple[Ignored, ...]
     statuses: tuple[VendorStatusFact, ...] = ()  # incident.io's post-mortem status
+    # PagerDuty incidents read from the REST API: remembered once the facts are merged.
+    read_marks: tuple[ReadMark, ...] = ()
 
 
 class FactGatherer:
@@ -85,10 +82,27 @@ class FactGatherer:
     """
 
     def __init__(
-        self, sources: Sources, options: AdapterOptions, clock: Callable[[], datetime]
+        self,
+        sources: Sources,
+        options: AdapterOptions,
+        clock: Callable[[], datetime],
+        *,
+        read_every_delivery: bool = False,
     ) -> None:
+        """`read_every_delivery`: PagerDuty's incident and log on every delivery (a dry
+        run, which has no earlier delivery to rely on), not only where needed."""
         self.sources, self.options, self._clock = sources, options, clock
         self._refetch_warned: set[tuple[str, str]] = set()
+        self._pagerduty = (
+            PagerDutyEnrichment(sources.pagerduty, options, clock, always=read_every_delivery)
+            if sources.pagerduty is not None
+            else None
+        )
+
+    def remember(self, facts: Facts) -> None:
+        """The facts are merged: later deliveries they cover need not read again."""
+        if self._pagerduty is not None and facts.read_marks:
+            self._pagerduty.remember(facts.read_marks)
 
     async def gather(self, source: str, body: bytes, reads: Reads | None = None) -> Facts:
         """The delivery's facts. `reads` keeps the vendor reads that succeeded, so a retry
@@ -102,11 +116,14 @@ class FactGatherer:
         commands: list[Command] = []
         ignored: list[Ignored] = []
         statuses: list[VendorStatusFact] = []
+        marks: list[ReadMark] = []
         for result in parse_delivery(source, body, self.options):
             if isinstance(result, IncidentUpdate):
                 updates.append(result)
-                if result.source is Source.PAGERDUTY:
-                    updates += await self._pagerduty_facts(result.source_id)
+                if result.source is Source.PAGERDUTY and self._pagerduty is not None:
+                    enriched = await self._pagerduty.enrich(result)
+                    updates += enriched.updates
+                    marks += [enriched.mark] if enriched.mark is not None else []
             elif isinstance(result, RefetchRequest) and result.resource == "postmortem_document":
                 statuses += await self._document_status(result)
             elif isinstance(result, RefetchRequest):
@@ -127,7 +144,12 @@ class FactGatherer:
             updates += await self._refetch(request)
         updates += await self._incidentio_people(updates)
         return Facts(
-            tuple(updates), tuple(follow_ups), tuple(commands), tuple(ignored), tuple(statuses)
+            tuple(updates),
+            tuple(follow_ups),
+            tuple(commands),
+            tuple(ignored),
+            tuple(statuses),
+            tuple(marks),
         )
 
     async def _document_status(self, request: RefetchRequest) -> list[VendorStatusFact]:
@@ -169,56 +191,6 @@ class FactGatherer:
                 person = incidentio_adapter.person(user)
                 if person is not None:
                     found.append(_people_update(update.source_id, person, self._clock()))
-        return found
-
-    async def _pagerduty_facts(self, incident_id: str) -> list[IncidentUpdate]:
-        api = self.sources.pagerduty
-        if api is None:
-            return []
-        found: list[IncidentUpdate] = []
-        incident = await read(
-            f"pagerduty:incident:{incident_id}", lambda: api.get_incident(incident_id)
-        )
-        options = self.options
-        snapshot = incident_update(incident, options.severity_map, options.pagerduty)
-        if snapshot is not None:
-            found.append(snapshot)
-        entries = await read(
-            f"pagerduty:log_entries:{incident_id}", lambda: api.list_log_entries(incident_id)
-        )
-        found += log_entry_updates(incident_id, entries, options.pagerduty)
-        return found + await self._pagerduty_people(incident_id, found)
-
-    async def _pagerduty_people(
-        self, incident_id: str, known: Sequence[IncidentUpdate]
-    ) -> list[IncidentUpdate]:
-        """Emails of everyone named, and the primary on-call, which webhooks never carry."""
-        api = self.sources.pagerduty
-        assert api is not None  # noqa: S101 - only called when PagerDuty is configured
-        draft: IncidentRecord | None = None
-        for fact in known:
-            draft = merge(draft, fact).record
-        if draft is None:
-            return []
-        incident, at = draft.incident, self._clock()
-        found: list[IncidentUpdate] = []
-        # The on-call first: it names a user whose email the look-ups below then find.
-        if incident.escalation_policy_id and incident.primary_oncall is None:
-            policy = incident.escalation_policy_id
-            oncall = await optional_read(
-                f"pagerduty:oncall:{policy}", lambda: api.primary_oncall(policy), "oncall"
-            )
-            if oncall is not None and (
-                update := primary_oncall_update(incident_id, oncall, incident.created_at or at)
-            ):
-                found.append(update)
-                draft = merge(draft, update).record
-        for user_id in people_to_look_up(draft.incident):
-            user = await optional_read(
-                f"pagerduty:user:{user_id}", partial(api.get_user, user_id), "user"
-            )
-            if user is not None and (update := user_update(incident_id, user, at)) is not None:
-                found.append(update)
         return found
 
     async def _refetch(self, request: RefetchRequest) -> list[IncidentUpdate]:
@@ -317,6 +289,8 @@ class Ingestor:
             changed = await self._merge(applied)
         except Exception as exc:  # noqa: BLE001 - the store failed: each job is retried
             return [errors.get(job.id, exc) for job in jobs]
+        for _, facts in applied:
+            self.gatherer.remember(facts)
         for delivery, facts in applied:
             touched = {f"{u.source.value}:{u.source_id}" for u in facts.updates}
             log.info(

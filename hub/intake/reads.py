@@ -1,7 +1,7 @@
 """Enrichment reads a retried ingest job does not repeat (issue 12, defect 2).
 
-A PagerDuty delivery takes about five reads (the incident, its log entries, the on-
-call, users' emails), and under vendor faults they rarely all succeed in one attempt.
+A PagerDuty resolution takes a few reads (the incident, its log entries, the on-call,
+users' emails), and under vendor faults they rarely all succeed in one attempt.
 Each read that succeeded is kept, by what it asked for, in the job's checkpoint
 (`JobQueue.checkpoint`); the retry starts from there and repeats only the ones that
 failed. Replaying an older read is safe: facts merge by vendor timestamp, and a newer

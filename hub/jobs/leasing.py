@@ -13,7 +13,7 @@ SQLAlchemy a cache-key computation, measured at a good part of a millisecond a l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,12 @@ _EXPIRED = _due((jobs.c.state == JobState.RUNNING.value) & (jobs.c.lease_until <
 
 
 async def pick_due(
-    conn: AsyncConnection, *, limit: int, now: datetime, batch: Mapping[str, int]
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    now: datetime,
+    batch: Mapping[str, int],
+    skip_kinds: Collection[str] = (),
 ) -> list[int]:
     """Ids of the jobs to lease, oldest first, inside the caller's transaction.
 
@@ -48,12 +53,18 @@ async def pick_due(
     due jobs of that kind up to its batch size (they run together, so they take one
     of the worker's slots between them). Those come from the same read: the pending
     jobs are read a batch further than `limit`.
+
+    Jobs of `skip_kinds` are left for a later lease (the worker's linger holds back the
+    batched kinds while it lets the rest through); they still fill the read window, so
+    a backlog of them hides the others until then, which is all the linger costs.
     """
     window = limit + max(batch.values(), default=0)
     due = [
         *(await conn.execute(_PENDING, {"now": now, "limit": window})),
         *(await conn.execute(_EXPIRED, {"now": now, "limit": limit})),
     ]
+    if skip_kinds:
+        due = [row for row in due if row.kind not in skip_kinds]
     due.sort(key=lambda row: (row.run_at, row.id))
     picked, rest = due[:limit], due[limit:]
     ids = [row.id for row in picked]

@@ -17,7 +17,7 @@ pending one will do the same work.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,8 +175,11 @@ class JobQueue:
         lease_seconds: float,
         now: datetime | None = None,
         batch: Mapping[str, int] | None = None,
+        skip_kinds: Collection[str] = (),
     ) -> list[Job]:
         """Lease up to `limit` due jobs: pending ones, and running ones whose lease expired.
+
+        Jobs of `skip_kinds` are not leased this time (`hub.jobs.leasing.pick_due`).
 
         `batch` names kinds that are run in batches (kind → batch size): when the
         due jobs include one of that kind, more due jobs of the same kind are leased
@@ -189,7 +192,9 @@ class JobQueue:
         """
         now = now or utcnow()
         async with transaction(self.engine) as conn:
-            ids = await pick_due(conn, limit=limit, now=now, batch=batch or {})
+            ids = await pick_due(
+                conn, limit=limit, now=now, batch=batch or {}, skip_kinds=skip_kinds
+            )
             if not ids:
                 return []
             until = now + timedelta(seconds=lease_seconds)

@@ -10,7 +10,10 @@ full jitter, until it has been failing for longer than its horizon.
 Not every failed run is a failure of the job:
 
 - `RateLimited`: the vendor is up and says when to come back. The retry waits at least
-  its Retry-After; it neither starts the horizon nor uses up an attempt cap.
+  its Retry-After; it neither starts the horizon nor uses up an attempt cap. A pacer's
+  `LaneBacklogged` is one too: the job would have waited behind a backed-up channel
+  with the worker's waiting room full (hub.jobs.parking), so it comes back after the
+  backlog instead.
 - A takeover (the previous run's lease expired: a worker crashed or hung) is not the
   job's failure either; it is bounded on its own (`max_takeovers`), so a job that kills
   every worker that runs it still ends.

@@ -24,8 +24,11 @@ marked done in one statement.
 
 Acknowledging webhooks comes first: vendors give up after seconds, while a job can
 wait in the durable queue. While the front door is under pressure (`under_pressure`),
-the worker runs one task at a time and rests `pressure_pause_seconds` between them,
-so the work still moves (a batch at a time) but takes little from the requests.
+the worker runs one task at a time and rests `pressure_pause_seconds` after each batch
+of intake (ingest), not after the reconciles and effects a team is waiting for.
+
+A job waiting for a vendor's turn does not count against `concurrency` meanwhile
+(hub.jobs.parking: at most `max_waiting` such jobs).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -45,6 +48,8 @@ from structlog.contextvars import bound_contextvars
 
 from hub.errors import Conflict, ConnectorError
 from hub.jobs.alerts import JobAlerts, LogAlerts
+from hub.jobs.heartbeat import keep_leases
+from hub.jobs.parking import DEFAULT_CAPACITY, Parking
 from hub.jobs.pauses import PauseBoard, connector_of, deferred_error
 from hub.jobs.queue import Job, JobQueue, LeaseLost
 from hub.jobs.retrying import Action, RetryPolicy, decide, takeover_verdict
@@ -86,6 +91,7 @@ class Worker:
         pressure_pause_seconds: float = 0.5,
         linger_seconds: float = 0.1,
         observer: RunObserver | None = None,
+        max_waiting: int = DEFAULT_CAPACITY,
     ) -> None:
         if concurrency < 1 or (max_attempts or 1) < 1 or lease_seconds <= 0:
             raise ValueError("concurrency, max_attempts and lease_seconds must be positive")
@@ -113,11 +119,9 @@ class Worker:
         # Acknowledging webhooks comes first (see the module docstring).
         self._under_pressure = under_pressure
         self.pressure_pause_seconds = pressure_pause_seconds
-        # After a lease that took all there was, the next waits this long: work that
-        # trickles in (a delivery every few ms) is then leased and run as one batch
-        # instead of a lease, a run and a completion per job.
+        # Once a lease took all of a batched kind, it waits this long to gather (issue 16).
         self.linger_seconds = linger_seconds
-        self._next_lease = -1e9  # monotonic time before which the loop does not lease
+        self._next_lease = -1e9  # monotonic time before which batched kinds are not leased
         self._batch_sizes = {
             kind: handler.batch_size
             for kind, handler in self.handlers.items()
@@ -128,7 +132,9 @@ class Worker:
         self._stopping = False
         self._stop_requested = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        self._last_finished = -1e9  # monotonic time a task last ended
+        self._last_finished = -1e9  # monotonic time a batch of intake work last ended
+        # Jobs waiting for a vendor's turn lend their slots out (see hub.jobs.parking).
+        self.parking = Parking(max_waiting, on_enter=self._slot_freed.set)
 
     def use_alerts(self, alerts: JobAlerts) -> None:
         """Where dead jobs and paused connectors are told (before `start`)."""
@@ -197,7 +203,7 @@ class Worker:
         """
         async with asyncio.timeout(max_seconds):
             while True:
-                if len(self._tasks) >= self._slots():
+                if self._busy() >= self._slots():
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
                     continue
@@ -247,27 +253,33 @@ class Worker:
     async def _loop(self) -> None:
         log.info("worker.started", owner=self.owner, concurrency=self.concurrency)
         while not self._stopping:
-            if len(self._tasks) >= self._slots():
+            if self._busy() >= self._slots():
                 # Full: nothing to lease until a task ends (new work only sets the flag).
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
-            pause = max(self._pressure_pause(), self._next_lease - time.monotonic())
-            if pause > 0:
+            if (pause := self._pressure_pause()) > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_requested.wait(), pause)
                 continue
             # Cleared before looking, so a wake-up during the lease is not lost.
             self.queue.wakeup.clear()
+            self._slot_freed.clear()
             try:
                 timeout = await self._lease_and_spawn()
             except Exception:
                 # The database may be restarting; keep the loop alive and retry.
                 log.exception("worker.lease_failed", owner=self.owner)
                 timeout = self.poll_interval_seconds
+            # Lingering, only a job of ours ending (its next hop enqueued) wakes it early.
+            linger = max(self._next_lease - time.monotonic(), 0.0)
+            woken = self._slot_freed if linger else self.queue.wakeup
             if timeout > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.queue.wakeup.wait(), timeout)
+                    await asyncio.wait_for(woken.wait(), min(timeout, linger or timeout))
+
+    def _busy(self) -> int:  # running tasks, less those waiting for a vendor's turn
+        return len(self._tasks) - self.parking.waiting
 
     def _slots(self) -> int:
         return 1 if self._under_pressure() else self.concurrency
@@ -280,7 +292,7 @@ class Worker:
 
     async def _lease_and_spawn(self) -> float:
         """Lease for the free slots; return how long to sleep (0: look again now)."""
-        free = self._slots() - len(self._tasks)
+        free = self._slots() - self._busy()
         if free <= 0:
             return 0.0  # the pressure changed since the loop looked: it waits for a slot
         now = self._clock()
@@ -290,6 +302,7 @@ class Worker:
             lease_seconds=self.lease_seconds,
             now=now,
             batch=self._batch_sizes,
+            skip_kinds=self._batch_sizes.keys() if self._next_lease > time.monotonic() else (),
         )
         groups = grouped(jobs, self._batch_sizes)
         for group in groups:
@@ -297,15 +310,16 @@ class Worker:
             task = asyncio.create_task(runner, name=f"pmhub-job-{group[0].id}")
             self._tasks.add(task)
             task.add_done_callback(self._on_task_done)
+            if group[0].kind in self._batch_sizes:  # intake work: rested after (pressure)
+                task.add_done_callback(self._rest_after)
         if jobs:
             # More may be due when every slot was filled or a batch came back full.
             full = len(groups) >= free or any(
                 len(group) >= self._batch_sizes.get(group[0].kind, 0) > 1 for group in groups
             )
-            if full:
-                return 0.0
-            self._next_lease = time.monotonic() + self.linger_seconds
-            return self.poll_interval_seconds
+            if not full and any(job.kind in self._batch_sizes for job in jobs):
+                self._next_lease = time.monotonic() + self.linger_seconds  # the next ones gather
+            return 0.0 if full else self.poll_interval_seconds
         next_run = await self.queue.next_run_at(now)
         if next_run is None:
             return self.poll_interval_seconds
@@ -314,9 +328,11 @@ class Worker:
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._last_finished = time.monotonic()
         self._slot_freed.set()
         self.queue.wake()
+
+    def _rest_after(self, _task: asyncio.Task[None]) -> None:
+        self._last_finished = time.monotonic()
 
     # -- one job run -------------------------------------------------------------
 
@@ -337,7 +353,8 @@ class Worker:
             return held
         heartbeat = asyncio.create_task(self._heartbeat([job]))
         try:
-            await handler(job)
+            with self.parking.hosting():
+                await handler(job)
         except Exception as exc:  # noqa: BLE001 - every error is mapped in _settle
             return await self._settle(job, exc)
         finally:
@@ -471,23 +488,8 @@ class Worker:
             return RunResult("error", f"could not record outcome {outcome}: {exc}", exc=exc)
         return RunResult(outcome, error)
 
-    async def _heartbeat(self, jobs: list[Job]) -> None:
-        interval = self.lease_seconds / 3
-        alive = list(jobs)
-        while alive:
-            await asyncio.sleep(interval)
-            try:
-                ours = await self.queue.renew_many(
-                    alive, self.owner, lease_seconds=self.lease_seconds, now=self._clock()
-                )
-            except Exception:
-                log.warning("job.lease_renew_failed", exc_info=True)
-                continue
-            for job in alive:
-                if job.id not in ours:
-                    # Taken over: our result will be dropped; the new owner's run counts.
-                    log.warning("job.lease_lost", owner=self.owner, job_id=job.id)
-            alive = [job for job in alive if job.id in ours]
+    def _heartbeat(self, jobs: list[Job]) -> Coroutine[None, None, None]:
+        return keep_leases(self.queue, jobs, self.owner, self.lease_seconds, self._clock)
 
 
 def _is_done(error: Exception) -> bool:

@@ -37,9 +37,15 @@ class NotifyOwner(Payload):
     meeting: MeetingFacts | None
     accepted_at: Moment | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
+    unresolved_roles: tuple[str, ...] | None = Field(
+        default=None,
+        description="meeting roles nobody holds, told in this DM rather than in a second "
+        "message (hub.policy.owner_briefing); None when there are none",
+    )
     channel: Channel = None
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
+    # Left out while None: a DM that names no role keeps the fingerprint it had before.
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url", "unresolved_roles"})
 
 
 class NotifyFormerOwner(Payload):
@@ -59,8 +65,11 @@ class AnnounceOwner(Payload):
     meeting: MeetingFacts | None
     document_url: str | None = Field(default=None, description="pmhub's document, once made")
     channel: Channel = None
+    # Past draft only: a storm's roll-up line shows the status (issue 16), so a change
+    # re-runs the announcement; None for a draft keeps earlier fingerprints as they were.
+    status: str | None = Field(default=None, description="the post-mortem's status past draft")
 
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url"})
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url", "status"})
 
 
 class AskOptional(Payload):

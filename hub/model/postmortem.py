@@ -12,9 +12,10 @@ meaning "nothing more to do" everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -197,6 +198,17 @@ class OwnerAcceptance(Frozen):
     at: datetime
 
 
+class OwnerBriefing(Frozen):
+    """The meeting roles nobody held when an owner was first told the post-mortem is
+    theirs: their DM names them, so they get no second message about those roles."""
+
+    person_key: str = Field(description="the owner's `Person.key`")
+    unresolved_roles: tuple[str, ...] = ()
+    upgraded: bool = Field(
+        default=False, description="recorded on upgrade for an owner told the old way"
+    )
+
+
 class RequirementDrop(Frozen):
     """The post-mortem stopped being required after it started (e.g. the severity was
     lowered). The owner is asked to keep it or close it as not needed; the rule's
@@ -289,6 +301,21 @@ class PostMortem(Frozen):
     results_email: ResultsEmail | None = None
     # When the process reached its steps (issue 15), for the numbers.
     milestones: Milestones = Milestones()
+    owner_briefings: tuple[OwnerBriefing, ...] | None = Field(
+        default=(),
+        description="what each owner's first DM told them (issue 16); None: stored before "
+        "that, so its owners were told the roles nobody holds in messages of their own",
+    )
+
+    @classmethod
+    def from_stored(cls, data: Any) -> PostMortem:
+        """A post-mortem as the store holds it. Every field is stored, so one without
+        `owner_briefings` was stored before issue 16: marked None, it keeps the messages
+        it had (nothing is edited or re-sent on upgrade; hub.policy.owner_briefing)."""
+        stored = cls.model_validate(data)
+        if isinstance(data, Mapping) and "owner_briefings" not in data:
+            return stored.model_copy(update={"owner_briefings": None})
+        return stored
 
     def candidate(self, candidate_id: str) -> CandidateFollowUp | None:
         return next((c for c in self.candidates if c.id == candidate_id), None)

@@ -30,6 +30,7 @@ from hub.policy.followups import plan_follow_ups
 from hub.policy.lifecycle_asks import plan_cancel_meeting, plan_no_owner, plan_second_review
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
 from hub.policy.owner import choose_owner
+from hub.policy.owner_briefing import roles_for_owner_dm
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
@@ -227,6 +228,9 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
     deadline = meeting.deadline if meeting else None
     booked = ctx.postmortem.meeting if ctx.postmortem else None
     scheduled = meeting_facts(booked) if booked else None
+    # Issue 16: one DM, not a DM and a second message racing it (hub.policy.owner_briefing).
+    unresolved = meeting.unresolved_roles if meeting else ()
+    roles = roles_for_owner_dm(ctx.postmortem, owner.person, unresolved)
     ctx.add(
         f"owner:notify:{owner.person.key}",
         "owner",
@@ -240,6 +244,7 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             meeting=scheduled,
             accepted_at=_accepted_at(ctx, owner.person),
             document_url=document_url(ctx),
+            unresolved_roles=roles or None,
         ),
         message=ctx.message(
             "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline
@@ -255,8 +260,15 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             deadline=deadline,
             meeting=scheduled,
             document_url=document_url(ctx),
+            status=_status_past_draft(ctx.postmortem),
         ),
     )
+
+
+def _status_past_draft(postmortem: PostMortem | None) -> str | None:
+    if postmortem is None or postmortem.status is PostMortemStatus.DRAFT:
+        return None
+    return postmortem.status.value
 
 
 def _tell_former_owners(ctx: Context) -> None:

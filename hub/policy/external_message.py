@@ -10,6 +10,7 @@ from __future__ import annotations
 from hub.model.intent import PublishExternalMessage, RequestExternalMessage
 from hub.model.postmortem import PostMortemStatus
 from hub.policy.context import Context
+from hub.policy.owner_briefing import after_owner_dm
 from hub.policy.wording import lint_external_message
 
 
@@ -28,6 +29,7 @@ def plan_external_message(ctx: Context) -> None:
                 "external_message",
                 f"{ctx.incident.severity} needs an external message, reviewed in the meeting",
                 RequestExternalMessage(recipient=ctx.owner_person),
+                due_at=after_owner_dm(ctx),  # the owner's DM first (issue 16)
             )
         return
     if message.published:

@@ -36,6 +36,7 @@ from hub.policy.meeting_reports import (
     report_no_slot,
 )
 from hub.policy.meeting_window import meeting_candidates, not_before, proposed_slot
+from hub.policy.owner_briefing import told_in_owner_dm
 from hub.policy.plan import MeetingPlan
 from hub.policy.schema import MeetingSpec
 from hub.policy.templates import person_value
@@ -186,8 +187,8 @@ def _intents(ctx: Context, plan: MeetingPlan, invitees: Invitees) -> None:
 
 def _unresolved(ctx: Context, role: str) -> None:
     ctx.problems.append(f"nobody holds the role {role!r}: invite them by hand")
-    if ctx.owner is None or role == "owner":
-        return
+    if ctx.owner is None or role == "owner" or told_in_owner_dm(ctx, role):
+        return  # the owner's DM names it (issue 16): no second message to race it
     ctx.add(
         f"meeting:unresolved:{role}",
         "meeting.invite",

@@ -29,6 +29,7 @@ from hub.model.postmortem import PostMortem, PostMortemStatus, RequirementDrop
 from hub.policy.calendar import instant
 from hub.policy.context import Context
 from hub.policy.deadlines import shift
+from hub.policy.owner_briefing import note_owner_briefings
 from hub.policy.plan import Plan, Requirement
 from hub.policy.policyset import Policy, PolicySet
 from hub.policy.schema import RuleSpec
@@ -97,7 +98,9 @@ def _kept_by_default(policy: Policy, rule: RuleSpec, drop: RequirementDrop, now:
 
 def track(pm: PostMortem, plan: Plan, now: datetime) -> PostMortem:
     """The reconciler's bookkeeping: the rule that requires the post-mortem, and when it
-    stopped being required (the question is keyed by that instant, so it is asked once)."""
+    stopped being required (the question is keyed by that instant, so it is asked once);
+    and which roles an owner's first DM named (hub.policy.owner_briefing)."""
+    pm = note_owner_briefings(pm, plan)
     if pm.status is PostMortemStatus.CLOSED or plan.rule is None:
         return pm
     drop = pm.requirement_dropped

@@ -9,6 +9,7 @@ shapes from webhooks and from these REST answers. Every method raises only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 JsonObject = Mapping[str, Any]
@@ -21,8 +22,11 @@ class PagerDutyApi(Protocol):
         """GET /incidents/{id} with acknowledgers, assignees and responders included."""
         ...
 
-    async def list_log_entries(self, incident_id: str) -> Sequence[JsonObject]:
-        """GET /incidents/{id}/log_entries, every page, oldest first."""
+    async def list_log_entries(
+        self, incident_id: str, since: datetime | None = None
+    ) -> Sequence[JsonObject]:
+        """GET /incidents/{id}/log_entries, every page, oldest first; with `since`, only
+        the entries created at or after it."""
         ...
 
     async def get_user(self, user_id: str) -> JsonObject:

@@ -90,12 +90,15 @@ class Notifier(Protocol):
         accepted_at: datetime | None = None,
         earlier: str | None = None,
         handed_to: Person | None = None,
+        unresolved_roles: Sequence[str] = (),
     ) -> str:
         """Tell the owner, directly, that the post-mortem is theirs and what that means.
 
         The message shows the meeting once booked (`postmortem.meeting`) and when the
-        owner accepted. `earlier` is the reference this method returned for an earlier
-        version of the same effect: that message is edited in place, not posted again.
+        owner accepted, and names `unresolved_roles` (meeting roles nobody holds, for
+        the owner to invite by hand) so they need no second message. `earlier` is the
+        reference this method returned for an earlier version of the same effect: that
+        message is edited in place, not posted again.
         With `handed_to`, `owner` handed it off: their message says who owns it now.
         """
         ...

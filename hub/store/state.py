@@ -99,7 +99,7 @@ async def list_open_postmortems(bind: Bind) -> list[PostMortem]:
         rows = await conn.execute(
             select(postmortems.c.data).where(postmortems.c.status != "closed")
         )
-        return [PostMortem.model_validate(row.data) for row in rows]
+        return [PostMortem.from_stored(row.data) for row in rows]
 
 
 async def lock_incident(
@@ -241,7 +241,7 @@ async def load_postmortem(bind: Bind, incident_id: str) -> PostMortem | None:
                 select(postmortems.c.data).where(postmortems.c.incident_id == incident_id)
             )
         ).one_or_none()
-    return PostMortem.model_validate(row.data) if row is not None else None
+    return PostMortem.from_stored(row.data) if row is not None else None
 
 
 async def save_postmortem(bind: Bind, pm: PostMortem, *, now: datetime | None = None) -> None:

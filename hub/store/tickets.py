@@ -21,7 +21,7 @@ async def postmortem_with_ticket(bind: Bind, key: str) -> PostMortem | None:
     query = select(postmortems.c.data).where(text.ilike(f'%"{_like(wanted)}"%', escape="\\"))
     async with reading(bind) as conn:
         for row in await conn.execute(query):
-            pm = PostMortem.model_validate(row.data)
+            pm = PostMortem.from_stored(row.data)
             if any((item.tracker_key or "").upper() == wanted for item in pm.follow_ups):
                 return pm
     return None

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub import __version__
 from hub.jobs.pauses import list_pauses
-from hub.metrics_process import process_snapshot
+from hub.metrics.process import process_snapshot
 from hub.store.migrate import is_current
 from hub.web.keys import METRICS, RUNTIME
 

@@ -60,6 +60,11 @@ async def test_a_resolved_sev1_gets_one_google_doc_with_its_timeline_and_people(
 
         [doc] = documents_made(world.docs)
         assert world.docs.calls[("POST", UPLOAD)] == 1
+        # PagerDuty, over the incident's life and its timeline: the incident and its log
+        # once (at the resolution; the timeline reuses them), the on-call once (issue 16).
+        pd_calls = world.pagerduty.fake.calls
+        assert sum(n for (_, path), n in pd_calls.items() if not path.startswith("/users/")) == 3
+        assert all(n == 1 for (_, path), n in pd_calls.items() if path.startswith("/users/"))
         assert doc["parents"] == ["0AFolderPostmortems"]
         assert doc["name"] == "Post-mortem: PD-1042 A little bump in the road"
         text = world.docs.document_text(doc["id"])

@@ -144,3 +144,34 @@ async def test_without_pressure_jobs_run_side_by_side(queue: JobQueue) -> None:
             await wait_for_state(queue, job_id, JobState.DONE)
     finally:
         await worker.stop(grace_seconds=2)
+
+
+async def test_under_pressure_effects_keep_moving_between_intake_batches(
+    queue: JobQueue,
+) -> None:
+    """Issue 16: the rest under pressure follows a batch of intake, not every task, so
+    the jobs a burst of deliveries makes (reconcile, effects) are not held back by it."""
+    intake = Bulk(batch_size=2)
+    effects: list[int] = []
+
+    async def effect(job: Job) -> None:
+        effects.append(job.id)
+
+    ids = [await enqueue(queue, "effect") for _ in range(3)]
+    first = await _bulk(queue, ["d1", "d2"])
+    later = await _bulk(queue, ["d3"])
+    options: dict[str, Any] = FAST | {"concurrency": 4, "pressure_pause_seconds": 3600.0}
+    worker = Worker(
+        queue, {"bulk": intake, "effect": effect}, under_pressure=lambda: True, **options
+    )
+    await worker.start()
+    try:
+        for job_id in [*ids, *first.values()]:
+            await wait_for_state(queue, job_id, JobState.DONE)
+        assert effects == ids  # one after another, no rest between them
+        assert intake.batches == [["d1", "d2"]]  # the next batch comes after the rest
+        job = await queue.get(later["d3"])
+        assert job is not None
+        assert job.state is JobState.PENDING
+    finally:
+        await worker.stop(grace_seconds=2)

@@ -28,10 +28,10 @@ from connectors.statuspage.client import StatuspageClient
 from connectors.statuspage.config import StatuspageConfig
 from connectors.statuspage.fake import FakeStatuspage
 from hub.errors import RateLimited
-from hub.pacing import pacer_for
 from hub.store.db import create_engine
 from hub.store.migrate import upgrade
 from hub.store.pacing import claim_slot
+from hub.wiring.pacing import pacer_for
 
 pytestmark = pytest.mark.postgres
 

@@ -84,8 +84,13 @@ def plan_for(
     now: datetime | None = None,
     policies: PolicySet | None = None,
 ) -> Plan:
-    """A scenario's plan, on the pinned PagerDuty policy unless it names another."""
-    return plan_on(inc, pm, now, policies or PINNED)
+    """A scenario's plan, on the pinned PagerDuty policy unless it names another.
+
+    Its post-mortem is one an upgrade finds stored (from before issue 16 kept what each
+    owner's first DM said: `PostMortem.from_stored`), whose effects must not be redone.
+    """
+    stored = pm.model_copy(update={"owner_briefings": None}) if pm is not None else None
+    return plan_on(inc, stored, now, policies or PINNED)
 
 
 EXPECTED = FIXTURES / "intent_fingerprints.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.metrics_process import MIN_REFRESH_SECONDS, ProcessMetrics, ProcessSnapshot
+from hub.metrics.process import MIN_REFRESH_SECONDS, ProcessMetrics, ProcessSnapshot
 from tests.support.daemon import running_daemon, write_config
 from tests.support.history import NOW, seed, write_files
 

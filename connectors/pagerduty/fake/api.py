@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -124,6 +125,13 @@ def render_incident(state: FakePagerDuty, incident: Json, includes: Sequence[str
     return body
 
 
+def _instant(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def add_routes(app: web.Application, state: FakePagerDuty) -> None:
     async def get_incident(request: web.Request) -> web.Response:
         incident = _find_incident(state, request.match_info["id"])
@@ -140,6 +148,12 @@ def add_routes(app: web.Application, state: FakePagerDuty) -> None:
         if incident is None:
             return not_found()
         entries = state.log_entries.get(incident["id"], [])
+        if since := request.query.get("since"):
+            # The start of the range, inclusive; times compared as instants.
+            start = _instant(since)
+            if start is None:
+                return invalid("since must be an ISO 8601 date-time")
+            entries = [e for e in entries if (_instant(e["created_at"]) or start) >= start]
         # PagerDuty lists an incident's log newest first.
         newest_first = sorted(entries, key=lambda entry: str(entry["created_at"]), reverse=True)
         return page(request, state, "log_entries", newest_first)

@@ -23,6 +23,7 @@ from typing import TypedDict
 
 from hub.engine.effects import EffectOutcome, EffectRequest, Performer
 from hub.engine.performers import payload_of
+from hub.engine.performers.rollup import AnnouncementCoalescer
 from hub.errors import Permanent
 from hub.model.intent import (
     AnnounceOwner,
@@ -49,13 +50,19 @@ from hub.model.intent import (
 )
 from hub.model.postmortem import FollowUp
 from hub.ports import Notifier
+from hub.ports.rollup import AnnouncementRollups
 
 DM_SUFFIX = "/dm"
 
 
-def chat_performers(notifier: Notifier) -> dict[IntentKind, Performer]:
-    """One performer per intent kind a chat platform can carry out."""
-    chat = _ChatPerformers(notifier)
+def chat_performers(
+    notifier: Notifier, *, coalescer: AnnouncementCoalescer | None = None
+) -> dict[IntentKind, Performer]:
+    """One performer per intent kind a chat platform can carry out.
+
+    `coalescer`: in a storm, channel announcements share roll-up messages (issue 16).
+    """
+    chat = _ChatPerformers(notifier, coalescer)
     table: dict[IntentKind, Performer] = {
         IntentKind.NOTIFY_OWNER: chat.notify_owner,
         IntentKind.ANNOUNCE_OWNER: chat.announce_owner,
@@ -102,8 +109,9 @@ def _one_at_a_time(performer: Performer) -> Performer:
 
 
 class _ChatPerformers:
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, coalescer: AnnouncementCoalescer | None) -> None:
         self.notifier = notifier
+        self.coalescer = coalescer
 
     def _for(self, request: EffectRequest) -> Notifier:
         """The notifier for this intent: at its team's channel when it names one (issue 15)."""
@@ -123,10 +131,12 @@ class _ChatPerformers:
                 return EffectOutcome(vendor_ref=None, detail={"skipped": "no earlier DM to edit"})
             owner, handed_to = payload.owner, payload.handed_to
             deadline = accepted_at = None
+            roles: tuple[str, ...] = ()
         else:
             notice = payload_of(request.intent, NotifyOwner)
             owner, handed_to = notice.owner, None
             deadline, accepted_at = notice.deadline, notice.accepted_at
+            roles = notice.unresolved_roles or ()
         dm = await self._for(request).notify_owner(
             request.incident,
             request.postmortem,
@@ -137,12 +147,21 @@ class _ChatPerformers:
             accepted_at=accepted_at,
             earlier=request.earlier_ref,
             handed_to=handed_to,
+            unresolved_roles=roles,
         )
         return EffectOutcome(vendor_ref=dm, detail=_edit_detail(request, dm))
 
     async def announce_owner(self, request: EffectRequest) -> EffectOutcome:
         payload = payload_of(request.intent, AnnounceOwner)
-        posted = await self._for(request).announce_owner(
+        notifier = self._for(request)
+        if self.coalescer is not None and isinstance(notifier, AnnouncementRollups):
+            coalesced = await self.coalescer.announce(notifier, request, payload)
+            if coalesced is not None:
+                return coalesced
+        earlier = request.earlier_ref
+        if "rollup" in request.earlier_detail:
+            earlier = None  # its roll-up is gone (retention): told anew, on its own
+        posted = await notifier.announce_owner(
             request.incident,
             request.postmortem,
             payload.owner,
@@ -150,7 +169,7 @@ class _ChatPerformers:
             effect_key=request.intent.key,
             unknown_outcome=request.unknown_outcome,
             previous_owner=payload.previous_owner,
-            earlier=request.earlier_ref,
+            earlier=earlier,
         )
         return EffectOutcome(vendor_ref=posted, detail=_edit_detail(request, posted))
 

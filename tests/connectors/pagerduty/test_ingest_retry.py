@@ -31,8 +31,14 @@ async def test_a_retry_repeats_only_the_reads_that_failed(
     engine: AsyncEngine, fake: FakePagerDuty, connector: PagerDutyConnector
 ) -> None:
     queue = JobQueue(engine)
-    body, _ = pagerduty_delivery(incident_id=INCIDENT, webhook_id="W1")
-    delivery = Delivery("pagerduty", "W1", "incident.triggered", {}, body)
+    # The resolution: the delivery that reads the incident and its log for the post-mortem.
+    body, _ = pagerduty_delivery(
+        "incident.resolved",
+        incident_id=INCIDENT,
+        webhook_id="W1",
+        extra_data={"status": "resolved"},
+    )
+    delivery = Delivery("pagerduty", "W1", "incident.resolved", {}, body)
     await accept_deliveries(engine, [delivery], now=NOW)
     gatherer = FactGatherer(Sources(pagerduty=connector), AdapterOptions(), lambda: NOW)
     ingestor = Ingestor(engine, queue, gatherer, clock=lambda: NOW)

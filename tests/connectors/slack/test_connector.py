@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -9,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.blocks import ChatMessage
 from connectors.slack.client import MessageRef, SlackClient
+from connectors.slack.connector import UPDATE_INTERVAL_SECONDS
 from connectors.slack.fake import FakeSlack
 from connectors.slack.notifier import SlackNotifier
 from hub.errors import AuthFailed, Permanent, RateLimited, Transient
@@ -19,6 +22,7 @@ from tests.connectors.slack.conftest import (
     ARCHIVED,
     BOB,
     INCIDENTS,
+    REVIEWS,
     ConnectorFactory,
 )
 
@@ -369,3 +373,18 @@ def test_channels_are_configured_by_id() -> None:
     assert "xoxb" not in repr(
         SlackConfig(bot_token=SecretStr("xoxb-1"), incidents_channel=INCIDENTS)
     )
+
+
+async def test_roll_up_edits_keep_within_chat_updates_tier_3(
+    connector: SlackConnector, fake: FakeSlack
+) -> None:
+    # Tier 3 is "50+ per minute" per workspace: edits of a storm's roll-ups come
+    # 1.2 s apart at the least, whichever messages they edit. (A lower bound only:
+    # a slow machine cannot make this fail.)
+    first = await connector.post(INCIDENTS, HELLO, effect_key="rollup:a")
+    second = await connector.post(REVIEWS, HELLO, effect_key="rollup:b")
+    started = time.monotonic()
+    for ref in (first, second, first):
+        await connector.update_paced(ref, HELLO)
+    assert time.monotonic() - started >= 2 * UPDATE_INTERVAL_SECONDS
+    assert fake.calls["chat.update"] == 3

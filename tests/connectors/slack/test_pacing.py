@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from connectors.common.pacer import KeyedPacer
+import pytest
+
+from connectors.common.pacer import KeyedPacer, LaneBacklogged
 from connectors.common.ttl_cache import TtlCache
+from hub.errors import RateLimited
 
 
 class FakeTime:
@@ -24,9 +29,9 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-def make(interval: float = 1.0, **kwargs: int) -> tuple[KeyedPacer, FakeTime]:
+def make(interval: float = 1.0, max_keys: int = 10_000) -> tuple[KeyedPacer, FakeTime]:
     time = FakeTime()
-    return KeyedPacer(interval, clock=time.clock, sleep=time.sleep, **kwargs), time
+    return KeyedPacer(interval, clock=time.clock, sleep=time.sleep, max_keys=max_keys), time
 
 
 async def test_turns_on_one_key_are_an_interval_apart_counted_from_the_end() -> None:
@@ -106,3 +111,90 @@ def test_the_cache_expires_bounds_and_remembers_misses() -> None:
     assert cache.lookup("a") == (False, None)  # least recently used went first
     now[0] = 100
     assert cache.lookup("c") == (False, None)
+
+
+class Room:
+    """A waiting room (the job worker's, in the daemon): counts who waited in it."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.inside = 0
+        self.entered = 0
+
+    def full(self) -> bool:
+        return self.inside >= self.capacity
+
+    @asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        self.inside += 1
+        self.entered += 1
+        try:
+            yield
+        finally:
+            self.inside -= 1
+
+
+async def test_callers_wait_for_their_turn_in_the_room_and_keep_their_order() -> None:
+    time = FakeTime()
+    room = Room(capacity=10)
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    order: list[int] = []
+
+    async def post(n: int) -> None:
+        async with pacer.turn("C1"):
+            order.append(n)
+
+    await asyncio.gather(*(post(n) for n in range(4)))
+    assert order == [0, 1, 2, 3]
+    assert room.entered == 3  # the first caller had its turn at once: it did not wait
+    assert room.inside == 0
+
+
+async def test_a_full_room_sends_a_caller_behind_a_backlog_away_untouched() -> None:
+    time = FakeTime()
+    room = Room(capacity=0)
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    async with pacer.turn("C1"):
+        pass
+    with pytest.raises(LaneBacklogged) as backlogged:
+        async with pacer.turn("C1"):
+            pytest.fail("no turn without waiting")
+    assert isinstance(backlogged.value, RateLimited)  # rescheduled, not a failure
+    assert backlogged.value.retry_after == 2.0  # the lane's next turn, and one interval
+    time.now += 1
+    async with pacer.turn("C1") as waited:  # the backlog gone, the turn is free
+        assert waited == 0
+    assert room.entered == 0
+
+
+async def test_a_storm_of_callers_waits_within_the_rooms_bound() -> None:
+    """1,000 posts for one channel at once: as many wait as the room holds (in arrival
+    order); the others are sent away with a later time, holding nothing meanwhile."""
+    time = FakeTime()
+    room = Room(capacity=10)
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    holding, served = asyncio.Event(), []
+
+    async def first() -> None:
+        async with pacer.turn("C1"):
+            await holding.wait()
+
+    async def post(n: int) -> float | None:
+        try:
+            async with pacer.turn("C1"):
+                served.append(n)
+        except LaneBacklogged as sent_away:
+            return sent_away.retry_after
+        return None
+
+    head = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    storm = [asyncio.create_task(post(n)) for n in range(1000)]
+    await asyncio.sleep(0)
+    assert room.inside == 10
+    holding.set()
+    await head
+    later = await asyncio.gather(*storm)
+    assert served == list(range(10))
+    assert all(delay is not None and delay >= 10 for delay in later[10:])
+    assert room.inside == 0

@@ -14,7 +14,7 @@ from hub.model.intent import (
     ReportUnresolvedRole,
     ScheduleMeeting,
 )
-from hub.model.postmortem import OwnerDesignation
+from hub.model.postmortem import OwnerBriefing, OwnerDesignation
 
 from .factories import (
     ALICE,
@@ -113,7 +113,10 @@ def test_customer_liaison_only_for_sev1() -> None:
 
 
 def test_unresolved_roles_are_reported_to_the_owner() -> None:
-    plan = plan_for(incident(services=(ServiceRef(id="PX", name="Other"),)))
+    # Told before (an owner already briefed): a role unresolved since has its own message.
+    # The owner's first DM names them instead (tests/unit/policy/test_owner_briefing.py).
+    briefed = postmortem(owner_briefings=(OwnerBriefing(person_key=IC.key),))
+    plan = plan_for(incident(services=(ServiceRef(id="PX", name="Other"),)), briefed)
     assert plan.meeting is not None
     assert plan.meeting.unresolved_roles == ("incident_commander_shadow",)
     assert "nobody holds the role 'incident_commander_shadow': invite them by hand" in plan.problems

@@ -25,7 +25,7 @@ from prometheus_client import (
 
 from hub import __version__
 from hub.jobs.model import QueueStats
-from hub.metrics_process import ProcessMetrics
+from hub.metrics.process import ProcessMetrics
 from hub.store.retention import Removed
 
 

@@ -31,7 +31,6 @@ from connectors.slack.connector import SlackConnector
 from connectors.slack.history import SlackChannelHistory
 from connectors.slack.notifier import SlackNotifier
 from connectors.statuspage.connector import StatuspageConnector
-from hub.app_numbers import PUBLISHERS
 from hub.config import Settings
 from hub.engine.actions.commands import CommandExecutor
 from hub.engine.actions.followups import FollowUpHandler
@@ -45,6 +44,7 @@ from hub.engine.performers.chat import chat_performers
 from hub.engine.performers.document import document_performers, offer_performers
 from hub.engine.performers.mail import mail_performers
 from hub.engine.performers.publish import publish_performers
+from hub.engine.performers.rollup import AnnouncementCoalescer, rollup_threshold
 from hub.engine.performers.tracker import tracker_performers
 from hub.jobs.queue import JobQueue
 from hub.metrics import Metrics
@@ -52,10 +52,11 @@ from hub.model.command import Command
 from hub.model.followup_event import FollowUpFact
 from hub.model.incident import Person
 from hub.model.intent import IntentKind
-from hub.ops_channel import slack_poster
-from hub.pacing import pacer_for
 from hub.policy import PolicySet
 from hub.ports import Calendar, Documents, Notifier
+from hub.wiring.numbers import PUBLISHERS
+from hub.wiring.ops_channel import slack_poster
+from hub.wiring.pacing import pacer_for
 
 log = structlog.get_logger("pmhub.app")
 
@@ -89,6 +90,8 @@ class Wiring:
     # Which connector carries out each kind (issue 15: written on effect jobs, and the
     # label of their failures on /metrics).
     connectors: dict[IntentKind, str] = field(default_factory=dict)
+    # The enrichment's PagerDuty connector: the timeline reuses its reads (issue 16).
+    pagerduty: PagerDutyConnector | None = None
 
     def add(self, connector: str, performers: Mapping[IntentKind, Performer]) -> None:
         self.performers.update(performers)
@@ -106,7 +109,9 @@ async def wire_chat(wiring: Wiring, core: Core) -> None:
     wiring.notifier = notifier
     if (channel := core.settings.worker.alert_channel) is not None:
         wiring.ops_post = slack_poster(chat, channel)
-    wiring.add("slack", chat_performers(notifier))
+    threshold = rollup_threshold(section.post_interval_seconds)
+    coalescer = AnnouncementCoalescer(core.engine, threshold=threshold)
+    wiring.add("slack", chat_performers(notifier, coalescer=coalescer))
     wiring.add("slack", offer_performers(notifier))
     actions = PostMortemActions(
         core.engine, core.queue, core.policies, clock=core.clock, documents=wiring.documents
@@ -169,6 +174,7 @@ async def wire_documents(wiring: Wiring, core: Core) -> None:
                     core.session,
                     core.stack,
                     wiring.notifier.chat_user if wiring.notifier is not None else None,
+                    pagerduty_enrichment=wiring.pagerduty,
                 ),
                 core.policies,
                 core.clock,
@@ -184,11 +190,17 @@ def history_readers(
     session: aiohttp.ClientSession,
     stack: AsyncExitStack,
     chat_user: ChatUser | None = None,
+    *,
+    pagerduty_enrichment: PagerDutyConnector | None = None,
 ) -> HistoryReaders:
     """What reads an incident's history for its document (read only; `pmhub simulate
-    --enrich` uses it too): the sources' APIs, and the Slack channel."""
+    --enrich` uses it too): the sources' APIs, and the Slack channel. PagerDuty's log is
+    read through the enrichment's connector when given: what it read at the resolution
+    is not read again."""
     pagerduty = incidentio = slack = None
-    if (pd := pagerduty_api(settings)) is not None:
+    if pagerduty_enrichment is not None:
+        pagerduty = PagerDutyIncidentLog.sharing(pagerduty_enrichment)
+    elif (pd := pagerduty_api(settings)) is not None:
         pagerduty = PagerDutyIncidentLog.from_config(pd)
         stack.push_async_callback(pagerduty.close)
     if (io := incidentio_api(settings)) is not None:
