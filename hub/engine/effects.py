@@ -31,7 +31,7 @@ from hub.model.intent import Intent, IntentKind
 from hub.model.postmortem import PostMortem
 from hub.policy import Plan, PolicySet, evaluate
 from hub.store.audit import AuditEntry, record
-from hub.store.db import transaction
+from hub.store.db import Bind, reading, transaction
 from hub.store.effects import (
     EffectState,
     begin_effect,
@@ -102,10 +102,13 @@ class EffectRunner:
         if not isinstance(incident_id, str) or not isinstance(key, str):
             raise Permanent(f"effect job without incident_id/key: {job.payload!r}")
         with structlog.contextvars.bound_contextvars(incident_id=incident_id, effect_key=key):
-            stored = await load_incident(self.engine, incident_id)
+            # Both on one read connection: an effect job per intent made these two
+            # checkouts (and two BEGINs) a visible share of a storm's cost (issue 16).
+            async with reading(self.engine) as conn:
+                stored = await load_incident(conn, incident_id)
+                postmortem = await load_postmortem(conn, incident_id) if stored else None
             if stored is None:
                 raise Permanent(f"incident {incident_id} is not stored")
-            postmortem = await load_postmortem(self.engine, incident_id)
             now = self._clock()
             plan = evaluate(stored.incident, postmortem, self.policies, now)
             intent = plan.intent(key)
@@ -161,13 +164,15 @@ class EffectRunner:
                 current = await load_postmortem(conn, factory.incident.id)
                 if current is not None:
                     await save_postmortem(conn, outcome.update(current), now=done_at)
-        await self._audit(
-            factory,
-            "effect_done",
-            intent.reason,
-            vendor_ref=outcome.vendor_ref,
-            outcome=outcome.detail,
-        )
+            # In the same transaction: the ledger row and its audit entry commit together.
+            await self._audit(
+                factory,
+                "effect_done",
+                intent.reason,
+                bind=conn,
+                vendor_ref=outcome.vendor_ref,
+                outcome=outcome.detail,
+            )
 
     async def _requeue(self, intent: Intent, incident_id: str) -> None:
         async with transaction(self.engine) as conn:
@@ -180,11 +185,17 @@ class EffectRunner:
             )
 
     async def _audit(
-        self, factory: _RequestFactory, action: str, reason: str, **detail: Any
+        self,
+        factory: _RequestFactory,
+        action: str,
+        reason: str,
+        *,
+        bind: Bind | None = None,
+        **detail: Any,
     ) -> None:
         intent = factory.intent
         await record(
-            self.engine,
+            bind if bind is not None else self.engine,
             AuditEntry(
                 subject=factory.incident.id,
                 action=action,

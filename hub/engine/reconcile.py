@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.engine.milestones import record_milestones
 from hub.errors import Permanent
-from hub.jobs.enqueue import running_jobs
+from hub.jobs.enqueue import keyed_jobs
 from hub.jobs.kinds import EFFECT, RECONCILE, effect_key, effect_payload, reconcile_key
 from hub.jobs.queue import Job, JobQueue, enqueue_job
 from hub.model.intent import IntentKind
@@ -26,7 +26,7 @@ from hub.policy import Plan, PolicySet, evaluate
 from hub.policy.requirement import track
 from hub.store.audit import AuditEntry, record
 from hub.store.db import transaction
-from hub.store.effects import EffectState, get_effect
+from hub.store.effects import EffectState, get_effects
 from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 
 log = structlog.get_logger("pmhub.reconcile")
@@ -143,11 +143,13 @@ class Reconciler:
         )
 
     async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
+        wanted = [intent for intent in plan.intents if intent.kind not in _INLINE]
+        # One look at the ledger and one at the queue for the whole plan: a reconcile
+        # runs after every effect, and one statement per intent was most of its cost.
+        ledger = await get_effects(conn, [intent.key for intent in wanted])
         missing = []
-        for intent in plan.intents:
-            if intent.kind in _INLINE:
-                continue
-            effect = await get_effect(conn, intent.key)
+        for intent in wanted:
+            effect = ledger.get(intent.key)
             if (
                 effect is not None
                 and effect.state is not EffectState.PENDING
@@ -158,17 +160,19 @@ class Reconciler:
         # A job carrying one out right now needs no second one beside it, which could act
         # twice; when it finishes, the incident is reconciled again anyway. The answer
         # holds to this transaction's commit: no lease can slip in before the enqueue.
-        running = await running_jobs(conn, [effect_key(intent.key) for intent in missing])
+        # An intent whose job is already pending, due no later, needs nothing either.
+        queued = await keyed_jobs(conn, [effect_key(intent.key) for intent in missing])
         enqueued = 0
         for intent in missing:
-            if effect_key(intent.key) in running:
+            key, run_at = effect_key(intent.key), intent.due_at or now
+            if key in queued.running or not queued.enqueue_would_change(key, run_at):
                 continue
             job_id = await enqueue_job(
                 conn,
                 EFFECT,
                 effect_payload(plan.incident_id, intent.key, self._connector_of.get(intent.kind)),
-                dedupe_key=effect_key(intent.key),
-                run_at=intent.due_at or now,
+                dedupe_key=key,
+                run_at=run_at,
                 now=now,
             )
             enqueued += job_id is not None

@@ -6,12 +6,14 @@ reconciler and the effect runner then run as the worker would run them.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.engine.effects import EffectRunner
+from hub.engine.effects import EffectOutcome, EffectRequest, EffectRunner
 from hub.engine.reconcile import Reconciler
 from hub.intake.merge import merge
 from hub.jobs.kinds import EFFECT
@@ -23,6 +25,7 @@ from hub.policy import PolicySet, evaluate, load_policies
 from hub.store.audit import list_entries
 from hub.store.effects import EffectState, begin_effect, complete_effect, get_effect
 from hub.store.state import load_postmortem, save_incident
+from hub.store.tables import jobs as jobs_table
 
 POLICY = Path(__file__).parents[2] / "config" / "policies" / "pagerduty-process.yaml"
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -161,3 +164,105 @@ async def test_a_timer_not_yet_due_is_put_back_for_its_time(engine: AsyncEngine)
     # Timers do not run before their time: leasing now does not return them.
     leased = await queue.lease("t", limit=1000, lease_seconds=60, now=NOW)
     assert not {str(j.payload.get("key")) for j in leased} & set(future)
+
+
+async def test_a_replay_looks_the_plan_up_once_and_writes_no_job(engine: AsyncEngine) -> None:
+    """A reconcile runs after every effect; with nothing changed it reads the ledger and
+    the queue once each for the whole plan, and enqueues nothing (issue 16: one effects
+    SELECT and one INSERT + UPDATE per intent were most of a reconcile's cost)."""
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, _policies(), clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    jobs_before = await _effect_jobs(queue)
+    assert len(jobs_before) > 3, "the SEV-1 plan has several intents"
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()).upper())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await reconciler.reconcile(record.id) == 0
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    ledger_reads = [s for s in statements if s.startswith("SELECT") and "FROM EFFECTS" in s]
+    # One for the plan; the milestones look at (at most) two rows of their own.
+    assert len([s for s in ledger_reads if re.search(r'EFFECTS\."?KEY"? IN \(', s)]) == 1
+    assert len(ledger_reads) <= 3
+    assert not [s for s in statements if s.startswith(("INSERT INTO JOBS", "UPDATE JOBS"))]
+    assert await _effect_jobs(queue) == jobs_before
+
+
+async def test_a_pending_job_due_later_than_the_plan_is_brought_forward(
+    engine: AsyncEngine,
+) -> None:
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, _policies(), clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    jobs = await queue.list_jobs(kind=EFFECT, state=JobState.PENDING, limit=1000)
+    due_now = next(job for job in jobs if job.run_at == NOW)
+    async with engine.begin() as conn:  # as if enqueued earlier for a later time
+        await conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.id == due_now.id)
+            .values(run_at=NOW + timedelta(hours=3))
+        )
+
+    assert await reconciler.reconcile(record.id) == 0  # deduped into the pending job...
+    moved = await queue.get(due_now.id)
+    assert moved is not None
+    assert moved.run_at == NOW  # ...which is due when the plan says again
+
+
+async def test_a_done_effect_and_its_audit_entry_commit_in_one_transaction(
+    engine: AsyncEngine,
+) -> None:
+    """The ledger's `done` and the audit's `effect_done` are one write (issue 16: each
+    effect job opened a transaction of its own for the audit entry)."""
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    policies = _policies()
+    reconciler = Reconciler(engine, queue, policies, clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    jobs = await queue.lease("t", limit=100, lease_seconds=60, now=NOW)
+    notify = next(j for j in jobs if j.kind == EFFECT and ":owner:notify:" in str(j.payload["key"]))
+    transactions: list[list[str]] = []
+
+    async def dm(_request: EffectRequest) -> EffectOutcome:
+        return EffectOutcome(vendor_ref="D0ALICE:1700000000.000100")
+
+    def began(_conn: object) -> None:
+        transactions.append([])
+
+    def seen(*args: object) -> None:
+        if transactions:
+            transactions[-1].append(" ".join(str(args[2]).split()).upper())
+
+    runner = EffectRunner(
+        engine,
+        policies,
+        {IntentKind.NOTIFY_OWNER: dm},
+        clock=lambda: NOW,
+        reconcile=reconciler.request,
+    )
+    event.listen(engine.sync_engine, "begin", began)
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await runner(notify)
+    finally:
+        event.remove(engine.sync_engine, "begin", began)
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    [completing] = [t for t in transactions if any(s.startswith("UPDATE EFFECTS") for s in t)]
+    assert any(s.startswith("INSERT INTO AUDIT") for s in completing)
+    done = [e for e in await list_entries(engine, record.id) if e.action == "effect_done"]
+    assert [e.detail["key"] for e in done] == [notify.payload["key"]]
+    effect = await get_effect(engine, str(notify.payload["key"]))
+    assert effect is not None
+    assert (effect.state, effect.vendor_ref) == (EffectState.DONE, "D0ALICE:1700000000.000100")

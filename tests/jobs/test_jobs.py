@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.jobs.enqueue import keyed_jobs
 from hub.jobs.queue import SUPERSEDED, JobQueue, JobState, LeaseLost
 from tests.store.helpers import T0
 
@@ -242,3 +243,25 @@ async def test_dedupe_survives_prepared_statement_reuse(queue: JobQueue) -> None
     for n in range(12):
         assert await queue.enqueue("t", {}, dedupe_key=f"k{n}", now=T0) is not None
         assert await queue.enqueue("t", {}, dedupe_key=f"k{n}", now=T0) is None
+
+
+async def test_keyed_jobs_tells_running_from_pending_and_when_pending_is_due(
+    engine: AsyncEngine,
+) -> None:
+    queue = JobQueue(engine)
+    later = T0 + timedelta(hours=1)
+    await queue.enqueue("t", {}, dedupe_key="running", now=T0)
+    assert await lease_one(queue, "w1") is not None
+    await queue.enqueue("t", {}, dedupe_key="pending", run_at=later, now=T0)
+
+    async with engine.begin() as conn:
+        found = await keyed_jobs(conn, ["running", "pending", "absent"])
+
+    assert found.running == {"running"}
+    assert found.pending_run_at == {"pending": later}
+    # Enqueueing could only change a key with no pending job, or one due later.
+    assert found.enqueue_would_change("absent", T0)
+    assert found.enqueue_would_change("running", T0)
+    assert found.enqueue_would_change("pending", T0)
+    assert not found.enqueue_would_change("pending", later)
+    assert not found.enqueue_would_change("pending", later + timedelta(minutes=1))

@@ -14,6 +14,7 @@ from hub.store.effects import (
     complete_effect,
     fail_effect,
     get_effect,
+    get_effects,
     list_effects,
 )
 from tests.store.helpers import T0
@@ -68,3 +69,17 @@ async def test_list_by_prefix_escapes_wildcards(engine: AsyncEngine) -> None:
     assert keys == ["pm:1:followup:0:ticket", "pm:1:meeting"]
     assert [e.key for e in await list_effects(engine, "pm%")] == ["pm%1:x"]
     assert len(await list_effects(engine)) == 4
+
+
+async def test_get_effects_reads_many_keys_at_once(engine: AsyncEngine) -> None:
+    for key in ("pm:1:meeting", "pm:1:owner:announce", "pm:2:meeting"):
+        await begin_effect(engine, key, "k", f"h-{key}", now=T0)
+    await complete_effect(engine, "pm:1:meeting", "evt-1", now=T0)
+
+    found = await get_effects(engine, ["pm:1:meeting", "pm:1:owner:announce", "pm:1:nope"])
+
+    assert set(found) == {"pm:1:meeting", "pm:1:owner:announce"}
+    assert found["pm:1:meeting"].state is EffectState.DONE
+    assert found["pm:1:meeting"].vendor_ref == "evt-1"
+    assert found["pm:1:owner:announce"] == await get_effect(engine, "pm:1:owner:announce")
+    assert await get_effects(engine, []) == {}
