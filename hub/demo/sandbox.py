@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,11 +113,34 @@ async def run_demo(options: SandboxOptions, say: Callable[[str], None], *, once:
             example = options.data_dir / "my-event.json"
             your_own_event(sandbox.world, sandbox.driver.clock(), example)
             _how_to_send_your_own(say, options.data_dir, sandbox.base_url, example)
-            await sandbox.narrator.run(interval=0.5)  # serve and narrate until Ctrl-C
+            await until_stopped(sandbox.narrator.run(interval=0.5))  # serve and narrate
     except SandboxError as error:
         say(f"pmhub demo: {error}")
         return 1
     return 0
+
+
+async def until_stopped(narrating: Coroutine[object, object, None]) -> None:
+    """Narrate until Ctrl-C or SIGTERM, then return so the sandbox shuts down cleanly.
+
+    The signals are taken explicitly, as `pmhub serve` takes them: a shell starts a
+    background job (`make run &`, a CI script) with SIGINT ignored, and Python then
+    never raises KeyboardInterrupt, so the demo would not stop on Ctrl-C or `kill -INT`.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    tasks = [asyncio.create_task(narrating), asyncio.create_task(stop.wait())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _quiet(sandbox: Sandbox, seconds: float = 1.0) -> None:

@@ -11,6 +11,10 @@ two-way sync. `Expectations` checks each of those on the fakes and in pmhub's re
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -182,3 +186,35 @@ async def test_false_positive_owner_asked_then_closed_as_not_needed(tmp_path: Pa
 def _dms(world: World, user_id: str) -> list[dict[str, Any]]:
     channel = world.slack.dms.get(user_id)
     return world.slack.posts(channel) if channel else []
+
+
+def test_the_demo_stops_on_ctrl_c_even_when_started_in_the_background(tmp_path: Path) -> None:
+    """A shell starts a background job (`make run &`, a CI script) with SIGINT ignored;
+    Python then never raises KeyboardInterrupt. Ctrl-C must still stop it (SIGTERM takes
+    the same path: both are the loop's signal handlers, as in `pmhub serve`)."""
+    for signum in (signal.SIGINT,):
+        log = tmp_path / f"demo-{signum}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "hub", "demo", "--port", "0", "--data-dir", str(tmp_path)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_ignore_sigint,  # noqa: PLW1509 - the child's signals, before exec
+            )
+        try:
+            deadline = time.monotonic() + 240
+            while "keeps serving" not in log.read_text(errors="replace"):
+                assert process.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline, log.read_text(errors="replace")
+                time.sleep(0.5)
+            process.send_signal(signum)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert "Traceback" not in log.read_text(errors="replace")
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
