@@ -26,6 +26,20 @@ for its turn waits inside it, and the worker runs other jobs meanwhile. The room
 bounded; when it is full, a caller facing a backlog it can measure is told to come
 back when the backlog has gone (`LaneBacklogged`, a `RateLimited`: the job is
 rescheduled, not failed) instead of holding a worker slot while it waits.
+
+Sent away one interval apart: every caller sent away while a lane is backed up used
+to be told the same "after the backlog", so they all came back together, found the
+room full again and were sent away again, and the channel idled between the herds
+(a storm of 100 took 485 s where its posts needed 414). Each lane now keeps what it
+has promised (`promised_until`): a caller sent away gets the lane's next free promise,
+one interval after the previous one, so N callers sent away come back one interval
+apart, the pace at which the lane can serve them. A promise reserves nothing (the turn
+is still taken in arrival order when the caller is back): it only spreads the returns.
+
+One pacer, several paces: a turn may name its own `interval` for a key whose limit is
+not the pacer's (Slack's chat.update, Tier 3 per workspace, paced beside the channels'
+one post a second), so one pacer, shared across replicas where the store allows it,
+keeps both.
 """
 
 from __future__ import annotations
@@ -43,8 +57,13 @@ from hub.errors import RateLimited
 class Pacer(Protocol):
     """Turns per key, `interval` apart; what connectors are given by the wiring."""
 
-    def turn(self, key: str) -> AbstractAsyncContextManager[float]:
-        """Wait for `key`'s turn and hold it for the block; yields the seconds waited."""
+    def turn(
+        self, key: str, *, interval: float | None = None
+    ) -> AbstractAsyncContextManager[float]:
+        """Wait for `key`'s turn and hold it for the block; yields the seconds waited.
+
+        `interval`: `key`'s own spacing, instead of the pacer's (the same for every turn
+        of that key)."""
         ...
 
     async def defer(self, key: str, seconds: float) -> None:
@@ -84,6 +103,7 @@ class _Lane:
     next_at: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     waiting: int = 0  # callers queued for the lock or sleeping until next_at
+    promised_until: float = 0.0  # when the last caller sent away was told to come back
 
 
 class KeyedPacer:
@@ -106,18 +126,15 @@ class KeyedPacer:
         self._lanes: dict[str, _Lane] = {}
 
     @asynccontextmanager
-    async def turn(self, key: str) -> AsyncIterator[float]:
+    async def turn(self, key: str, *, interval: float | None = None) -> AsyncIterator[float]:
         """Wait for `key`'s turn and hold it for the block; yields the seconds waited."""
+        spacing = self._interval if interval is None else interval
         lane = self._lanes.setdefault(key, _Lane())
         delay = 0.0
         if lane.lock.locked() or lane.next_at > self._clock():
             if self._room is not None and self._room.full():
                 # Nothing taken yet: the job comes back once the callers ahead are served.
-                backlog = max(0.0, lane.next_at - self._clock()) + lane.waiting * self._interval
-                raise LaneBacklogged(
-                    f"{lane.waiting} calls are waiting for {key}'s turn",
-                    retry_after=backlog + self._interval,
-                )
+                raise self._send_away(key, lane, spacing)
             lane.waiting += 1
             try:
                 async with waiting_in(self._room):
@@ -129,9 +146,20 @@ class KeyedPacer:
         try:
             yield delay
         finally:
-            lane.next_at = max(lane.next_at, self._clock() + self._interval)
+            lane.next_at = max(lane.next_at, self._clock() + spacing)
             lane.lock.release()
             self._forget_idle()
+
+    def _send_away(self, key: str, lane: _Lane, spacing: float) -> LaneBacklogged:
+        """The lane's next free promise: after the callers waiting, and one interval
+        after the caller sent away before (so the sent-away come back one by one)."""
+        now = self._clock()
+        after_backlog = max(lane.next_at, now) + (lane.waiting + 1) * spacing
+        lane.promised_until = max(after_backlog, lane.promised_until + spacing)
+        return LaneBacklogged(
+            f"{lane.waiting} calls are waiting for {key}'s turn",
+            retry_after=lane.promised_until - now,
+        )
 
     async def _take(self, lane: _Lane) -> float:
         """Take the lane's lock (callers queue in arrival order) and sleep until its turn."""
@@ -159,11 +187,13 @@ class KeyedPacer:
         return len(self._lanes)
 
     def _forget_idle(self) -> None:
-        # Bounded memory: a lane nobody holds and whose pause is over carries no state.
+        # Bounded memory: a lane nobody holds, whose pause and promises are over, carries
+        # no state.
         if len(self._lanes) <= self._max_keys:
             return
         now = self._clock()
         idle = [k for k, lane in self._lanes.items() if not lane.lock.locked() and not lane.waiting]
         for key in idle:
-            if self._lanes[key].next_at <= now:
+            lane = self._lanes[key]
+            if lane.next_at <= now and lane.promised_until <= now:
                 del self._lanes[key]

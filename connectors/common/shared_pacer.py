@@ -19,13 +19,18 @@ While it waits for its slot, a caller waits in the `WaitingRoom` it was given (t
 worker's, see `connectors.common.pacer`), so the wait holds no worker slot. When the
 room is full and this process already has callers waiting for the key (a backlog),
 the caller is told to come back later (`LaneBacklogged`) before it claims anything:
-a claimed slot left unused would only waste the key's time.
+a claimed slot left unused would only waste the key's time. The callers sent away for
+a key are given return times one slot apart (`promised_until`, as `KeyedPacer` does),
+not all the same one, so they do not come back as a herd to be sent away again. The
+promises are this process's: each replica spaces its own callers (a shared promise
+would need the ledger to hold it too), and a promise reserves no slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -39,6 +44,8 @@ HoldBack = Callable[[str, float], Awaitable[None]]
 # 5 %: 50 ms on Slack's and Statuspage's one second, far above loopback jitter and a
 # wake-up's lateness, small enough not to slow a storm noticeably.
 DEFAULT_MARGIN = 0.05
+# Keys with a promise kept beyond which the expired ones are dropped (memory bound).
+PROMISES_KEPT = 1024
 
 
 class SharedPacer:
@@ -53,17 +60,21 @@ class SharedPacer:
         namespace: str,
         margin: float = DEFAULT_MARGIN,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
         room: WaitingRoom | None = None,
     ) -> None:
         if interval < 0 or margin < 0:
             raise ValueError("interval and margin must not be negative")
         self._interval = interval
-        self._slot = interval * (1 + margin)
+        self._margin = margin
         self._claim = claim
         self._hold_back = hold_back
         self._namespace = namespace
         self._sleep = sleep
+        self._clock = clock  # this process's: only for the return times it promises
         self._room = room
+        # Per key, when the last caller sent away was told to come back (no entry: none).
+        self._promised_until: dict[str, float] = {}
         # Callers of this process waiting for each key's slot (no entry: none).
         self._waiting: dict[str, int] = {}
         # Claims from this process go out in arrival order, so its posts keep theirs.
@@ -75,18 +86,18 @@ class SharedPacer:
         return f"{self._namespace}:{key}"
 
     @asynccontextmanager
-    async def turn(self, key: str) -> AsyncIterator[float]:
-        if self._slot == 0:
+    async def turn(self, key: str, *, interval: float | None = None) -> AsyncIterator[float]:
+        spacing = self._interval if interval is None else interval
+        slot = spacing * (1 + self._margin)
+        if slot == 0:
             yield 0.0
             return
         ahead = self._waiting.get(key, 0)
         if ahead and self._room is not None and self._room.full():
-            raise LaneBacklogged(
-                f"{ahead} calls are waiting for {key}'s turn", retry_after=(ahead + 1) * self._slot
-            )
+            raise self._send_away(key, ahead, slot)
         lock = self._claiming.setdefault(key, asyncio.Lock())
         async with lock:
-            delay = max(0.0, await self._claim(self._ledger_key(key), self._slot))
+            delay = max(0.0, await self._claim(self._ledger_key(key), slot))
         if delay > 0:
             await self._wait_for_slot(key, delay)
         try:
@@ -96,7 +107,20 @@ class SharedPacer:
             # unreachable: the claimed slot already spaced this call, only the extra
             # spacing from its end would be lost.
             with contextlib.suppress(Exception):
-                await self._hold_back(self._ledger_key(key), self._interval)
+                await self._hold_back(self._ledger_key(key), spacing)
+
+    def _send_away(self, key: str, ahead: int, slot: float) -> LaneBacklogged:
+        """The key's next free promise: after the callers waiting here, and one slot
+        after the caller sent away before (so the sent-away come back one by one)."""
+        now = self._clock()
+        after_backlog = now + (ahead + 1) * slot
+        promise = max(after_backlog, self._promised_until.get(key, 0.0) + slot)
+        if key not in self._promised_until and len(self._promised_until) >= PROMISES_KEPT:
+            self._promised_until = {k: t for k, t in self._promised_until.items() if t > now}
+        self._promised_until[key] = promise
+        return LaneBacklogged(
+            f"{ahead} calls are waiting for {key}'s turn", retry_after=promise - now
+        )
 
     async def _wait_for_slot(self, key: str, delay: float) -> None:
         self._waiting[key] = self._waiting.get(key, 0) + 1

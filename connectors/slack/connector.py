@@ -38,7 +38,9 @@ HISTORY_PAGE_SIZE = 200  # Slack allows up to 999; 200 keeps each answer small
 DEFAULT_RETRY_AFTER = 1.0
 # chat.update is Tier 3: "50+ per minute" per workspace. 1.2 s apart is 50 a minute.
 UPDATE_INTERVAL_SECONDS = 1.2
-UPDATE_PACE_KEY = "chat.update"
+# The workspace's lane for chat.update in the connector's pacer (whose other lanes are
+# channels: no channel id looks like this).
+UPDATE_PACE_KEY = "workspace:chat.update"
 
 
 def is_user_id(target: str) -> bool:
@@ -66,9 +68,6 @@ class SlackConnector:
         self._pacer: Pacer = (
             pacer if pacer is not None else KeyedPacer(post_interval_seconds, clock=clock)
         )
-        # Only the roll-up's edits (`update_paced`) are paced: they are the ones a storm
-        # multiplies. Per process; replicas each keep their own count.
-        self._update_pacer = KeyedPacer(UPDATE_INTERVAL_SECONDS, clock=clock)
         self._user_ttl = user_cache_seconds
         self._users: TtlCache[str | None] = TtlCache(user_cache_seconds, CACHE_MAX_ENTRIES, clock)
         # A DM channel id never changes for a (bot, user) pair.
@@ -142,14 +141,18 @@ class SlackConnector:
         return await self._client.update_message(ref, text=message.text, blocks=message.blocks)
 
     async def update_paced(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
-        """`update`, spaced to keep the workspace's chat.update calls within Tier 3."""
-        async with self._update_pacer.turn(UPDATE_PACE_KEY):
+        """`update`, spaced to keep the workspace's chat.update calls within Tier 3.
+
+        Only the roll-up's edits are paced: they are the ones a storm multiplies. They
+        take turns in the connector's pacer, on one workspace-wide key at chat.update's
+        own interval, so replicas sharing the pacer's ledger (PostgreSQL) keep Tier 3
+        together instead of each sending its own 50 a minute.
+        """
+        async with self._pacer.turn(UPDATE_PACE_KEY, interval=UPDATE_INTERVAL_SECONDS):
             try:
                 return await self.update(ref, message)
             except RateLimited as exc:
-                await self._update_pacer.defer(
-                    UPDATE_PACE_KEY, exc.retry_after or DEFAULT_RETRY_AFTER
-                )
+                await self._pacer.defer(UPDATE_PACE_KEY, exc.retry_after or DEFAULT_RETRY_AFTER)
                 raise
 
     async def find_posted(self, channel: str, effect_key: str) -> MessageRef | None:

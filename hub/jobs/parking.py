@@ -25,7 +25,9 @@ The room is bounded (`capacity` waiting jobs per worker; the leased jobs, their 
 and heartbeats are what a wait costs). When it is full, a job that would wait behind a
 backlog it can see is rescheduled after that backlog instead (`LaneBacklogged`, a
 `RateLimited`, which hub.jobs.retrying treats as not a failure: no horizon, no attempt
-cap), and a job that cannot see one waits holding its slot as before.
+cap), each one an interval after the one sent away before it (the pacer's promises), so
+they come back at the pace the channel takes them, not as a herd that finds the room
+full again; a job that cannot see a backlog waits holding its slot as before.
 
 A job coming back from the room does not wait for a slot again: its vendor turn is
 now, and missing it would waste the turn. So for the moment of its call the worker

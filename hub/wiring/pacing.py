@@ -3,7 +3,9 @@
 On PostgreSQL every replica claims its turns from the `pacing_slots` table
 (`hub.store.pacing`), so N replicas together keep a vendor's per-key limit (Slack:
 one post per second per channel; Statuspage: one request per second per key).
-SQLite is one process by design, and an in-memory `KeyedPacer` paces it.
+SQLite is one process by design, and an in-memory `KeyedPacer` paces it. The Slack
+connector also paces its roll-up edits through this pacer (a workspace-wide key at
+chat.update's own interval), so they too are shared by the replicas.
 
 Either way a caller waits for its turn in the job worker's waiting room
 (`hub.jobs.parking`), so a backed-up channel does not hold the worker's slots.

@@ -8,6 +8,7 @@ for the whole test: whatever else runs, runs beside posts that are waiting.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -108,4 +109,31 @@ async def test_a_full_waiting_room_reschedules_instead_of_holding_a_slot(
             assert (job.last_error or "").startswith("LaneBacklogged")
             assert job.first_failed_at is None
             assert job.run_at > sent.updated_at
+    assert len(fake.posts(INCIDENTS)) == 1
+
+
+async def test_jobs_sent_away_come_back_one_interval_apart_not_as_a_herd(
+    queue: JobQueue, chat: tuple[FakeSlack, SlackConnector]
+) -> None:
+    """Issue 16: the jobs a full room sends away used to be given the same return time,
+    came back together, found the room full again and were sent away again, leaving
+    the channel idle in between. Each now returns one channel interval after the one
+    sent away before it, the pace at which the channel can take them."""
+    fake, connector = chat
+    posts = [await enqueue(queue, "announce") for _ in range(6)]
+    booking = await enqueue(queue, "book")
+
+    async with running(queue, handlers(connector), concurrency=1, max_waiting=1):
+        await wait_for_state(queue, booking, JobState.DONE)
+        jobs = [await queue.get(job_id) for job_id in posts]
+    # One posted, one waiting in the room (of one), four sent away.
+    returns = sorted(
+        job.run_at
+        for job in jobs
+        if job is not None and (job.last_error or "").startswith("LaneBacklogged")
+    )
+    assert len(returns) == 4
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(returns)]
+    # One interval (an hour here) apart, give or take the moments between the runs.
+    assert all(gap > AN_HOUR / 2 for gap in gaps), gaps
     assert len(fake.posts(INCIDENTS)) == 1

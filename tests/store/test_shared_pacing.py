@@ -23,6 +23,8 @@ from connectors.common.fakeserver import start_fake
 from connectors.common.pacer import KeyedPacer, Pacer
 from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.blocks import ChatMessage
+from connectors.slack.client import MessageRef
+from connectors.slack.connector import UPDATE_INTERVAL_SECONDS
 from connectors.slack.fake import FakeSlack
 from connectors.statuspage.client import StatuspageClient
 from connectors.statuspage.config import StatuspageConfig
@@ -182,3 +184,47 @@ async def test_statuspage_replicas_pacing_alone_exceed_the_limit(
 
     assert any(isinstance(error, RateLimited) for error in errors)
     assert _refused(fake) > 0
+
+
+async def test_replicas_space_their_roll_up_edits_within_chat_updates_tier_3(
+    slack: tuple[FakeSlack, str], replica_engines: list[AsyncEngine]
+) -> None:
+    """Issue 16: roll-up edits (chat.update, Tier 3: 50 a minute per workspace) used to
+    be paced per process, so replicas together sent the workspace their sum. They now
+    take turns in the pacer the wiring gives the connector, on one workspace-wide key,
+    claimed from the shared ledger: every edit from any replica >= 1.2 s from the last."""
+    fake, url = slack
+    config = SlackConfig.model_validate(
+        {
+            "bot_token": SecretStr(FakeSlack.token),
+            "base_url": f"{url}/api/",
+            "incidents_channel": CHANNEL,
+            "post_interval_seconds": SLACK_INTERVAL,
+        }
+    )
+    replicas = replica_engines[:2]
+    rollups = [
+        MessageRef(channel=CHANNEL, ts=fake.store_message(CHANNEL, {"text": f"roll-up {n}"})["ts"])
+        for n in range(len(replicas) * POSTS_EACH)
+    ]
+    sessions = [aiohttp.ClientSession() for _ in replicas]
+    try:
+        connectors = [
+            SlackConnector.from_config(
+                config, session, pacer=pacer_for(engine, SLACK_INTERVAL, namespace="slack")
+            )
+            for session, engine in zip(sessions, replicas, strict=True)
+        ]
+        edits = [
+            connectors[n % len(connectors)].update_paced(ref, ChatMessage(text="edited"))
+            for n, ref in enumerate(rollups)
+        ]
+        await asyncio.gather(*edits)
+    finally:
+        for session in sessions:
+            await session.close()
+
+    assert fake.calls["chat.update"] == len(rollups)
+    times = sorted(float(m["edited"]["ts"]) for m in fake.posts(CHANNEL))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= UPDATE_INTERVAL_SECONDS, gaps

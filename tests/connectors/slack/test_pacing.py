@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from connectors.common.pacer import KeyedPacer, LaneBacklogged
+from connectors.common.shared_pacer import SharedPacer
 from connectors.common.ttl_cache import TtlCache
 from hub.errors import RateLimited
 
@@ -198,3 +199,149 @@ async def test_a_storm_of_callers_waits_within_the_rooms_bound() -> None:
     assert served == list(range(10))
     assert all(delay is not None and delay >= 10 for delay in later[10:])
     assert room.inside == 0
+
+
+async def test_callers_sent_away_come_back_one_interval_apart() -> None:
+    """Issue 16, the herd: a full room used to send every caller away with the same
+    return time, so they came back together and were sent away again while the channel
+    idled. Each now gets the lane's next free promise: N of them return one interval
+    apart, the pace at which the lane serves them, the first one after the backlog."""
+    time = FakeTime()
+    room = Room(capacity=2)
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    holding = asyncio.Event()
+
+    async def first() -> None:
+        async with pacer.turn("C1"):
+            await holding.wait()
+
+    async def post() -> float | None:
+        try:
+            async with pacer.turn("C1"):
+                pass
+        except LaneBacklogged as sent_away:
+            return sent_away.retry_after
+        return None
+
+    head = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    callers = [asyncio.create_task(post()) for _ in range(7)]
+    await asyncio.sleep(0)
+    holding.set()
+    await head
+    returns = [delay for delay in await asyncio.gather(*callers) if delay is not None]
+    # Two waited in the room; after them (and the turn under way) the sent-away follow.
+    assert returns == [3.0, 4.0, 5.0, 6.0, 7.0]
+    # Another lane's promises are its own.
+    assert await _sent_away_after(pacer, "C2") is None
+
+
+async def _sent_away_after(pacer: KeyedPacer, key: str) -> float | None:
+    try:
+        async with pacer.turn(key):
+            pass
+    except LaneBacklogged as sent_away:
+        return sent_away.retry_after
+    return None
+
+
+async def test_promises_follow_the_last_one_and_lapse_with_time() -> None:
+    time = FakeTime()
+    room = Room(capacity=0)  # every caller facing a backlog is sent away
+    pacer = KeyedPacer(1.0, clock=time.clock, sleep=time.sleep, room=room)
+    async with pacer.turn("C1"):
+        pass
+    assert await _sent_away_after(pacer, "C1") == 2.0
+    assert await _sent_away_after(pacer, "C1") == 3.0
+    time.now += 0.5  # promises are points in time: the next one is still one further
+    assert await _sent_away_after(pacer, "C1") == 3.5
+    time.now += 10  # all kept: a quiet lane serves at once, and promises start afresh
+    assert await _sent_away_after(pacer, "C1") is None
+    assert await _sent_away_after(pacer, "C1") == 2.0
+
+
+async def test_a_turn_may_name_its_own_interval() -> None:
+    """chat.update's workspace-wide pace (1.2 s) in the pacer of the channels' posts (1 s)."""
+    pacer, _ = make(interval=1.0)
+    async with pacer.turn("workspace:chat.update", interval=1.2):
+        pass
+    async with pacer.turn("workspace:chat.update", interval=1.2) as waited:
+        assert waited == pytest.approx(1.2)
+    async with pacer.turn("C1"):
+        pass
+    async with pacer.turn("C1") as waited:
+        assert waited == pytest.approx(1.0)
+
+
+class Ledger:
+    """The shared ledger (`hub.store.pacing` on PostgreSQL), in memory on the fake clock."""
+
+    def __init__(self, time: FakeTime) -> None:
+        self.time = time
+        self.next_at: dict[str, float] = {}
+        self.claims: list[tuple[str, float]] = []
+
+    async def claim(self, key: str, slot: float) -> float:
+        self.claims.append((key, slot))
+        start = max(self.next_at.get(key, 0.0), self.time.now)
+        self.next_at[key] = start + slot
+        return start - self.time.now
+
+    async def hold_back(self, key: str, seconds: float) -> None:
+        self.next_at[key] = max(self.next_at.get(key, 0.0), self.time.now + seconds)
+
+
+async def test_the_shared_pacer_sends_callers_away_one_slot_apart() -> None:
+    time = FakeTime()  # stands still: every caller below arrives at the same moment
+    ledger = Ledger(time)
+    room = Room(capacity=1)
+    slot_reached = asyncio.Event()
+
+    async def sleep_until_released(_: float) -> None:
+        await slot_reached.wait()
+
+    pacer = SharedPacer(
+        1.0,
+        ledger.claim,
+        ledger.hold_back,
+        namespace="slack",
+        margin=0.0,
+        sleep=sleep_until_released,
+        clock=time.clock,
+        room=room,
+    )
+    async with pacer.turn("C1"):
+        pass
+
+    async def waiter() -> None:  # claims the next slot and waits for it in the room
+        async with pacer.turn("C1"):
+            pass
+
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0)
+    assert room.inside == 1
+    returns = []
+    for _ in range(4):
+        with pytest.raises(LaneBacklogged) as sent_away:
+            async with pacer.turn("C1"):
+                pytest.fail("no turn without waiting")
+        returns.append(sent_away.value.retry_after)
+    assert returns == [2.0, 3.0, 4.0, 5.0]
+    assert len(ledger.claims) == 2  # the sent-away claimed nothing
+    slot_reached.set()
+    await waiting
+
+
+async def test_the_shared_pacer_claims_a_turns_own_interval() -> None:
+    time = FakeTime()
+    ledger = Ledger(time)
+    pacer = SharedPacer(
+        1.0, ledger.claim, ledger.hold_back, namespace="slack", sleep=time.sleep, clock=time.clock
+    )
+    async with pacer.turn("workspace:chat.update", interval=1.2):
+        pass
+    async with pacer.turn("C1"):
+        pass
+    keys, slots = zip(*ledger.claims, strict=True)
+    assert keys == ("slack:workspace:chat.update", "slack:C1")
+    assert slots == pytest.approx((1.26, 1.05))  # each its own interval, plus the margin
