@@ -28,7 +28,7 @@ from hub.engine.digest import DigestRunner
 from hub.engine.effects import EffectRunner, Performer
 from hub.engine.performers.lifecycle import lifecycle_performers
 from hub.engine.performers.vendor import vendor_performers
-from hub.engine.reconcile import Reconciler
+from hub.engine.reconcile import RECONCILE_FOLD_SECONDS, Reconciler
 from hub.intake.adapters import AdapterOptions, IncidentIoOptions
 from hub.intake.frontdoor import FrontDoor
 from hub.intake.inbox_writer import InboxWriter
@@ -208,7 +208,14 @@ def _performers(wiring: Wiring, metrics: Metrics | None) -> dict[IntentKind, Per
 def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHandler]:
     engine, queue, policies, clock = core.engine, core.queue, core.policies, core.clock
     gatherer = FactGatherer(sources, adapter_options(policies, core.settings), clock)
-    reconciler = Reconciler(engine, queue, policies, clock=clock, connector_of=wiring.connectors)
+    reconciler = Reconciler(
+        engine,
+        queue,
+        policies,
+        clock=clock,
+        connector_of=wiring.connectors,
+        fold_seconds=RECONCILE_FOLD_SECONDS,
+    )
     actions = PostMortemActions(engine, queue, policies, clock=clock, documents=wiring.documents)
 
     async def on_vendor_status(fact: VendorStatusFact, origin: str) -> None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.errors import Permanent
 from hub.jobs.kinds import EFFECT, effect_key, effect_payload
@@ -80,6 +80,13 @@ class EffectOutcome:
 Performer = Callable[[EffectRequest], Awaitable[EffectOutcome]]
 
 
+class RequestReconcile(Protocol):
+    """Ask for a reconcile of an incident (`Reconciler.request`); with `conn`, inside the
+    caller's transaction."""
+
+    async def __call__(self, incident_id: str, conn: AsyncConnection | None = None) -> None: ...
+
+
 class EffectRunner:
     """The `effect` job handler: re-check the intent, then perform it once."""
 
@@ -90,7 +97,7 @@ class EffectRunner:
         performers: Mapping[IntentKind, Performer],
         *,
         clock: Callable[[], datetime],
-        reconcile: Callable[[str], Awaitable[None]],
+        reconcile: RequestReconcile,
         connector_of: Mapping[IntentKind, str] | None = None,
     ) -> None:
         self.engine, self.policies = engine, policies
@@ -120,10 +127,13 @@ class EffectRunner:
                 await self._requeue(intent, incident_id)
                 return
             request_for = _RequestFactory(stored.incident, postmortem, plan, intent)
-            await self._perform(request_for, now)
+            if await self._perform(request_for, now):
+                return  # the reconcile was requested with the effect's outcome
         await self._reconcile(incident_id)
 
-    async def _perform(self, factory: _RequestFactory, now: datetime) -> None:
+    async def _perform(self, factory: _RequestFactory, now: datetime) -> bool:
+        """Carry the intent out unless the ledger shows it done; True when the reconcile
+        that follows was requested in the transaction recording the outcome."""
         intent = factory.intent
         fingerprint = intent.fingerprint()
         started = await begin_effect(
@@ -133,7 +143,7 @@ class EffectRunner:
         # whose post was cut off and whose intent then changed may still have landed.
         unknown, row = started.earlier_attempt_unfinished, started.row
         if row.state is EffectState.DONE and row.intent_hash == fingerprint:
-            return
+            return False
         if row.state is not EffectState.PENDING or row.intent_hash != fingerprint:
             row = await restart_effect(self.engine, intent.key, fingerprint, now=now)
         performer = self.performers.get(intent.kind)
@@ -143,7 +153,7 @@ class EffectRunner:
             reason = f"no connector is configured to {intent.kind.value.replace('_', ' ')}"
             await complete_effect(self.engine, intent.key, None, {"skipped": reason}, now=now)
             await self._audit(factory, "effect_skipped", reason)
-            return
+            return False
         request = factory.request(
             unknown_outcome=unknown, earlier_ref=row.vendor_ref, earlier_detail=row.detail
         )
@@ -173,6 +183,9 @@ class EffectRunner:
                 vendor_ref=outcome.vendor_ref,
                 outcome=outcome.detail,
             )
+            # One write with the outcome, not a transaction of its own (issue 16).
+            await self._reconcile(factory.incident.id, conn)
+        return True
 
     async def _requeue(self, intent: Intent, incident_id: str) -> None:
         async with transaction(self.engine) as conn:

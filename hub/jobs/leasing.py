@@ -7,7 +7,11 @@ tens of thousands of deliveries cost milliseconds per lease, inside the write lo
 webhook front door waits for. Each case on its own is an index range scan already in
 (`run_at`, `id`) order (SQLite's index carries the rowid; PostgreSQL stops at the limit
 too), so each is asked for `limit` rows and the two short lists are merged here.
-The statements are built once, with bound parameters: each new statement object costs
+Both branches go in one statement (UNION ALL of two common table expressions, each
+keeping its own ORDER BY, LIMIT and, on PostgreSQL, FOR UPDATE SKIP LOCKED): a lease
+runs on every wake-up of the worker loop, and its statements were a sixth of a storm's
+(issue 16).
+The statement is built once, with bound parameters: each new statement object costs
 SQLAlchemy a cache-key computation, measured at a good part of a millisecond a lease.
 """
 
@@ -17,26 +21,33 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import CompoundSelect, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.jobs.model import JobState
 from hub.store.tables import jobs
 
 
-def _due(where: Any) -> Select[Any]:
+def _due(where: Any, limit: str) -> Select[Any]:
     """Built once: reused, a statement's cache key is not computed again for each lease."""
     return (
         select(jobs.c.id, jobs.c.run_at, jobs.c.kind)
         .where(where)
         .order_by(jobs.c.run_at, jobs.c.id)
-        .limit(bindparam("limit"))
+        .limit(bindparam(limit))
         .with_for_update(skip_locked=True)
     )
 
 
-_PENDING = _due((jobs.c.state == JobState.PENDING.value) & (jobs.c.run_at <= bindparam("now")))
-_EXPIRED = _due((jobs.c.state == JobState.RUNNING.value) & (jobs.c.lease_until < bindparam("now")))
+_PENDING = _due(
+    (jobs.c.state == JobState.PENDING.value) & (jobs.c.run_at <= bindparam("now")), "window"
+).cte("due_pending")
+_EXPIRED = _due(
+    (jobs.c.state == JobState.RUNNING.value) & (jobs.c.lease_until < bindparam("now")), "limit"
+).cte("due_expired")
+# Each branch is read whole from its CTE, so its ORDER BY and LIMIT stay its own (a
+# LIMIT on a bare UNION ALL branch would apply to the union).
+_DUE: CompoundSelect[Any] = union_all(select(_PENDING), select(_EXPIRED))
 
 
 async def pick_due(
@@ -59,10 +70,7 @@ async def pick_due(
     a backlog of them hides the others until then, which is all the linger costs.
     """
     window = limit + max(batch.values(), default=0)
-    due = [
-        *(await conn.execute(_PENDING, {"now": now, "limit": window})),
-        *(await conn.execute(_EXPIRED, {"now": now, "limit": limit})),
-    ]
+    due = list(await conn.execute(_DUE, {"now": now, "window": window, "limit": limit}))
     if skip_kinds:
         due = [row for row in due if row.kind not in skip_kinds]
     due.sort(key=lambda row: (row.run_at, row.id))

@@ -66,8 +66,9 @@ _TAKE = (
         takeovers=jobs.c.takeovers + case((jobs.c.state == JobState.RUNNING.value, 1), else_=0),
         updated_at=bindparam("now"),
     )
+    # The leased rows as they are now, in the same statement (no second read).
+    .returning(*jobs.c)
 )
-_LEASED = select(jobs).where(jobs.c.id.in_(_IDS))
 # The fence of many jobs at once: still running, same owner, same lease (attempt) each.
 _OWNED = and_(
     tuple_(jobs.c.id, jobs.c.attempts).in_(bindparam("fences", expanding=True)),
@@ -198,11 +199,13 @@ class JobQueue:
             if not ids:
                 return []
             until = now + timedelta(seconds=lease_seconds)
-            await conn.execute(_TAKE, {"ids": ids, "owner": owner, "until": until, "now": now})
+            result = await conn.execute(
+                _TAKE, {"ids": ids, "owner": owner, "until": until, "now": now}
+            )
+            rows = result.all()
         # The rows are ours now: decoding a batch of them (a few ms of Python) happens
         # after the commit, not while every other writer, the webhooks first, waits.
-        async with reading(self.engine) as conn:
-            leased = [Job.from_row(row) for row in await conn.execute(_LEASED, {"ids": ids})]
+        leased = [Job.from_row(row) for row in rows]
         return sorted(leased, key=lambda job: (job.run_at, job.id))
 
     def _owned(self, job: Job, owner: str) -> Any:

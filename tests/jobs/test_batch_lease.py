@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.jobs.queue import JobQueue, JobState, enqueue_jobs
@@ -103,3 +104,43 @@ async def test_enqueue_many_can_bring_a_pending_job_forward(
     assert pending["r:1"].id == timer
     assert pending["r:1"].run_at == T0  # brought forward, not doubled
     assert pending["r:2"].run_at == T0
+
+
+async def test_a_lease_is_one_transaction_of_two_statements(
+    engine: AsyncEngine, queue: JobQueue
+) -> None:
+    """Which jobs are due (pending or with an expired lease) is one read, and taking them
+    returns them: a lease runs on every wake-up of the worker (issue 16: two reads, an
+    update and a second transaction to read the rows back were a sixth of a storm's
+    statements)."""
+    ids = await _enqueue(queue, "AbC")
+    [crashed] = await queue.lease("crashed", limit=1, lease_seconds=LEASE, now=T0)
+    after = T0 + timedelta(seconds=LEASE + 1)
+    transactions: list[list[str]] = []
+
+    def began(_conn: object) -> None:
+        transactions.append([])
+
+    def seen(*args: object) -> None:
+        statement = " ".join(str(args[2]).split()).upper()
+        if transactions and not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            transactions[-1].append(statement)
+
+    event.listen(engine.sync_engine, "begin", began)
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        leased = await queue.lease("w", limit=3, lease_seconds=LEASE, now=after, batch={"bulk": 2})
+    finally:
+        event.remove(engine.sync_engine, "begin", began)
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    assert [(job.id, job.attempts, job.takeovers) for job in leased] == [
+        (crashed.id, 2, 1),
+        (ids["b"], 1, 0),
+        (ids["C"], 1, 0),
+    ]
+    assert all(job.state is JobState.RUNNING and job.lease_owner == "w" for job in leased)
+    assert all(job.lease_until == after + timedelta(seconds=LEASE) for job in leased)
+    [statements] = transactions
+    assert len(statements) == 2
+    assert statements[1].startswith("UPDATE JOBS")
