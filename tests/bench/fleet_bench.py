@@ -174,6 +174,7 @@ _STATUS_ORDER = ("triggered", "acknowledged", "resolved")
 # -- what the fakes show -------------------------------------------------------------------
 
 OUTCOMES = ("owner DM", "announcement", "meeting")
+ROLLUP_MARKER = "rollup:"  # the effect key of a roll-up message (hub.store.rollups)
 
 
 def outcomes(world: World) -> dict[str, set[str]]:
@@ -184,6 +185,11 @@ def outcomes(world: World) -> dict[str, set[str]]:
     as a role left unresolved, are not what is measured."""
     seen: dict[str, set[str]] = {}
     for vendor, marker, record in vendor_records(world):
+        if vendor == "slack" and marker.startswith(ROLLUP_MARKER):
+            # A storm's roll-up: each line is one post-mortem's announcement.
+            for incident in INCIDENT.findall(json.dumps(record)):
+                seen.setdefault(incident, set()).add("announcement")
+            continue
         match = INCIDENT.search(marker) or INCIDENT.search(json.dumps(record))
         if match is None:
             continue
