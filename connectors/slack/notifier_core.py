@@ -106,7 +106,7 @@ class NotifierCore:
             if ref is None:
                 continue
             try:
-                return ref_text(await self._chat.update(ref, message))
+                return ref_text(await self._chat.update_paced(ref, message))
             except Permanent:
                 continue
         return ref_text(await self._chat.post(target, message, effect_key=key))

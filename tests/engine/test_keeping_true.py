@@ -8,6 +8,7 @@ ledger's reference to what an earlier version of the intent produced (`earlier_r
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from connectors.google_calendar import GoogleCalendarConfig, GoogleCalendarConne
 from connectors.google_calendar.fake import FakeGoogleCalendar
 from connectors.slack import SlackConfig, SlackConnector
 from connectors.slack.client import effect_key_of
+from connectors.slack.connector import UPDATE_INTERVAL_SECONDS
 from connectors.slack.fake import FakeSlack
 from connectors.slack.notifier import SlackNotifier
 from hub.engine.actions.transitions import PostMortemActions
@@ -176,6 +178,25 @@ async def test_the_owner_dm_is_edited_to_show_the_booked_meeting(
     assert ":white_check_mark: *Schedule the meeting*" in shown
     assert "edited" in dm
     assert effect_key_of(dm) == "pm:pagerduty:P1042:owner:notify:email:alice@example.com/dm"
+
+
+async def test_edits_take_turns_within_chat_updates_tier_3(
+    slack: FakeSlack, chat: dict[IntentKind, Performer]
+) -> None:
+    # Issue 16: a storm books every meeting at once and each booking edits the owner's
+    # DM and the announcement; unpaced, a workspace's chat.update (Tier 3, 50 a minute)
+    # answered 413 to 529 refusals in the bench's storm. Every edit now takes its turn
+    # on the workspace's chat.update lane. (A lower bound: a slow machine cannot fail it.)
+    notify = chat[IntentKind.NOTIFY_OWNER]
+    first = await notify(request(incident(), draft(), IntentKind.NOTIFY_OWNER))
+    booked = draft(meeting=booked_meeting())
+    edits = 3
+    started = time.monotonic()
+    for _ in range(edits):
+        await notify(request(incident(), booked, IntentKind.NOTIFY_OWNER, earlier=first))
+    assert time.monotonic() - started >= (edits - 1) * UPDATE_INTERVAL_SECONDS
+    assert slack.calls["chat.update"] == edits
+    assert len(posts(slack, SLACK_ALICE)) == 1  # one DM, edited in place
 
 
 async def test_a_dm_whose_post_was_lost_is_found_and_brought_up_to_date(
