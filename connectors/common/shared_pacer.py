@@ -44,6 +44,12 @@ HoldBack = Callable[[str, float], Awaitable[None]]
 # 5 %: 50 ms on Slack's and Statuspage's one second, far above loopback jitter and a
 # wake-up's lateness, small enough not to slow a storm noticeably.
 DEFAULT_MARGIN = 0.05
+# Callers of one process that hold a claimed slot of one key at once; more are sent away
+# (`LaneBacklogged`) before claiming. A claimed slot is the ledger's: when the replica
+# dies, every slot its waiting callers held is lost to the channel and their jobs, taken
+# over, claim again at the back. Unbounded (the waiting room holds 256), one kill wasted
+# minutes of a DM channel in the chaos run's scenario A; 16 bounds it to 16 s a key.
+MAX_WAITING_PER_KEY = 16
 # Keys with a promise kept beyond which the expired ones are dropped (memory bound).
 PROMISES_KEPT = 1024
 
@@ -62,6 +68,7 @@ class SharedPacer:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         room: WaitingRoom | None = None,
+        max_waiting_per_key: int = MAX_WAITING_PER_KEY,
     ) -> None:
         if interval < 0 or margin < 0:
             raise ValueError("interval and margin must not be negative")
@@ -73,6 +80,7 @@ class SharedPacer:
         self._sleep = sleep
         self._clock = clock  # this process's: only for the return times it promises
         self._room = room
+        self._max_waiting_per_key = max_waiting_per_key
         # Per key, when the last caller sent away was told to come back (no entry: none).
         self._promised_until: dict[str, float] = {}
         # Callers of this process waiting for each key's slot (no entry: none).
@@ -93,7 +101,9 @@ class SharedPacer:
             yield 0.0
             return
         ahead = self._waiting.get(key, 0)
-        if ahead and self._room is not None and self._room.full():
+        if ahead and (
+            ahead >= self._max_waiting_per_key or (self._room is not None and self._room.full())
+        ):
             raise self._send_away(key, ahead, slot)
         lock = self._claiming.setdefault(key, asyncio.Lock())
         async with lock:

@@ -291,6 +291,46 @@ class Ledger:
         self.next_at[key] = max(self.next_at.get(key, 0.0), self.time.now + seconds)
 
 
+async def test_the_shared_pacer_holds_few_claimed_slots_of_one_key_at_once() -> None:
+    """A replica that dies loses every slot its waiting callers claimed in the ledger, so
+    a process keeps only a few claims of one key outstanding, however large its room."""
+    time = FakeTime()
+    ledger = Ledger(time)
+    room = Room(capacity=100)
+    slot_reached = asyncio.Event()
+
+    async def sleep_until_released(_: float) -> None:
+        await slot_reached.wait()
+
+    pacer = SharedPacer(
+        1.0,
+        ledger.claim,
+        ledger.hold_back,
+        namespace="slack",
+        margin=0.0,
+        sleep=sleep_until_released,
+        clock=time.clock,
+        room=room,
+        max_waiting_per_key=3,
+    )
+    async with pacer.turn("C1"):
+        pass
+
+    async def waiter() -> None:
+        async with pacer.turn("C1"):
+            pass
+
+    waiting = [asyncio.create_task(waiter()) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert room.inside == 3
+    with pytest.raises(LaneBacklogged):
+        async with pacer.turn("C1"):
+            pytest.fail("a fourth claim of the same key while three wait")
+    assert len(ledger.claims) == 4  # the first turn and the three waiting: no more
+    slot_reached.set()
+    await asyncio.gather(*waiting)
+
+
 async def test_the_shared_pacer_sends_callers_away_one_slot_apart() -> None:
     time = FakeTime()  # stands still: every caller below arrives at the same moment
     ledger = Ledger(time)
