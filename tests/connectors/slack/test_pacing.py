@@ -291,28 +291,32 @@ class Ledger:
         self.next_at[key] = max(self.next_at.get(key, 0.0), self.time.now + seconds)
 
 
-async def test_the_shared_pacer_holds_few_claimed_slots_of_one_key_at_once() -> None:
-    """A replica that dies loses every slot its waiting callers claimed in the ledger, so
-    a process keeps only a few claims of one key outstanding, however large its room."""
-    time = FakeTime()
-    ledger = Ledger(time)
-    room = Room(capacity=100)
-    slot_reached = asyncio.Event()
+def _held_pacer(
+    ledger: Ledger, room: Room, slot_reached: asyncio.Event, **options: int
+) -> SharedPacer:
+    """A shared pacer (1 s slots, no margin) whose waits last until `slot_reached` is set."""
 
     async def sleep_until_released(_: float) -> None:
         await slot_reached.wait()
 
-    pacer = SharedPacer(
+    return SharedPacer(
         1.0,
         ledger.claim,
         ledger.hold_back,
         namespace="slack",
         margin=0.0,
         sleep=sleep_until_released,
-        clock=time.clock,
+        clock=ledger.time.clock,
         room=room,
-        max_waiting_per_key=3,
+        **options,
     )
+
+
+async def test_the_shared_pacer_holds_few_claimed_slots_of_one_key_at_once() -> None:
+    """A replica that dies loses every slot its waiting callers claimed in the ledger, so
+    a process keeps only a few claims of one key outstanding, however large its room."""
+    room, ledger, slot_reached = Room(capacity=100), Ledger(FakeTime()), asyncio.Event()
+    pacer = _held_pacer(ledger, room, slot_reached, max_waiting_per_key=3)
     async with pacer.turn("C1"):
         pass
 
@@ -332,24 +336,9 @@ async def test_the_shared_pacer_holds_few_claimed_slots_of_one_key_at_once() -> 
 
 
 async def test_the_shared_pacer_sends_callers_away_one_slot_apart() -> None:
-    time = FakeTime()  # stands still: every caller below arrives at the same moment
-    ledger = Ledger(time)
-    room = Room(capacity=1)
-    slot_reached = asyncio.Event()
-
-    async def sleep_until_released(_: float) -> None:
-        await slot_reached.wait()
-
-    pacer = SharedPacer(
-        1.0,
-        ledger.claim,
-        ledger.hold_back,
-        namespace="slack",
-        margin=0.0,
-        sleep=sleep_until_released,
-        clock=time.clock,
-        room=room,
-    )
+    # The time stands still: every caller below arrives at the same moment.
+    room, ledger, slot_reached = Room(capacity=1), Ledger(FakeTime()), asyncio.Event()
+    pacer = _held_pacer(ledger, room, slot_reached)
     async with pacer.turn("C1"):
         pass
 
