@@ -219,7 +219,7 @@ def _details(results: list[Result]) -> list[str]:
             f" webhook attempts answered {answers};"
             f" people's changes answered {_counts(r.tally.change_answers)};"
             f" vendor faults injected: {faults};"
-            f" superseded checks: {', '.join(superseded) if superseded else 'none'};"
+            f" superseded (no longer planned): {', '.join(superseded) if superseded else 'none'};"
             f" at the end of the disturbance: {drained}"
         )
     return lines
@@ -257,8 +257,9 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
             "202 that is not in the inbox; **unprocessed** one stored but never processed;",
             "**missing** an effect pmhub set out to do and did not (its ledger row not done at",
             "the end), or an incident without a post-mortem or without a meeting on the calendar",
-            "(a meeting read-back check cut off in an hour gone by, whose next hour's check is",
-            "done, is counted apart as superseded and listed below, not as missing);",
+            "(an attempt cut off whose intent the post-mortem's plan at the end no longer holds -",
+            "a meeting read-back check of an hour gone by, a notice to an owner who handed over",
+            "before being told - is counted apart as superseded and listed below, not missing);",
             "**changes_lost** a person's change answered 2xx and not there at the end;",
             "**dead_jobs** jobs dead-lettered. **quiet s**: from the end of the disturbance (last",
             "delivery acknowledged, last change answered, last kill) until no job is running or",

@@ -175,7 +175,7 @@ async def run_scenario(params: Params, workdir: Path, postgres_url: str) -> Resu
         result.quiet_seconds = None if quiet is None else round(quiet - calm_from, 1)
         phase("quiet" if quiet is not None else "never quiet")
         result.jobs_after_calm = await _jobs_finished_since(store_url, calm_at)
-        result.tally = await count(world, traffic, store_url)
+        result.tally = await count(world, traffic, store_url, fleet.replicas[0].config)
         phase("counted")
         result.webhook_answers = dict(sorted(traffic.answers.items()))
         result.db_restarts = cluster.restarts if cluster is not None else 0

@@ -6,8 +6,8 @@ stamps every one with its effect key (Slack message metadata, the event's privat
 property, the issue's marker label, the file's property, the incident's metadata).
 A key found twice is an effect done twice. The effects ledger says what pmhub set
 out to do; an effect it set out to do that is not done, or done but absent from its
-vendor, is missing - with one exception, counted apart: a meeting read-back check
-superseded by a later one (see `unfinished_effects`).
+vendor, is missing - with one exception, counted apart: an attempt begun and cut off
+whose intent the post-mortem's plan at the end no longer holds (see `unfinished_effects`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,22 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.google_calendar.connector import PMHUB_KEY_PROPERTY
 from connectors.google_docs.connector import KEY_PROPERTY as DOCS_KEY_PROPERTY
+from hub.config import load_settings
 from hub.demo.world import CAROL, World
+from hub.policy import PolicySet, evaluate, load_policies
+from hub.runtime import utc_now
 from hub.store.db import create_engine
+from hub.store.state import load_incident, load_postmortem
 from tests.reliability.chaos.traffic import INCIDENT_PREFIX, Traffic
 
 Json = dict[str, Any]
@@ -39,8 +46,8 @@ class Tally:
     unprocessed: list[str] = field(default_factory=list)  # in the inbox, never processed
     duplicates: dict[str, int] = field(default_factory=dict)  # effect marker -> extra copies
     missing: list[str] = field(default_factory=list)  # effect keys, or "<incident>: what"
-    # Not done, and not wanted any more because a later instance of the same effect
-    # replaced it and is done (a meeting check of an hour gone by): not missing, listed.
+    # Begun, cut off, and no longer in the post-mortem's plan at the end (a meeting check
+    # of an hour gone by, a notice to an owner who handed over): not missing, listed.
     superseded: list[str] = field(default_factory=list)
     changes: int = 0
     changes_acknowledged: int = 0
@@ -137,7 +144,8 @@ def _digest(message: Json) -> str:
     return hashlib.sha256(words.encode()).hexdigest()[:12]
 
 
-async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
+async def count(world: World, traffic: Traffic, store_url: str, config: Path) -> Tally:
+    """`config`: a replica's pmhub.yaml, for the policies the plans at the end are made of."""
     tally = Tally(deliveries_sent=traffic.sent, deliveries_acknowledged=len(traffic.acknowledged))
     records = vendor_records(world)
     markers = Counter(marker for _, marker, _ in records)
@@ -146,6 +154,8 @@ async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
         match = INCIDENT.search(json.dumps(record))
         where = match.group(0) if match else "(no incident)"
         tally.per_incident.setdefault(where, Counter())[vendor] += 1
+    settings = load_settings(config)
+    policies = load_policies(settings.policies, settings.teams)
     engine = create_engine(store_url)
     try:
         async with engine.connect() as conn:
@@ -167,13 +177,16 @@ async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
                 row.id: row.status
                 for row in await conn.execute(text("SELECT id, status FROM postmortems"))
             }
+            unfinished = [row.key for row in effects if row.state != "done"]
+            planned = await plans_at_the_end(conn, policies, unfinished)
     finally:
         await engine.dispose()
     tally.lost = sorted(traffic.acknowledged - inbox.keys())
     tally.unprocessed = sorted(d for d in traffic.acknowledged if d in inbox and not inbox[d])
     tally.dead_jobs = [f"{row.kind}: {(row.last_error or '')[:160]}" for row in dead]
     tally.effects_done = sum(row.state == "done" for row in effects)
-    tally.missing, tally.superseded = unfinished_effects([(r.key, r.state) for r in effects])
+    rows = [(r.key, r.state) for r in effects]
+    tally.missing, tally.superseded = unfinished_effects(rows, *planned)
     for pd_id in traffic.incidents:
         if f"pm:pagerduty:{pd_id}" not in postmortems:
             tally.missing.append(f"{pd_id}: no post-mortem")
@@ -183,35 +196,53 @@ async def count(world: World, traffic: Traffic, store_url: str) -> Tally:
     return tally
 
 
-# `pm:<incident>:meeting:check@<UTC stamp>`: the stamp is fixed-width, so it sorts as time.
-_CHECK = re.compile(r"^(?P<series>pm:.+:meeting:check)@(?P<due>\d{4}-\d\d-\d\dT[\d:]{8}Z)$")
+async def plans_at_the_end(
+    conn: AsyncConnection, policies: PolicySet, keys: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """(the prefixes `pm:<incident>:` planned, the intent keys those plans hold now) for
+    the incidents these effect keys belong to: what the engine's effect job would find
+    if it ran again (`hub.engine.effects`: an intent no longer planned is not done)."""
+    incident_ids = [row.id for row in await conn.execute(text("SELECT id FROM incidents"))]
+    prefixes: set[str] = set()
+    wanted: set[str] = set()
+    now = utc_now()
+    for incident_id in incident_ids:
+        prefix = f"pm:{incident_id}:"
+        if not any(key.startswith(prefix) for key in keys):
+            continue
+        stored = await load_incident(conn, incident_id)
+        if stored is None:
+            continue
+        postmortem = await load_postmortem(conn, incident_id)
+        prefixes.add(prefix)
+        plan = evaluate(stored.incident, postmortem, policies, now)
+        wanted.update(intent.key for intent in plan.intents)
+    return prefixes, wanted
 
 
-def unfinished_effects(effects: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def unfinished_effects(
+    effects: list[tuple[str, str]], planned: Collection[str], wanted: Collection[str]
+) -> tuple[list[str], list[str]]:
     """(missing, superseded) among the ledger's (key, state) rows that are not done.
 
-    Every unfinished row is missing except a meeting read-back check for which a later
-    check of the same meeting is done. The plan asks for the latest check due and the
-    next one only (`hub.policy.upkeep`): once the hour turns, a check begun in the hour
-    before (its row `pending`: the attempt was cut off by a fault or a kill) is no longer
-    wanted, its job finds it so and ends, and its row stays `pending`. The later check
-    read the same event back, so nothing the check is for was left undone. A check with
-    no later one done is still missing.
+    `planned`: the `pm:<incident>:` prefixes whose plans at the end were made; `wanted`:
+    the intent keys those plans hold. A `pending` row (an attempt begun, then cut off by
+    a fault or a kill) whose key the plan at the end no longer holds is superseded: the
+    engine's effect job finds the intent gone and ends without acting, as it should -
+    a meeting check of an hour gone by (the plan asks for the latest check due and the
+    next one, `hub.policy.upkeep`), or a notice to an owner who handed the post-mortem
+    over before being told (the new owner's own notice has its own key). Every other
+    unfinished row is missing: one still planned, one refused (`failed`), or one outside
+    any post-mortem's plan.
     """
-    latest_done: dict[str, str] = {}
-    for key, state in effects:
-        check = _CHECK.match(key)
-        if check and state == "done":
-            series, due = check["series"], check["due"]
-            latest_done[series] = max(due, latest_done.get(series, due))
     missing: list[str] = []
     superseded: list[str] = []
     for key, state in effects:
         if state == "done":
             continue
-        check = _CHECK.match(key)
-        later_done = check is not None and latest_done.get(check["series"], "") > check["due"]
-        (superseded if later_done else missing).append(f"{key} ({state})")
+        of_a_plan = any(key.startswith(prefix) for prefix in planned)
+        gone = state == "pending" and of_a_plan and key not in wanted
+        (superseded if gone else missing).append(f"{key} ({state})")
     return missing, superseded
 
 
