@@ -68,7 +68,9 @@ async def run_e2e(setup: Setup, incidents: int, workdir: Path, postgres_url: str
         for n in range(incidents):
             await _one_incident(bench, n, result)
         await _until_quiet(bench.world, bench.store_url, OUTCOME_TIMEOUT * 5)
-        tally = await count(bench.world, bench.traffic, bench.store_url)
+        tally = await count(
+            bench.world, bench.traffic, bench.store_url, bench.fleet.replicas[0].config
+        )
         result.duplicates = tally.duplicate_count
         result.missing = tally.missing + tally.lost
     return result

@@ -199,7 +199,7 @@ def _effect_key(message: dict[str, Any]) -> str:
 
 
 async def _count(bench: Bench, result: StormResult) -> None:
-    tally = await count(bench.world, bench.traffic, bench.store_url)
+    tally = await count(bench.world, bench.traffic, bench.store_url, bench.fleet.replicas[0].config)
     result.duplicates = tally.duplicates
     result.missing = [*tally.missing, *(f"delivery {d} lost" for d in tally.lost)]
     seen = outcomes(bench.world)
