@@ -14,11 +14,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Select, and_, func, or_, select
+
 from hub.runtime import utc_now
+from hub.store.db import create_engine
+from hub.store.tables import inbox, jobs
 from tests.bench.fleet_bench import (
     OUTCOMES,
     Bench,
@@ -36,6 +40,8 @@ STAGES = ("202", "ingested", "reconciled", "effect start", *OUTCOMES)
 POLL_SECONDS = 0.02
 OUTCOME_TIMEOUT = 60.0
 SETTLE_SECONDS = 0.5
+# Timers further ahead (reminders, read-back checks) are the process, not the incident's stir.
+SETTLE_HORIZON = timedelta(seconds=5)
 
 
 @dataclass
@@ -101,17 +107,36 @@ async def _one_incident(bench: Bench, n: int, result: E2eResult) -> None:
 
 
 async def _settle(bench: Bench) -> None:
-    """Until the deliveries so far are processed and the fakes were still for a moment."""
+    """Until the deliveries so far are processed, no job is running or due within
+    `SETTLE_HORIZON` (a message waiting for its channel's next pacing slot is a pending
+    job due within the second), and the fakes were still for a moment. Without the jobs,
+    the fakes' stillness alone ended the wait between two posts to the owner's DM
+    channel (paced a second apart, longer than the still moment), so the next incident's
+    DM queued behind the last one's: one incident at a time means the one before is done."""
     last, still_since = -1, time.monotonic()
     deadline = time.monotonic() + OUTCOME_TIMEOUT
-    while time.monotonic() < deadline:
-        rows = await bench.store.rows("SELECT count(*) FROM inbox WHERE processed_at IS NULL")
-        activity = len(bench.world.slack.exchanges) + len(bench.world.calendar.exchanges)
-        if rows[0][0] or activity != last:
-            last, still_since = activity, time.monotonic()
-        elif time.monotonic() - still_since >= SETTLE_SECONDS:
-            return
-        await asyncio.sleep(0.05)
+    unprocessed = select(func.count()).select_from(inbox).where(inbox.c.processed_at.is_(None))
+    engine = create_engine(bench.store_url)
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                waiting = (await conn.execute(unprocessed)).scalar_one()
+                busy = (
+                    await conn.execute(_running_or_due(utc_now() + SETTLE_HORIZON))
+                ).scalar_one()
+            activity = len(bench.world.slack.exchanges) + len(bench.world.calendar.exchanges)
+            if waiting or busy or activity != last:
+                last, still_since = activity, time.monotonic()
+            elif time.monotonic() - still_since >= SETTLE_SECONDS:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+
+
+def _running_or_due(by: datetime) -> Select[int]:
+    soon = and_(jobs.c.state == "pending", jobs.c.run_at <= by)
+    return select(func.count()).select_from(jobs).where(or_(jobs.c.state == "running", soon))
 
 
 async def _store_stages(
