@@ -32,7 +32,8 @@ from hub.store.state import load_postmortem, lock_incident_id, save_postmortem
 log = structlog.get_logger("pmhub.reconcile")
 # Decided in the reconcile transaction itself, not by an effect job: these change
 # pmhub's own state, not a vendor's.
-_INLINE = frozenset({IntentKind.CREATE_POSTMORTEM})
+# Done by the reconcile itself, in its transaction: no effect job, no ledger row.
+INLINE_INTENTS = frozenset({IntentKind.CREATE_POSTMORTEM})
 # The daemon's wait between an effect finishing and the reconcile it asks for: every
 # effect asks for one, and the effects of an incident finish in bursts; those of one
 # burst fold into a single reconcile (issue 16: 21 reconciles per incident). It delays
@@ -152,7 +153,7 @@ class Reconciler:
         )
 
     async def _enqueue_missing(self, conn: AsyncConnection, plan: Plan, now: datetime) -> int:
-        wanted = [intent for intent in plan.intents if intent.kind not in _INLINE]
+        wanted = [intent for intent in plan.intents if intent.kind not in INLINE_INTENTS]
         # One look at the ledger and one at the queue for the whole plan: a reconcile
         # runs after every effect, and one statement per intent was most of its cost.
         ledger = await get_effects(conn, [intent.key for intent in wanted])

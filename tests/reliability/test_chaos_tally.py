@@ -12,7 +12,7 @@ from tests.engine.test_keeping_true import (
     handed_to_bob,
     incident,
 )
-from tests.reliability.chaos.tally import unfinished_effects
+from tests.reliability.chaos.tally import owed_not_done, unfinished_effects
 
 PM = "pm:pagerduty:PCHAOS00007"
 PLANNED = {f"{PM}:"}
@@ -67,3 +67,24 @@ def test_a_notice_to_an_owner_who_handed_over_leaves_the_plan() -> None:
     booked = "pm:pagerduty:P1042:meeting:booked:evt1042:email"
     assert f"{booked}:alice@example.com" in before - after
     assert f"{booked}:bob@example.com" in after - before
+
+
+def test_an_intent_owed_and_never_begun_is_missing() -> None:
+    owed = {f"{PM}:slack:announce": "f1", f"{PM}:owner:notify:email:a@example.com": "f2"}
+    ledger = {f"{PM}:slack:announce": ("done", "f1")}
+
+    assert owed_not_done(owed, ledger) == [
+        f"{PM}:owner:notify:email:a@example.com (planned and due, never begun)"
+    ]
+
+
+def test_an_intent_done_for_an_earlier_version_of_it_is_missing() -> None:
+    owed = {f"{PM}:owner:notify:email:a@example.com": "now"}
+
+    stale = owed_not_done(owed, {f"{PM}:owner:notify:email:a@example.com": ("done", "before")})
+    current = owed_not_done(owed, {f"{PM}:owner:notify:email:a@example.com": ("done", "now")})
+
+    assert stale == [
+        f"{PM}:owner:notify:email:a@example.com (done for an earlier version of its intent)"
+    ]
+    assert current == []

@@ -6,6 +6,8 @@ RELIABILITY.md is rewritten between the `chaos` markers only, so other sections
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -219,10 +221,28 @@ def _details(results: list[Result]) -> list[str]:
             f" webhook attempts answered {answers};"
             f" people's changes answered {_counts(r.tally.change_answers)};"
             f" vendor faults injected: {faults};"
-            f" superseded (no longer planned): {', '.join(superseded) if superseded else 'none'};"
+            f" effects the plans at the end owe: {r.tally.effects_owed} (each done unless"
+            " counted missing);"
+            f" superseded (no longer planned): {_by_shape(superseded)};"
             f" at the end of the disturbance: {drained}"
         )
     return lines
+
+
+def _by_shape(keys: list[str]) -> str:
+    """Effect keys counted by shape (incident, event id and time left out): 56 notices
+    to one person read as one line, not 56."""
+    if not keys:
+        return "none"
+    shapes = Counter(
+        _TIME.sub("@<time>", _LONG_ID.sub("<event>", _INCIDENT_PART.sub("", key))) for key in keys
+    )
+    return ", ".join(f"{n} x {shape}" for shape, n in shapes.most_common())
+
+
+_INCIDENT_PART = re.compile(r"^pm:[^:]+:[^:]+:")
+_LONG_ID = re.compile(r"\b[0-9a-z]{20,}\b")
+_TIME = re.compile(r"@\S+Z")
 
 
 def render_markdown(results: list[Result], pg_version: str | None, seed: int, quick: bool) -> str:
@@ -256,7 +276,9 @@ def render_markdown(results: list[Result], pg_version: str | None, seed: int, qu
             "effect found twice on its vendor (same effect key); **lost** a delivery answered",
             "202 that is not in the inbox; **unprocessed** one stored but never processed;",
             "**missing** an effect pmhub set out to do and did not (its ledger row not done at",
-            "the end), or an incident without a post-mortem or without a meeting on the calendar",
+            "the end), one the post-mortems' plans at the end owe and the ledger does not show",
+            "done for exactly that intent (never begun, or done for an earlier version of it),",
+            "or an incident without a post-mortem or without a meeting on the calendar",
             "(an attempt cut off whose intent the post-mortem's plan at the end no longer holds -",
             "a meeting read-back check of an hour gone by, a notice to an owner who handed over",
             "before being told - is counted apart as superseded and listed below, not missing);",

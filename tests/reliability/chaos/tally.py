@@ -5,8 +5,9 @@ events, Jira issues, documents, status page incidents, PagerDuty notes), and pmh
 stamps every one with its effect key (Slack message metadata, the event's private
 property, the issue's marker label, the file's property, the incident's metadata).
 A key found twice is an effect done twice. The effects ledger says what pmhub set
-out to do; an effect it set out to do that is not done, or done but absent from its
-vendor, is missing - with one exception, counted apart: an attempt begun and cut off
+out to do, and the post-mortems' plans at the end what it owes; an effect it set out to
+do that is not done, one owed and never begun, or done but absent from its vendor, is
+missing - with one exception, counted apart: an attempt begun and cut off
 whose intent the post-mortem's plan at the end no longer holds (see `unfinished_effects`).
 """
 
@@ -16,8 +17,9 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from connectors.google_calendar.connector import PMHUB_KEY_PROPERTY
 from connectors.google_docs.connector import KEY_PROPERTY as DOCS_KEY_PROPERTY
 from hub.config import load_settings
 from hub.demo.world import CAROL, World
+from hub.engine.reconcile import INLINE_INTENTS
 from hub.policy import PolicySet, evaluate, load_policies
 from hub.runtime import utc_now
 from hub.store.db import create_engine
@@ -35,6 +38,9 @@ from hub.store.state import load_incident, load_postmortem
 from tests.reliability.chaos.traffic import INCIDENT_PREFIX, Traffic
 
 Json = dict[str, Any]
+# What is due this long before the count is owed: the quiet wait ends after 2 s without a
+# job due (sampled every 0.5 s), so a timer coming due since then is not owed yet.
+SETTLED_FOR = timedelta(seconds=5)
 INCIDENT = re.compile(rf"{INCIDENT_PREFIX}\d{{5}}")
 
 
@@ -55,6 +61,7 @@ class Tally:
     change_answers: dict[str, int] = field(default_factory=dict)  # final answer -> changes
     dead_jobs: list[str] = field(default_factory=list)  # "kind: last error"
     effects_done: int = 0
+    effects_owed: int = 0  # due intents the plans at the end hold (each must be done)
     per_incident: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
@@ -76,6 +83,7 @@ class Tally:
             "change_answers": self.change_answers,
             "dead_jobs": self.dead_jobs,
             "effects_done": self.effects_done,
+            "effects_owed": self.effects_owed,
         }
 
 
@@ -145,7 +153,8 @@ def _digest(message: Json) -> str:
 
 
 async def count(world: World, traffic: Traffic, store_url: str, config: Path) -> Tally:
-    """`config`: a replica's pmhub.yaml, for the policies the plans at the end are made of."""
+    """Right after the run is quiet. `config`: a replica's pmhub.yaml, for the policies
+    the plans at the end are made of."""
     tally = Tally(deliveries_sent=traffic.sent, deliveries_acknowledged=len(traffic.acknowledged))
     records = vendor_records(world)
     markers = Counter(marker for _, marker, _ in records)
@@ -165,7 +174,8 @@ async def count(world: World, traffic: Traffic, store_url: str, config: Path) ->
                     text("SELECT delivery_id, processed_at FROM inbox WHERE source='pagerduty'")
                 )
             }
-            effects = list(await conn.execute(text("SELECT key, kind, state FROM effects")))
+            query = text("SELECT key, kind, state, intent_hash FROM effects")
+            effects = list(await conn.execute(query))
             dead = list(
                 await conn.execute(text("SELECT kind, last_error FROM jobs WHERE state = 'dead'"))
             )
@@ -177,8 +187,7 @@ async def count(world: World, traffic: Traffic, store_url: str, config: Path) ->
                 row.id: row.status
                 for row in await conn.execute(text("SELECT id, status FROM postmortems"))
             }
-            unfinished = [row.key for row in effects if row.state != "done"]
-            planned = await plans_at_the_end(conn, policies, unfinished)
+            plans = await plans_at_the_end(conn, policies, utc_now() - SETTLED_FOR)
     finally:
         await engine.dispose()
     tally.lost = sorted(traffic.acknowledged - inbox.keys())
@@ -186,7 +195,10 @@ async def count(world: World, traffic: Traffic, store_url: str, config: Path) ->
     tally.dead_jobs = [f"{row.kind}: {(row.last_error or '')[:160]}" for row in dead]
     tally.effects_done = sum(row.state == "done" for row in effects)
     rows = [(r.key, r.state) for r in effects]
-    tally.missing, tally.superseded = unfinished_effects(rows, *planned)
+    tally.missing, tally.superseded = unfinished_effects(rows, plans.planned, plans.wanted)
+    ledger = {r.key: (r.state, r.intent_hash) for r in effects}
+    tally.missing += owed_not_done(plans.owed, ledger)
+    tally.effects_owed = len(plans.owed)
     for pd_id in traffic.incidents:
         if f"pm:pagerduty:{pd_id}" not in postmortems:
             tally.missing.append(f"{pd_id}: no post-mortem")
@@ -196,28 +208,50 @@ async def count(world: World, traffic: Traffic, store_url: str, config: Path) ->
     return tally
 
 
+@dataclass
+class PlansAtTheEnd:
+    """What the post-mortems' plans hold when the run is quiet, evaluated as the engine
+    would evaluate them now (`hub.engine.effects`, `hub.engine.reconcile`)."""
+
+    planned: set[str] = field(default_factory=set)  # the `pm:<incident>:` prefixes evaluated
+    wanted: set[str] = field(default_factory=set)  # every intent key the plans hold
+    # Intents due by the count (not timers ahead) that the reconcile hands to effect jobs,
+    # by key: their fingerprint, which a done ledger row must carry.
+    owed: dict[str, str] = field(default_factory=dict)
+
+
 async def plans_at_the_end(
-    conn: AsyncConnection, policies: PolicySet, keys: Iterable[str]
-) -> tuple[set[str], set[str]]:
-    """(the prefixes `pm:<incident>:` planned, the intent keys those plans hold now) for
-    the incidents these effect keys belong to: what the engine's effect job would find
-    if it ran again (`hub.engine.effects`: an intent no longer planned is not done)."""
-    incident_ids = [row.id for row in await conn.execute(text("SELECT id FROM incidents"))]
-    prefixes: set[str] = set()
-    wanted: set[str] = set()
+    conn: AsyncConnection, policies: PolicySet, due_by: datetime
+) -> PlansAtTheEnd:
+    """Every stored incident's plan now; what is due by `due_by` is owed."""
+    plans = PlansAtTheEnd()
     now = utc_now()
-    for incident_id in incident_ids:
-        prefix = f"pm:{incident_id}:"
-        if not any(key.startswith(prefix) for key in keys):
-            continue
+    for (incident_id,) in await conn.execute(text("SELECT id FROM incidents ORDER BY id")):
         stored = await load_incident(conn, incident_id)
         if stored is None:
             continue
         postmortem = await load_postmortem(conn, incident_id)
-        prefixes.add(prefix)
-        plan = evaluate(stored.incident, postmortem, policies, now)
-        wanted.update(intent.key for intent in plan.intents)
-    return prefixes, wanted
+        plans.planned.add(f"pm:{incident_id}:")
+        for intent in evaluate(stored.incident, postmortem, policies, now).intents:
+            plans.wanted.add(intent.key)
+            due = intent.due_at is None or intent.due_at <= due_by
+            if due and intent.kind not in INLINE_INTENTS:
+                plans.owed[intent.key] = intent.fingerprint()
+    return plans
+
+
+def owed_not_done(owed: dict[str, str], ledger: dict[str, tuple[str, str]]) -> list[str]:
+    """Intents the plans hold, due, that the ledger does not show done for exactly them:
+    never begun (no row), or done for an earlier version of the intent and not redone.
+    (A row begun and not done is counted by `unfinished_effects`.)"""
+    missing = []
+    for key, fingerprint in sorted(owed.items()):
+        row = ledger.get(key)
+        if row is None:
+            missing.append(f"{key} (planned and due, never begun)")
+        elif row[0] == "done" and row[1] != fingerprint:
+            missing.append(f"{key} (done for an earlier version of its intent)")
+    return missing
 
 
 def unfinished_effects(
