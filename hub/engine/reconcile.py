@@ -170,12 +170,20 @@ class Reconciler:
         # A job carrying one out right now needs no second one beside it, which could act
         # twice; when it finishes, the incident is reconciled again anyway. The answer
         # holds to this transaction's commit: no lease can slip in before the enqueue.
-        # An intent whose job is already pending, due no later, needs nothing either.
+        # An intent whose job is already pending, due no later, needs nothing either;
+        # nor one whose job waits for its retry: its time is the vendor's Retry-After, a
+        # pacer's return time or its backoff, and bringing it forward defeats them (a DM
+        # sent away from a backed-up channel came straight back with every reconcile of
+        # its incident, was sent away again, and each time pushed the channel's return
+        # times one slot further: 17 minutes ahead in the chaos run's scenario E, the
+        # channel idle meanwhile). It runs then, and does the intent as it is by then.
         queued = await keyed_jobs(conn, [effect_key(intent.key) for intent in missing])
         enqueued = 0
         for intent in missing:
             key, run_at = effect_key(intent.key), intent.due_at or now
-            if key in queued.running or not queued.enqueue_would_change(key, run_at):
+            if key in queued.running or key in queued.retrying:
+                continue
+            if not queued.enqueue_would_change(key, run_at):
                 continue
             job_id = await enqueue_job(
                 conn,

@@ -8,7 +8,7 @@ Enqueueing a key that is already pending is a no-op, except that the earlier
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,9 @@ class KeyedJobs:
 
     running: set[str]
     pending_run_at: dict[str, datetime]  # the pending job under each key, and when it is due
+    # Keys whose pending job was tried and waits for its retry (attempts > 0): when it
+    # runs is its own (backoff, a vendor's Retry-After, a pacer's return time).
+    retrying: set[str] = field(default_factory=set)
 
     def enqueue_would_change(self, dedupe_key: str, run_at: datetime) -> bool:
         """Whether `enqueue_job(dedupe_key, run_at)` could do anything: not when a
@@ -89,7 +92,7 @@ async def keyed_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> Keyed
     if not dedupe_keys:
         return KeyedJobs(set(), {})
     keys = sorted(set(dedupe_keys))
-    columns = (jobs.c.dedupe_key, jobs.c.state, jobs.c.run_at)
+    columns = (jobs.c.dedupe_key, jobs.c.state, jobs.c.run_at, jobs.c.attempts)
     if not is_postgres(conn):
         rows = await conn.execute(
             select(*columns).where(
@@ -97,26 +100,32 @@ async def keyed_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> Keyed
                 jobs.c.state.in_((JobState.PENDING.value, JobState.RUNNING.value)),
             )
         )
-        running, pending = set(), {}
+        running, pending, retrying = set(), {}, set()
         for row in rows:
             if row.state == JobState.RUNNING.value:
                 running.add(row.dedupe_key)
             else:
                 pending[row.dedupe_key] = row.run_at
-        return KeyedJobs(running, pending)
+                if row.attempts:
+                    retrying.add(row.dedupe_key)
+        return KeyedJobs(running, pending, retrying)
     locked = await conn.execute(
         select(*columns)
         .where(jobs.c.dedupe_key.in_(keys), _PENDING_LITERAL)
         .order_by(jobs.c.id)
         .with_for_update()
     )
-    pending = {row.dedupe_key: row.run_at for row in locked}
+    pending, retrying = {}, set()
+    for row in locked:
+        pending[row.dedupe_key] = row.run_at
+        if row.attempts:
+            retrying.add(row.dedupe_key)
     running_rows = await conn.execute(
         select(jobs.c.dedupe_key).where(
             jobs.c.dedupe_key.in_(keys), jobs.c.state == JobState.RUNNING.value
         )
     )
-    return KeyedJobs({row.dedupe_key for row in running_rows}, pending)
+    return KeyedJobs({row.dedupe_key for row in running_rows}, pending, retrying)
 
 
 async def enqueue_job(

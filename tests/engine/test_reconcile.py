@@ -219,6 +219,28 @@ async def test_a_pending_job_due_later_than_the_plan_is_brought_forward(
     assert moved.run_at == NOW  # ...which is due when the plan says again
 
 
+async def test_a_job_waiting_for_its_retry_is_not_brought_forward(engine: AsyncEngine) -> None:
+    """A job sent away from a backed-up channel (or told Retry-After) keeps its time:
+    every reconcile of its incident used to bring it back at once (chaos scenario E:
+    sent away again each time, the channel's return times 17 minutes ahead)."""
+    record = _incident("SEV-1")
+    await save_incident(engine, record)
+    queue = JobQueue(engine)
+    reconciler = Reconciler(engine, queue, _policies(), clock=lambda: NOW)
+    await reconciler.reconcile(record.id)
+    [job] = await queue.lease("w1", limit=1, lease_seconds=30, now=NOW)
+    come_back_at = NOW + timedelta(minutes=2)
+    backlogged = "LaneBacklogged: 16 calls are waiting for D0ALICE's turn"
+    await queue.fail(job, "w1", backlogged, retry_at=come_back_at, now=NOW, counted=False)
+
+    await reconciler.reconcile(record.id)
+
+    waiting = await queue.get(job.id)
+    assert waiting is not None
+    assert (waiting.state, waiting.run_at) == (JobState.PENDING, come_back_at)
+    assert (await _effect_jobs(queue))[str(job.payload["key"])] == come_back_at
+
+
 async def test_a_done_effect_and_its_audit_entry_commit_in_one_transaction(
     engine: AsyncEngine,
 ) -> None:

@@ -265,3 +265,18 @@ async def test_keyed_jobs_tells_running_from_pending_and_when_pending_is_due(
     assert found.enqueue_would_change("pending", T0)
     assert not found.enqueue_would_change("pending", later)
     assert not found.enqueue_would_change("pending", later + timedelta(minutes=1))
+
+
+async def test_keyed_jobs_tells_a_job_waiting_for_its_retry(engine: AsyncEngine) -> None:
+    queue = JobQueue(engine)
+    later = T0 + timedelta(hours=1)
+    await queue.enqueue("t", {}, dedupe_key="fresh", run_at=later, now=T0)
+    await queue.enqueue("t", {}, dedupe_key="retry", now=T0)
+    [job] = await queue.lease("w1", limit=1, lease_seconds=LEASE, now=T0)
+    await queue.fail(job, "w1", "HTTP 429", retry_at=later, now=T0, counted=False)
+
+    async with engine.begin() as conn:
+        found = await keyed_jobs(conn, ["fresh", "retry"])
+
+    assert found.pending_run_at == {"fresh": later, "retry": later}
+    assert found.retrying == {"retry"}
