@@ -7,7 +7,7 @@ Enqueueing a key that is already pending is a no-op, except that the earlier
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,32 +100,32 @@ async def keyed_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> Keyed
                 jobs.c.state.in_((JobState.PENDING.value, JobState.RUNNING.value)),
             )
         )
-        running, pending, retrying = set(), {}, set()
-        for row in rows:
-            if row.state == JobState.RUNNING.value:
-                running.add(row.dedupe_key)
-            else:
-                pending[row.dedupe_key] = row.run_at
-                if row.attempts:
-                    retrying.add(row.dedupe_key)
-        return KeyedJobs(running, pending, retrying)
+        found = list(rows)
+        running = {row.dedupe_key for row in found if row.state == JobState.RUNNING.value}
+        return KeyedJobs(running, *_pending(r for r in found if r.state != JobState.RUNNING.value))
     locked = await conn.execute(
         select(*columns)
         .where(jobs.c.dedupe_key.in_(keys), _PENDING_LITERAL)
         .order_by(jobs.c.id)
         .with_for_update()
     )
-    pending, retrying = {}, set()
-    for row in locked:
-        pending[row.dedupe_key] = row.run_at
-        if row.attempts:
-            retrying.add(row.dedupe_key)
+    pending, retrying = _pending(locked)
     running_rows = await conn.execute(
         select(jobs.c.dedupe_key).where(
             jobs.c.dedupe_key.in_(keys), jobs.c.state == JobState.RUNNING.value
         )
     )
     return KeyedJobs({row.dedupe_key for row in running_rows}, pending, retrying)
+
+
+def _pending(rows: Iterable[Any]) -> tuple[dict[str, datetime], set[str]]:
+    """Pending rows: when each key is due, and the keys waiting for a retry."""
+    pending, retrying = {}, set()
+    for row in rows:
+        pending[row.dedupe_key] = row.run_at
+        if row.attempts:
+            retrying.add(row.dedupe_key)
+    return pending, retrying
 
 
 async def enqueue_job(
