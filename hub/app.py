@@ -245,6 +245,7 @@ def _handlers(core: Core, sources: Sources, wiring: Wiring) -> dict[str, JobHand
             clock=clock,
             reconcile=reconciler.request,
             connector_of=wiring.connectors,
+            owner_dm_first=True,
         ),
     }
 

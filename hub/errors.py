@@ -31,6 +31,15 @@ class RateLimited(Transient):
         super().__init__(message, retry_after=retry_after)
 
 
+class Held(RateLimited):
+    """pmhub's own hold, not a vendor's refusal: the job is to come back after exactly
+    `retry_after` seconds (it knows when what it waits for is due), without the backoff
+    and jitter a vendor's 429 gets on top of its Retry-After. Not a failure either."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
 class AuthFailed(ConnectorError):
     """Bad or revoked credentials: pause the connector and alert, do not hot-retry."""
 

@@ -69,6 +69,20 @@ NOT_BLAME = (
 )
 
 
+# Seed 004: the message customers read is written by the owner and reviewed in the meeting.
+EXTERNAL_MESSAGE_NOTES = (
+    "It is reviewed in the post-mortem meeting and published on the status page once the "
+    "post-mortem is Reviewed.\n"
+    'Say "incident" or "service degradation", not "outage", unless it really was a full '
+    "outage."
+)
+
+
+def external_message_reply(incident: Incident) -> str:
+    """How the owner gives the external message (the slash command, read by intake)."""
+    return f"Reply with `/postmortem message your text… {escape(incident_name(incident))}`."
+
+
 def owner_designation(
     incident: Incident,
     postmortem: PostMortem | None,
@@ -78,11 +92,13 @@ def owner_designation(
     accepted_at: datetime | None = None,
     people: People = NO_PEOPLE,
     unresolved_roles: Sequence[str] = (),
+    external_message: bool = False,
 ) -> ChatMessage:
     """The DM naming the owner; rebuilt and edited in place once accepted or booked.
 
-    It names the meeting roles nobody holds (issue 16): the owner's first message is
-    the one that matters, so they are not a second message racing this one."""
+    It names the meeting roles nobody holds and, with `external_message`, asks for the
+    external message (issue 16): the owner's first message is the one that matters, so
+    they are not second messages racing this one."""
     meeting = postmortem.meeting if postmortem else None
     name = incident_name(incident)
     blocks = [
@@ -93,6 +109,11 @@ def owner_designation(
     ]
     if unresolved_roles:
         blocks.append(section(_unresolved_text(unresolved_roles)))
+    if external_message:
+        blocks += [
+            section("*An external message for customers is needed.* " + EXTERNAL_MESSAGE_NOTES),
+            context(external_message_reply(incident)),
+        ]
     blocks += [
         section("*Your part, step by step:*\n" + _checklist(meeting is not None)),
         _owner_actions(incident, postmortem, accepted=accepted_at is not None),
@@ -104,6 +125,8 @@ def owner_designation(
         text += f". Meeting due by {utc_text(deadline)}"
     if unresolved_roles:
         text += f". Nobody found for {', '.join(unresolved_roles)}: please invite them"
+    if external_message:
+        text += ". An external message for customers is needed"
     return chat_message(text + ".", blocks)
 
 

@@ -71,6 +71,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices, RollupNotices):
         earlier: str | None = None,
         handed_to: Person | None = None,
         unresolved_roles: Sequence[str] = (),
+        external_message: bool = False,
     ) -> str:
         people = await self.people(owner, handed_to, *_designators(postmortem))
         if handed_to is not None:
@@ -84,6 +85,7 @@ class SlackNotifier(MeetingNotices, LifecycleNotices, RollupNotices):
                 accepted_at=accepted_at,
                 people=people,
                 unresolved_roles=unresolved_roles,
+                external_message=external_message,
             )
         target = await self._target(owner)
         return await self._kept(target, message, effect_key, unknown_outcome, earlier)
@@ -299,15 +301,12 @@ def external_message_request(incident: Incident, owner: Person, people: People) 
     name = incident_name(incident)
     body = (
         f"{mention(owner, people)}, {incident_link(incident)} needs an *external message* for "
-        "customers. It is reviewed in the post-mortem meeting and published on the status "
-        "page once the post-mortem is Reviewed.\n"
-        'Say "incident" or "service degradation", not "outage", unless it really was a '
-        "full outage."
+        f"customers. {messages.EXTERNAL_MESSAGE_NOTES}"
     )
     blocks = (
         header(f"External message for {name}"),
         section(body),
-        context(f"Reply with `/postmortem message your text… {escape(name)}`."),
+        context(messages.external_message_reply(incident)),
     )
     return chat_message(f"{name} needs an external message for customers.", blocks)
 

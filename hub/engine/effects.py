@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.engine.owner_first import OwnerFirst
 from hub.errors import Permanent
 from hub.jobs.kinds import EFFECT, effect_key, effect_payload
 from hub.jobs.queue import Job, enqueue_job
@@ -99,10 +100,13 @@ class EffectRunner:
         clock: Callable[[], datetime],
         reconcile: RequestReconcile,
         connector_of: Mapping[IntentKind, str] | None = None,
+        owner_dm_first: bool = False,
     ) -> None:
         self.engine, self.policies = engine, policies
         self.performers, self._clock, self._reconcile = performers, clock, reconcile
         self._connector_of = dict(connector_of or {})  # as the reconciler's (issue 15)
+        # Messages to a person wait for their owner DM (hub.engine.owner_first).
+        self._owner_first = OwnerFirst(engine, self._connector_of) if owner_dm_first else None
 
     async def __call__(self, job: Job) -> None:
         incident_id, key = job.payload.get("incident_id"), job.payload.get("key")
@@ -126,6 +130,8 @@ class EffectRunner:
                 # Not due yet (the plan moved it later): come back then.
                 await self._requeue(intent, incident_id)
                 return
+            if self._owner_first is not None:
+                await self._owner_first.check(intent, incident_id, now, looks=job.attempts)
             request_for = _RequestFactory(stored.incident, postmortem, plan, intent)
             if await self._perform(request_for, now):
                 return  # the reconcile was requested with the effect's outcome
@@ -170,6 +176,8 @@ class EffectRunner:
                 # change committed while the vendor call ran is in it and stays (issue 12).
                 await lock_incident_id(conn, factory.incident.id, now=done_at)
             await complete_effect(conn, intent.key, outcome.vendor_ref, outcome.detail, now=done_at)
+            if self._owner_first is not None and intent.kind is IntentKind.NOTIFY_OWNER:
+                await self._owner_first.release(conn, factory.incident.id, now=done_at)
             if outcome.update is not None:
                 current = await load_postmortem(conn, factory.incident.id)
                 if current is not None:

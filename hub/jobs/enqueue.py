@@ -228,3 +228,40 @@ async def enqueue_jobs(
     if is_postgres(conn):
         # One wake-up per transaction, not one per job.
         await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, rows[0]["kind"])))
+
+
+async def unfinished_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> dict[str, datetime]:
+    """The jobs still to finish under these keys: when each is due (a running one: the
+    time it was due when leased). A plain read, locking nothing: for a caller deciding
+    whether to wait for another job, not for one about to enqueue."""
+    if not dedupe_keys:
+        return {}
+    rows = await conn.execute(
+        select(jobs.c.dedupe_key, jobs.c.run_at).where(
+            jobs.c.dedupe_key.in_(sorted(set(dedupe_keys))),
+            jobs.c.state.in_((JobState.PENDING.value, JobState.RUNNING.value)),
+        )
+    )
+    return {row.dedupe_key: row.run_at for row in rows}
+
+
+async def bring_forward_held(
+    conn: AsyncConnection, key_prefix: str, held_by: str, *, now: datetime
+) -> int:
+    """Pending jobs under `key_prefix` whose last run was held for `held_by` (the name
+    of the hold, as `last_error` starts) are due now: what they waited for happened.
+    Inside the caller's transaction, so they run only once it commits. How many."""
+    moved = await conn.execute(
+        update(jobs)
+        .where(
+            jobs.c.dedupe_key.startswith(key_prefix, autoescape=True),
+            jobs.c.state == JobState.PENDING.value,
+            jobs.c.last_error.startswith(f"{held_by}:", autoescape=True),
+            jobs.c.run_at > now,
+        )
+        .values(run_at=now, updated_at=now)
+    )
+    count = int(moved.rowcount or 0)
+    if count and is_postgres(conn):
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, "effect")))
+    return count

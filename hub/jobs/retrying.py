@@ -13,7 +13,8 @@ Not every failed run is a failure of the job:
   its Retry-After; it neither starts the horizon nor uses up an attempt cap. A pacer's
   `LaneBacklogged` is one too: the job would have waited behind a backed-up channel
   with the worker's waiting room full (hub.jobs.parking), so it comes back after the
-  backlog instead.
+  backlog instead. A `Held` (pmhub's own wait that knows its time: a message waiting
+  for the owner's DM) comes back at exactly that time, without backoff or jitter.
 - A takeover (the previous run's lease expired: a worker crashed or hung) is not the
   job's failure either; it is bounded on its own (`max_takeovers`), so a job that kills
   every worker that runs it still ends.
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from hub.errors import AuthFailed, Permanent, RateLimited, Transient
+from hub.errors import AuthFailed, Held, Permanent, RateLimited, Transient
 from hub.jobs.backoff import next_retry_delay
 from hub.jobs.kinds import DIGEST, EFFECT, INGEST, RECONCILE
 from hub.jobs.model import Job
@@ -123,13 +124,16 @@ def decide(
     if isinstance(exc, AuthFailed):
         probe_at = now + timedelta(seconds=policy.auth_probe_seconds)
         return Decision(Action.PAUSE, error, retry_at=probe_at, counted=False)
-    delay = next_retry_delay(
-        max(job.attempts, 1),
-        base=policy.backoff_base_seconds,
-        cap=policy.backoff_max_seconds,
-        retry_after=exc.retry_after if isinstance(exc, Transient) else None,
-        rng=rng,
-    )
+    if isinstance(exc, Held):
+        delay = exc.retry_after or 0.0  # pmhub's own wait: exactly its time
+    else:
+        delay = next_retry_delay(
+            max(job.attempts, 1),
+            base=policy.backoff_base_seconds,
+            cap=policy.backoff_max_seconds,
+            retry_after=exc.retry_after if isinstance(exc, Transient) else None,
+            rng=rng,
+        )
     retry_at = now + timedelta(seconds=delay)
     if isinstance(exc, RateLimited):
         return Decision(Action.RETRY, error, retry_at=retry_at, counted=False)

@@ -42,10 +42,18 @@ class NotifyOwner(Payload):
         description="meeting roles nobody holds, told in this DM rather than in a second "
         "message (hub.policy.owner_briefing); None when there are none",
     )
+    asks_external_message: bool | None = Field(
+        default=None,
+        description="the DM asks the owner for the external message for customers, rather "
+        "than a second message (hub.policy.owner_briefing); None when it does not",
+    )
     channel: Channel = None
 
-    # Left out while None: a DM that names no role keeps the fingerprint it had before.
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"document_url", "unresolved_roles"})
+    # Left out while None: a DM that names no role and asks for no external message keeps
+    # the fingerprint it had before.
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"document_url", "unresolved_roles", "asks_external_message"}
+    )
 
 
 class NotifyFormerOwner(Payload):

@@ -199,11 +199,15 @@ class OwnerAcceptance(Frozen):
 
 
 class OwnerBriefing(Frozen):
-    """The meeting roles nobody held when an owner was first told the post-mortem is
-    theirs: their DM names them, so they get no second message about those roles."""
+    """What an owner's first DM told them beside the post-mortem being theirs: the
+    meeting roles nobody held and whether it asked for the external message, so they
+    get no second message about those."""
 
     person_key: str = Field(description="the owner's `Person.key`")
     unresolved_roles: tuple[str, ...] = ()
+    external_message: bool = Field(
+        default=False, description="the DM asked for the external message for customers"
+    )
     upgraded: bool = Field(
         default=False, description="recorded on upgrade for an owner told the old way"
     )

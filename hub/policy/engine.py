@@ -24,13 +24,17 @@ from hub.model.postmortem import PostMortem, PostMortemStatus
 from hub.model.vendor_status import VendorPostmortemStatus
 from hub.policy.context import Context
 from hub.policy.document_plan import document_url, plan_document, plan_results_email
-from hub.policy.external_message import external_message_required, plan_external_message
+from hub.policy.external_message import (
+    external_message_required,
+    external_message_wanted,
+    plan_external_message,
+)
 from hub.policy.followup_dues import plan_follow_up_dues
 from hub.policy.followups import plan_follow_ups
 from hub.policy.lifecycle_asks import plan_cancel_meeting, plan_no_owner, plan_second_review
 from hub.policy.meeting import emit_meeting, meeting_anchor, plan_meeting
 from hub.policy.owner import choose_owner
-from hub.policy.owner_briefing import roles_for_owner_dm
+from hub.policy.owner_briefing import asks_for_external_message, roles_for_owner_dm
 from hub.policy.plan import MeetingPlan, Plan, Requirement
 from hub.policy.policyset import PolicySet
 from hub.policy.reminders import plan_reminders
@@ -245,6 +249,10 @@ def _notify_owner(ctx: Context, meeting: MeetingPlan | None) -> None:
             accepted_at=_accepted_at(ctx, owner.person),
             document_url=document_url(ctx),
             unresolved_roles=roles or None,
+            asks_external_message=asks_for_external_message(
+                ctx.postmortem, owner.person, wanted=external_message_wanted(ctx)
+            )
+            or None,
         ),
         message=ctx.message(
             "owner_notify", previous_owner=person_value(owner.previous), deadline=deadline

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hub.model.intent import PublishExternalMessage, RequestExternalMessage
 from hub.model.postmortem import PostMortemStatus
 from hub.policy.context import Context
-from hub.policy.owner_briefing import after_owner_dm
+from hub.policy.owner_briefing import after_owner_dm, external_message_asked_in_owner_dm
 from hub.policy.wording import lint_external_message
 
 
@@ -19,10 +19,18 @@ def external_message_required(ctx: Context) -> bool:
     return spec is not None and ctx.incident.severity in spec.required_for
 
 
+def external_message_wanted(ctx: Context) -> bool:
+    """Required, and nobody has written it yet: the owner is asked for it."""
+    pm = ctx.postmortem
+    return external_message_required(ctx) and (pm is None or pm.external_message is None)
+
+
 def plan_external_message(ctx: Context) -> None:
     pm = ctx.postmortem
     message = pm.external_message if pm else None
     if message is None:
+        if external_message_asked_in_owner_dm(ctx):
+            return  # the owner's DM asks for it: no second message (issue 16)
         if external_message_required(ctx) and ctx.owner_person is not None:
             ctx.add(
                 "external-message:request",

@@ -17,8 +17,19 @@ unchanged, and a post-mortem stored before this (`owner_briefings` None, see
 each role's own message kept (done or pending); only a later hand-off's new owner is
 told the new way. A DM naming no role keeps its fingerprint (the field is left out).
 
-Other messages to the owner planned with the DM (the external message's request) are
-due a moment later (`after_owner_dm`), for the same reason: the first is the DM.
+The external message for customers is asked for the same way: where the rule requires
+one and nobody has written it, the owner's first DM asks for it (and says how to reply),
+recorded as `OwnerBriefing.external_message`; the request of its own
+(`RequestExternalMessage`) is planned only when the need comes later (the severity
+raised after the owner was told) or for a post-mortem stored before this. Such a later
+request is due a moment after the post-mortem started (`after_owner_dm`), for the same
+reason: the first message is the DM. In a storm with one owner this halves what their DM
+channel must carry (the DM and the request were two of its posts per incident).
+
+That due time is only a head start. The order itself is kept when the effects run
+(`hub.engine.owner_first`): any message to a person about the incident waits while their
+owner DM's job is still to run; the due time stays as it was for the intents'
+fingerprints.
 """
 
 from __future__ import annotations
@@ -60,6 +71,16 @@ def roles_for_owner_dm(
     return tuple(role for role in roles if role in briefing.unresolved_roles)
 
 
+def asks_for_external_message(pm: PostMortem | None, owner: Person, *, wanted: bool) -> bool:
+    """Whether the owner's DM asks for the external message: when one is `wanted`
+    (required and not written yet), the first time the owner is told; afterwards if
+    that first DM asked for it."""
+    if not wanted:
+        return False
+    briefing = briefing_of(pm, owner)
+    return briefing is None or briefing.external_message
+
+
 def after_owner_dm(ctx: Context) -> datetime | None:
     """When another message to the owner, planned with their DM, is due: a DM channel's
     pacing interval after the post-mortem started, so the owner's DM takes the channel's
@@ -75,20 +96,35 @@ def after_owner_dm(ctx: Context) -> datetime | None:
 
 def told_in_owner_dm(ctx: Context, role: str) -> bool:
     """Whether this evaluation's DM to the owner names `role` (so no second message)."""
+    dm = _owner_dm(ctx)
+    return dm is not None and role in (dm.unresolved_roles or ())
+
+
+def external_message_asked_in_owner_dm(ctx: Context) -> bool:
+    """Whether this evaluation's DM to the owner asks for the external message."""
+    dm = _owner_dm(ctx)
+    return dm is not None and bool(dm.asks_external_message)
+
+
+def _owner_dm(ctx: Context) -> NotifyOwner | None:
+    """The payload of this evaluation's DM to the current owner (planned before)."""
     if ctx.owner is None:
-        return False
+        return None
     key = f"pm:{ctx.incident.id}:owner:notify:{ctx.owner.person.key}"
-    return any(
-        intent.key == key
-        and isinstance(intent.payload, NotifyOwner)
-        and role in (intent.payload.unresolved_roles or ())
-        for intent in ctx.intents
+    return next(
+        (
+            intent.payload
+            for intent in ctx.intents
+            if intent.key == key and isinstance(intent.payload, NotifyOwner)
+        ),
+        None,
     )
 
 
 def note_owner_briefings(pm: PostMortem, plan: Plan) -> PostMortem:
     """The reconciler's bookkeeping (pure): an owner told for the first time in `plan`
-    is recorded with the roles their DM names, so later plans keep to that. A post-mortem
+    is recorded with the roles their DM names and whether it asked for the external
+    message, so later plans keep to that. A post-mortem
     stored before issue 16 gets its current owner recorded as told no role in their DM
     (as they were); an owner after a hand-off is then told the new way."""
     legacy = pm.owner_briefings is None
@@ -96,6 +132,7 @@ def note_owner_briefings(pm: PostMortem, plan: Plan) -> PostMortem:
         OwnerBriefing(
             person_key=intent.payload.owner.key,
             unresolved_roles=intent.payload.unresolved_roles or (),
+            external_message=bool(intent.payload.asks_external_message),
             upgraded=legacy,
         )
         for intent in plan.intents

@@ -91,14 +91,16 @@ class Notifier(Protocol):
         earlier: str | None = None,
         handed_to: Person | None = None,
         unresolved_roles: Sequence[str] = (),
+        external_message: bool = False,
     ) -> str:
         """Tell the owner, directly, that the post-mortem is theirs and what that means.
 
         The message shows the meeting once booked (`postmortem.meeting`) and when the
-        owner accepted, and names `unresolved_roles` (meeting roles nobody holds, for
-        the owner to invite by hand) so they need no second message. `earlier` is the
-        reference this method returned for an earlier version of the same effect: that
-        message is edited in place, not posted again.
+        owner accepted, names `unresolved_roles` (meeting roles nobody holds, for the
+        owner to invite by hand) and, with `external_message`, asks for the external
+        message for customers and says how to give it, so they need no second message.
+        `earlier` is the reference this method returned for an earlier version of the
+        same effect: that message is edited in place, not posted again.
         With `handed_to`, `owner` handed it off: their message says who owns it now.
         """
         ...

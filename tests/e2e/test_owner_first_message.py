@@ -1,8 +1,11 @@
-"""Issue 16: the owner's first message is one message, naming the roles nobody holds.
+"""Issue 16: the owner's first message is one message, naming the roles nobody holds
+and asking for the external message.
 
 Before, a resolved SEV-1 gave the owner their DM and, beside it, a second DM per role
-nobody holds ("pmhub found nobody for the role ..."), which raced the first for the DM
-channel's one post a second and often went first. Now the owner's DM names them.
+nobody holds ("pmhub found nobody for the role ...") and a third asking for the
+external message, which raced the first for the DM channel's one post a second and
+often went first. Now the owner's DM names the roles and asks for the message; the
+owner's reply is taken as before.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from connectors.slack.fake import FakeSlack
 from tests.e2e.conftest import SLACK_ALICE, Served
 from tests.e2e.test_slack_flow import (
     NOW,
+    Slash,
     _every_key_once,
     _incident_lifecycle,
     _keys,
@@ -43,4 +47,29 @@ async def test_the_owner_gets_one_dm_that_names_the_unresolved_roles(
     assert "`incident_commander_shadow`" in shown
     assert "`responders`" in shown
     assert "Nobody found for incident_commander_shadow" in dm["text"]
+    _every_key_once(slack)
+
+
+async def test_the_owner_dm_asks_for_the_external_message_and_the_reply_is_taken(
+    config: Path, pagerduty_fake: Served[FakePagerDuty], slack_fake: Served[FakeSlack]
+) -> None:
+    slack, clock = slack_fake.fake, shifted_clock(NOW)
+    async with running_daemon(config, clock=clock) as daemon:
+        await _incident_lifecycle(daemon, pagerduty_fake.fake)
+        await settle(daemon)
+        [dm_key] = _owner_dms(slack, SLACK_ALICE)
+        [dm] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm_key]
+        assert "An external message for customers is needed" in dm["text"]
+        assert "/postmortem message your text" in json.dumps(dm["blocks"])
+        assert [k for k in _keys(slack, SLACK_ALICE) if "external-message" in k] == []
+
+        _, [saved] = await Slash(daemon, slack_fake, clock)(
+            "message Some checkouts failed for 5 hours PD-1042"
+        )
+        assert "external message saved" in saved
+        await settle(daemon)
+        # Written: the DM is edited to stop asking, and no request ever went out.
+        [edited] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm_key]
+        assert "external message" not in edited["text"]
+        assert [k for k in _keys(slack, SLACK_ALICE) if "external-message" in k] == []
     _every_key_once(slack)

@@ -209,8 +209,11 @@ async def test_sev1_gives_one_owner_dm_and_one_announcement(
     [posted] = [m for m in slack.posts(INCIDENTS_CHANNEL) if effect_key_of(m) == announcement]
     assert f"<@{SLACK_ALICE}>" in json.dumps(posted["blocks"])
     assert _owner_dms(slack, SLACK_BOB) == []
-    # SEV-1: the owner is also asked for the external message customers will read.
-    assert any(k.endswith(":external-message:request") for k in _keys(slack, SLACK_ALICE))
+    # SEV-1: the owner is also asked for the external message customers will read, in
+    # that DM (issue 16), not in a second message.
+    assert not any(k.endswith(":external-message:request") for k in _keys(slack, SLACK_ALICE))
+    [shown] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm]
+    assert "An external message for customers is needed" in json.dumps(shown["blocks"])
     _every_key_once(slack)
 
 

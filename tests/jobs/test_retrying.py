@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from hub.errors import AuthFailed, Permanent, RateLimited, Transient
+from hub.errors import AuthFailed, Held, Permanent, RateLimited, Transient
 from hub.jobs.model import Job, JobState
 from hub.jobs.retrying import Action, RetryPolicy, decide
 
@@ -65,6 +65,21 @@ def test_what_does_not_start_the_horizon() -> None:
     assert (limited.action, limited.counted) == (Action.RETRY, False)
     assert (refused.action, refused.counted) == (Action.PAUSE, False)
     assert refused.retry_at == late + timedelta(seconds=POLICY.auth_probe_seconds)
+
+
+def test_pmhubs_own_hold_comes_back_at_exactly_its_time() -> None:
+    """A `Held` job knows when what it waits for is due: no backoff or jitter on top,
+    however many times it ran (a 429's Retry-After is only a floor)."""
+    now = T0 + timedelta(minutes=5)
+    for attempts in (1, 12, 40):
+        decision = decide(
+            POLICY, job(attempts, None), Held("wait", 1.5), now=now, rng=random.Random(1)
+        )
+        assert (decision.action, decision.counted) == (Action.RETRY, False)
+        assert decision.retry_at == now + timedelta(seconds=1.5)
+    limited = decide(POLICY, job(12, None), RateLimited("429", 1.5), now=now, rng=random.Random(1))
+    assert limited.retry_at is not None
+    assert limited.retry_at > now + timedelta(seconds=1.5)
 
 
 def test_permanent_is_dead_at_once() -> None:

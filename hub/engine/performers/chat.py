@@ -132,11 +132,13 @@ class _ChatPerformers:
             owner, handed_to = payload.owner, payload.handed_to
             deadline = accepted_at = None
             roles: tuple[str, ...] = ()
+            asks_external_message = False
         else:
             notice = payload_of(request.intent, NotifyOwner)
             owner, handed_to = notice.owner, None
             deadline, accepted_at = notice.deadline, notice.accepted_at
             roles = notice.unresolved_roles or ()
+            asks_external_message = bool(notice.asks_external_message)
         dm = await self._for(request).notify_owner(
             request.incident,
             request.postmortem,
@@ -148,6 +150,7 @@ class _ChatPerformers:
             earlier=request.earlier_ref,
             handed_to=handed_to,
             unresolved_roles=roles,
+            external_message=asks_external_message,
         )
         return EffectOutcome(vendor_ref=dm, detail=_edit_detail(request, dm))
 

@@ -127,6 +127,9 @@ CASES: dict[str, Callable[[], ChatMessage]] = {
         accepted_at=T0 + timedelta(hours=1),
         people=PEOPLE,
     ),
+    "owner_designation_asks_external_message": lambda: messages.owner_designation(
+        INCIDENT, DRAFT, ALICE, deadline=DEADLINE, people=PEOPLE, external_message=True
+    ),
     "owner_designation_no_document_no_slack": lambda: messages.owner_designation(
         INCIDENT.model_copy(update={"links": IncidentLinks()}), None, CAROL, deadline=None
     ),
@@ -312,6 +315,19 @@ def test_the_owner_dm_has_the_checklist_buttons_and_says_it_is_not_blame() -> No
     assert "<@U0ALICE001>" in body
     # Slack's three control characters in a title stay literal.
     assert "Checkout &lt;API&gt; errors &amp; timeouts" in body
+
+
+def test_the_owner_dm_can_ask_for_the_external_message_as_the_request_does() -> None:
+    """Issue 16: asked in the owner's first DM, with the same notes and reply command as
+    the request of its own (`external_message_request`), so no second message is needed."""
+    asking = _all_text(CASES["owner_designation_asks_external_message"]())
+    reply = json.dumps(messages.external_message_reply(INCIDENT), ensure_ascii=False)[1:-1]
+    assert reply in asking
+    assert "published on the status page once the post-mortem is Reviewed" in asking
+    assert CASES["owner_designation_asks_external_message"]().text.endswith(
+        "An external message for customers is needed."
+    )
+    assert reply not in _all_text(CASES["owner_designation"]())
 
 
 def test_once_accepted_the_dm_has_no_accept_button_and_shows_the_meeting() -> None:

@@ -9,6 +9,7 @@ from hub.model.intent import (
     FileFollowUp,
     FlagFollowUp,
     IntentKind,
+    NotifyOwner,
     PublishExternalMessage,
     RequestExternalMessage,
 )
@@ -17,6 +18,7 @@ from hub.model.postmortem import (
     FollowUp,
     FollowUpState,
     Override,
+    OwnerBriefing,
     PostMortemStatus,
 )
 from hub.policy import lint_external_message
@@ -92,13 +94,27 @@ SEV1 = incident(severity=Severity.SEV1)
 REVIEWED = {"status": PostMortemStatus.REVIEWED, "meeting": meeting(ny(2026, 3, 4, 14))}
 
 
-def test_sev1_requests_an_external_message_from_the_owner() -> None:
+def test_sev1_asks_the_owner_for_an_external_message_in_their_dm() -> None:
     plan = plan_for(SEV1, postmortem())
     assert plan.external_message_required
+    dm = plan.intent(PREFIX + f"owner:notify:{IC.key}")
+    assert dm is not None
+    assert payload(dm, NotifyOwner).asks_external_message is True
+    assert PREFIX + "external-message:request" not in keys(plan)
+    assert not plan_for(incident(), postmortem()).external_message_required
+
+
+def test_sev1_requests_an_external_message_apart_when_the_owner_was_told_before() -> None:
+    """The owner's first DM did not ask for it (the severity was raised later): a
+    request of its own."""
+    told = postmortem(owner_briefings=(OwnerBriefing(person_key=IC.key),))
+    plan = plan_for(SEV1, told)
     request = plan.intent(PREFIX + "external-message:request")
     assert request is not None
     assert payload(request, RequestExternalMessage).recipient == IC
-    assert not plan_for(incident(), postmortem()).external_message_required
+    dm = plan.intent(PREFIX + f"owner:notify:{IC.key}")
+    assert dm is not None
+    assert payload(dm, NotifyOwner).asks_external_message is None
 
 
 def test_external_message_is_published_only_after_review() -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from hub.model.incident import Person, RoleHolder, ServiceRef, Severity
 from hub.model.intent import IntentKind, NotifyOwner, ReportUnresolvedRole
-from hub.model.postmortem import OwnerBriefing, OwnerDesignation, PostMortem
+from hub.model.postmortem import ExternalMessage, OwnerBriefing, OwnerDesignation, PostMortem
 from hub.policy import Plan
 from hub.policy.owner_briefing import note_owner_briefings
 from hub.policy.requirement import track
@@ -137,7 +137,8 @@ EXTERNAL_REQUEST = "pm:pagerduty:P1:external-message:request"
 
 
 def test_other_messages_to_the_owner_come_after_their_dm() -> None:
-    """SEV-1: the external message's request, planned with the DM, does not race it."""
+    """Raised to SEV-1 after the owner was told (their DM asked for no external message):
+    the request of its own does not race the DM."""
     started = ny(2026, 3, 2, 11, 59)
     plan = plan_for(incident(severity=Severity.SEV1), _recorded(postmortem(created_at=started)))
     request = plan.intent(EXTERNAL_REQUEST)
@@ -154,3 +155,51 @@ def test_a_post_mortem_from_before_the_upgrade_keeps_its_requests_due_at_once() 
         request = plan_for(incident(severity=Severity.SEV1), pm).intent(EXTERNAL_REQUEST)
         assert request is not None
         assert request.due_at is None
+
+
+SEV1 = incident(severity=Severity.SEV1)
+
+
+def test_the_first_dm_asks_for_the_external_message_and_no_request_is_planned() -> None:
+    """SEV-1: one message to the owner, not the DM and a request racing it (issue 16)."""
+    plan = plan_for(SEV1, postmortem())
+    assert payload(plan.intent(DM), NotifyOwner).asks_external_message is True
+    assert plan.intent(EXTERNAL_REQUEST) is None
+    recorded = track(postmortem(), plan, ny(2026, 3, 2, 12, 0))
+    assert recorded.owner_briefings is not None
+    assert [(b.person_key, b.external_message) for b in recorded.owner_briefings] == [
+        (IC.key, True)
+    ]
+    again = plan_for(SEV1, recorded)
+    assert {i.key: i.fingerprint() for i in again.intents} == {
+        i.key: i.fingerprint() for i in plan.intents
+    }
+
+
+def test_a_written_external_message_leaves_the_dm() -> None:
+    told = postmortem(owner_briefings=(OwnerBriefing(person_key=IC.key, external_message=True),))
+    written = told.model_copy(update={"external_message": ExternalMessage(body="Degraded.")})
+    plan = plan_for(SEV1, written)
+    assert payload(plan.intent(DM), NotifyOwner).asks_external_message is None
+    assert plan.intent(EXTERNAL_REQUEST) is None
+
+
+def test_a_new_owner_is_asked_for_the_external_message_in_their_first_dm() -> None:
+    handed = postmortem(
+        owner_briefings=(OwnerBriefing(person_key=IC.key, external_message=True),),
+        designations=(OwnerDesignation(person=ALICE, by=IC, at=ny(2026, 3, 2, 11)),),
+    )
+    plan = plan_for(SEV1, handed)
+    new_dm = payload(plan.intent(f"pm:pagerduty:P1:owner:notify:{ALICE.key}"), NotifyOwner)
+    assert new_dm.asks_external_message is True
+    assert plan.intent(EXTERNAL_REQUEST) is None
+
+
+def test_a_briefing_stored_before_the_external_message_fold_reads_back_as_asking_nothing() -> None:
+    """Stored by the release that folded only the roles: its owner got the request apart."""
+    data = postmortem(owner_briefings=(OwnerBriefing(person_key=IC.key),)).model_dump(mode="json")
+    del data["owner_briefings"][0]["external_message"]
+    stored = PostMortem.from_stored(data)
+    plan = plan_for(SEV1, stored)
+    assert payload(plan.intent(DM), NotifyOwner).asks_external_message is None
+    assert plan.intent(EXTERNAL_REQUEST) is not None

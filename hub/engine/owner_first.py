@@ -1,0 +1,129 @@
+"""The owner hears first: other messages to them about a post-mortem wait for their DM.
+
+The owner's DM says the post-mortem is theirs; every other message to that person about
+it (the booked meeting has busy invitees, no slot was found, the meeting was cancelled,
+a request made later, a reminder) makes sense only after it. They used to race: each
+is due as soon as its cause happens, and they share the person's DM channel (Slack:
+one post a second). In a storm with one owner that channel carries hundreds of posts,
+so the owner heard of meetings before hearing they owned the post-mortems, and the
+last owner DM went out only when the whole backlog had (issue 16: a storm of 100 took
+2.8 times what its owner DMs alone need).
+
+So before an effect begins, a message to a person whose owner DM for the same incident
+is still to go out (its effect job pending or running, and nothing posted under its key
+yet: an edit of a DM already posted holds nothing back) is put back: `OwnerDmFirst`, a
+`Held`, retried just after that DM's job is due; the DM's outcome, recorded, brings the
+messages held for it forward at once (`release`, in the same transaction). A retry
+neither starts the job's horizon nor leaves a ledger row behind (nothing was attempted,
+so it does not look for an earlier post), and a job that was tried keeps its time when
+a reconcile runs meanwhile. Only messages addressed to a person and carried by the
+owner DM's own connector wait. A DM that will never go out ends its job (no longer
+planned, or dead), and the wait with it (the fallback below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.errors import Held
+from hub.jobs.enqueue import bring_forward_held, unfinished_jobs
+from hub.jobs.kinds import effect_key
+from hub.model.incident import Person
+from hub.model.intent import Intent, IntentKind
+from hub.store.db import reading
+from hub.store.effects import EffectRow, get_effects
+
+# After the DM's job is due: the DM's own run and a DM channel's pacing interval
+# (Slack: one post a second), so the message follows it rather than meets it again.
+AFTER_OWNER_DM_SECONDS = 1.5
+# A DM under way (waiting for its channel's turn) gives no time to wait for. The DM's
+# own outcome brings the messages held for it forward (`release`), in the transaction
+# that records it, so this is only the fallback (the DM's job ended without posting:
+# no longer planned, or dead): 1.5 s, then twice as long each time, up to a minute.
+MAX_WAIT_SECONDS = 60.0
+
+
+class OwnerDmFirst(Held):
+    """A message to a person waits for their owner DM about the same incident.
+
+    A `Held` (retried after exactly `retry_after`, not a failure); its own type keeps
+    it apart from the vendors' 429s in the failure metrics.
+    """
+
+
+HOLD = OwnerDmFirst.__name__  # how a held job's `last_error` starts (the worker's)
+
+
+def owner_dm_key(incident_id: str, person_key: str) -> str:
+    """The intent key of `person_key`'s owner DM for the incident (`hub.policy.engine`)."""
+    return f"pm:{incident_id}:owner:notify:{person_key}"
+
+
+def direct_recipients(intent: Intent) -> tuple[Person, ...]:
+    """The people a message is addressed to (`recipient`, `recipients`).
+
+    Not `channel`: that is where the incident's team talks (issue 15's routing), set on
+    DMs too, which still go to the person."""
+    payload = intent.payload
+    found: list[Person] = []
+    one = getattr(payload, "recipient", None)
+    if isinstance(one, Person):
+        found.append(one)
+    many = getattr(payload, "recipients", None)
+    if isinstance(many, tuple):
+        found += [person for person in many if isinstance(person, Person)]
+    return tuple(found)
+
+
+def _posted(row: EffectRow | None) -> bool:
+    return row is not None and row.vendor_ref is not None
+
+
+class OwnerFirst:
+    """Holds a message back while its recipient's owner DM is still to go out."""
+
+    def __init__(self, engine: AsyncEngine, connector_of: Mapping[IntentKind, str]) -> None:
+        self.engine = engine
+        self._dm_connector = connector_of.get(IntentKind.NOTIFY_OWNER)
+        # The kinds the owner DM's connector carries, the DM itself left out.
+        self._kinds = frozenset(
+            kind
+            for kind, connector in connector_of.items()
+            if connector == self._dm_connector and kind is not IntentKind.NOTIFY_OWNER
+        )
+
+    async def check(self, intent: Intent, incident_id: str, now: datetime, *, looks: int) -> None:
+        """Raise `OwnerDmFirst` when `intent` must wait for an owner DM; `looks`: how many
+        times its job has run (this run included)."""
+        if self._dm_connector is None or intent.kind not in self._kinds:
+            return
+        people = direct_recipients(intent)
+        if not people:
+            return
+        dms = {effect_key(key): key for key in (owner_dm_key(incident_id, p.key) for p in people)}
+        async with reading(self.engine) as conn:
+            waiting = await unfinished_jobs(conn, list(dms))
+        if waiting:
+            # A DM posted before and now being edited (the meeting got booked) told them.
+            ledger = await get_effects(self.engine, [dms[job_key] for job_key in waiting])
+            told = {job_key for job_key in waiting if _posted(ledger.get(dms[job_key]))}
+            waiting = {job_key: due for job_key, due in waiting.items() if job_key not in told}
+        if not waiting:
+            return
+        ahead = max(0.0, (max(waiting.values()) - now).total_seconds())
+        if ahead > 0:
+            wait = ahead + AFTER_OWNER_DM_SECONDS  # the DM comes back then: just after it
+        else:
+            wait = min(AFTER_OWNER_DM_SECONDS * 2 ** max(looks - 1, 0), MAX_WAIT_SECONDS)
+        raise OwnerDmFirst(
+            f"{intent.key} waits for the owner's DM to {len(waiting)} of its recipients",
+            retry_after=wait,
+        )
+
+    async def release(self, conn: AsyncConnection, incident_id: str, *, now: datetime) -> None:
+        """An owner DM of the incident went out: the messages held for it are due now
+        (those held for someone else's DM look again and wait on)."""
+        await bring_forward_held(conn, effect_key(f"pm:{incident_id}:"), HOLD, now=now)
