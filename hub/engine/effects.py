@@ -131,7 +131,7 @@ class EffectRunner:
                 await self._requeue(intent, incident_id)
                 return
             if self._owner_first is not None:
-                await self._owner_first.check(intent, incident_id, now, looks=job.attempts)
+                await self._owner_first.check(intent, now, looks=job.attempts)
             request_for = _RequestFactory(stored.incident, postmortem, plan, intent)
             if await self._perform(request_for, now):
                 return  # the reconcile was requested with the effect's outcome
@@ -177,7 +177,7 @@ class EffectRunner:
                 await lock_incident_id(conn, factory.incident.id, now=done_at)
             await complete_effect(conn, intent.key, outcome.vendor_ref, outcome.detail, now=done_at)
             if self._owner_first is not None and intent.kind is IntentKind.NOTIFY_OWNER:
-                await self._owner_first.release(conn, factory.incident.id, now=done_at)
+                await self._owner_first.release(conn, intent, now=done_at)
             if outcome.update is not None:
                 current = await load_postmortem(conn, factory.incident.id)
                 if current is not None:

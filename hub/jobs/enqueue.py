@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.jobs.model import JobState
@@ -230,33 +230,36 @@ async def enqueue_jobs(
         await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, rows[0]["kind"])))
 
 
-async def unfinished_jobs(conn: AsyncConnection, dedupe_keys: Sequence[str]) -> dict[str, datetime]:
-    """The jobs still to finish under these keys: when each is due (a running one: the
-    time it was due when leased). A plain read, locking nothing: for a caller deciding
-    whether to wait for another job, not for one about to enqueue."""
-    if not dedupe_keys:
+async def unfinished_jobs_like(
+    conn: AsyncConnection, patterns: Sequence[str], *, escape: str = "\\"
+) -> dict[str, datetime]:
+    """The jobs still to finish whose dedupe key matches one of these LIKE `patterns`:
+    when each is due (a running one: the time it was due when leased). A plain read,
+    locking nothing: for a caller deciding whether to wait for other jobs, not for one
+    about to enqueue. Only pending and running rows are looked at (the state index)."""
+    if not patterns:
         return {}
     rows = await conn.execute(
         select(jobs.c.dedupe_key, jobs.c.run_at).where(
-            jobs.c.dedupe_key.in_(sorted(set(dedupe_keys))),
             jobs.c.state.in_((JobState.PENDING.value, JobState.RUNNING.value)),
+            or_(*(jobs.c.dedupe_key.like(pattern, escape=escape) for pattern in patterns)),
         )
     )
     return {row.dedupe_key: row.run_at for row in rows}
 
 
 async def bring_forward_held(
-    conn: AsyncConnection, key_prefix: str, held_by: str, *, now: datetime
+    conn: AsyncConnection, error_pattern: str, *, now: datetime, escape: str = "\\"
 ) -> int:
-    """Pending jobs under `key_prefix` whose last run was held for `held_by` (the name
-    of the hold, as `last_error` starts) are due now: what they waited for happened.
-    Inside the caller's transaction, so they run only once it commits. How many."""
+    """Pending jobs whose last run was held, their `last_error` matching the LIKE
+    `error_pattern` (a hold's name and what it waited for), are due now: what they
+    waited for happened. In the caller's transaction, so they run only once it commits.
+    How many."""
     moved = await conn.execute(
         update(jobs)
         .where(
-            jobs.c.dedupe_key.startswith(key_prefix, autoescape=True),
             jobs.c.state == JobState.PENDING.value,
-            jobs.c.last_error.startswith(f"{held_by}:", autoescape=True),
+            jobs.c.last_error.like(error_pattern, escape=escape),
             jobs.c.run_at > now,
         )
         .values(run_at=now, updated_at=now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from connectors.pagerduty.fake import FakePagerDuty
 from connectors.slack.client import effect_key_of
@@ -31,6 +32,12 @@ from tests.support.daemon import running_daemon, settle, shifted_clock
 __all__ = ["config"]  # the fixture, shared with the Slack flow's tests
 
 
+def _alice_dm(slack: FakeSlack, key: str) -> dict[str, Any]:
+    """Alice's DM posted under `key`, as it reads now (edits included)."""
+    [dm] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == key]
+    return dm
+
+
 async def test_the_owner_gets_one_dm_that_names_the_unresolved_roles(
     config: Path, pagerduty_fake: Served[FakePagerDuty], slack_fake: Served[FakeSlack]
 ) -> None:
@@ -41,7 +48,7 @@ async def test_the_owner_gets_one_dm_that_names_the_unresolved_roles(
 
     [dm_key] = _owner_dms(slack, SLACK_ALICE)
     assert [k for k in _keys(slack, SLACK_ALICE) if ":meeting:unresolved:" in k] == []
-    [dm] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm_key]
+    dm = _alice_dm(slack, dm_key)
     shown = json.dumps(dm["blocks"])
     assert "Nobody found for these meeting roles" in shown
     assert "`incident_commander_shadow`" in shown
@@ -58,7 +65,7 @@ async def test_the_owner_dm_asks_for_the_external_message_and_the_reply_is_taken
         await _incident_lifecycle(daemon, pagerduty_fake.fake)
         await settle(daemon)
         [dm_key] = _owner_dms(slack, SLACK_ALICE)
-        [dm] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm_key]
+        dm = _alice_dm(slack, dm_key)
         assert "An external message for customers is needed" in dm["text"]
         assert "/postmortem message your text" in json.dumps(dm["blocks"])
         assert [k for k in _keys(slack, SLACK_ALICE) if "external-message" in k] == []
@@ -69,7 +76,7 @@ async def test_the_owner_dm_asks_for_the_external_message_and_the_reply_is_taken
         assert "external message saved" in saved
         await settle(daemon)
         # Written: the DM is edited to stop asking, and no request ever went out.
-        [edited] = [m for m in slack.posts(slack.dms[SLACK_ALICE]) if effect_key_of(m) == dm_key]
+        edited = _alice_dm(slack, dm_key)
         assert "external message" not in edited["text"]
         assert [k for k in _keys(slack, SLACK_ALICE) if "external-message" in k] == []
     _every_key_once(slack)

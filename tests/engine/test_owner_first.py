@@ -1,5 +1,5 @@
-"""The owner hears first (issue 16): a message to a person about a post-mortem waits for
-that person's owner DM, while the DM's effect job is still to run.
+"""The owner hears first (issue 16): a message to a person waits for that person's owner
+DMs, while their effect jobs are still to run and nothing was posted under them.
 
 Through the real Reconciler, EffectRunner and job queue, on SQLite and PostgreSQL, with
 the Slack connector against its fake: the meeting was booked at a time with a busy
@@ -18,9 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.slack.client import effect_key_of
 from connectors.slack.fake import FakeSlack
 from hub.engine.effects import EffectRunner, Performer
-from hub.engine.owner_first import AFTER_OWNER_DM_SECONDS, OwnerDmFirst, direct_recipients
+from hub.engine.owner_first import (
+    AFTER_OWNER_DM_SECONDS,
+    OwnerDmFirst,
+    direct_recipients,
+    untold,
+)
 from hub.engine.reconcile import Reconciler
 from hub.intake.merge import merge
+from hub.jobs.enqueue import enqueue_job
 from hub.jobs.kinds import EFFECT
 from hub.jobs.queue import Job, JobQueue, JobState
 from hub.jobs.retrying import describe
@@ -29,6 +35,7 @@ from hub.model.incident_record import IncidentUpdate
 from hub.model.intent import IntentKind
 from hub.model.postmortem import BookingNote
 from hub.policy import evaluate
+from hub.store.db import transaction
 from hub.store.effects import EffectState, begin_effect, complete_effect, get_effect
 from hub.store.state import save_incident, save_postmortem
 from tests.engine.test_keeping_true import (
@@ -151,6 +158,36 @@ async def test_the_dms_outcome_brings_the_held_report_forward(
     assert (again.state, again.run_at) == (JobState.PENDING, NOW)
 
 
+async def test_a_report_waits_for_the_owners_dms_about_other_incidents_too(
+    engine: AsyncEngine, slack: FakeSlack, chat: dict[IntentKind, Performer]
+) -> None:
+    """A storm with one owner: every owner DM to them goes out before the rest, so the
+    report about this incident is not released by this incident's DM alone."""
+    queue, dm_job, report_job = await _due_jobs(engine)
+    other_dm = f"{EFFECT}:pm:pagerduty:P2000:owner:notify:{ALICE.key}"
+    async with transaction(engine) as conn:
+        await enqueue_job(conn, EFFECT, {}, dedupe_key=other_dm, run_at=NOW + timedelta(seconds=30))
+    runner = _runner(engine, queue, chat)
+    with pytest.raises(OwnerDmFirst) as held:
+        await runner(report_job)
+    assert held.value.retry_after == pytest.approx(30 + AFTER_OWNER_DM_SECONDS)
+    await queue.fail(
+        report_job,
+        "test",
+        describe(held.value),
+        retry_at=NOW + timedelta(seconds=60),
+        now=NOW,
+        counted=False,
+    )
+
+    await runner(dm_job)  # this incident's DM: another is still to go out
+
+    again = await queue.get(report_job.id)
+    assert again is not None
+    assert again.run_at == NOW + timedelta(seconds=60)
+    assert [effect_key_of(m) for m in posts(slack, SLACK_ALICE)] == [f"{DM_KEY}/dm"]
+
+
 async def test_a_report_waits_until_just_after_a_dm_that_was_sent_away(
     engine: AsyncEngine, slack: FakeSlack, chat: dict[IntentKind, Performer]
 ) -> None:
@@ -206,3 +243,18 @@ def test_a_message_routed_to_its_teams_channel_is_still_addressed_to_its_recipie
         update={"payload": report.payload.model_copy(update={"channel": "C0TEAMPAY"})}
     )
     assert [person.key for person in direct_recipients(routed)] == [ALICE.key]
+
+
+async def test_another_persons_dm_holds_nothing_though_their_address_looks_alike(
+    engine: AsyncEngine,
+) -> None:
+    """The DMs are found by a LIKE on the job key: `_` and `%` in an address are literal."""
+    async with transaction(engine) as conn:
+        for key in ("email:aXb@example.com", "email:a%b@example.org"):
+            dm = f"{EFFECT}:pm:pagerduty:P3000:owner:notify:{key}"
+            await enqueue_job(conn, EFFECT, {}, dedupe_key=dm, run_at=NOW)
+    async with transaction(engine) as conn:
+        assert await untold(conn, ["email:a_b@example.com", "email:a%b@example.com"]) == {}
+        assert list(await untold(conn, ["email:a%b@example.org"])) == [
+            f"{EFFECT}:pm:pagerduty:P3000:owner:notify:email:a%b@example.org"
+        ]
