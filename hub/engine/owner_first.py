@@ -31,7 +31,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.errors import Held
-from hub.jobs.enqueue import bring_forward_held, unfinished_jobs_like
+from hub.jobs.enqueue import bring_forward_waiting, like_literal, unfinished_jobs_like
 from hub.jobs.kinds import EFFECT, effect_key
 from hub.model.incident import Person
 from hub.model.intent import Intent, IntentKind
@@ -123,8 +123,8 @@ class OwnerFirst:
             return
         if await untold(conn, [person.key], besides=effect_key(dm.key)):
             return
-        pattern = f"{_like_escaped(HOLD)}:%{_like_escaped(_marker(person.key))}%"
-        await bring_forward_held(conn, pattern, now=now)
+        pattern = f"{like_literal(HOLD)}:%{like_literal(_marker(person.key))}%"
+        await bring_forward_waiting(conn, pattern, now=now)
 
 
 async def untold(
@@ -133,7 +133,7 @@ async def untold(
     """The owner DMs to these people still to go out, for any incident, by job key, with
     when each is due: jobs not finished whose intent has nothing posted yet (`besides`:
     a job key left out, the DM being recorded)."""
-    patterns = [f"{EFFECT}:pm:%:owner:notify:{_like_escaped(key)}" for key in person_keys]
+    patterns = [f"{EFFECT}:pm:%:owner:notify:{like_literal(key)}" for key in person_keys]
     waiting = await unfinished_jobs_like(conn, patterns)
     waiting.pop(besides or "", None)
     if not waiting:
@@ -146,8 +146,3 @@ async def untold(
 def _marker(person_key: str) -> str:
     """How a held job's `last_error` names a person (found again by `release`)."""
     return f"<{person_key}>"
-
-
-def _like_escaped(text: str) -> str:
-    """`text` matched literally in a LIKE pattern (escape character: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

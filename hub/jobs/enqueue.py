@@ -248,12 +248,17 @@ async def unfinished_jobs_like(
     return {row.dedupe_key: row.run_at for row in rows}
 
 
-async def bring_forward_held(
+def like_literal(text: str) -> str:
+    """`text` matched literally in a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def bring_forward_waiting(
     conn: AsyncConnection, error_pattern: str, *, now: datetime, escape: str = "\\"
 ) -> int:
-    """Pending jobs whose last run was held, their `last_error` matching the LIKE
-    `error_pattern` (a hold's name and what it waited for), are due now: what they
-    waited for happened. In the caller's transaction, so they run only once it commits.
+    """Pending jobs whose last run ended waiting for something, their `last_error`
+    matching the LIKE `error_pattern` (the wait's name and what it waited for), are due
+    now: it happened. In the caller's transaction, so they run only once it commits.
     How many."""
     moved = await conn.execute(
         update(jobs)
