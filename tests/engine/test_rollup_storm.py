@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.common.fakeserver import start_fake
@@ -375,44 +375,3 @@ async def test_a_deleted_roll_up_is_posted_again_with_every_line(
     assert len(lines) == 70 == len(set(lines))
     [line] = [line for line in lines if "PD-1 " in line]
     assert "evt-P1" in line
-
-
-async def test_an_edit_brings_forward_the_lines_that_waited_for_it(
-    slack: FakeSlack, slack_url: str, engine: AsyncEngine
-) -> None:
-    """A line that found the roll-up being edited was told to come back later; the edit,
-    once made, makes it due at once (not at the end of its growing retry wait). A line
-    waiting for another roll-up stays as it is."""
-    subjects = [incident(n) for n in range(1, 5)]
-    await waiting(engine, subjects)
-    later = utcnow() + timedelta(seconds=60)
-    async with aiohttp.ClientSession() as session:
-        perform = replica(slack, slack_url, engine, session, threshold=1, retried=False)
-        first = await perform(announcement(subjects[0], draft(subjects[0])))
-        rollup = first.detail["rollup"]
-        waits = [
-            (subjects[2], f"AwaitingRollupEdit: roll-up {rollup} is being edited; its line waits"),
-            (
-                subjects[3],
-                "AwaitingRollupEdit: roll-up rollup:C0ELSEWHERE:00000001 is being edited",
-            ),
-        ]
-        async with transaction(engine) as conn:
-            for subject, error in waits:
-                key = effect_key(f"pm:{subject.id}:owner:announce")
-                await conn.execute(
-                    update(jobs)
-                    .where(jobs.c.dedupe_key == key)
-                    .values(run_at=later, last_error=error)
-                )
-
-        second = await perform(announcement(subjects[1], draft(subjects[1])))
-
-    assert second.detail["rollup"] == rollup
-    async with transaction(engine) as conn:
-        due = {
-            row.dedupe_key: row.run_at
-            for row in await conn.execute(select(jobs.c.dedupe_key, jobs.c.run_at))
-        }
-    assert due[effect_key(f"pm:{subjects[2].id}:owner:announce")] < later
-    assert due[effect_key(f"pm:{subjects[3].id}:owner:announce")] == later

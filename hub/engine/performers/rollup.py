@@ -15,9 +15,7 @@ roll-up message shows its line. The roll-up is a row of the effects ledger
 or another replica finds it and looks for the post by its key rather than post a
 second. Group commit: a job adds its line, then takes the roll-up's flush lock; if
 someone else's edit already showed its line it is done without a call, so a storm
-costs one chat.update per edit interval, not one per line. A job that found the edit
-under way comes back when that edit has been made (`_wake_waiting`), not after a retry
-wait that grows each time.
+costs one chat.update per edit interval, not one per line.
 """
 
 from __future__ import annotations
@@ -31,10 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.engine.effects import EffectOutcome, EffectRequest
 from hub.errors import Permanent, RateLimited
-from hub.jobs.enqueue import bring_forward_waiting, like_literal
 from hub.model.intent import AnnounceOwner
 from hub.ports.rollup import AnnouncementRollups
-from hub.store.db import transaction, utcnow
+from hub.store.db import utcnow
 from hub.store.rollups import (
     Rollup,
     latest_rollup,
@@ -61,11 +58,6 @@ class AwaitingRollupEdit(RateLimited):
     after `retry_after` without counting as a failure and gives its worker slot back
     meanwhile; its own type keeps it apart from Slack's 429s in the failure metrics.
     """
-
-
-def _waiting_for(rollup_key: str) -> str:
-    """How a line waiting for an edit of `rollup_key` says so (its job's `last_error`)."""
-    return f"roll-up {rollup_key} is being edited"
 
 
 def rollup_threshold(post_interval_seconds: float) -> int:
@@ -168,23 +160,10 @@ class AnnouncementCoalescer:
                 return current.ref
             if not mine:
                 raise AwaitingRollupEdit(
-                    f"{_waiting_for(placed.key)}; its line waits for the next edit",
+                    f"roll-up {placed.key} is being edited; its line waits for the next edit",
                     retry_after=self.edit_wait_seconds,
                 )
-            ref = await self._flush(rollups, current)
-        await self._wake_waiting(placed.key)
-        return ref
-
-    async def _wake_waiting(self, rollup_key: str) -> None:
-        """The lines that waited for this edit are due now, not at the end of their
-        retry wait (which grows with each retry): the edit shows them, or, the flush lock
-        being free again, one of them makes the next edit. Each waiting line runs about
-        twice, where it used to come back every few seconds while edits queued on
-        Slack's Tier 3 lane (a storm of 100: some 1,800 runs for 100 lines)."""
-        waiting = f"{AwaitingRollupEdit.__name__}: {_waiting_for(rollup_key)}"
-        pattern = f"{like_literal(waiting)}%"
-        async with transaction(self.engine) as conn:
-            await bring_forward_waiting(conn, pattern, now=self.clock())
+            return await self._flush(rollups, current)
 
     async def _flush(self, rollups: AnnouncementRollups, current: Rollup) -> str:
         """Post or edit the roll-up to show every line it holds now (flush lock held)."""
