@@ -71,6 +71,12 @@ def request_context_middleware(metrics: Metrics) -> Middleware:
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _holds_nul(request):
+        # No stored name holds one, and PostgreSQL's text cannot: asked as it is, the
+        # store refuses the query and the caller saw a 500.
+        return error_response(
+            400, HTTP_ERROR_CODES[400], "the path or query holds a NUL character (%00)"
+        )
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -82,6 +88,11 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         # The last resort: never a traceback to the caller. Log it whole for us.
         log.exception("http.unhandled_error", method=request.method, path=request.path)
         return error_response(500, "internal_error", "internal error; see the pmhub log")
+
+
+def _holds_nul(request: web.Request) -> bool:
+    values = [*request.match_info.values(), *request.query.keys(), *request.query.values()]
+    return any("\x00" in value for value in values)
 
 
 def _retry_after(exc: web.HTTPException) -> dict[str, str] | None:

@@ -155,3 +155,16 @@ async def test_title_with_a_lone_surrogate_is_ingested_with_it_replaced(
             "/api/v1/incidents/pagerduty:PSURR01", headers=daemon.admin_headers()
         )
         assert json.loads(await shown.read())["title"] == "\ufffd x"
+
+
+async def test_a_nul_in_the_path_or_query_is_a_400_naming_it_not_a_500(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Found by the fuzz test on PostgreSQL: `GET /api/v1/incidents/%00` reached the
+    store, whose text cannot hold a NUL, and the caller saw a 500."""
+    async with running_daemon(write_config(tmp_path, db_url)) as daemon:
+        for path in ("/api/v1/incidents/%00", "/api/v1/incidents?source=%00"):
+            response = await daemon.client.get(path, headers=daemon.admin_headers())
+            assert response.status == 400, path
+            body = json.loads(await response.read())
+            assert "NUL" in json.dumps(body), body
