@@ -91,6 +91,12 @@ def _update() -> IncidentUpdate:
     )
 
 
+async def _recorded_as_held(queue: JobQueue, job: Job, held: OwnerDmFirst) -> None:
+    """As the worker records a held run (hub.jobs.retrying): back to pending, a minute on."""
+    later = NOW + timedelta(seconds=60)
+    await queue.fail(job, "test", describe(held), retry_at=later, now=NOW, counted=False)
+
+
 def _runner(
     engine: AsyncEngine, queue: JobQueue, chat: dict[IntentKind, Performer]
 ) -> EffectRunner:
@@ -141,15 +147,7 @@ async def test_the_dms_outcome_brings_the_held_report_forward(
     runner = _runner(engine, queue, chat)
     with pytest.raises(OwnerDmFirst) as held:
         await runner(report_job)
-    # As the worker records a held run (hub.jobs.retrying): back to pending, later.
-    await queue.fail(
-        report_job,
-        "test",
-        describe(held.value),
-        retry_at=NOW + timedelta(seconds=60),
-        now=NOW,
-        counted=False,
-    )
+    await _recorded_as_held(queue, report_job, held.value)
 
     await runner(dm_job)
 
@@ -171,14 +169,7 @@ async def test_a_report_waits_for_the_owners_dms_about_other_incidents_too(
     with pytest.raises(OwnerDmFirst) as held:
         await runner(report_job)
     assert held.value.retry_after == pytest.approx(30 + AFTER_OWNER_DM_SECONDS)
-    await queue.fail(
-        report_job,
-        "test",
-        describe(held.value),
-        retry_at=NOW + timedelta(seconds=60),
-        now=NOW,
-        counted=False,
-    )
+    await _recorded_as_held(queue, report_job, held.value)
 
     await runner(dm_job)  # this incident's DM: another is still to go out
 
